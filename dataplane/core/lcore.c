@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The worker poll loop and its transmit buffering. Each worker runs sp_lcore_run() on its own
+ * lcore: rx burst on its queue of every port, the receive path frame by frame, one tx flush
+ * per port, then the idle policy. Fixed budgets bound every step (SP_RX_BURST, SP_TX_BUF,
+ * SP_TX_RETRIES). No malloc, lock or syscall on this path; the only syscall is the idle sleep,
+ * taken when polls have found nothing for idle_polls_before_sleep iterations.
+ *
+ * Idle policy (docs/DESIGN.md, "Polling on two CPUs"): `spin` polls without pause
+ * (production: the core is dedicated). `sleep` counts empty polls; after the threshold it
+ * sleeps 1 us, doubling up to idle_sleep_max_us while polls stay empty, and drops back to
+ * polling at full speed on the first frame.
+ */
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+
+#include <spate/assert.h>
+
+#include "../net/net.h"
+#include "lcore.h"
+
+static void
+lcore_tx_port(struct sp_lcore *lc, unsigned ifidx)
+{
+	struct sp_txbuf *tb = &lc->tx[ifidx];
+	struct sp_queue_counters *qc = &lc->qcnt[ifidx];
+	uint16_t port = lc->ifaces[ifidx].port_id;
+	uint16_t sent = 0;
+
+	for (unsigned tries = 0; sent < tb->n && tries < SP_TX_RETRIES; tries++) {
+		sent += lc->io.ops->tx_burst(lc->io.ctx, port, lc->queue, tb->pkts + sent,
+					     (uint16_t)(tb->n - sent));
+	}
+	SP_VERIFY(sent <= tb->n);
+	qc->tx_pkts += sent;
+	lc->cnt.tx_pkts += sent;
+	if (SP_UNLIKELY(sent < tb->n)) {
+		uint16_t dropped = (uint16_t)(tb->n - sent);
+		qc->tx_drops += dropped;
+		lc->cnt.tx_drop_full += dropped;
+		for (uint16_t i = sent; i < tb->n; i++) {
+			qc->tx_bytes -= tb->pkts[i]->pkt_len;
+			lc->cnt.tx_bytes -= tb->pkts[i]->pkt_len;
+		}
+		rte_pktmbuf_free_bulk(tb->pkts + sent, dropped);
+	}
+	tb->n = 0;
+}
+
+void
+sp_lcore_tx(struct sp_lcore *lc, unsigned ifidx, struct rte_mbuf *m)
+{
+	struct sp_txbuf *tb;
+
+	SP_VERIFY(ifidx < lc->nb_ifaces);
+	tb = &lc->tx[ifidx];
+	/* Bytes are counted when queued: after tx_burst the driver owns the mbuf. */
+	lc->qcnt[ifidx].tx_bytes += m->pkt_len;
+	lc->cnt.tx_bytes += m->pkt_len;
+	tb->pkts[tb->n++] = m;
+	if (tb->n == SP_TX_BUF) {
+		lcore_tx_port(lc, ifidx);
+	}
+	SP_VERIFY(tb->n < SP_TX_BUF);
+}
+
+void
+sp_lcore_tx_flush(struct sp_lcore *lc)
+{
+	for (unsigned i = 0; i < lc->nb_ifaces; i++) {
+		if (lc->tx[i].n != 0) {
+			lcore_tx_port(lc, i);
+		}
+	}
+}
+
+unsigned
+sp_lcore_poll(struct sp_lcore *lc)
+{
+	struct rte_mbuf *pkts[SP_RX_BURST];
+	unsigned total = 0;
+
+	for (unsigned i = 0; i < lc->nb_ifaces; i++) {
+		uint16_t n = lc->io.ops->rx_burst(lc->io.ctx, lc->ifaces[i].port_id, lc->queue,
+						  pkts, SP_RX_BURST);
+		SP_VERIFY(n <= SP_RX_BURST);
+		for (uint16_t j = 0; j < n; j++) {
+			if (j + 1 < n) {
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
+			}
+			lc->qcnt[i].rx_pkts++;
+			lc->qcnt[i].rx_bytes += pkts[j]->pkt_len;
+			lc->cnt.rx_pkts++;
+			lc->cnt.rx_bytes += pkts[j]->pkt_len;
+			sp_net_input(lc, i, pkts[j]);
+		}
+		total += n;
+	}
+	sp_lcore_tx_flush(lc);
+	return total;
+}
+
+void
+sp_lcore_run(struct sp_lcore *lc)
+{
+	uint64_t t_prev = lc->clk.ops->cycles(lc->clk.ctx);
+
+	lc->idle_run = 0;
+	lc->sleep_us = SP_SLEEP_MIN_US;
+	while (!lc->stop) {
+		unsigned n = sp_lcore_poll(lc);
+		uint64_t t_now;
+
+		lc->cnt.polls++;
+		if (n != 0) {
+			lc->cnt.polls_busy++;
+			lc->idle_run = 0;
+			lc->sleep_us = SP_SLEEP_MIN_US;
+		} else if (lc->idle == SP_IDLE_SLEEP &&
+			   ++lc->idle_run >= lc->idle_polls_before_sleep) {
+			lc->clk.ops->sleep_us(lc->clk.ctx, lc->sleep_us);
+			lc->cnt.sleeps++;
+			lc->sleep_us = SP_MIN(lc->sleep_us * 2, lc->idle_sleep_max_us);
+		}
+		t_now = lc->clk.ops->cycles(lc->clk.ctx);
+		if (n != 0) {
+			lc->cnt.busy_cycles += t_now - t_prev;
+		} else {
+			lc->cnt.idle_cycles += t_now - t_prev;
+		}
+		t_prev = t_now;
+	}
+	sp_lcore_tx_flush(lc);
+}

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * spate-dataplane: the DPDK primary process. Owns start-up and ordered shutdown:
+ *   config (embedded defaults < --config file < --set flags) -> EAL (always --no-pci unless
+ *   configured otherwise; --vdev per port; --lcores map) -> per-worker mempools -> ports ->
+ *   worker launch -> ready file -> service loop on the main lcore (control channel) until
+ *   SIGINT/SIGTERM -> workers stop -> ports close -> files removed -> EAL cleanup.
+ * The main lcore is the service core: it never touches packets.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include <spate/assert.h>
+#include <spate/chan_proto.h>
+#include <spate/err.h>
+
+#include "spate_version.h"
+
+#include "dp.h"
+#include "net/port.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
+
+#define DP_EAL_ARGS_MAX 64	  /* EAL argv entries we build, extra args included */
+#define DP_SERVICE_TICK_US 1000 /* service-loop period on the main lcore */
+#define DP_MBUF_CACHE 256	  /* per-lcore mempool cache */
+#define DP_WORKER_TIMERSLACK_NS 1000 /* idle sleeps are short; keep the kernel's slack short */
+
+static volatile sig_atomic_t g_stop;
+static struct sp_dp g_dp;
+
+void
+sp_panic_context(FILE *out)
+{
+	fprintf(out, "spate-dataplane: lcore %u, instance %s\n", rte_lcore_id(), g_dp.cfg.name);
+}
+
+static void
+dp_on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static void
+dp_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: spate-dataplane [--config FILE] [--set KEY=VALUE]... [-- EAL_ARGS...]\n"
+		"       spate-dataplane --keys | --version | --help\n"
+		"Configuration keys (defaults are the embedded configuration):\n");
+	for (size_t i = 0; i < sp_cfg_key_count(); i++) {
+		fprintf(out, "  %-24s %s (default \"%s\")\n", sp_cfg_key_name(i), sp_cfg_key_doc(i),
+			sp_cfg_key_default(i));
+	}
+}
+
+/* Parse the command line into dp->cfg. Returns 0, 1 to exit successfully, or -errno. */
+static int
+dp_parse_args(struct sp_dp *dp, int argc, char **argv, int *eal_extra_idx)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},	  {"keys", no_argument, NULL, 'k'},
+		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+	};
+	const char *config = NULL;
+	char err[512];
+	int c, rc;
+
+	sp_cfg_defaults(&dp->cfg);
+	/* First pass finds --config so that --set overrides the file whatever the order. */
+	while ((c = getopt_long(argc, argv, "+c:s:hkV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 's':
+			break;
+		case 'h':
+		case 'k':
+			dp_usage(stdout);
+			return 1;
+		case 'V':
+			printf("spate-dataplane %s\n", SPATE_VERSION);
+			return 1;
+		default:
+			dp_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	*eal_extra_idx = optind;
+	if (config != NULL) {
+		rc = sp_cfg_load_file(&dp->cfg, config, err, sizeof(err));
+		if (rc != 0) {
+			fprintf(stderr, "spate-dataplane: %s\n", err);
+			return rc;
+		}
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+c:s:hkV", opts, NULL)) != -1) {
+		if (c == 's') {
+			rc = sp_cfg_set_kv(&dp->cfg, optarg, err, sizeof(err));
+			if (rc != 0) {
+				fprintf(stderr, "spate-dataplane: --set %s\n", err);
+				return rc;
+			}
+		}
+	}
+	rc = sp_cfg_validate(&dp->cfg, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "spate-dataplane: %s\n", err);
+	}
+	return rc;
+}
+
+/* Default --lcores map: main lcore on the first allowed CPU, workers round-robin after it. */
+static void
+dp_default_lcores(const struct sp_dp_config *cfg, char *buf, size_t len)
+{
+	cpu_set_t set;
+	int cpus[CPU_SETSIZE];
+	int ncpu = 0;
+	size_t off = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		for (int i = 0; i < CPU_SETSIZE; i++) {
+			if (CPU_ISSET(i, &set)) {
+				cpus[ncpu++] = i;
+			}
+		}
+	}
+	if (ncpu == 0) {
+		cpus[ncpu++] = 0;
+	}
+	off += (size_t)snprintf(buf + off, len - off, "0@%d", cpus[0]);
+	for (unsigned w = 0; w < cfg->workers && off < len; w++) {
+		off += (size_t)snprintf(buf + off, len - off, ",%u@%d", w + 1,
+					cpus[(w + 1) % (unsigned)ncpu]);
+	}
+}
+
+static int
+dp_build_eal_args(const struct sp_dp_config *cfg, int argc, char **argv, int extra_idx,
+		  char **eal, char (*store)[SP_PATH_MAX_BYTES])
+{
+	int n = 0, s = 0;
+
+#define EAL_ARG(str)                                                                       \
+	do {                                                                               \
+		if (n >= DP_EAL_ARGS_MAX - 1) {                                            \
+			return -E2BIG;                                                     \
+		}                                                                          \
+		eal[n++] = (str);                                                          \
+	} while (0)
+#define EAL_FMT(...)                                                                       \
+	do {                                                                               \
+		snprintf(store[s], SP_PATH_MAX_BYTES, __VA_ARGS__);                        \
+		EAL_ARG(store[s]);                                                         \
+		s++;                                                                       \
+	} while (0)
+
+	EAL_ARG(argv[0]);
+	EAL_ARG("--file-prefix");
+	EAL_FMT("%s", cfg->file_prefix);
+	EAL_ARG("-m");
+	EAL_FMT("%lu", (unsigned long)cfg->mem_mb);
+	EAL_ARG("--lcores");
+	if (cfg->lcores[0] != '\0') {
+		EAL_FMT("%s", cfg->lcores);
+	} else {
+		dp_default_lcores(cfg, store[s], SP_PATH_MAX_BYTES);
+		EAL_ARG(store[s]);
+		s++;
+	}
+	EAL_ARG("--main-lcore");
+	EAL_ARG("0");
+	EAL_ARG("--log-level");
+	EAL_FMT("%lu", (unsigned long)cfg->log_level);
+	if (cfg->no_pci) {
+		EAL_ARG("--no-pci");
+	}
+	if (!cfg->huge) {
+		EAL_ARG("--no-huge");
+	}
+	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
+		if (cfg->port_vdev[i][0] != '\0') {
+			EAL_ARG("--vdev");
+			EAL_ARG((char *)cfg->port_vdev[i]);
+		}
+	}
+	for (int i = extra_idx; i < argc; i++) {
+		EAL_ARG(argv[i]);
+	}
+	eal[n] = NULL;
+	return n;
+#undef EAL_ARG
+#undef EAL_FMT
+}
+
+static int
+dp_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[SP_PATH_MAX_BYTES * 2];
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	f = fopen(path, "w");
+	if (f == NULL) {
+		return -errno;
+	}
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static void
+dp_remove_file(const char *dir, const char *name)
+{
+	char path[SP_PATH_MAX_BYTES * 2];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path)) {
+		(void)unlink(path);
+	}
+}
+
+/*
+ * Per-worker mempool budget (STYLE.md §8), per port the worker serves:
+ *   rx_desc      mbufs parked in its rx ring
+ *   tx_desc      mbufs waiting in its tx ring until the driver frees them
+ *   SP_TX_BUF    frames buffered before a tx burst
+ *   SP_RX_BURST  frames in flight in one poll
+ * plus the per-lcore cache (DP_MBUF_CACHE * 1.5, DPDK's cache can overshoot by half).
+ * Rounded up to 2^n - 1, the size a ring-backed mempool uses best.
+ */
+static unsigned
+dp_pool_size(const struct sp_dp_config *cfg, unsigned nports)
+{
+	unsigned n = nports * ((unsigned)cfg->rx_desc + (unsigned)cfg->tx_desc + SP_TX_BUF +
+			       SP_RX_BURST) +
+		     DP_MBUF_CACHE * 3 / 2;
+	unsigned p = 1;
+
+	while (p - 1 < n) {
+		p <<= 1;
+	}
+	return p - 1;
+}
+
+static int
+dp_setup(struct sp_dp *dp)
+{
+	unsigned w = 0, lcore;
+	unsigned nports = 0;
+	int rc;
+
+	dp->main_lcore = rte_get_main_lcore();
+	dp->nb_workers = rte_lcore_count() - 1;
+	if (dp->nb_workers != dp->cfg.workers) {
+		RTE_LOG(ERR, SPATE, "lcores map gives %u workers, config asks for %lu\n",
+			dp->nb_workers, (unsigned long)dp->cfg.workers);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
+		nports += dp->cfg.port_vdev[i][0] != '\0';
+	}
+	dp->lcores = rte_zmalloc("sp_lcores", sizeof(struct sp_lcore) * dp->nb_workers,
+				 SP_CACHE_LINE);
+	if (dp->lcores == NULL) {
+		return -ENOMEM;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		snprintf(name, sizeof(name), "sp_mbuf_w%u", w);
+		dp->pools[w] = rte_pktmbuf_pool_create(name, dp_pool_size(&dp->cfg, nports),
+						       DP_MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+						       (int)rte_lcore_to_socket_id(lcore));
+		if (dp->pools[w] == NULL) {
+			RTE_LOG(ERR, SPATE, "mempool %s: %s\n", name, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		w++;
+	}
+	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
+		if (dp->cfg.port_vdev[i][0] == '\0') {
+			continue;
+		}
+		rc = sp_port_setup(&dp->ifaces[dp->nb_ifaces], dp->cfg.port_vdev[i],
+				   dp->cfg.port_ipv4[i], (uint16_t)dp->nb_workers, dp->pools,
+				   (uint16_t)dp->cfg.rx_desc, (uint16_t)dp->cfg.tx_desc);
+		if (rc != 0) {
+			return rc;
+		}
+		dp->nb_ifaces++;
+	}
+	w = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct sp_lcore *lc = &dp->lcores[w];
+
+		lc->lcore_id = lcore;
+		lc->worker = w;
+		lc->queue = (uint16_t)w;
+		lc->io.ops = &sp_pktio_dpdk_ops;
+		lc->clk.ops = &sp_clock_tsc_ops;
+		lc->nb_ifaces = dp->nb_ifaces;
+		lc->ifaces = dp->ifaces;
+		lc->pool = dp->pools[w];
+		lc->idle = dp->cfg.idle;
+		lc->idle_polls_before_sleep = (uint32_t)dp->cfg.idle_polls_before_sleep;
+		lc->idle_sleep_max_us = (uint32_t)dp->cfg.idle_sleep_max_us;
+		w++;
+	}
+	return 0;
+}
+
+static int
+dp_worker_main(void *arg)
+{
+	struct sp_lcore *lc = arg;
+
+	SP_VERIFY(lc->lcore_id == rte_lcore_id());
+	if (lc->idle == SP_IDLE_SLEEP) {
+		(void)prctl(PR_SET_TIMERSLACK, DP_WORKER_TIMERSLACK_NS);
+	}
+	RTE_LOG(INFO, SPATE, "worker %u on lcore %u (cpu %u), queue %u, idle %s\n", lc->worker,
+		lc->lcore_id, rte_lcore_to_cpu_id((int)lc->lcore_id), lc->queue,
+		lc->idle == SP_IDLE_SPIN ? "spin" : "sleep");
+	sp_lcore_run(lc);
+	return 0;
+}
+
+static void
+dp_service_loop(struct sp_dp *dp)
+{
+	while (!g_stop) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = DP_SERVICE_TICK_US * 1000};
+
+		sp_chan_client_poll(&dp->chan, sp_dp_now_ms());
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+dp_shutdown(struct sp_dp *dp)
+{
+	dp_remove_file(dp->cfg.run_dir, "dataplane.ready");
+	for (unsigned w = 0; w < dp->nb_workers && dp->lcores != NULL; w++) {
+		dp->lcores[w].stop = true;
+	}
+	rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
+		sp_port_close(&dp->ifaces[i]);
+	}
+	for (unsigned w = 0; w < SP_MAX_WORKERS; w++) {
+		rte_mempool_free(dp->pools[w]);
+	}
+	rte_free(dp->lcores);
+	sp_chan_client_fini(&dp->chan);
+	dp_remove_file(dp->cfg.run_dir, "dataplane.pid");
+}
+
+int
+main(int argc, char **argv)
+{
+	static char store[DP_EAL_ARGS_MAX][SP_PATH_MAX_BYTES];
+	char *eal[DP_EAL_ARGS_MAX];
+	char pidtext[32];
+	char chan_path[SP_PATH_MAX_BYTES * 2];
+	struct sigaction sa;
+	struct sp_dp *dp = &g_dp;
+	int extra_idx = argc, neal, rc, exit_code = EXIT_FAILURE;
+	unsigned lcore, w = 0;
+
+	rc = dp_parse_args(dp, argc, argv, &extra_idx);
+	if (rc != 0) {
+		return rc > 0 ? EXIT_SUCCESS : 2;
+	}
+	dp->start_ms = sp_dp_now_ms();
+	neal = dp_build_eal_args(&dp->cfg, argc, argv, extra_idx, eal, store);
+	if (neal < 0) {
+		fprintf(stderr, "spate-dataplane: too many EAL arguments\n");
+		return 2;
+	}
+	if (mkdir(dp->cfg.run_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "spate-dataplane: %s: %s\n", dp->cfg.run_dir, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
+	rc = dp_write_file(dp->cfg.run_dir, "dataplane.pid", pidtext);
+	if (rc != 0) {
+		fprintf(stderr, "spate-dataplane: pid file: %s\n", sp_strerror(rc));
+		return EXIT_FAILURE;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dp_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fprintf(stderr, "spate-dataplane %s: EAL", SPATE_VERSION);
+	for (int i = 1; i < neal; i++) {
+		fprintf(stderr, " %s", eal[i]);
+	}
+	fprintf(stderr, "\n");
+	if (rte_eal_init(neal, eal) < 0) {
+		fprintf(stderr, "spate-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+		dp_remove_file(dp->cfg.run_dir, "dataplane.pid");
+		return EXIT_FAILURE;
+	}
+
+	if (dp->cfg.chan_socket[0] != '\0') {
+		memcpy(chan_path, dp->cfg.chan_socket, sizeof(dp->cfg.chan_socket));
+	} else {
+		if (snprintf(chan_path, sizeof(chan_path), "%s/%s", dp->cfg.run_dir,
+			     SP_CHAN_SOCK_NAME) >= (int)sizeof(chan_path)) {
+			fprintf(stderr, "spate-dataplane: run_dir too long\n");
+			return 2;
+		}
+	}
+	sp_chan_unix_init(&dp->chan_unix, chan_path);
+	rc = sp_chan_client_init(&dp->chan,
+				 (struct sp_chan_transport){&sp_chan_unix_ops, &dp->chan_unix},
+				 dp->cfg.name, (long)getpid(), sp_dp_status_json, dp);
+	if (rc != 0) {
+		goto out;
+	}
+	rc = dp_setup(dp);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "set-up failed: %s\n", sp_strerror(rc));
+		goto out;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		rc = rte_eal_remote_launch(dp_worker_main, &dp->lcores[w], lcore);
+		SP_VERIFY(rc == 0);
+		w++;
+	}
+	rc = dp_write_file(dp->cfg.run_dir, "dataplane.ready", pidtext);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "ready file: %s\n", sp_strerror(rc));
+		goto out;
+	}
+	RTE_LOG(INFO, SPATE, "ready: %u worker(s), %u port(s), channel %s\n", dp->nb_workers,
+		dp->nb_ifaces, chan_path);
+	dp_service_loop(dp);
+	RTE_LOG(INFO, SPATE, "signal received, shutting down\n");
+	exit_code = EXIT_SUCCESS;
+out:
+	dp_shutdown(dp);
+	rte_eal_cleanup();
+	return exit_code;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Ethdev configuration for every served port. Runs on the main lcore at start and at shutdown.
+ *
+ * RSS is enabled only when the port reports hash support (dev_info.flow_type_rss_offloads);
+ * then it hashes IPv4/TCP/UDP with a symmetric Toeplitz key (both directions of a flow land on
+ * one queue). net_tap reports none: the kernel itself spreads flows over the tap's queues by
+ * its own flow hash, so every queue still gets traffic. net_memif has no hash either; software
+ * steering for such ports arrives with the TCP stack (a flow must reach its owner core).
+ *
+ * Checksum offloads are used where offered: IPv4 header checksum on tx, checksum flags on rx.
+ */
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_log.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "port.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
+
+/*
+ * Symmetric Toeplitz key: the 16-bit pattern 0x6d5a repeated makes the hash of (src, dst)
+ * equal to the hash of (dst, src). 40 bytes, the common key size.
+ */
+static const uint8_t port_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int
+port_find(const char *vdev, uint16_t *port_id, char *name, size_t name_len)
+{
+	const char *comma = strchr(vdev, ',');
+	size_t n = comma != NULL ? (size_t)(comma - vdev) : strlen(vdev);
+
+	if (n == 0 || n >= name_len) {
+		return -EINVAL;
+	}
+	memcpy(name, vdev, n);
+	name[n] = '\0';
+	return rte_eth_dev_get_port_by_name(name, port_id);
+}
+
+static void
+port_fill_addr(struct sp_iface *ifc, uint32_t addr_be, uint8_t prefix_len)
+{
+	uint32_t mask = prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix_len);
+
+	ifc->ipv4 = addr_be;
+	ifc->prefix_len = prefix_len;
+	ifc->ipv4_mask = rte_cpu_to_be_32(mask);
+	ifc->ipv4_bcast = prefix_len >= 31 ? 0xffffffffu : (addr_be | ~ifc->ipv4_mask);
+}
+
+static int
+port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16_t nb_queues)
+{
+	struct rte_eth_conf conf;
+	uint64_t rss_hf = info->flow_type_rss_offloads &
+			  (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+
+	memset(&conf, 0, sizeof(conf));
+	if (rss_hf != 0 && nb_queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+		if (info->hash_key_size == sizeof(port_rss_key)) {
+			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)port_rss_key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(port_rss_key);
+		}
+		ifc->rss = true;
+	}
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		ifc->tx_ipv4_cksum = true;
+	}
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+		ifc->rx_ipv4_cksum = true;
+	}
+	return rte_eth_dev_configure(ifc->port_id, nb_queues, nb_queues, &conf);
+}
+
+int
+sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix,
+	      uint16_t nb_queues, struct rte_mempool *const *pools, uint16_t rx_desc,
+	      uint16_t tx_desc)
+{
+	struct rte_eth_dev_info info;
+	uint32_t addr;
+	uint8_t plen;
+	int rc;
+
+	memset(ifc, 0, sizeof(*ifc));
+	SP_VERIFY(nb_queues >= 1);
+	rc = sp_cfg_parse_ipv4_prefix(ipv4_prefix, &addr, &plen);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "port %s: bad address '%s'\n", vdev, ipv4_prefix);
+		return rc;
+	}
+	port_fill_addr(ifc, addr, plen);
+	snprintf(ifc->ipv4_text, sizeof(ifc->ipv4_text), "%s", ipv4_prefix);
+	rc = port_find(vdev, &ifc->port_id, ifc->name, sizeof(ifc->name));
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "port %s: no such ethdev (vdev probe failed?)\n", vdev);
+		return -ENODEV;
+	}
+	rc = rte_eth_dev_info_get(ifc->port_id, &info);
+	if (rc != 0) {
+		return rc;
+	}
+	if (info.max_rx_queues < nb_queues || info.max_tx_queues < nb_queues) {
+		RTE_LOG(ERR, SPATE, "port %s: %u workers need %u queue pairs, port has %u/%u\n",
+			ifc->name, nb_queues, nb_queues, info.max_rx_queues, info.max_tx_queues);
+		return -ENOTSUP;
+	}
+	rc = port_configure(ifc, &info, nb_queues);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "port %s: configure: %s\n", ifc->name, sp_strerror(rc));
+		return rc;
+	}
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(ifc->port_id, &rx_desc, &tx_desc);
+	if (rc != 0) {
+		return rc;
+	}
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		int socket = rte_eth_dev_socket_id(ifc->port_id);
+
+		rc = rte_eth_rx_queue_setup(ifc->port_id, q, rx_desc, (unsigned)socket, NULL,
+					    pools[q]);
+		if (rc == 0) {
+			rc = rte_eth_tx_queue_setup(ifc->port_id, q, tx_desc, (unsigned)socket,
+						    NULL);
+		}
+		if (rc != 0) {
+			RTE_LOG(ERR, SPATE, "port %s: queue %u: %s\n", ifc->name, q,
+				sp_strerror(rc));
+			return rc;
+		}
+	}
+	rc = rte_eth_dev_start(ifc->port_id);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "port %s: start: %s\n", ifc->name, sp_strerror(rc));
+		return rc;
+	}
+	rc = rte_eth_macaddr_get(ifc->port_id, &ifc->mac);
+	SP_VERIFY(rc == 0);
+	SP_VERIFY(rte_is_unicast_ether_addr(&ifc->mac));
+	/* Some PMDs start with the link down; ask for it up, ignore "not supported". */
+	(void)rte_eth_dev_set_link_up(ifc->port_id);
+	RTE_LOG(INFO, SPATE,
+		"port %u (%s): %s, %u queue pair(s), rss %s, tx ipv4 csum %s, rx csum %s\n",
+		ifc->port_id, ifc->name, ipv4_prefix, nb_queues, ifc->rss ? "on" : "off",
+		ifc->tx_ipv4_cksum ? "offload" : "software",
+		ifc->rx_ipv4_cksum ? "offload" : "software");
+	return 0;
+}
+
+void
+sp_port_close(const struct sp_iface *ifc)
+{
+	int rc = rte_eth_dev_stop(ifc->port_id);
+
+	if (rc != 0) {
+		RTE_LOG(WARNING, SPATE, "port %s: stop: %s\n", ifc->name, sp_strerror(rc));
+	}
+	rc = rte_eth_dev_close(ifc->port_id);
+	if (rc != 0) {
+		RTE_LOG(WARNING, SPATE, "port %s: close: %s\n", ifc->name, sp_strerror(rc));
+	}
+}
