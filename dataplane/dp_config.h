@@ -30,6 +30,7 @@ struct sp_dp_config {
 	uint64_t mem_mb;
 	bool no_pci;
 	bool huge;
+	bool huge_unlink;
 	char port_vdev[SP_MAX_PORTS][SP_PATH_MAX_BYTES];
 	char port_ipv4[SP_MAX_PORTS][SP_PATH_MAX_BYTES];
 	enum sp_idle_policy idle;

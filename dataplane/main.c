@@ -199,6 +199,8 @@ dp_build_eal_args(const struct sp_dp_config *cfg, int argc, char **argv, int ext
 	}
 	if (!cfg->huge) {
 		EAL_ARG("--no-huge");
+	} else if (cfg->huge_unlink) {
+		EAL_ARG("--huge-unlink");
 	}
 	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
 		if (cfg->port_vdev[i][0] != '\0') {

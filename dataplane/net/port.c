@@ -2,9 +2,11 @@
 /*
  * Ethdev configuration for every served port. Runs on the main lcore at start and at shutdown.
  *
- * RSS is enabled only when the port reports hash support (dev_info.flow_type_rss_offloads);
- * then it hashes IPv4/TCP/UDP with a symmetric Toeplitz key (both directions of a flow land on
- * one queue). net_tap reports none: the kernel itself spreads flows over the tap's queues by
+ * RSS is requested only when the port reports hash support (dev_info.flow_type_rss_offloads),
+ * with a symmetric Toeplitz key (both directions of a flow land on one queue), and counted as
+ * on only when the port then reports an active hash configuration: DPDK 22.11's net_tap
+ * advertises hash types but applies them only through rte_flow, which it disables on kernels
+ * without the multiq qdisc (as here). For a tap the kernel spreads flows over the queues by
  * its own flow hash, so every queue still gets traffic. net_memif has no hash either; software
  * steering for such ports arrives with the TCP stack (a flow must reach its owner core).
  *
@@ -150,6 +152,16 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix,
 	rc = rte_eth_macaddr_get(ifc->port_id, &ifc->mac);
 	SP_VERIFY(rc == 0);
 	SP_VERIFY(rte_is_unicast_ether_addr(&ifc->mac));
+	if (ifc->rss) {
+		struct rte_eth_rss_conf rss;
+
+		memset(&rss, 0, sizeof(rss));
+		if (rte_eth_dev_rss_hash_conf_get(ifc->port_id, &rss) != 0 || rss.rss_hf == 0) {
+			RTE_LOG(INFO, SPATE, "port %s: RSS requested but not confirmed by the port\n",
+				ifc->name);
+			ifc->rss = false;
+		}
+	}
 	/* Some PMDs start with the link down; ask for it up, ignore "not supported". */
 	(void)rte_eth_dev_set_link_up(ifc->port_id);
 	RTE_LOG(INFO, SPATE,
