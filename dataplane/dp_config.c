@@ -34,15 +34,21 @@ struct cfg_key {
 	const char *doc;
 };
 
-#define CFG_T_STR CFG_STR
+#define CFG_T_STR  CFG_STR
 #define CFG_T_UINT CFG_UINT
 #define CFG_T_BOOL CFG_BOOL
 #define CFG_T_IDLE CFG_IDLE
 
 static const struct cfg_key cfg_keys[] = {
-#define SP_CFG_KEY(n, t, field, d, mn, mx, doc_)                                            \
-	{#n, CFG_T_##t, offsetof(struct sp_dp_config, field),                               \
-	 sizeof(((struct sp_dp_config *)0)->field), d, mn, mx, doc_},
+#define SP_CFG_KEY(n, t, field, d, mn, mx, doc_)                                                   \
+	{#n,                                                                                       \
+	 CFG_T_##t,                                                                                \
+	 offsetof(struct sp_dp_config, field),                                                     \
+	 sizeof(((struct sp_dp_config *)0)->field),                                                \
+	 d,                                                                                        \
+	 mn,                                                                                       \
+	 mx,                                                                                       \
+	 doc_},
 #include <spate/config_keys.def>
 #undef SP_CFG_KEY
 };
@@ -164,8 +170,8 @@ sp_cfg_set(struct sp_dp_config *cfg, const char *key, const char *value, char *e
 	}
 	if (rc != 0 && errbuf != NULL) {
 		if (rc == -ERANGE) {
-			snprintf(errbuf, errlen, "%s: %s is outside [%" PRIu64 ", %" PRIu64 "]", key,
-				 value, k->min, k->max);
+			snprintf(errbuf, errlen, "%s: %s is outside [%" PRIu64 ", %" PRIu64 "]",
+				 key, value, k->min, k->max);
 		} else if (rc == -ENAMETOOLONG) {
 			snprintf(errbuf, errlen, "%s: value longer than %zu bytes", key,
 				 k->size - 1);

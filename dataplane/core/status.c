@@ -51,13 +51,13 @@ status_lcores(const struct sp_dp *dp)
 		uint64_t busy = lc->cnt.busy_cycles, idle = lc->cnt.idle_cycles;
 		double pct = busy + idle == 0 ? 0.0 : 100.0 * (double)busy / (double)(busy + idle);
 
-		json_array_append_new(
-			a, json_pack("{s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:f}", "lcore",
-				     (int)lc->lcore_id, "cpu",
-				     (int)rte_lcore_to_cpu_id((int)lc->lcore_id), "role", "worker",
-				     "worker", (int)w, "polls", (json_int_t)lc->cnt.polls,
-				     "polls_busy", (json_int_t)lc->cnt.polls_busy, "sleeps",
-				     (json_int_t)lc->cnt.sleeps, "busy_pct", pct));
+		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:i, s:I, s:I, s:I, s:f}",
+						   "lcore", (int)lc->lcore_id, "cpu",
+						   (int)rte_lcore_to_cpu_id((int)lc->lcore_id),
+						   "role", "worker", "worker", (int)w, "polls",
+						   (json_int_t)lc->cnt.polls, "polls_busy",
+						   (json_int_t)lc->cnt.polls_busy, "sleeps",
+						   (json_int_t)lc->cnt.sleeps, "busy_pct", pct));
 	}
 	return a;
 }
@@ -80,14 +80,14 @@ status_port(const struct sp_dp *dp, unsigned i)
 	for (unsigned w = 0; w < dp->nb_workers; w++) {
 		const struct sp_queue_counters *q = &dp->lcores[w].qcnt[i];
 
-		json_array_append_new(
-			queues, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "queue",
-					  (int)dp->lcores[w].queue, "lcore",
-					  (int)dp->lcores[w].lcore_id, "worker", (int)w, "rx_pkts",
-					  (json_int_t)q->rx_pkts, "rx_bytes",
-					  (json_int_t)q->rx_bytes, "tx_pkts", (json_int_t)q->tx_pkts,
-					  "tx_bytes", (json_int_t)q->tx_bytes, "tx_drops",
-					  (json_int_t)q->tx_drops));
+		json_array_append_new(queues, json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+							"queue", (int)dp->lcores[w].queue, "lcore",
+							(int)dp->lcores[w].lcore_id, "worker",
+							(int)w, "rx_pkts", (json_int_t)q->rx_pkts,
+							"rx_bytes", (json_int_t)q->rx_bytes,
+							"tx_pkts", (json_int_t)q->tx_pkts,
+							"tx_bytes", (json_int_t)q->tx_bytes,
+							"tx_drops", (json_int_t)q->tx_drops));
 	}
 	p = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:b}", "port", (int)ifc->port_id, "name",
 		      ifc->name, "mac", mac, "ipv4", ifc->ipv4_text, "link",
@@ -98,12 +98,12 @@ status_port(const struct sp_dp *dp, unsigned i)
 			    json_pack("{s:b, s:b}", "tx_ipv4_cksum", ifc->tx_ipv4_cksum,
 				      "rx_ipv4_cksum", ifc->rx_ipv4_cksum));
 	json_object_set_new(
-		p, "stats",
-		json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ipackets",
-			  (json_int_t)st.ipackets, "opackets", (json_int_t)st.opackets, "ibytes",
-			  (json_int_t)st.ibytes, "obytes", (json_int_t)st.obytes, "imissed",
-			  (json_int_t)st.imissed, "ierrors", (json_int_t)st.ierrors, "oerrors",
-			  (json_int_t)st.oerrors, "rx_nombuf", (json_int_t)st.rx_nombuf));
+	    p, "stats",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ipackets",
+		      (json_int_t)st.ipackets, "opackets", (json_int_t)st.opackets, "ibytes",
+		      (json_int_t)st.ibytes, "obytes", (json_int_t)st.obytes, "imissed",
+		      (json_int_t)st.imissed, "ierrors", (json_int_t)st.ierrors, "oerrors",
+		      (json_int_t)st.oerrors, "rx_nombuf", (json_int_t)st.rx_nombuf));
 	json_object_set_new(p, "queues", queues);
 	return p;
 }
@@ -136,13 +136,12 @@ sp_dp_status_json(void *arg)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "counters", status_counters(&sum));
 	json_object_set_new(o, "workers", workers);
-	json_object_set_new(o, "channel",
-			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "connects",
-				      (json_int_t)dp->chan.connects, "disconnects",
-				      (json_int_t)dp->chan.disconnects, "msgs_in",
-				      (json_int_t)dp->chan.msgs_in, "msgs_out",
-				      (json_int_t)dp->chan.msgs_out, "msgs_unknown",
-				      (json_int_t)dp->chan.msgs_unknown, "msgs_bad",
-				      (json_int_t)dp->chan.msgs_bad));
+	json_object_set_new(
+	    o, "channel",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "connects", (json_int_t)dp->chan.connects,
+		      "disconnects", (json_int_t)dp->chan.disconnects, "msgs_in",
+		      (json_int_t)dp->chan.msgs_in, "msgs_out", (json_int_t)dp->chan.msgs_out,
+		      "msgs_unknown", (json_int_t)dp->chan.msgs_unknown, "msgs_bad",
+		      (json_int_t)dp->chan.msgs_bad));
 	return o;
 }

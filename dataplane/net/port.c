@@ -29,9 +29,9 @@
  * equal to the hash of (dst, src). 40 bytes, the common key size.
  */
 static const uint8_t port_rss_key[40] = {
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 };
 
 static int
@@ -63,8 +63,8 @@ static int
 port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16_t nb_queues)
 {
 	struct rte_eth_conf conf;
-	uint64_t rss_hf = info->flow_type_rss_offloads &
-			  (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	uint64_t rss_hf =
+	    info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
 
 	memset(&conf, 0, sizeof(conf));
 	if (rss_hf != 0 && nb_queues > 1) {
@@ -88,9 +88,8 @@ port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16
 }
 
 int
-sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix,
-	      uint16_t nb_queues, struct rte_mempool *const *pools, uint16_t rx_desc,
-	      uint16_t tx_desc)
+sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix, uint16_t nb_queues,
+	      struct rte_mempool *const *pools, uint16_t rx_desc, uint16_t tx_desc)
 {
 	struct rte_eth_dev_info info;
 	uint32_t addr;
@@ -157,7 +156,8 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix,
 
 		memset(&rss, 0, sizeof(rss));
 		if (rte_eth_dev_rss_hash_conf_get(ifc->port_id, &rss) != 0 || rss.rss_hf == 0) {
-			RTE_LOG(INFO, SPATE, "port %s: RSS requested but not confirmed by the port\n",
+			RTE_LOG(INFO, SPATE,
+				"port %s: RSS requested but not confirmed by the port\n",
 				ifc->name);
 			ifc->rss = false;
 		}

@@ -45,8 +45,8 @@ nh_tx(void *ctx, uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t
 }
 
 static const struct sp_pktio_ops nh_ops = {
-	.rx_burst = nh_rx,
-	.tx_burst = nh_tx,
+    .rx_burst = nh_rx,
+    .tx_burst = nh_tx,
 };
 
 static uint64_t
@@ -71,9 +71,9 @@ nh_sleep(void *ctx, uint64_t us)
 }
 
 static const struct sp_clock_ops nh_clock = {
-	.cycles = nh_cycles,
-	.hz = nh_hz,
-	.sleep_us = nh_sleep,
+    .cycles = nh_cycles,
+    .hz = nh_hz,
+    .sleep_us = nh_sleep,
 };
 
 void
@@ -85,7 +85,8 @@ nh_init(struct nh *h, bool tx_ipv4_cksum)
 
 	memset(h, 0, sizeof(*h));
 	snprintf(name, sizeof(name), "nh_pool_%u", seq++);
-	h->pool = rte_pktmbuf_pool_create(name, 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	h->pool =
+	    rte_pktmbuf_pool_create(name, 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	SP_VERIFY(h->pool != NULL);
 	h->ifc.port_id = 0;
 	h->ifc.mac = mac;

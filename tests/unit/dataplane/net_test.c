@@ -141,7 +141,8 @@ test_icmp_echo(void **state)
 	for (int offload = 0; offload <= 1; offload++) {
 		nh_init(&h, offload != 0);
 		for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-			uint16_t len = nh_build_icmp_echo(&h, g_buf, sizes[i], sizes[i] < 18 ? 18 : 0);
+			uint16_t len =
+			    nh_build_icmp_echo(&h, g_buf, sizes[i], sizes[i] < 18 ? 18 : 0);
 			feed(&h, len);
 			assert_int_equal(h.io.tx_n, 1);
 			check_echo_reply(&h, h.io.tx[0], sizes[i], offload != 0);
@@ -160,7 +161,7 @@ struct drop_case {
 	size_t counter; /* offsetof(struct sp_counters, x) */
 };
 
-#define IP(f) ((struct rte_ipv4_hdr *)((f) + sizeof(struct rte_ether_hdr)))
+#define IP(f)   ((struct rte_ipv4_hdr *)((f) + sizeof(struct rte_ether_hdr)))
 #define ICMP(f) ((struct rte_icmp_hdr *)((f) + sizeof(struct rte_ether_hdr) + 20))
 
 static void
@@ -170,134 +171,214 @@ fix_ip_csum(uint8_t *f)
 	IP(f)->hdr_checksum = rte_ipv4_cksum(IP(f));
 }
 
-static void m_eth_short(uint8_t *f, uint16_t *len) { (void)f; *len = 13; }
-static void m_eth_other_mac(uint8_t *f, uint16_t *len) { (void)len; f[5] = 0x99; }
-static void m_eth_bad_src(uint8_t *f, uint16_t *len) { (void)len; f[6] = 0x01; }
-static void m_eth_vlan(uint8_t *f, uint16_t *len) { (void)len; f[12] = 0x81; f[13] = 0x00; }
-static void m_eth_ipv6(uint8_t *f, uint16_t *len) { (void)len; f[12] = 0x86; f[13] = 0xdd; }
-static void m_eth_bcast_other(uint8_t *f, uint16_t *len)
+static void
+m_eth_short(uint8_t *f, uint16_t *len)
+{
+	(void)f;
+	*len = 13;
+}
+static void
+m_eth_other_mac(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	f[5] = 0x99;
+}
+static void
+m_eth_bad_src(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	f[6] = 0x01;
+}
+static void
+m_eth_vlan(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	f[12] = 0x81;
+	f[13] = 0x00;
+}
+static void
+m_eth_ipv6(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	f[12] = 0x86;
+	f[13] = 0xdd;
+}
+static void
+m_eth_bcast_other(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	memset(f, 0xff, 6);
 	f[12] = 0x88;
 	f[13] = 0xb5;
 }
-static void m_eth_bcast_unicast_ip(uint8_t *f, uint16_t *len) { (void)len; memset(f, 0xff, 6); }
-static void m_ip_short(uint8_t *f, uint16_t *len) { (void)f; *len = 14 + 19; }
-static void m_ip_version(uint8_t *f, uint16_t *len) { (void)len; IP(f)->version_ihl = 0x65; fix_ip_csum(f); }
-static void m_ip_ihl_small(uint8_t *f, uint16_t *len) { (void)len; IP(f)->version_ihl = 0x44; }
-static void m_ip_ihl_big(uint8_t *f, uint16_t *len) { *len = 14 + 40; IP(f)->version_ihl = 0x4f; }
-static void m_ip_len_big(uint8_t *f, uint16_t *len)
+static void
+m_eth_bcast_unicast_ip(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	memset(f, 0xff, 6);
+}
+static void
+m_ip_short(uint8_t *f, uint16_t *len)
+{
+	(void)f;
+	*len = 14 + 19;
+}
+static void
+m_ip_version(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	IP(f)->version_ihl = 0x65;
+	fix_ip_csum(f);
+}
+static void
+m_ip_ihl_small(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	IP(f)->version_ihl = 0x44;
+}
+static void
+m_ip_ihl_big(uint8_t *f, uint16_t *len)
+{
+	*len = 14 + 40;
+	IP(f)->version_ihl = 0x4f;
+}
+static void
+m_ip_len_big(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->total_length = rte_cpu_to_be_16(2000);
 	fix_ip_csum(f);
 }
-static void m_ip_len_small(uint8_t *f, uint16_t *len)
+static void
+m_ip_len_small(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->total_length = rte_cpu_to_be_16(10);
 	fix_ip_csum(f);
 }
-static void m_ip_csum(uint8_t *f, uint16_t *len) { (void)len; IP(f)->hdr_checksum ^= 0x0101; }
-static void m_ip_options(uint8_t *f, uint16_t *len)
+static void
+m_ip_csum(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	IP(f)->hdr_checksum ^= 0x0101;
+}
+static void
+m_ip_options(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->version_ihl = 0x46; /* header now swallows the ICMP header's first word */
 	fix_ip_csum(f);
 }
-static void m_ip_frag_mf(uint8_t *f, uint16_t *len)
+static void
+m_ip_frag_mf(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
 	fix_ip_csum(f);
 }
-static void m_ip_frag_off(uint8_t *f, uint16_t *len)
+static void
+m_ip_frag_off(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->fragment_offset = RTE_BE16(100);
 	fix_ip_csum(f);
 }
-static void m_ip_src_bcast(uint8_t *f, uint16_t *len)
+static void
+m_ip_src_bcast(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->src_addr = inet_addr("255.255.255.255");
 	fix_ip_csum(f);
 }
-static void m_ip_src_loop(uint8_t *f, uint16_t *len)
+static void
+m_ip_src_loop(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->src_addr = inet_addr("127.0.0.1");
 	fix_ip_csum(f);
 }
-static void m_ip_dst_bcast(uint8_t *f, uint16_t *len)
+static void
+m_ip_dst_bcast(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	memset(f, 0xff, 6);
 	IP(f)->dst_addr = inet_addr("255.255.255.255");
 	fix_ip_csum(f);
 }
-static void m_ip_dst_subnet_bcast(uint8_t *f, uint16_t *len)
+static void
+m_ip_dst_subnet_bcast(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->dst_addr = inet_addr("198.18.0.255");
 	fix_ip_csum(f);
 }
-static void m_ip_dst_other(uint8_t *f, uint16_t *len)
+static void
+m_ip_dst_other(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->dst_addr = inet_addr("198.18.0.3");
 	fix_ip_csum(f);
 }
-static void m_ip_proto(uint8_t *f, uint16_t *len)
+static void
+m_ip_proto(uint8_t *f, uint16_t *len)
 {
 	(void)len;
 	IP(f)->next_proto_id = IPPROTO_TCP;
 	fix_ip_csum(f);
 }
-static void m_icmp_short(uint8_t *f, uint16_t *len)
+static void
+m_icmp_short(uint8_t *f, uint16_t *len)
 {
 	IP(f)->total_length = rte_cpu_to_be_16(20 + 4);
 	fix_ip_csum(f);
 	*len = 14 + 20 + 4;
 }
-static void m_icmp_csum(uint8_t *f, uint16_t *len) { (void)len; ICMP(f)->icmp_cksum ^= 0x0001; }
-static void m_icmp_type(uint8_t *f, uint16_t *len)
+static void
+m_icmp_csum(uint8_t *f, uint16_t *len)
 {
 	(void)len;
-	ICMP(f)->icmp_cksum = sp_csum_update16(ICMP(f)->icmp_cksum, RTE_BE16(0x0800),
-					       RTE_BE16(0x0d00));
+	ICMP(f)->icmp_cksum ^= 0x0001;
+}
+static void
+m_icmp_type(uint8_t *f, uint16_t *len)
+{
+	(void)len;
+	ICMP(f)->icmp_cksum =
+	    sp_csum_update16(ICMP(f)->icmp_cksum, RTE_BE16(0x0800), RTE_BE16(0x0d00));
 	ICMP(f)->icmp_type = 13; /* timestamp request */
 }
 
-#define DC(w, fn, c) {w, fn, offsetof(struct sp_counters, c)}
+#define DC(w, fn, c)                                                                               \
+	{                                                                                          \
+		w, fn, offsetof(struct sp_counters, c)                                             \
+	}
 static const struct drop_case drop_cases[] = {
-	DC("short frame", m_eth_short, drop_eth_short),
-	DC("other MAC", m_eth_other_mac, drop_eth_not_for_us),
-	DC("multicast src", m_eth_bad_src, drop_eth_bad_src),
-	DC("VLAN", m_eth_vlan, drop_eth_type),
-	DC("IPv6", m_eth_ipv6, drop_eth_type),
-	DC("bcast non-IP", m_eth_bcast_other, drop_eth_bcast),
-	DC("bcast with unicast IP", m_eth_bcast_unicast_ip, drop_eth_bcast),
-	DC("IP short", m_ip_short, drop_ip_short),
-	DC("IP version", m_ip_version, drop_ip_version),
-	DC("IHL < 5", m_ip_ihl_small, drop_ip_ihl),
-	DC("IHL beyond frame", m_ip_ihl_big, drop_ip_ihl),
-	DC("total length > frame", m_ip_len_big, drop_ip_len),
-	DC("total length < IHL", m_ip_len_small, drop_ip_len),
-	DC("IP checksum", m_ip_csum, drop_ip_csum),
-	DC("IP options", m_ip_options, drop_ip_options),
-	DC("fragment MF", m_ip_frag_mf, drop_ip_frag),
-	DC("fragment offset", m_ip_frag_off, drop_ip_frag),
-	DC("src broadcast", m_ip_src_bcast, drop_ip_bad_src),
-	DC("src loopback", m_ip_src_loop, drop_ip_bad_src),
-	DC("dst 255.255.255.255", m_ip_dst_bcast, drop_ip_bcast),
-	DC("dst subnet broadcast", m_ip_dst_subnet_bcast, drop_ip_bcast),
-	DC("dst other host", m_ip_dst_other, drop_ip_not_for_us),
-	DC("TCP not served yet", m_ip_proto, drop_ip_proto),
-	DC("ICMP short", m_icmp_short, drop_icmp_short),
-	DC("ICMP checksum", m_icmp_csum, drop_icmp_csum),
-	DC("ICMP type", m_icmp_type, drop_icmp_type),
+    DC("short frame", m_eth_short, drop_eth_short),
+    DC("other MAC", m_eth_other_mac, drop_eth_not_for_us),
+    DC("multicast src", m_eth_bad_src, drop_eth_bad_src),
+    DC("VLAN", m_eth_vlan, drop_eth_type),
+    DC("IPv6", m_eth_ipv6, drop_eth_type),
+    DC("bcast non-IP", m_eth_bcast_other, drop_eth_bcast),
+    DC("bcast with unicast IP", m_eth_bcast_unicast_ip, drop_eth_bcast),
+    DC("IP short", m_ip_short, drop_ip_short),
+    DC("IP version", m_ip_version, drop_ip_version),
+    DC("IHL < 5", m_ip_ihl_small, drop_ip_ihl),
+    DC("IHL beyond frame", m_ip_ihl_big, drop_ip_ihl),
+    DC("total length > frame", m_ip_len_big, drop_ip_len),
+    DC("total length < IHL", m_ip_len_small, drop_ip_len),
+    DC("IP checksum", m_ip_csum, drop_ip_csum),
+    DC("IP options", m_ip_options, drop_ip_options),
+    DC("fragment MF", m_ip_frag_mf, drop_ip_frag),
+    DC("fragment offset", m_ip_frag_off, drop_ip_frag),
+    DC("src broadcast", m_ip_src_bcast, drop_ip_bad_src),
+    DC("src loopback", m_ip_src_loop, drop_ip_bad_src),
+    DC("dst 255.255.255.255", m_ip_dst_bcast, drop_ip_bcast),
+    DC("dst subnet broadcast", m_ip_dst_subnet_bcast, drop_ip_bcast),
+    DC("dst other host", m_ip_dst_other, drop_ip_not_for_us),
+    DC("TCP not served yet", m_ip_proto, drop_ip_proto),
+    DC("ICMP short", m_icmp_short, drop_icmp_short),
+    DC("ICMP checksum", m_icmp_csum, drop_icmp_csum),
+    DC("ICMP type", m_icmp_type, drop_icmp_type),
 };
 
 static void
@@ -320,8 +401,8 @@ test_drop_reasons(void **state)
 			size_t off = (size_t)c * sizeof(uint64_t);
 			if (off == dc->counter) {
 				if (d != 1) {
-					fail_msg("%s: %s moved by %lu", dc->what, sp_counter_name(c),
-						 (unsigned long)d);
+					fail_msg("%s: %s moved by %lu", dc->what,
+						 sp_counter_name(c), (unsigned long)d);
 				}
 				moved++;
 			} else if (d != 0 && strncmp(sp_counter_name(c), "drop_", 5) == 0) {
@@ -461,9 +542,9 @@ rec_sleep(void *ctx, uint64_t us)
 }
 
 static const struct sp_clock_ops rec_clock = {
-	.cycles = rec_cycles,
-	.hz = rec_hz,
-	.sleep_us = rec_sleep,
+    .cycles = rec_cycles,
+    .hz = rec_hz,
+    .sleep_us = rec_sleep,
 };
 
 static void
@@ -508,10 +589,10 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arp_request_for_us), cmocka_unit_test(test_arp_drops),
-		cmocka_unit_test(test_icmp_echo),	   cmocka_unit_test(test_drop_reasons),
-		cmocka_unit_test(test_csum_update),	   cmocka_unit_test(test_tx_buffer_and_drops),
-		cmocka_unit_test(test_poll_counts_queues), cmocka_unit_test(test_idle_policy),
+	    cmocka_unit_test(test_arp_request_for_us), cmocka_unit_test(test_arp_drops),
+	    cmocka_unit_test(test_icmp_echo),          cmocka_unit_test(test_drop_reasons),
+	    cmocka_unit_test(test_csum_update),        cmocka_unit_test(test_tx_buffer_and_drops),
+	    cmocka_unit_test(test_poll_counts_queues), cmocka_unit_test(test_idle_policy),
 	};
 
 	(void)argc;
