@@ -92,6 +92,7 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix, u
 	      struct rte_mempool *const *pools, uint16_t rx_desc, uint16_t tx_desc)
 {
 	struct rte_eth_dev_info info;
+	char mac[RTE_ETHER_ADDR_FMT_SIZE];
 	uint32_t addr;
 	uint8_t plen;
 	int rc;
@@ -164,9 +165,11 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix, u
 	}
 	/* Some PMDs start with the link down; ask for it up, ignore "not supported". */
 	(void)rte_eth_dev_set_link_up(ifc->port_id);
+	rte_ether_format_addr(mac, sizeof(mac), &ifc->mac);
 	RTE_LOG(INFO, SPATE,
-		"port %u (%s): %s, %u queue pair(s), rss %s, tx ipv4 csum %s, rx csum %s\n",
-		ifc->port_id, ifc->name, ipv4_prefix, nb_queues, ifc->rss ? "on" : "off",
+		"port %u (%s): mac %s, %s, %u queue pair(s), rss %s, tx ipv4 csum %s, "
+		"rx csum %s\n",
+		ifc->port_id, ifc->name, mac, ipv4_prefix, nb_queues, ifc->rss ? "on" : "off",
 		ifc->tx_ipv4_cksum ? "offload" : "software",
 		ifc->rx_ipv4_cksum ? "offload" : "software");
 	return 0;

@@ -3,6 +3,7 @@
  * EAL for unit tests and fuzzers: no hugepages, no PCI, no shared config files, quiet logs,
  * one lcore. Memory comes from anonymous mappings, so ASan and parallel test runs are fine.
  */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,6 +12,27 @@
 #include <rte_errno.h>
 
 #include "sp_test.h"
+
+static char g_runtime_dir[512];
+
+static int
+eal_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* EAL leaves its runtime directory behind even with --no-shconf: remove it at exit. */
+static void
+eal_cleanup(void)
+{
+	rte_eal_cleanup();
+	if (g_runtime_dir[0] != '\0') {
+		(void)nftw(g_runtime_dir, eal_rm, 8, FTW_DEPTH | FTW_PHYS);
+	}
+}
 
 void
 sp_test_eal_init(const char *prog)
@@ -27,4 +49,6 @@ sp_test_eal_init(const char *prog)
 		fprintf(stderr, "%s: EAL init failed: %s\n", prog, rte_strerror(rte_errno));
 		abort();
 	}
+	snprintf(g_runtime_dir, sizeof(g_runtime_dir), "%s", rte_eal_get_runtime_dir());
+	atexit(eal_cleanup);
 }

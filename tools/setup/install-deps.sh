@@ -8,7 +8,7 @@ PKGS=(
 	# build
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	# libraries (pkg-config names in meson.build)
-	dpdk libdpdk-dev libssl-dev libjansson-dev liburing-dev libnuma-dev
+	dpdk dpdk-dev libdpdk-dev libssl-dev libjansson-dev liburing-dev libnuma-dev
 	libsqlite3-dev libcmocka-dev libpcap-dev
 	# hugepages
 	libhugetlbfs-bin
