@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control's end of the dataplane channel (include/spate/chan_proto.h).
+ *
+ * One dataplane connection at a time: a second connection while one is live is closed at
+ * once. The first message must be a hello with proto == SP_CHAN_PROTO_VERSION, answered by a
+ * config message carrying the catalog snapshot; a wrong proto, malformed JSON or an over-long
+ * line closes the connection (the dataplane reconnects). Messages of unknown type are counted
+ * in ctx->chan_unknown_msgs and ignored.
+ *
+ * Stats: all `status` requests that arrive while one stats_req is outstanding share it. They
+ * finish when the stats with that seq arrive, when SP_CHAN_STATS_TIMEOUT_MS passes (a timerfd;
+ * the dataplane counts as connected but not responding), or when the dataplane goes away.
+ * Invariant: waiters is non-empty exactly when inflight_seq != 0.
+ *
+ * A closed connection is freed after the event batch (sp_chan_server_service()). All on
+ * spate-control's single thread.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <spate/assert.h>
+#include <spate/chan_proto.h>
+#include <spate/err.h>
+#include <spate/limits.h>
+
+#include "catalog.h"
+#include "chan_server.h"
+#include "ctl.h"
+#include "ctl_buf.h"
+#include "ctl_log.h"
+#include "ctl_loop.h"
+
+/* Queued bytes towards the dataplane: a config message plus a few stats requests. */
+#define SP_CHAN_MAX_OUTBUF_BYTES (2 * SP_CHAN_MAX_LINE_BYTES)
+
+struct chan_conn {
+	struct sp_ctl_ev ev;
+	struct sp_chan_server *srv;
+	TAILQ_ENTRY(chan_conn) link; /* in srv->dead once closed */
+	struct sp_ctl_linebuf lb;
+	struct sp_ctl_outbuf ob;
+	uint32_t events;
+	bool hello; /* said hello with our proto: "connected" */
+	bool dead;
+	json_int_t pid;
+};
+
+TAILQ_HEAD(chan_conn_list, chan_conn);
+TAILQ_HEAD(chan_req_list, sp_ctl_req);
+
+struct sp_chan_server {
+	struct sp_ctl_ev listen_ev;
+	struct sp_ctl_ev timer_ev;
+	struct sp_ctl_loop *loop;
+	struct sp_ctl_ctx *ctx;
+	char *path;
+	struct chan_conn *conn; /* the live dataplane, or NULL */
+	struct chan_conn_list dead;
+	struct chan_req_list waiters; /* status requests waiting for inflight_seq */
+	uint64_t inflight_seq;	      /* 0: no stats_req outstanding */
+	uint64_t next_seq;
+};
+
+static void
+chan_timer_set(struct sp_chan_server *srv, unsigned ms)
+{
+	struct itimerspec its;
+
+	memset(&its, 0, sizeof(its));
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	int rc = timerfd_settime(srv->timer_ev.fd, 0, &its, NULL);
+
+	SP_VERIFY(rc == 0);
+}
+
+/* Finish every waiting status request with dataplane (reference taken). */
+static void
+chan_finish_waiters(struct sp_chan_server *srv, json_t *dataplane)
+{
+	struct chan_req_list list;
+	struct sp_ctl_req *req;
+
+	/* Detach the list first: finishing a request must not see it. */
+	TAILQ_INIT(&list);
+	while ((req = TAILQ_FIRST(&srv->waiters)) != NULL) {
+		TAILQ_REMOVE(&srv->waiters, req, wait_link);
+		TAILQ_INSERT_TAIL(&list, req, wait_link);
+	}
+	srv->inflight_seq = 0;
+	chan_timer_set(srv, 0);
+	while ((req = TAILQ_FIRST(&list)) != NULL) {
+		TAILQ_REMOVE(&list, req, wait_link);
+		sp_ctl_status_finish(req, dataplane != NULL ? json_incref(dataplane) : NULL);
+	}
+	json_decref(dataplane);
+}
+
+static void
+chan_conn_kill(struct sp_chan_server *srv, struct chan_conn *c, const char *why)
+{
+	if (c->dead) {
+		return;
+	}
+	if (c->hello) {
+		SP_CTL_INFO("dataplane pid %lld disconnected: %s", (long long)c->pid, why);
+	} else {
+		SP_CTL_WARN("channel connection closed before hello: %s", why);
+	}
+	c->dead = true;
+	sp_ctl_loop_del(srv->loop, &c->ev);
+	close(c->ev.fd);
+	c->ev.fd = -1;
+	TAILQ_INSERT_TAIL(&srv->dead, c, link);
+	if (srv->conn == c) {
+		srv->conn = NULL;
+		chan_finish_waiters(srv, json_pack("{s:b}", "connected", 0));
+	}
+}
+
+static void
+chan_conn_update(struct sp_chan_server *srv, struct chan_conn *c)
+{
+	uint32_t want = EPOLLIN;
+
+	if (c->dead) {
+		return;
+	}
+	if (sp_ctl_outbuf_queued(&c->ob) > 0) {
+		want |= EPOLLOUT;
+	}
+	if (want != c->events) {
+		if (sp_ctl_loop_mod(srv->loop, &c->ev, want) != 0) {
+			chan_conn_kill(srv, c, "epoll_ctl failed");
+			return;
+		}
+		c->events = want;
+	}
+}
+
+/* Queue one message (reference taken) and try to write it. */
+static void
+chan_send(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
+{
+	char *buf = msg != NULL ? json_dumps(msg, JSON_COMPACT) : NULL;
+	int rc = -ENOMEM;
+
+	json_decref(msg);
+	if (buf != NULL) {
+		size_t n = strlen(buf);
+
+		buf[n] = '\n'; /* json_dumps leaves the NUL; replace it, length known */
+		rc = n + 1 > SP_CHAN_MAX_LINE_BYTES ? -EMSGSIZE : sp_ctl_outbuf_append(&c->ob, buf,
+											 n + 1);
+		free(buf);
+	}
+	if (rc == 0) {
+		rc = sp_ctl_outbuf_flush(&c->ob, c->ev.fd);
+	}
+	if (rc != 0 && rc != SP_AGAIN) {
+		SP_CTL_ERR("channel: sending to the dataplane: %s", sp_strerror(rc));
+		chan_conn_kill(srv, c, sp_strerror(rc));
+		return;
+	}
+	chan_conn_update(srv, c);
+}
+
+static void
+chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
+{
+	json_t *proto = json_object_get(msg, "proto");
+	json_t *snap;
+	int64_t ver;
+
+	if (!json_is_integer(proto) || json_integer_value(proto) != SP_CHAN_PROTO_VERSION) {
+		SP_CTL_ERR("channel: dataplane speaks proto %lld, we speak %d; closing",
+			   json_is_integer(proto) ? (long long)json_integer_value(proto) : -1LL,
+			   SP_CHAN_PROTO_VERSION);
+		chan_conn_kill(srv, c, "protocol version mismatch");
+		return;
+	}
+	c->pid = json_integer_value(json_object_get(msg, "pid"));
+	const char *name = json_string_value(json_object_get(msg, "name"));
+
+	if (srv->ctx->cat == NULL || sp_cat_snapshot_json(srv->ctx->cat, &snap) != 0) {
+		chan_conn_kill(srv, c, "catalog unreadable");
+		return;
+	}
+	ver = json_integer_value(json_object_get(snap, "catalog_version"));
+	SP_CTL_INFO("dataplane pid %lld (%s) connected%s; sending catalog version %lld",
+		    (long long)c->pid, name != NULL ? name : "?", c->hello ? " again" : "",
+		    (long long)ver);
+	c->hello = true;
+	chan_send(srv, c,
+		  json_pack("{s:s,s:i,s:I,s:o}", "msg", SP_CHAN_MSG_CONFIG, "proto",
+			    SP_CHAN_PROTO_VERSION, "catalog_version", (json_int_t)ver, "catalog",
+			    snap));
+}
+
+static void
+chan_on_stats(struct sp_chan_server *srv, json_t *msg)
+{
+	json_t *seq = json_object_get(msg, "seq");
+	json_t *dp = json_object_get(msg, "dataplane");
+
+	if (srv->inflight_seq == 0 || !json_is_integer(seq) ||
+	    (uint64_t)json_integer_value(seq) != srv->inflight_seq) {
+		SP_CTL_DEBUG("channel: stats for seq %lld not awaited; ignored",
+			     json_is_integer(seq) ? (long long)json_integer_value(seq) : -1LL);
+		return;
+	}
+	if (!json_is_object(dp)) {
+		SP_CTL_WARN("channel: stats without a dataplane object");
+		dp = json_object();
+	} else {
+		dp = json_deep_copy(dp);
+	}
+	if (dp != NULL) {
+		json_object_set_new(dp, "connected", json_true());
+	}
+	chan_finish_waiters(srv, dp);
+}
+
+static void
+chan_on_line(struct sp_chan_server *srv, struct chan_conn *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(line, len, 0, &jerr);
+	const char *type = json_string_value(json_object_get(msg, "msg"));
+
+	if (type == NULL) {
+		SP_CTL_ERR("channel: malformed message (%s); closing",
+			   msg == NULL ? jerr.text : "no \"msg\" member");
+		json_decref(msg);
+		chan_conn_kill(srv, c, "malformed message");
+		return;
+	}
+	if (strcmp(type, SP_CHAN_MSG_HELLO) == 0) {
+		chan_on_hello(srv, c, msg);
+	} else if (strcmp(type, SP_CHAN_MSG_STATS) == 0) {
+		if (!c->hello) {
+			chan_conn_kill(srv, c, "stats before hello");
+		} else {
+			chan_on_stats(srv, msg);
+		}
+	} else {
+		srv->ctx->chan_unknown_msgs++;
+		SP_CTL_DEBUG("channel: unknown message type \"%.40s\" ignored", type);
+	}
+	json_decref(msg);
+}
+
+static void
+chan_conn_read(struct sp_chan_server *srv, struct chan_conn *c)
+{
+	size_t room;
+	char *w = sp_ctl_linebuf_wptr(&c->lb, &room);
+	const char *line;
+	size_t len;
+	int rc;
+
+	SP_VERIFY(room > 0);
+	ssize_t n = recv(c->ev.fd, w, room, 0);
+
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			return;
+		}
+		chan_conn_kill(srv, c, n == 0 ? "peer closed" : strerror(errno));
+		return;
+	}
+	sp_ctl_linebuf_commit(&c->lb, (size_t)n);
+	while (!c->dead && (rc = sp_ctl_linebuf_next(&c->lb, &line, &len)) != SP_AGAIN) {
+		if (rc == -EMSGSIZE) {
+			SP_CTL_ERR("channel: message over %d bytes; closing",
+				   SP_CHAN_MAX_LINE_BYTES);
+			chan_conn_kill(srv, c, "message too long");
+			return;
+		}
+		if (len > 0) {
+			chan_on_line(srv, c, line, len);
+		}
+	}
+}
+
+static void
+chan_conn_event(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct chan_conn *c = (struct chan_conn *)ev;
+	struct sp_chan_server *srv = c->srv;
+
+	if (c->dead) {
+		return;
+	}
+	if ((events & EPOLLOUT) != 0) {
+		int rc = sp_ctl_outbuf_flush(&c->ob, c->ev.fd);
+
+		if (rc != 0 && rc != SP_AGAIN) {
+			chan_conn_kill(srv, c, sp_strerror(rc));
+			return;
+		}
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) {
+		/* A hangup reads as 0 bytes (or an error) after any data still queued. */
+		chan_conn_read(srv, c);
+	}
+	chan_conn_update(srv, c);
+}
+
+static void
+chan_conn_free(struct chan_conn *c)
+{
+	SP_VERIFY(c->dead && c->ev.fd < 0);
+	sp_ctl_linebuf_fini(&c->lb);
+	sp_ctl_outbuf_fini(&c->ob);
+	free(c);
+}
+
+static void
+chan_accept_one(struct sp_chan_server *srv, int fd)
+{
+	struct chan_conn *c;
+
+	if (srv->conn != NULL) {
+		SP_CTL_WARN("channel: a dataplane is already connected; refusing another");
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || sp_ctl_linebuf_init(&c->lb, SP_CHAN_MAX_LINE_BYTES) != 0) {
+		SP_CTL_ERR("channel: no memory for a connection");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->ev.fd = fd;
+	c->ev.fn = chan_conn_event;
+	c->srv = srv;
+	c->events = EPOLLIN;
+	sp_ctl_outbuf_init(&c->ob, SP_CHAN_MAX_OUTBUF_BYTES);
+	if (sp_ctl_loop_add(srv->loop, &c->ev, c->events) != 0) {
+		sp_ctl_linebuf_fini(&c->lb);
+		free(c);
+		close(fd);
+		return;
+	}
+	srv->conn = c;
+	SP_CTL_DEBUG("channel: connection accepted; waiting for hello");
+}
+
+static void
+chan_accept(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct sp_chan_server *srv = (struct sp_chan_server *)ev;
+
+	(void)events;
+	for (;;) {
+		int fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED) {
+				SP_CTL_WARN("channel: accept: %s", strerror(errno));
+			}
+			return;
+		}
+		chan_accept_one(srv, fd);
+	}
+}
+
+static void
+chan_timer(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct sp_chan_server *srv = (struct sp_chan_server *)((char *)ev -
+								offsetof(struct sp_chan_server,
+									 timer_ev));
+	uint64_t ticks;
+	ssize_t n = read(ev->fd, &ticks, sizeof(ticks));
+
+	(void)events;
+	if (n != (ssize_t)sizeof(ticks) || srv->inflight_seq == 0) {
+		return;
+	}
+	SP_CTL_WARN("channel: dataplane did not answer stats_req %llu within %d ms",
+		    (unsigned long long)srv->inflight_seq, SP_CHAN_STATS_TIMEOUT_MS);
+	chan_finish_waiters(srv, json_pack("{s:b,s:b}", "connected", 1, "responding", 0));
+}
+
+/* The context's dp_stats hook. */
+static int
+chan_dp_stats(void *arg, struct sp_ctl_req *req)
+{
+	struct sp_chan_server *srv = arg;
+	struct chan_conn *c = srv->conn;
+
+	if (c == NULL || c->dead || !c->hello) {
+		return -ENOTCONN;
+	}
+	SP_VERIFY((srv->inflight_seq == 0) == TAILQ_EMPTY(&srv->waiters));
+	TAILQ_INSERT_TAIL(&srv->waiters, req, wait_link);
+	if (srv->inflight_seq != 0) {
+		return 0; /* shares the outstanding stats_req */
+	}
+	srv->inflight_seq = ++srv->next_seq;
+	chan_timer_set(srv, SP_CHAN_STATS_TIMEOUT_MS);
+	/* A failed send kills the connection, which finishes req: it is still "taken". */
+	chan_send(srv, c, json_pack("{s:s,s:I}", "msg", SP_CHAN_MSG_STATS_REQ, "seq",
+				    (json_int_t)srv->inflight_seq));
+	return 0;
+}
+
+bool
+sp_chan_server_connected(const struct sp_chan_server *srv)
+{
+	return srv->conn != NULL && srv->conn->hello && !srv->conn->dead;
+}
+
+int
+sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char *path,
+		    struct sp_chan_server **out)
+{
+	struct sp_chan_server *srv = calloc(1, sizeof(*srv));
+	int rc = -ENOMEM;
+
+	*out = NULL;
+	if (srv == NULL) {
+		return -ENOMEM;
+	}
+	srv->loop = loop;
+	srv->ctx = ctx;
+	srv->listen_ev.fd = -1;
+	srv->timer_ev.fd = -1;
+	TAILQ_INIT(&srv->dead);
+	TAILQ_INIT(&srv->waiters);
+	srv->path = strdup(path);
+	if (srv->path == NULL) {
+		goto fail;
+	}
+	srv->timer_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->timer_ev.fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	srv->timer_ev.fn = chan_timer;
+	rc = sp_ctl_loop_add(loop, &srv->timer_ev, EPOLLIN);
+	if (rc != 0) {
+		goto fail;
+	}
+	rc = sp_ctl_listen_unix(path, 0660);
+	if (rc < 0) {
+		SP_CTL_ERR("channel socket %s: %s", path, sp_strerror(rc));
+		goto fail;
+	}
+	srv->listen_ev.fd = rc;
+	srv->listen_ev.fn = chan_accept;
+	rc = sp_ctl_loop_add(loop, &srv->listen_ev, EPOLLIN);
+	if (rc != 0) {
+		unlink(path);
+		goto fail;
+	}
+	ctx->dp_stats = chan_dp_stats;
+	ctx->dp_arg = srv;
+	SP_CTL_INFO("channel socket listening at %s", path);
+	*out = srv;
+	return 0;
+fail:
+	if (srv->timer_ev.fd >= 0) {
+		sp_ctl_loop_del(loop, &srv->timer_ev);
+		close(srv->timer_ev.fd);
+	}
+	if (srv->listen_ev.fd >= 0) {
+		close(srv->listen_ev.fd);
+	}
+	free(srv->path);
+	free(srv);
+	return rc;
+}
+
+void
+sp_chan_server_service(struct sp_chan_server *srv)
+{
+	struct chan_conn *c;
+
+	while ((c = TAILQ_FIRST(&srv->dead)) != NULL) {
+		TAILQ_REMOVE(&srv->dead, c, link);
+		chan_conn_free(c);
+	}
+}
+
+void
+sp_chan_server_close(struct sp_chan_server *srv)
+{
+	if (srv == NULL) {
+		return;
+	}
+	if (srv->conn != NULL) {
+		chan_conn_kill(srv, srv->conn, "shutdown");
+	}
+	SP_VERIFY(TAILQ_EMPTY(&srv->waiters));
+	sp_chan_server_service(srv);
+	if (srv->ctx->dp_arg == srv) {
+		srv->ctx->dp_stats = NULL;
+		srv->ctx->dp_arg = NULL;
+	}
+	sp_ctl_loop_del(srv->loop, &srv->listen_ev);
+	close(srv->listen_ev.fd);
+	sp_ctl_loop_del(srv->loop, &srv->timer_ev);
+	close(srv->timer_ev.fd);
+	if (unlink(srv->path) != 0 && errno != ENOENT) {
+		SP_CTL_WARN("channel socket: unlink %s: %s", srv->path, strerror(errno));
+	}
+	free(srv->path);
+	free(srv);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control's side of the dataplane channel (<run_dir>/chan.sock), protocol in
+ * include/spate/chan_proto.h. One dataplane at a time; it may connect, leave and come back at
+ * any moment. Installs itself as the context's dp_stats hook so that `status` can ask the
+ * dataplane for its live stats.
+ */
+#ifndef SPATE_CONTROL_CHAN_SERVER_H
+#define SPATE_CONTROL_CHAN_SERVER_H
+
+#include <stdbool.h>
+
+#include <spate/compiler.h>
+
+struct sp_ctl_ctx;
+struct sp_ctl_loop;
+struct sp_chan_server;
+
+/* Listen at path (mode 0660). Returns 0 or -errno. */
+SP_MUST_CHECK int sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx,
+				      const char *path, struct sp_chan_server **out);
+
+/* After each loop batch: free a closed connection. */
+void sp_chan_server_service(struct sp_chan_server *srv);
+
+/* True while a dataplane that said hello is connected. */
+bool sp_chan_server_connected(const struct sp_chan_server *srv);
+
+/* Drop the dataplane (waiting status requests finish with connected:false), unlink. */
+void sp_chan_server_close(struct sp_chan_server *srv);
+
+#endif /* SPATE_CONTROL_CHAN_SERVER_H */

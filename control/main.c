@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * spate-control: the control-plane process. Parses the command line, creates the run and data
+ * directories, takes the pid-file lock (one spate-control per run directory), opens the
+ * catalog, listens on the channel and control sockets, and runs the single-threaded epoll loop
+ * until SIGINT or SIGTERM (read through a signalfd). On the way out it closes every client and
+ * the dataplane connection and removes its sockets and pid file.
+ *
+ * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--verbose]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spate/assert.h>
+#include <spate/chan_proto.h>
+#include <spate/err.h>
+#include <spate/limits.h>
+
+#include "spate_version.h"
+
+#include "catalog.h"
+#include "chan_server.h"
+#include "ctl.h"
+#include "ctl_log.h"
+#include "ctl_loop.h"
+#include "ctl_server.h"
+
+#define SP_CTL_PID_FILE "control.pid"
+
+struct ctl_main {
+	const char *data_dir;
+	const char *run_dir;
+	const char *name;
+	char cat_path[SP_PATH_MAX_BYTES];
+	char ctl_path[SP_PATH_MAX_BYTES];
+	char chan_path[SP_PATH_MAX_BYTES];
+	char pid_path[SP_PATH_MAX_BYTES];
+	int pid_fd;
+	struct sp_ctl_ev sig_ev;
+	struct sp_ctl_loop loop;
+	struct sp_ctl_ctx ctx;
+	struct sp_cat *cat;
+	struct sp_chan_server *chan;
+	struct sp_ctl_server *srv;
+};
+
+static void
+ctl_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--verbose]\n"
+		"  --data-dir DIR  catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
+		"\n"
+		"  --run-dir DIR   sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
+		", " SP_CHAN_SOCK_NAME ", " SP_CTL_PID_FILE "\n"
+		"  --name NAME     instance name, [a-z0-9-], default \"spate\"\n"
+		"  --verbose       debug logging\n"
+		"  --version       print the version and exit\n");
+}
+
+static bool
+ctl_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= SP_NAME_MAX_BYTES) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* mkdir -p with mode 0755 for each missing component. */
+static int
+ctl_mkdirs(const char *path)
+{
+	char buf[SP_PATH_MAX_BYTES];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0') {
+			continue;
+		}
+		char saved = buf[i];
+
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+			return -errno;
+		}
+		buf[i] = saved;
+	}
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		return -errno;
+	}
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int
+ctl_join(char *out, const char *dir, const char *file)
+{
+	int n = snprintf(out, SP_PATH_MAX_BYTES, "%s/%s", dir, file);
+
+	return (n < 0 || n >= SP_PATH_MAX_BYTES) ? -ENAMETOOLONG : 0;
+}
+
+/* Lock and write the pid file: a second spate-control on the same run dir is refused. */
+static int
+ctl_pid_file(struct ctl_main *m)
+{
+	char buf[32];
+	int fd = open(m->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		SP_CTL_ERR("%s: %s", m->pid_path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+
+		SP_CTL_ERR("%s is locked: another spate-control runs on this run dir", m->pid_path);
+		close(fd);
+		return -err;
+	}
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) != 0 || write(fd, buf, (size_t)n) != n) {
+		int err = errno;
+
+		SP_CTL_ERR("%s: write: %s", m->pid_path, strerror(err));
+		close(fd);
+		return -err;
+	}
+	m->pid_fd = fd;
+	return 0;
+}
+
+static void
+ctl_on_signal(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	struct ctl_main *m = (struct ctl_main *)((char *)ev - offsetof(struct ctl_main, sig_ev));
+
+	(void)events;
+	while (read(ev->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		SP_CTL_INFO("signal %u received; shutting down", si.ssi_signo);
+		m->loop.stop = true;
+	}
+}
+
+static int
+ctl_signals(struct ctl_main *m)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+		return -errno;
+	}
+	m->sig_ev.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m->sig_ev.fd < 0) {
+		return -errno;
+	}
+	m->sig_ev.fn = ctl_on_signal;
+	return sp_ctl_loop_add(&m->loop, &m->sig_ev, EPOLLIN);
+}
+
+static int
+ctl_parse_args(struct ctl_main *m, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data-dir", required_argument, NULL, 'd'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"name", required_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	m->name = "spate";
+	while ((c = getopt_long(argc, argv, "d:r:n:vVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			m->data_dir = optarg;
+			break;
+		case 'r':
+			m->run_dir = optarg;
+			break;
+		case 'n':
+			m->name = optarg;
+			break;
+		case 'v':
+			sp_ctl_log_set_level(SP_CTL_LOG_DEBUG);
+			break;
+		case 'V':
+			printf("spate-control %s\n", SPATE_VERSION);
+			exit(0);
+		case 'h':
+			ctl_usage(stdout);
+			exit(0);
+		default:
+			ctl_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || m->data_dir == NULL || m->run_dir == NULL) {
+		ctl_usage(stderr);
+		return -EINVAL;
+	}
+	if (!ctl_name_ok(m->name)) {
+		fprintf(stderr, "spate-control: --name must be 1-%d characters of [a-z0-9-]\n",
+			SP_NAME_MAX_BYTES - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Everything up to a running loop; on failure the caller still runs ctl_shutdown(). */
+static int
+ctl_start(struct ctl_main *m)
+{
+	int rc;
+
+	if ((rc = ctl_mkdirs(m->run_dir)) != 0 || (rc = ctl_mkdirs(m->data_dir)) != 0) {
+		SP_CTL_ERR("creating directories %s, %s: %s", m->run_dir, m->data_dir,
+			   sp_strerror(rc));
+		return rc;
+	}
+	if ((rc = ctl_join(m->cat_path, m->data_dir, SP_CAT_FILE_NAME)) != 0 ||
+	    (rc = ctl_join(m->ctl_path, m->run_dir, SP_CTL_SOCK_NAME)) != 0 ||
+	    (rc = ctl_join(m->chan_path, m->run_dir, SP_CHAN_SOCK_NAME)) != 0 ||
+	    (rc = ctl_join(m->pid_path, m->run_dir, SP_CTL_PID_FILE)) != 0) {
+		SP_CTL_ERR("directory paths too long (max %d bytes)", SP_PATH_MAX_BYTES);
+		return rc;
+	}
+	if ((rc = ctl_pid_file(m)) != 0) {
+		return rc;
+	}
+	if ((rc = sp_ctl_loop_init(&m->loop)) != 0 || (rc = ctl_signals(m)) != 0) {
+		SP_CTL_ERR("event loop: %s", sp_strerror(rc));
+		return rc;
+	}
+	rc = sp_cat_open(m->cat_path, &m->cat);
+	if (rc != 0) {
+		SP_CTL_ERR("cannot open catalog %s: %s", m->cat_path, sp_strerror(rc));
+		return rc;
+	}
+	m->ctx.cat = m->cat;
+	if ((rc = sp_chan_server_open(&m->loop, &m->ctx, m->chan_path, &m->chan)) != 0) {
+		return rc;
+	}
+	if ((rc = sp_ctl_server_open(&m->loop, &m->ctx, m->ctl_path, &m->srv)) != 0) {
+		return rc;
+	}
+	m->ctx.state = SP_CTL_RUNTIME;
+	return 0;
+}
+
+static void
+ctl_shutdown(struct ctl_main *m)
+{
+	sp_ctl_server_close(m->srv);
+	sp_chan_server_close(m->chan);
+	sp_cat_close(m->cat);
+	if (m->sig_ev.fd >= 0) {
+		close(m->sig_ev.fd);
+	}
+	sp_ctl_loop_fini(&m->loop);
+	if (m->pid_fd >= 0) {
+		(void)unlink(m->pid_path);
+		close(m->pid_fd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl_main m;
+	int rc;
+
+	m.pid_fd = -1;
+	m.sig_ev.fd = -1;
+	m.loop.epfd = -1;
+	if (ctl_parse_args(&m, argc, argv) != 0) {
+		return 2;
+	}
+	m.ctx.state = SP_CTL_STARTUP;
+	m.ctx.name = m.name;
+	m.ctx.data_dir = m.data_dir;
+	m.ctx.run_dir = m.run_dir;
+	m.ctx.pid = getpid();
+	m.ctx.start_ms = sp_ctl_now_ms();
+	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s", SPATE_VERSION,
+		    m.name, m.data_dir, m.run_dir);
+	rc = ctl_start(&m);
+	if (rc == 0) {
+		SP_CTL_INFO("ready");
+	}
+	while (rc == 0 && !m.loop.stop) {
+		int n = sp_ctl_loop_run_once(&m.loop, -1);
+
+		if (n < 0) {
+			SP_CTL_ERR("epoll_wait: %s", sp_strerror(n));
+			rc = n;
+		}
+		sp_chan_server_service(m.chan);
+		sp_ctl_server_service(m.srv);
+	}
+	ctl_shutdown(&m);
+	SP_CTL_INFO("stopped");
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * End-to-end test of the spate-control binary (path in argv[1]) in a temporary directory:
+ * start-up files, the control socket, a fake dataplane on the channel (hello, config,
+ * stats_req, stats), a dataplane that disconnects, and a clean SIGTERM shutdown that removes
+ * the sockets and the pid file.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+static const char *g_bin;
+static char g_dir[64];
+static char g_run[128];
+static char g_data[128];
+static pid_t g_pid;
+
+static void
+path_in(char *out, size_t cap, const char *dir, const char *file)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, file);
+
+	assert_true(n > 0 && (size_t)n < cap);
+}
+
+static bool
+exists(const char *dir, const char *file)
+{
+	char p[256];
+	struct stat st;
+
+	path_in(p, sizeof(p), dir, file);
+	return stat(p, &st) == 0;
+}
+
+static int
+connect_to(const char *file)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	path_in(sa.sun_path, sizeof(sa.sun_path), g_run, file);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void
+send_str(int fd, const char *s)
+{
+	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* Read one JSON line within 5 s; NULL on EOF. Bytes after the newline are kept for later. */
+static json_t *
+read_msg(int fd)
+{
+	static char buf[1 << 16];
+	static size_t len;
+	static int buf_fd = -1;
+	json_error_t jerr;
+
+	if (buf_fd != fd) {
+		len = 0;
+		buf_fd = fd;
+	}
+	for (;;) {
+		char *nl = memchr(buf, '\n', len);
+
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - buf);
+			json_t *j = json_loadb(buf, n, 0, &jerr);
+
+			memmove(buf, nl + 1, len - n - 1);
+			len -= n + 1;
+			assert_non_null(j);
+			return j;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		ssize_t r = recv(fd, buf + len, sizeof(buf) - len, 0);
+
+		if (r <= 0) {
+			return NULL;
+		}
+		len += (size_t)r;
+	}
+}
+
+static json_t *
+rpc(const char *line)
+{
+	int fd = connect_to("control.sock");
+
+	send_str(fd, line);
+	json_t *r = read_msg(fd);
+
+	close(fd);
+	assert_non_null(r);
+	return r;
+}
+
+static int
+setup(void **state)
+{
+	char sock[256];
+
+	(void)state;
+	snprintf(g_dir, sizeof(g_dir), "/tmp/sp_e2e_test.XXXXXX");
+	assert_non_null(mkdtemp(g_dir));
+	path_in(g_run, sizeof(g_run), g_dir, "run/x");
+	path_in(g_data, sizeof(g_data), g_dir, "data");
+	g_pid = fork();
+	assert_true(g_pid >= 0);
+	if (g_pid == 0) {
+		execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name", "e2e",
+		      (char *)NULL);
+		_exit(127);
+	}
+	path_in(sock, sizeof(sock), g_run, "control.sock");
+	for (int i = 0; i < 200; i++) {
+		if (access(sock, F_OK) == 0) {
+			return 0;
+		}
+		usleep(25000);
+	}
+	fail_msg("spate-control did not create %s", sock);
+	return -1;
+}
+
+static void
+rm(const char *dir, const char *file)
+{
+	char p[256];
+
+	path_in(p, sizeof(p), dir, file);
+	(void)unlink(p);
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (g_pid > 0) {
+		int status = 0;
+
+		/* A clean stop, even after a dataplane came and went (ASan checks leaks). */
+		kill(g_pid, SIGTERM);
+		assert_int_equal(waitpid(g_pid, &status, 0), g_pid);
+		g_pid = 0;
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	rm(g_run, "control.sock");
+	rm(g_run, "chan.sock");
+	rm(g_run, "control.pid");
+	rm(g_data, "catalog.db");
+	rm(g_data, "catalog.db-wal");
+	rm(g_data, "catalog.db-shm");
+	rmdir(g_data);
+	char p[256];
+
+	rmdir(g_run);
+	path_in(p, sizeof(p), g_dir, "run");
+	rmdir(p);
+	rmdir(g_dir);
+	return 0;
+}
+
+static void
+test_lifecycle(void **state)
+{
+	int status;
+
+	(void)state;
+	assert_true(exists(g_run, "control.pid"));
+	assert_true(exists(g_run, "chan.sock"));
+	assert_true(exists(g_data, "catalog.db"));
+	json_t *r = rpc("{\"id\":1,\"method\":\"ping\"}\n");
+
+	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "pong")));
+	json_decref(r);
+	r = rpc("{\"id\":2,\"method\":\"status\"}\n");
+	json_t *ctl = json_object_get(json_object_get(r, "result"), "control");
+
+	assert_int_equal(json_integer_value(json_object_get(ctl, "pid")), g_pid);
+	assert_string_equal(json_string_value(json_object_get(ctl, "name")), "e2e");
+	json_decref(r);
+
+	assert_int_equal(kill(g_pid, SIGTERM), 0);
+	assert_int_equal(waitpid(g_pid, &status, 0), g_pid);
+	g_pid = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_false(exists(g_run, "control.pid"));
+	assert_false(exists(g_run, "control.sock"));
+	assert_false(exists(g_run, "chan.sock"));
+}
+
+static void
+test_fake_dataplane(void **state)
+{
+	(void)state;
+	int dp = connect_to("chan.sock");
+
+	send_str(dp, "{\"msg\":\"hello\",\"proto\":1,\"pid\":4242,\"name\":\"e2e\"}\n");
+	json_t *cfg = read_msg(dp);
+
+	assert_string_equal(json_string_value(json_object_get(cfg, "msg")), "config");
+	assert_int_equal(json_integer_value(json_object_get(cfg, "proto")), 1);
+	assert_int_equal(json_integer_value(json_object_get(cfg, "catalog_version")), 1);
+	assert_true(json_is_array(json_object_get(json_object_get(cfg, "catalog"), "streams")));
+	json_decref(cfg);
+	send_str(dp, "{\"msg\":\"from_the_future\"}\n");
+
+	/* A second dataplane is turned away while the first is live. */
+	int dp2 = connect_to("chan.sock");
+
+	assert_null(read_msg(dp2));
+	close(dp2);
+
+	/* status: control asks, the fake dataplane answers. */
+	int c = connect_to("control.sock");
+
+	send_str(c, "{\"id\":\"s\",\"method\":\"status\"}\n");
+	json_t *req = read_msg(dp);
+
+	assert_string_equal(json_string_value(json_object_get(req, "msg")), "stats_req");
+	json_int_t seq = json_integer_value(json_object_get(req, "seq"));
+	char line[256];
+
+	json_decref(req);
+	snprintf(line, sizeof(line),
+		 "{\"msg\":\"stats\",\"seq\":%lld,\"dataplane\":{\"pid\":4242,\"uptime_s\":3}}\n",
+		 (long long)seq);
+	send_str(dp, line);
+	json_t *r = read_msg(c);
+	json_t *res = json_object_get(r, "result");
+	json_t *d = json_object_get(res, "dataplane");
+
+	assert_true(json_is_true(json_object_get(d, "connected")));
+	assert_int_equal(json_integer_value(json_object_get(d, "pid")), 4242);
+	json_t *ctl = json_object_get(res, "control");
+
+	assert_int_equal(json_integer_value(json_object_get(ctl, "chan_unknown_msgs")), 1);
+	json_decref(r);
+
+	/* A status pending when the dataplane leaves finishes with connected:false. */
+	send_str(c, "{\"id\":\"t\",\"method\":\"status\"}\n");
+	req = read_msg(dp);
+	assert_string_equal(json_string_value(json_object_get(req, "msg")), "stats_req");
+	json_decref(req);
+	close(dp);
+	r = read_msg(c);
+	d = json_object_get(json_object_get(r, "result"), "dataplane");
+	assert_true(json_is_false(json_object_get(d, "connected")));
+	json_decref(r);
+	close(c);
+
+	/* The dataplane can come back. */
+	dp = connect_to("chan.sock");
+	send_str(dp, "{\"msg\":\"hello\",\"proto\":1,\"pid\":4243,\"name\":\"e2e\"}\n");
+	cfg = read_msg(dp);
+	assert_string_equal(json_string_value(json_object_get(cfg, "msg")), "config");
+	json_decref(cfg);
+	close(dp);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fake_dataplane, setup, teardown),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s PATH_TO_SPATE_CONTROL\n", argv[0]);
+		return 2;
+	}
+	g_bin = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
