@@ -1,0 +1,66 @@
+"""Fixtures for the integration tests (helpers live in harness.py).
+
+The session fixture `instance` runs `tools/spate-dev up --name spt-it --workers 2`, parses its
+key=value output, and always runs `down --purge` at the end (also when a test or the fixture
+fails). Tests observe the appliance only from outside: traffic from inside the instance's
+network namespace, and the dataplane's own counters through `spatectl --json status`.
+
+Options:
+  --instance NAME   use an instance that is already up (started with tools/spate-dev up) instead
+                    of bringing spt-it up and down; handy while iterating on one test
+Environment: SPATE_BUILD_DIR, SPATE_STATE_BASE, SPATE_RUN_BASE as for tools/spate-dev.
+"""
+import pytest
+
+from harness import SESSION_NAME, SESSION_WORKERS, attach, instance_down, instance_up
+
+
+def pytest_addoption(parser):
+    parser.addoption("--instance", default=None,
+                     help="use this already-up spate-dev instance instead of bringing one up")
+
+
+@pytest.fixture(scope="session")
+def instance(request):
+    name = request.config.getoption("--instance")
+    if name:
+        yield attach(name)
+        return
+    # a run that was killed may have left the reserved test instance behind
+    instance_down(SESSION_NAME, purge=True)
+    try:
+        inst = instance_up(SESSION_NAME, SESSION_WORKERS)
+        yield inst
+    finally:
+        instance_down(SESSION_NAME, purge=True)
+
+
+@pytest.fixture
+def fresh_name(request):
+    """A second instance name for a test that brings its own instance up; always purged."""
+    names = []
+
+    def make(suffix):
+        n = "spt-it%s" % suffix
+        instance_down(n, purge=True)
+        names.append(n)
+        return n
+
+    yield make
+    for n in names:
+        instance_down(n, purge=True)
+
+
+
+
+# Modules that disturb the session instance (restart its control) or bring others up run last,
+# so a failure there cannot mask the basic tests. Everything else keeps file order.
+LAST_MODULES = ("test_control_restart.py", "test_instances.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        base = item.fspath.basename
+        return LAST_MODULES.index(base) + 1 if base in LAST_MODULES else 0
+
+    items.sort(key=rank)  # stable: file and definition order kept within a rank

@@ -1,0 +1,207 @@
+"""Helpers for the integration tests: drive tools/spate-dev and observe an instance.
+
+conftest.py holds the fixtures; this module is plain code that tests import. Everything is
+observed from outside the appliance: traffic from inside the instance's network namespace
+(through `spate-dev exec`), and the dataplane's own counters through `spatectl --json status`.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SPATE_DEV = REPO / "tools" / "spate-dev"
+NSTOOL = Path(__file__).resolve().parent / "nstool.py"
+PY = "/usr/bin/python3"
+SESSION_NAME = "spt-it"
+SESSION_WORKERS = 2
+UP_TIMEOUT_S = 600  # `up` may build the tree the first time
+DOWN_TIMEOUT_S = 90
+STATUS_TIMEOUT_S = 15
+
+
+def build_dir():
+    return Path(os.environ.get("SPATE_BUILD_DIR", str(REPO / "build")))
+
+
+def spatectl_bin():
+    return str(build_dir() / "tools" / "spatectl")
+
+
+def run(cmd, timeout, check=True, input=None):
+    """Run cmd, capture text output, fail the test with both streams when it goes wrong."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input,
+                           stdin=None if input is not None else subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("timed out after %ss: %s\nstdout: %s\nstderr: %s" %
+                             (timeout, cmd, e.stdout, e.stderr)) from None
+    if check and p.returncode != 0:
+        raise AssertionError("exit %d: %s\nstdout:\n%s\nstderr:\n%s" %
+                             (p.returncode, " ".join(map(str, cmd)), p.stdout, p.stderr))
+    return p
+
+
+def spate_dev(*args, timeout=120, check=True):
+    return run(["bash", str(SPATE_DEV)] + [str(a) for a in args], timeout=timeout, check=check)
+
+
+def parse_kv(text):
+    out = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        assert "=" in line, "spate-dev printed a non key=value line on stdout: %r" % line
+        k, v = line.split("=", 1)
+        out[k] = v
+    return out
+
+
+def wait_until(fn, timeout, interval=0.1, what="condition"):
+    """Poll fn() until it returns a truthy value; return it, or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+        except (AssertionError, KeyError, ValueError, OSError) as e:
+            last_exc = e
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %ss waiting for %s (last error: %s)" %
+                                 (timeout, what, last_exc))
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+PING_RE = re.compile(r"(\d+) packets transmitted, (\d+) received")
+
+
+class Instance:
+    """One instance as `spate-dev up` described it, plus helpers to drive and observe it."""
+
+    def __init__(self, info):
+        self.info = info
+        self.name = info["name"]
+        self.netns = info["netns"]
+        self.ipv4 = info["ipv4"]
+        self.peer_ipv4 = info["peer_ipv4"]
+        self.iface = info["iface"]
+        self.slot = int(info["slot"]) if "slot" in info else int(self.ipv4.split(".")[2])
+        self.data_dir = Path(info["data_dir"])
+        self.run_dir = Path(info["run_dir"])
+        self.control_socket = info["control_socket"]
+        self.workers = int(info["workers"])
+        self.dataplane_pid = int(info["dataplane_pid"])
+
+    # -- observation ---------------------------------------------------------------------
+    def spatectl(self, *args, timeout=STATUS_TIMEOUT_S, check=True):
+        return run([spatectl_bin(), "--socket", self.control_socket] + list(args),
+                   timeout=timeout, check=check)
+
+    def status(self):
+        p = self.spatectl("--json", "status")
+        return json.loads(p.stdout)
+
+    def dataplane(self):
+        st = self.status()
+        dp = st["dataplane"]
+        assert dp.get("connected"), "dataplane not connected: %s" % json.dumps(st)[:2000]
+        return dp
+
+    def counters(self):
+        return self.dataplane()["counters"]
+
+    def port0(self):
+        return self.dataplane()["ports"][0]
+
+    def mac(self):
+        return self.port0()["mac"].lower()
+
+    def wait_counters(self, base, mins, timeout=10):
+        """Wait until counters[name] - base[name] >= mins[name] for every name; return the
+        latest counters. Fails with the deltas reached so far."""
+        last = {}
+
+        def check():
+            c = self.counters()
+            last.update(c)
+            return c if all(c[k] - base[k] >= v for k, v in mins.items()) else None
+
+        try:
+            return wait_until(check, timeout, interval=0.2, what="counters")
+        except AssertionError:
+            got = {k: last.get(k, 0) - base[k] for k in mins}
+            raise AssertionError("counter deltas %s, wanted at least %s" % (got, mins)) from None
+
+    # -- traffic ------------------------------------------------------------------------
+    def exec(self, *cmd, timeout=60, check=True, input=None):
+        return run(["bash", str(SPATE_DEV), "exec", self.name, "--"] + [str(c) for c in cmd],
+                   timeout=timeout, check=check, input=input)
+
+    def ping(self, count, interval=0.01, timeout=None, deadline=None):
+        """ping from the namespace; returns (transmitted, received, output)."""
+        timeout = timeout or (count * max(interval, 0.002) + 30)
+        cmd = ["ping", "-n", "-q", "-c", count, "-i", interval, "-W", 2]
+        if deadline:
+            cmd += ["-w", deadline]
+        p = self.exec(*cmd, self.ipv4, timeout=timeout, check=False)
+        m = PING_RE.search(p.stdout)
+        assert m, "no ping summary (exit %d):\n%s\n%s" % (p.returncode, p.stdout, p.stderr)
+        return int(m.group(1)), int(m.group(2)), p.stdout
+
+    def send_frames(self, frames, count=1, max_seconds=30):
+        """Send raw frames on the kernel side of the tap; returns how many of each were sent."""
+        spec = [{"hex": f.hex(), "count": count, "max_seconds": max_seconds} for f in frames]
+        p = self.exec(PY, NSTOOL, "raw", self.iface, input=json.dumps(spec),
+                      timeout=max_seconds * len(frames) + 30)
+        return json.loads(p.stdout)["sent"]
+
+    def peer_mac(self):
+        p = run(["ip", "-n", self.netns, "-j", "link", "show", self.iface], timeout=10)
+        return json.loads(p.stdout)[0]["address"].lower()
+
+
+def instance_up(name, workers, *extra):
+    p = spate_dev("up", "--name", name, "--workers", workers, *extra, timeout=UP_TIMEOUT_S)
+    info = parse_kv(p.stdout)
+    for k in ("name", "netns", "endpoint", "ipv4", "peer_ipv4", "iface", "data_dir", "run_dir",
+              "control_socket", "workers", "dataplane_pid", "control_pid"):
+        assert k in info, "spate-dev up did not print %s=:\n%s" % (k, p.stdout)
+    return Instance(info)
+
+
+def instance_down(name, purge=True):
+    args = ["down", "--name", name] + (["--purge"] if purge else [])
+    return spate_dev(*args, timeout=DOWN_TIMEOUT_S)
+
+
+def attach(name):
+    """Describe an instance that is already up (for --instance)."""
+    state = Path(os.environ.get("SPATE_STATE_BASE", "/var/lib/spate")) / name
+    rund = Path(os.environ.get("SPATE_RUN_BASE", "/run/spate")) / name
+    slot = (state / "slot").read_text().strip()
+    pid = (rund / "dataplane.pid").read_text().strip()
+    info = {"name": name, "netns": name, "slot": slot, "ipv4": "198.18.%s.2" % slot,
+            "peer_ipv4": "198.18.%s.1" % slot, "iface": "sp0", "data_dir": str(state),
+            "run_dir": str(rund), "control_socket": str(rund / "control.sock"),
+            "dataplane_pid": pid}
+    inst = Instance(dict(info, workers=0))
+    inst.workers = len(inst.port0()["queues"])
+    return inst
+
+
+def kill_pid(pid, sig=signal.SIGKILL, timeout=10):
+    os.kill(pid, sig)
+    wait_until(lambda: not pid_alive(pid), timeout, what="pid %d to exit" % pid)
