@@ -18,6 +18,7 @@
 #include "net/iface.h"
 
 struct rte_mempool;
+struct sp_testsvc;
 
 struct sp_dp {
 	struct sp_dp_config cfg;
@@ -30,6 +31,8 @@ struct sp_dp {
 
 	unsigned nb_ifaces;
 	struct sp_iface ifaces[SP_MAX_PORTS];
+
+	struct sp_testsvc *testsvc[SP_MAX_WORKERS];
 
 	struct sp_chan_unix chan_unix;
 	struct sp_chan_client chan;

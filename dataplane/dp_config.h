@@ -38,6 +38,13 @@ struct sp_dp_config {
 	uint64_t idle_sleep_max_us;
 	uint64_t rx_desc;
 	uint64_t tx_desc;
+	uint64_t tcp_max_conns;
+	uint64_t tcp_rcv_buf;
+	uint64_t tcp_snd_buf;
+	uint64_t tcp_syn_backlog;
+	uint64_t tcp_reass_segs;
+	uint64_t tcp_mbufs;
+	bool test_services;
 	uint64_t log_level;
 };
 

@@ -34,14 +34,20 @@
 #include "spate_version.h"
 
 #include "dp.h"
+#include "app/testsvc.h"
 #include "net/port.h"
+#include "tcp/tcp_stack.h"
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
-#define DP_EAL_ARGS_MAX 64	  /* EAL argv entries we build, extra args included */
-#define DP_SERVICE_TICK_US 1000 /* service-loop period on the main lcore */
-#define DP_MBUF_CACHE 256	  /* per-lcore mempool cache */
-#define DP_WORKER_TIMERSLACK_NS 1000 /* idle sleeps are short; keep the kernel's slack short */
+#define DP_EAL_ARGS_MAX         64   /* EAL argv entries we build, extra args included */
+#define DP_SERVICE_TICK_US      1000 /* service-loop period on the main lcore */
+#define DP_MBUF_CACHE           256  /* per-lcore mempool cache */
+#define DP_WORKER_TIMERSLACK_NS 1000
+#define DP_CLONE_MBUFS                                                                             \
+	16383 /* indirect mbufs per worker: payload slices in flight */ /* idle sleeps are short;  \
+									   keep the kernel's slack \
+									   short */
 
 static volatile sig_atomic_t g_stop;
 static struct sp_dp g_dp;
@@ -77,9 +83,9 @@ static int
 dp_parse_args(struct sp_dp *dp, int argc, char **argv, int *eal_extra_idx)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},	  {"keys", no_argument, NULL, 'k'},
-		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},         {"keys", no_argument, NULL, 'k'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL;
 	char err[512];
@@ -158,23 +164,23 @@ dp_default_lcores(const struct sp_dp_config *cfg, char *buf, size_t len)
 }
 
 static int
-dp_build_eal_args(const struct sp_dp_config *cfg, int argc, char **argv, int extra_idx,
-		  char **eal, char (*store)[SP_PATH_MAX_BYTES])
+dp_build_eal_args(const struct sp_dp_config *cfg, int argc, char **argv, int extra_idx, char **eal,
+		  char (*store)[SP_PATH_MAX_BYTES])
 {
 	int n = 0, s = 0;
 
-#define EAL_ARG(str)                                                                       \
-	do {                                                                               \
-		if (n >= DP_EAL_ARGS_MAX - 1) {                                            \
-			return -E2BIG;                                                     \
-		}                                                                          \
-		eal[n++] = (str);                                                          \
+#define EAL_ARG(str)                                                                               \
+	do {                                                                                       \
+		if (n >= DP_EAL_ARGS_MAX - 1) {                                                    \
+			return -E2BIG;                                                             \
+		}                                                                                  \
+		eal[n++] = (str);                                                                  \
 	} while (0)
-#define EAL_FMT(...)                                                                       \
-	do {                                                                               \
-		snprintf(store[s], SP_PATH_MAX_BYTES, __VA_ARGS__);                        \
-		EAL_ARG(store[s]);                                                         \
-		s++;                                                                       \
+#define EAL_FMT(...)                                                                               \
+	do {                                                                                       \
+		snprintf(store[s], SP_PATH_MAX_BYTES, __VA_ARGS__);                                \
+		EAL_ARG(store[s]);                                                                 \
+		s++;                                                                               \
 	} while (0)
 
 	EAL_ARG(argv[0]);
@@ -250,21 +256,55 @@ dp_remove_file(const char *dir, const char *name)
  *   tx_desc      mbufs waiting in its tx ring until the driver frees them
  *   SP_TX_BUF    frames buffered before a tx burst
  *   SP_RX_BURST  frames in flight in one poll
- * plus the per-lcore cache (DP_MBUF_CACHE * 1.5, DPDK's cache can overshoot by half).
+ * plus the per-lcore cache (DP_MBUF_CACHE * 1.5, DPDK's cache can overshoot by half),
+ * plus tcp_mbufs for data TCP holds: send queues until acknowledged, received data the upper
+ * layer has not consumed, out-of-order segments. When that share runs out, rx allocation
+ * fails (counted by the port as rx_nombuf) and TCP recovers by retransmission.
  * Rounded up to 2^n - 1, the size a ring-backed mempool uses best.
  */
 static unsigned
 dp_pool_size(const struct sp_dp_config *cfg, unsigned nports)
 {
-	unsigned n = nports * ((unsigned)cfg->rx_desc + (unsigned)cfg->tx_desc + SP_TX_BUF +
-			       SP_RX_BURST) +
-		     DP_MBUF_CACHE * 3 / 2;
+	unsigned n =
+	    nports * ((unsigned)cfg->rx_desc + (unsigned)cfg->tx_desc + SP_TX_BUF + SP_RX_BURST) +
+	    DP_MBUF_CACHE * 3 / 2 + (unsigned)cfg->tcp_mbufs;
 	unsigned p = 1;
 
 	while (p - 1 < n) {
 		p <<= 1;
 	}
 	return p - 1;
+}
+
+/* A worker's TCP stack and, when configured, the test services on it. */
+static int
+dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
+{
+	struct sp_tcp_conf tc = {
+	    .max_conns = (uint32_t)dp->cfg.tcp_max_conns,
+	    .rcv_buf = (uint32_t)dp->cfg.tcp_rcv_buf,
+	    .snd_buf = (uint32_t)dp->cfg.tcp_snd_buf,
+	    .syn_backlog = (uint32_t)dp->cfg.tcp_syn_backlog,
+	    .reass_segs = (uint32_t)dp->cfg.tcp_reass_segs,
+	    .clone_mbufs = DP_CLONE_MBUFS,
+	};
+	int rc = sp_tcp_create(&lc->tcp, lc, &tc);
+
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "worker %u: TCP stack: %s\n", lc->worker, sp_strerror(rc));
+		return rc;
+	}
+	if (dp->cfg.test_services) {
+		rc = sp_testsvc_create(&dp->testsvc[lc->worker], lc->tcp, lc->pool,
+				       (uint32_t)dp->cfg.tcp_max_conns,
+				       (int)rte_lcore_to_socket_id(lc->lcore_id));
+		if (rc != 0) {
+			RTE_LOG(ERR, SPATE, "worker %u: test services: %s\n", lc->worker,
+				sp_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -284,12 +324,13 @@ dp_setup(struct sp_dp *dp)
 	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
 		nports += dp->cfg.port_vdev[i][0] != '\0';
 	}
-	dp->lcores = rte_zmalloc("sp_lcores", sizeof(struct sp_lcore) * dp->nb_workers,
-				 SP_CACHE_LINE);
+	dp->lcores =
+	    rte_zmalloc("sp_lcores", sizeof(struct sp_lcore) * dp->nb_workers, SP_CACHE_LINE);
 	if (dp->lcores == NULL) {
 		return -ENOMEM;
 	}
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
 		char name[RTE_MEMPOOL_NAMESIZE];
 
 		snprintf(name, sizeof(name), "sp_mbuf_w%u", w);
@@ -315,7 +356,8 @@ dp_setup(struct sp_dp *dp)
 		dp->nb_ifaces++;
 	}
 	w = 0;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
 		struct sp_lcore *lc = &dp->lcores[w];
 
 		lc->lcore_id = lcore;
@@ -329,6 +371,10 @@ dp_setup(struct sp_dp *dp)
 		lc->idle = dp->cfg.idle;
 		lc->idle_polls_before_sleep = (uint32_t)dp->cfg.idle_polls_before_sleep;
 		lc->idle_sleep_max_us = (uint32_t)dp->cfg.idle_sleep_max_us;
+		rc = dp_setup_tcp(dp, lc);
+		if (rc != 0) {
+			return rc;
+		}
 		w++;
 	}
 	return 0;
@@ -369,6 +415,13 @@ dp_shutdown(struct sp_dp *dp)
 		dp->lcores[w].stop = true;
 	}
 	rte_eal_mp_wait_lcore();
+	/* Stacks first: their closed() callbacks reach the services, which go next. */
+	for (unsigned w = 0; w < dp->nb_workers && dp->lcores != NULL; w++) {
+		sp_tcp_destroy(dp->lcores[w].tcp);
+		dp->lcores[w].tcp = NULL;
+		sp_testsvc_destroy(dp->testsvc[w]);
+		dp->testsvc[w] = NULL;
+	}
 	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
 		sp_port_close(&dp->ifaces[i]);
 	}
@@ -451,7 +504,8 @@ main(int argc, char **argv)
 		RTE_LOG(ERR, SPATE, "set-up failed: %s\n", sp_strerror(rc));
 		goto out;
 	}
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
 		rc = rte_eal_remote_launch(dp_worker_main, &dp->lcores[w], lcore);
 		SP_VERIFY(rc == 0);
 		w++;

@@ -17,6 +17,7 @@
 #include <spate/assert.h>
 
 #include "../net/net.h"
+#include "../tcp/tcp_stack.h"
 #include "lcore.h"
 
 static void
@@ -95,6 +96,9 @@ sp_lcore_poll(struct sp_lcore *lc)
 			sp_net_input(lc, i, pkts[j]);
 		}
 		total += n;
+	}
+	if (lc->tcp != NULL) {
+		sp_tcp_timers(lc->tcp);
 	}
 	sp_lcore_tx_flush(lc);
 	return total;

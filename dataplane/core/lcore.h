@@ -22,6 +22,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct sp_tcp;
 
 #define SP_RX_BURST 32	   /* frames taken from one rx queue per poll */
 #define SP_TX_BUF 64	   /* frames buffered per port before a tx burst */
@@ -47,6 +48,7 @@ struct sp_lcore {
 	unsigned nb_ifaces;
 	const struct sp_iface *ifaces;
 	struct rte_mempool *pool; /* this worker's mbufs (its rx queues allocate from it) */
+	struct sp_tcp *tcp;	  /* this worker's TCP stack (NULL: TCP not served) */
 
 	/* Idle policy and its state. */
 	enum sp_idle_policy idle;

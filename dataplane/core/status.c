@@ -16,6 +16,7 @@
 #include "spate_version.h"
 
 #include "../dp.h"
+#include "../tcp/tcp_internal.h"
 
 uint64_t
 sp_dp_now_ms(void)
@@ -108,6 +109,42 @@ status_port(const struct sp_dp *dp, unsigned i)
 	return p;
 }
 
+/*
+ * Connections per TCP state over every worker. Reads TCB state words that workers write
+ * (single bytes and words: never torn); a snapshot that may be a poll or two stale.
+ */
+static json_t *
+status_tcp(const struct sp_dp *dp)
+{
+	uint64_t per_state[SP_TCP__NSTATES] = {0};
+	json_t *states = json_object();
+	json_t *o;
+	uint64_t total = 0;
+
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const struct sp_tcp *tcp = dp->lcores[w].tcp;
+
+		if (tcp == NULL) {
+			continue;
+		}
+		for (uint32_t i = 0; i < tcp->conf.max_conns; i++) {
+			enum sp_tcp_state s = tcp->tcbs[i].state;
+
+			if (s != SP_TCP_CLOSED && (unsigned)s < SP_TCP__NSTATES) {
+				per_state[s]++;
+				total++;
+			}
+		}
+	}
+	for (unsigned s = 1; s < SP_TCP__NSTATES; s++) {
+		json_object_set_new(states, sp_tcp_state_name((enum sp_tcp_state)s),
+				    json_integer((json_int_t)per_state[s]));
+	}
+	o = json_pack("{s:I, s:o}", "conns", (json_int_t)total, "states", states);
+	SP_VERIFY(o != NULL);
+	return o;
+}
+
 json_t *
 sp_dp_status_json(void *arg)
 {
@@ -136,6 +173,7 @@ sp_dp_status_json(void *arg)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "counters", status_counters(&sum));
 	json_object_set_new(o, "workers", workers);
+	json_object_set_new(o, "tcp", status_tcp(dp));
 	json_object_set_new(
 	    o, "channel",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "connects", (json_int_t)dp->chan.connects,

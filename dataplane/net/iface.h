@@ -20,6 +20,9 @@ struct sp_iface {
 	uint8_t prefix_len;
 	bool tx_ipv4_cksum; /* the port computes IPv4 header checksums on tx */
 	bool rx_ipv4_cksum; /* the port flags IPv4 header checksums on rx */
+	bool tx_tcp_cksum;  /* the port computes TCP checksums on tx */
+	bool rx_tcp_cksum;  /* the port flags TCP checksums on rx */
+	bool tx_multiseg;   /* the port sends mbuf chains (header + payload clones) */
 	bool rss;	    /* the port hashes flows to queues */
 	char name[64];	    /* ethdev name, e.g. net_tap0 */
 	char ipv4_text[32]; /* as configured, a.b.c.d/len */

@@ -17,6 +17,7 @@
 
 #include <spate/assert.h>
 
+#include "../tcp/tcp_stack.h"
 #include "net_internal.h"
 
 #define IPV4_MIN_HDR 20u
@@ -96,6 +97,13 @@ sp_ip_input(struct sp_lcore *lc, const struct sp_iface *ifc, unsigned ifidx, str
 	switch (ip->next_proto_id) {
 	case IPPROTO_ICMP:
 		sp_icmp_input(lc, ifc, ifidx, m, ihl);
+		return;
+	case IPPROTO_TCP:
+		if (lc->tcp != NULL) {
+			sp_tcp_input(lc->tcp, ifidx, m, ihl);
+			return;
+		}
+		SP_NET_DROP(lc, m, drop_ip_proto);
 		return;
 	default:
 		SP_NET_DROP(lc, m, drop_ip_proto);

@@ -84,6 +84,24 @@ port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 		ifc->rx_ipv4_cksum = true;
 	}
+	/*
+	 * net_tap's TCP "offload" is a software checksum in the PMD that gets multi-segment
+	 * frames wrong (observed: the kernel drops every copy of such a segment, and the
+	 * connection stalls). Computing it ourselves costs the same CPU, so decline it there.
+	 */
+	if ((info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
+	    strcmp(info->driver_name, "net_tap") != 0) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		ifc->tx_tcp_cksum = true;
+	}
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		ifc->rx_tcp_cksum = true;
+	}
+	if (info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		ifc->tx_multiseg = true;
+	}
 	return rte_eth_dev_configure(ifc->port_id, nb_queues, nb_queues, &conf);
 }
 

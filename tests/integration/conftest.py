@@ -29,7 +29,7 @@ def instance(request):
     # a run that was killed may have left the reserved test instance behind
     instance_down(SESSION_NAME, purge=True)
     try:
-        inst = instance_up(SESSION_NAME, SESSION_WORKERS)
+        inst = instance_up(SESSION_NAME, SESSION_WORKERS, "--set", "test_services=true")
         yield inst
     finally:
         instance_down(SESSION_NAME, purge=True)

@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Segment arrival (RFC 9293 3.10.7), state by state. Owns: header and checksum validation,
+ * LISTEN processing (passive open), the acceptability test, PAWS (RFC 7323 5), RST and SYN
+ * handling with challenge ACKs (RFC 5961 3, 4), ACK processing with RTT sampling (RFC 6298)
+ * and NewReno congestion control (RFC 5681, RFC 6582), in-order delivery and the out-of-order
+ * queue, FIN processing, TIME-WAIT and its reuse by a new SYN (RFC 6191).
+ * Runs on the worker that received the segment, which owns the connection.
+ */
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include <spate/assert.h>
+
+#include "tcp_internal.h"
+
+#define PAWS_IDLE_MS (24ULL * 24 * 3600 * 1000) /* RFC 7323 5.5: TS.Recent older is invalid */
+
+/* Everything input needs about the segment, parsed once. */
+struct tcp_in {
+	unsigned ifidx;
+	struct rte_mbuf *m;
+	const struct rte_ether_hdr *eth;
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_tcp_hdr *th;
+	uint32_t seq, ack;
+	uint32_t plen; /* payload bytes */
+	uint32_t hlen; /* bytes before the payload in m */
+	uint16_t wnd;
+	uint8_t flags;
+	struct sp_tcp_opts o;
+};
+
+#define F_SYN RTE_TCP_SYN_FLAG
+#define F_ACK RTE_TCP_ACK_FLAG
+#define F_RST RTE_TCP_RST_FLAG
+#define F_FIN RTE_TCP_FIN_FLAG
+
+static bool
+tcp_challenge_ok(struct sp_tcp *tcp)
+{
+	uint64_t sec = tcp->now_ms / 1000;
+
+	if (sec != tcp->challenge_window) {
+		tcp->challenge_window = sec;
+		tcp->challenge_acks = 0;
+	}
+	if (tcp->challenge_acks >= SP_TCP_CHALLENGE_ACKS_PER_S) {
+		tcp->lc->cnt.tcp_challenge_limited++;
+		return false;
+	}
+	tcp->challenge_acks++;
+	tcp->lc->cnt.tcp_challenge_acks++;
+	return true;
+}
+
+static void
+tcp_challenge_ack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	if (tcp_challenge_ok(tcp)) {
+		sp_tcp_send_ack(tcp, tcb);
+	}
+}
+
+/* RFC 6298 2.2-2.4 with 1 ms granularity; rtt in ms. */
+static void
+tcp_rtt_sample(struct sp_tcb *tcb, uint32_t rtt_ms)
+{
+	uint32_t r = rtt_ms * 1000u + 1; /* us; never zero */
+	uint32_t rto;
+
+	if (tcb->srtt_us == 0) {
+		tcb->srtt_us = r;
+		tcb->rttvar_us = r / 2;
+	} else {
+		uint32_t diff = tcb->srtt_us > r ? tcb->srtt_us - r : r - tcb->srtt_us;
+
+		tcb->rttvar_us = (3 * tcb->rttvar_us + diff) / 4;
+		tcb->srtt_us = (7 * tcb->srtt_us + r) / 8;
+	}
+	rto = (tcb->srtt_us + SP_MAX(1000u, 4 * tcb->rttvar_us)) / 1000u;
+	tcb->rto_ms = SP_MIN(SP_MAX(rto, (uint32_t)SP_TCP_RTO_MIN_MS), (uint32_t)SP_TCP_RTO_MAX_MS);
+}
+
+static void
+tcp_enter_time_wait(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	sp_tcp_set_state(tcp, tcb, SP_TCP_TIME_WAIT);
+	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
+	sp_tw_cancel(&tcp->wheel, &tcb->t_delack);
+	sp_tcp_arm_conn(tcp, tcb, 2 * SP_TCP_MSL_MS);
+	tcp->lc->cnt.tcp_closed_normal++;
+	sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_NORMAL);
+}
+
+/* LISTEN (RFC 9293 3.10.7.2): a SYN creates a half-open connection and gets a SYN-ACK. */
+static void
+tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struct sp_tcp_key *key,
+		 struct tcp_in *in)
+{
+	struct sp_tcb *tcb;
+	uint16_t mss;
+
+	if (in->flags & F_RST) {
+		return;
+	}
+	if (in->flags & F_ACK) {
+		sp_tcp_reply_rst(tcp, in->ifidx, in->eth, in->ip, in->th, in->plen);
+		return;
+	}
+	if (!(in->flags & F_SYN)) {
+		tcp->lc->cnt.tcp_drop_flags++;
+		return;
+	}
+	if (tcp->syn_rcvd >= tcp->conf.syn_backlog) {
+		tcp->lc->cnt.tcp_drop_conn_limit++;
+		return;
+	}
+	tcb = sp_tcp_conn_alloc(tcp, key);
+	if (tcb == NULL) {
+		return;
+	}
+	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
+	tcb->listener = l;
+	tcb->irs = in->seq;
+	tcb->rcv_nxt = in->seq + 1;
+	tcb->rcv_adv = tcb->rcv_nxt;
+	tcb->iss = sp_tcp_isn(tcp, key);
+	tcb->snd_una = tcb->iss;
+	tcb->snd_nxt = tcb->iss + 1;
+	tcb->snd_max = tcb->snd_nxt;
+	/* RFC 9293 3.7.1, clamped below so a tiny MSS cannot turn into a packet storm. */
+	mss = in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT;
+	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
+	if (in->o.ws_ok) {
+		tcb->snd_wscale = in->o.wscale;
+		tcb->rcv_wscale = tcp->rcv_wscale;
+	}
+	if (in->o.ts_present) {
+		tcb->ts_ok = true;
+		tcb->ts_recent = in->o.ts_val;
+		tcb->ts_recent_tick = tcp->now_ms;
+	}
+	tcb->sack_ok = in->o.sack_perm;
+	tcb->snd_wnd = in->wnd; /* RFC 7323 2.2: never scaled in a SYN */
+	tcb->snd_wl1 = in->seq;
+	tcb->snd_wl2 = tcb->iss;
+	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
+	tcb->ssthresh = UINT32_MAX;
+	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
+	tcp->lc->cnt.tcp_passive_opens++;
+	sp_tcp_send_synack(tcp, tcb);
+	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+}
+
+/* RFC 9293 3.10.7.4 "first": is the segment acceptable? */
+static bool
+tcp_acceptable(const struct sp_tcb *tcb, const struct tcp_in *in)
+{
+	uint32_t seg_len =
+	    in->plen + ((in->flags & F_SYN) ? 1u : 0u) + ((in->flags & F_FIN) ? 1u : 0u);
+	uint32_t wnd = sp_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+
+	if (seg_len == 0) {
+		return wnd == 0 ? in->seq == tcb->rcv_nxt
+				: sp_seq_in(in->seq, tcb->rcv_nxt, tcb->rcv_nxt + wnd);
+	}
+	if (wnd == 0) {
+		return false;
+	}
+	return sp_seq_in(in->seq, tcb->rcv_nxt, tcb->rcv_nxt + wnd) ||
+	       sp_seq_in(in->seq + seg_len - 1, tcb->rcv_nxt, tcb->rcv_nxt + wnd);
+}
+
+/* A RST with an acceptable sequence number (RFC 5961 3.2). Frees the TCB. */
+static void
+tcp_reset_by_peer(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	if (tcb->state == SP_TCP_SYN_RCVD) {
+		tcp->lc->cnt.tcp_attempt_fails++;
+	} else if (tcb->state == SP_TCP_ESTABLISHED || tcb->state == SP_TCP_CLOSE_WAIT) {
+		tcp->lc->cnt.tcp_estab_resets++;
+	}
+	sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_RESET);
+	sp_tcp_conn_free(tcp, tcb);
+}
+
+/* RFC 5681 3.2 and RFC 6582 3.2: the third duplicate ACK starts fast recovery. */
+static void
+tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	tcp->lc->cnt.tcp_dupacks_in++;
+	tcb->dupacks++;
+	if (tcb->dupacks == SP_TCP_DUPACK_THRESH && !tcb->in_recovery &&
+	    sp_seq_gt(tcb->snd_una, tcb->recover)) {
+		uint32_t flight = tcb->snd_max - tcb->snd_una;
+
+		tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
+		tcb->recover = tcb->snd_max;
+		tcb->in_recovery = true;
+		tcb->cwnd = tcb->ssthresh + SP_TCP_DUPACK_THRESH * (uint32_t)tcb->mss;
+		tcb->rtt_timing = false;
+		tcp->lc->cnt.tcp_fast_rexmits++;
+		sp_tcp_rexmit_one(tcp, tcb);
+	} else if (tcb->in_recovery) {
+		tcb->cwnd += tcb->mss; /* each dupack: a segment left the network */
+	}
+}
+
+/* Congestion window on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). */
+static void
+tcp_cc_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t acked)
+{
+	if (tcb->in_recovery) {
+		if (sp_seq_geq(tcb->snd_una, tcb->recover)) {
+			uint32_t flight = tcb->snd_max - tcb->snd_una;
+
+			tcb->cwnd = SP_MIN(tcb->ssthresh, flight + tcb->mss);
+			tcb->in_recovery = false;
+			tcb->dupacks = 0;
+		} else {
+			/* Partial ACK: the next hole is lost too; retransmit it now. */
+			sp_tcp_rexmit_one(tcp, tcb);
+			tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
+			tcb->cwnd += tcb->mss;
+		}
+		return;
+	}
+	tcb->dupacks = 0;
+	if (tcb->cwnd < tcb->ssthresh) {
+		tcb->cwnd += SP_MIN(acked, (uint32_t)tcb->mss);
+	} else {
+		tcb->cwnd += SP_MAX(1u, (uint32_t)tcb->mss * tcb->mss / tcb->cwnd);
+	}
+}
+
+/* RFC 9293 3.10.7.4 "fifth": ACK processing in a synchronized state. Returns false if the
+ * segment must be dropped here (the TCB may then be gone). */
+static bool
+tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
+{
+	uint32_t max_wnd = SP_MAX(tcb->snd_wnd, 65535u);
+	uint32_t wnd = (uint32_t)in->wnd << tcb->snd_wscale;
+
+	if (sp_seq_gt(in->ack, tcb->snd_max)) {
+		tcp->lc->cnt.tcp_drop_bad_ack++;
+		sp_tcp_send_ack(tcp, tcb);
+		return false;
+	}
+	if (sp_seq_lt(in->ack, tcb->snd_una - max_wnd)) {
+		tcp->lc->cnt.tcp_drop_bad_ack++;
+		tcp_challenge_ack(tcp, tcb); /* RFC 5961 5.2 */
+		return false;
+	}
+	if (sp_seq_gt(in->ack, tcb->snd_una)) {
+		uint32_t acked = in->ack - tcb->snd_una;
+		uint32_t data = SP_MIN(acked, tcb->sndq_bytes);
+		bool fin_acked = tcb->fin_queued && acked > tcb->sndq_bytes;
+
+		if (tcb->ts_ok && in->o.ts_present && in->o.ts_ecr != 0) {
+			tcp_rtt_sample(tcb, sp_tcp_ts_now(tcp) - in->o.ts_ecr);
+		} else if (tcb->rtt_timing && sp_seq_gt(in->ack, tcb->rtt_seq)) {
+			tcp_rtt_sample(tcb, (uint32_t)(tcp->now_ms - tcb->rtt_start_tick));
+			tcb->rtt_timing = false;
+		}
+		sp_tcp_sndq_drop(tcp, tcb, data);
+		tcb->snd_una = in->ack;
+		if (sp_seq_lt(tcb->snd_nxt, tcb->snd_una)) {
+			tcb->snd_nxt = tcb->snd_una;
+		}
+		tcp_cc_ack(tcp, tcb, acked);
+		tcb->rto_backoff = 0;
+		tcb->zero_wnd_probes = 0;
+		if (tcb->snd_una == tcb->snd_max) {
+			sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
+		} else {
+			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+		}
+		if (data > 0 && tcb->app != NULL && tcb->listener->ops->sent != NULL) {
+			tcb->listener->ops->sent(tcb->app, tcb, data);
+			if (tcb->state == SP_TCP_CLOSED) {
+				return false;
+			}
+		}
+		if (fin_acked) {
+			switch (tcb->state) {
+			case SP_TCP_FIN_WAIT_1:
+				sp_tcp_set_state(tcp, tcb, SP_TCP_FIN_WAIT_2);
+				sp_tcp_arm_conn(tcp, tcb, SP_TCP_FIN_WAIT_2_MS);
+				break;
+			case SP_TCP_CLOSING:
+				tcp_enter_time_wait(tcp, tcb);
+				break;
+			case SP_TCP_LAST_ACK:
+				tcp->lc->cnt.tcp_closed_normal++;
+				sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_NORMAL);
+				sp_tcp_conn_free(tcp, tcb);
+				return false;
+			default:
+				break;
+			}
+		}
+	} else if (in->ack == tcb->snd_una && in->plen == 0 && !(in->flags & (F_SYN | F_FIN)) &&
+		   wnd == tcb->snd_wnd && tcb->snd_max != tcb->snd_una) {
+		tcp_dupack(tcp, tcb);
+	}
+	/* Window update (RFC 9293 3.10.7.4): only from a newer segment. */
+	if (sp_seq_lt(tcb->snd_wl1, in->seq) ||
+	    (tcb->snd_wl1 == in->seq && sp_seq_leq(tcb->snd_wl2, in->ack))) {
+		tcb->snd_wnd = wnd;
+		tcb->snd_wl1 = in->seq;
+		tcb->snd_wl2 = in->ack;
+	}
+	return true;
+}
+
+static void
+tcp_deliver(struct sp_tcp *tcp, struct sp_tcb *tcb, struct rte_mbuf *m, uint32_t len)
+{
+	tcb->rcv_nxt += len;
+	if (tcb->app == NULL) {
+		rte_pktmbuf_free(m); /* the app closed its side: nobody reads */
+		return;
+	}
+	tcb->rcv_unread += len;
+	tcb->listener->ops->recv(tcb->app, tcb, m, len);
+	(void)tcp;
+}
+
+/* RFC 9293 3.10.7.4 "seventh": segment text. Consumes in->m. */
+static void
+tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
+{
+	struct rte_mbuf *m = in->m;
+	uint32_t seq = in->seq, len = in->plen;
+	bool hole_filled;
+
+	in->m = NULL;
+	if (rte_pktmbuf_adj(m, (uint16_t)in->hlen) == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	SP_VERIFY(m->pkt_len == len);
+	if (sp_seq_lt(seq, tcb->rcv_nxt)) {
+		uint32_t cut = tcb->rcv_nxt - seq;
+
+		if (cut >= len) {
+			rte_pktmbuf_free(m);
+			tcb->ack_now = true;
+			return;
+		}
+		(void)rte_pktmbuf_adj(m, (uint16_t)cut);
+		seq += cut;
+		len -= cut;
+	}
+	if (sp_seq_gt(seq + len, tcb->rcv_adv)) {
+		uint32_t over = seq + len - tcb->rcv_adv;
+
+		if (over >= len) {
+			rte_pktmbuf_free(m);
+			tcb->ack_now = true;
+			return;
+		}
+		(void)rte_pktmbuf_trim(m, (uint16_t)over);
+		len -= over;
+		in->flags &= (uint8_t)~F_FIN; /* the FIN lay beyond the window */
+	}
+	if (seq != tcb->rcv_nxt) {
+		tcp->lc->cnt.tcp_ooo_segs++;
+		(void)sp_reass_insert(&tcp->reass, &tcb->ooo, seq, m, len, tcb->rcv_nxt,
+				      tcb->rcv_adv);
+		tcb->ack_now = true; /* RFC 5681 4.2: immediate (duplicate) ACK */
+		return;
+	}
+	hole_filled = !sp_reass_empty(&tcb->ooo);
+	tcp_deliver(tcp, tcb, m, len);
+	if (tcb->state == SP_TCP_CLOSED) {
+		return;
+	}
+	while (!sp_reass_empty(&tcb->ooo)) {
+		struct rte_mbuf *chain = NULL;
+		uint32_t n = 0;
+
+		if (sp_reass_take(&tcp->reass, &tcb->ooo, tcb->rcv_nxt, &chain, &n) <= 0 ||
+		    chain == NULL) {
+			break;
+		}
+		tcp_deliver(tcp, tcb, chain, n);
+		if (tcb->state == SP_TCP_CLOSED) {
+			return;
+		}
+	}
+	/* Delayed ACK (RFC 5681 4.2, RFC 9293 3.8.6.3): every second full segment, or at once
+	 * when the segment filled a hole. */
+	if (hole_filled || ++tcb->unacked_segs >= 2) {
+		tcb->ack_now = true;
+	} else {
+		sp_tcp_arm_delack(tcp, tcb);
+	}
+}
+
+/* RFC 9293 3.10.7.4 "eighth": FIN. */
+static void
+tcp_fin_input(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	tcb->rcv_nxt++;
+	tcb->ack_now = true;
+	switch (tcb->state) {
+	case SP_TCP_ESTABLISHED:
+		sp_tcp_set_state(tcp, tcb, SP_TCP_CLOSE_WAIT);
+		if (tcb->app != NULL && tcb->listener->ops->peer_closed != NULL) {
+			tcb->listener->ops->peer_closed(tcb->app, tcb);
+		}
+		break;
+	case SP_TCP_FIN_WAIT_1:
+		sp_tcp_set_state(tcp, tcb, SP_TCP_CLOSING);
+		break;
+	case SP_TCP_FIN_WAIT_2:
+		sp_tw_cancel(&tcp->wheel, &tcb->t_conn);
+		tcp_enter_time_wait(tcp, tcb);
+		break;
+	case SP_TCP_TIME_WAIT:
+		sp_tcp_arm_conn(tcp, tcb, 2 * SP_TCP_MSL_MS);
+		break;
+	default:
+		tcb->rcv_nxt--; /* CLOSE-WAIT, CLOSING, LAST-ACK: a repeated FIN, already counted */
+		break;
+	}
+}
+
+/* SYN-RECEIVED + ACK of our SYN: the connection is established and offered to the app. */
+static bool
+tcp_established(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
+{
+	if (!sp_seq_gt(in->ack, tcb->snd_una) || sp_seq_gt(in->ack, tcb->snd_max)) {
+		sp_tcp_reply_rst(tcp, in->ifidx, in->eth, in->ip, in->th, in->plen);
+		return false;
+	}
+	sp_tcp_set_state(tcp, tcb, SP_TCP_ESTABLISHED);
+	tcb->snd_una = in->ack;
+	tcb->snd_wnd = (uint32_t)in->wnd << tcb->snd_wscale;
+	tcb->snd_wl1 = in->seq;
+	tcb->snd_wl2 = in->ack;
+	tcb->rto_backoff = 0;
+	tcb->rto_ms = SP_TCP_RTO_INIT_MS;
+	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
+	if (tcb->listener->ops->accept(tcb->listener->arg, tcb, &tcb->app) != 0) {
+		tcb->app = NULL;
+		tcp->lc->cnt.tcp_attempt_fails++;
+		sp_tcp_abort(tcp, tcb);
+		return false;
+	}
+	tcp->lc->cnt.tcp_accepts++;
+	return tcb->state != SP_TCP_CLOSED;
+}
+
+/* A segment for an existing connection. */
+static void
+tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
+{
+	uint8_t f = in->flags;
+
+	if (tcb->state == SP_TCP_SYN_RCVD && (f & F_SYN) && !(f & (F_ACK | F_RST)) &&
+	    in->seq == tcb->irs) {
+		sp_tcp_send_synack(tcp, tcb); /* the peer missed our SYN-ACK */
+		return;
+	}
+	/* PAWS (RFC 7323 5.3 R1-R3). */
+	if (tcb->ts_ok && in->o.ts_present && !(f & F_RST) &&
+	    sp_seq_lt(in->o.ts_val, tcb->ts_recent) &&
+	    tcp->now_ms - tcb->ts_recent_tick < PAWS_IDLE_MS) {
+		tcp->lc->cnt.tcp_drop_paws++;
+		sp_tcp_send_ack(tcp, tcb);
+		return;
+	}
+	if (!tcp_acceptable(tcb, in)) {
+		tcp->lc->cnt.tcp_drop_out_of_window++;
+		if (!(f & F_RST)) {
+			sp_tcp_send_ack(tcp, tcb);
+		}
+		return;
+	}
+	/* RFC 7323 4.3: remember the timestamp of a segment that covers rcv_nxt. */
+	if (tcb->ts_ok && in->o.ts_present && sp_seq_leq(in->seq, tcb->rcv_nxt) &&
+	    sp_seq_geq(in->o.ts_val, tcb->ts_recent)) {
+		tcb->ts_recent = in->o.ts_val;
+		tcb->ts_recent_tick = tcp->now_ms;
+	}
+	if (f & F_RST) {
+		if (in->seq == tcb->rcv_nxt) {
+			tcp_reset_by_peer(tcp, tcb);
+		} else {
+			tcp_challenge_ack(tcp, tcb); /* RFC 5961 3.2 */
+		}
+		return;
+	}
+	if (f & F_SYN) {
+		tcp_challenge_ack(tcp, tcb); /* RFC 5961 4.2 */
+		return;
+	}
+	if (!(f & F_ACK)) {
+		tcp->lc->cnt.tcp_drop_no_ack++;
+		return;
+	}
+	if (tcb->state == SP_TCP_SYN_RCVD && !tcp_established(tcp, tcb, in)) {
+		return;
+	}
+	if (!tcp_ack_input(tcp, tcb, in)) {
+		return;
+	}
+	if (tcb->state == SP_TCP_TIME_WAIT) {
+		if (f & F_FIN) {
+			tcp_fin_input(tcp, tcb);
+			sp_tcp_send_ack(tcp, tcb);
+		}
+		return;
+	}
+	if (in->plen > 0) {
+		if (tcb->state == SP_TCP_ESTABLISHED || tcb->state == SP_TCP_FIN_WAIT_1 ||
+		    tcb->state == SP_TCP_FIN_WAIT_2) {
+			uint32_t end = in->seq + in->plen;
+
+			tcp_data_input(tcp, tcb, in);
+			if (tcb->state == SP_TCP_CLOSED) {
+				return;
+			}
+			if ((f & F_FIN) && (in->flags & F_FIN) && end == tcb->rcv_nxt) {
+				tcp_fin_input(tcp, tcb);
+			}
+		}
+	} else if ((f & F_FIN) && in->seq == tcb->rcv_nxt) {
+		tcp_fin_input(tcp, tcb);
+	}
+	if (tcb->state != SP_TCP_CLOSED) {
+		sp_tcp_output(tcp, tcb);
+	}
+}
+
+/* Header, checksum and option checks. Returns false (counted) if the segment is invalid. */
+static bool
+tcp_parse(struct sp_tcp *tcp, struct tcp_in *in, unsigned ihl)
+{
+	struct sp_lcore *lc = tcp->lc;
+	const struct sp_iface *ifc = &lc->ifaces[in->ifidx];
+	uint32_t l4_len = rte_be_to_cpu_16(in->ip->total_length) - ihl;
+	unsigned doff;
+	uint64_t ck = in->m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (l4_len < sizeof(struct rte_tcp_hdr)) {
+		lc->cnt.tcp_drop_short++;
+		return false;
+	}
+	in->th = (const struct rte_tcp_hdr *)((const uint8_t *)in->ip + ihl);
+	doff = (unsigned)(in->th->data_off >> 4) * 4u;
+	if (doff < sizeof(struct rte_tcp_hdr) || doff > l4_len) {
+		lc->cnt.tcp_drop_offset++;
+		return false;
+	}
+	if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+	    (!(ifc->rx_tcp_cksum && ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD) &&
+	     !sp_tcp_cksum_ok(in->ip, in->th, l4_len))) {
+		lc->cnt.tcp_drop_csum++;
+		return false;
+	}
+	in->flags = in->th->tcp_flags &
+		    (F_SYN | F_ACK | F_RST | F_FIN | RTE_TCP_PSH_FLAG | RTE_TCP_URG_FLAG);
+	if ((in->flags & (F_SYN | F_RST)) == (F_SYN | F_RST) ||
+	    (in->flags & (F_SYN | F_FIN)) == (F_SYN | F_FIN) ||
+	    (in->flags & (F_SYN | F_ACK | F_RST | F_FIN)) == 0) {
+		lc->cnt.tcp_drop_flags++;
+		return false;
+	}
+	if (sp_tcp_opts_parse((const uint8_t *)(in->th + 1), doff - sizeof(struct rte_tcp_hdr),
+			      (in->flags & F_SYN) != 0, &in->o) != 0) {
+		lc->cnt.tcp_drop_opts++;
+		return false;
+	}
+	in->seq = rte_be_to_cpu_32(in->th->sent_seq);
+	in->ack = rte_be_to_cpu_32(in->th->recv_ack);
+	in->wnd = rte_be_to_cpu_16(in->th->rx_win);
+	in->plen = l4_len - doff;
+	in->hlen = (uint32_t)sizeof(struct rte_ether_hdr) + ihl + doff;
+	lc->cnt.tcp_in_segs++;
+	return true;
+}
+
+void
+sp_tcp_input(struct sp_tcp *tcp, unsigned ifidx, struct rte_mbuf *m, unsigned ihl)
+{
+	struct tcp_in in;
+	struct sp_tcp_key key;
+	struct sp_tcb *tcb;
+	const struct sp_tcp_listener *l;
+
+	memset(&in, 0, sizeof(in));
+	in.ifidx = ifidx;
+	in.m = m;
+	in.eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	in.ip = (const struct rte_ipv4_hdr *)(in.eth + 1);
+	if (!tcp_parse(tcp, &in, ihl)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memset(&key, 0, sizeof(key));
+	memcpy(key.raddr, &in.ip->src_addr, 4);
+	memcpy(key.laddr, &in.ip->dst_addr, 4);
+	key.rport = in.th->src_port;
+	key.lport = in.th->dst_port;
+	key.family = AF_INET;
+	key.ifidx = (uint16_t)ifidx;
+	tcb = sp_tcp_conn_lookup(tcp, &key);
+	if (tcb != NULL && tcb->state == SP_TCP_TIME_WAIT && (in.flags & F_SYN) &&
+	    !(in.flags & (F_ACK | F_RST)) &&
+	    ((tcb->ts_ok && in.o.ts_present && sp_seq_gt(in.o.ts_val, tcb->ts_recent)) ||
+	     sp_seq_gt(in.seq, tcb->rcv_nxt))) {
+		/* RFC 6191: a new incarnation may take over a TIME-WAIT connection. */
+		tcp->lc->cnt.tcp_tw_reuse++;
+		sp_tcp_conn_free(tcp, tcb);
+		tcb = NULL;
+	}
+	if (tcb != NULL) {
+		tcp_conn_input(tcp, tcb, &in);
+	} else if ((l = sp_tcp_listener_find(tcp, key.lport)) != NULL) {
+		tcp_listen_input(tcp, l, &key, &in);
+	} else {
+		tcp->lc->cnt.tcp_drop_no_listener++;
+		if (!(in.flags & F_RST)) {
+			uint32_t seg_len = in.plen + ((in.flags & F_SYN) ? 1u : 0u) +
+					   ((in.flags & F_FIN) ? 1u : 0u);
+			sp_tcp_reply_rst(tcp, ifidx, in.eth, in.ip, in.th, seg_len);
+		}
+	}
+	if (in.m != NULL) {
+		rte_pktmbuf_free(in.m);
+	}
+}

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Segment output: building headers and options, slicing the send queue into segments without
+ * copying (indirect mbufs referencing the queued data; a copy only where the port cannot send
+ * chains), the send loop bounded by the peer's window and the congestion window, ACKs and
+ * window updates, RSTs, and the retransmission timeout (RFC 6298 5). No Nagle: responses go
+ * out as soon as they are queued. Runs on the worker that owns the connection.
+ */
+#include <string.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include <spate/assert.h>
+
+#include "tcp_internal.h"
+
+#define TCP_TTL 64
+#define HDRS_LEN                                                                                   \
+	(sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
+
+struct tcp_seg {
+	unsigned ifidx;
+	const struct rte_ether_addr *dst_mac;
+	uint32_t saddr, daddr; /* network order */
+	uint16_t sport, dport; /* network order */
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t wnd;
+	const uint8_t *opts;
+	unsigned optlen;
+	struct rte_mbuf *payload; /* chain, consumed */
+	uint32_t plen;
+};
+
+/*
+ * True if a chain has a segment of odd length before its last one. The Internet checksum of
+ * such a chain cannot be the plain sum of its segments' sums (bytes after an odd boundary sit
+ * in the other half of the 16-bit word), and DPDK 22.11's net_tap gets exactly that wrong in
+ * its software "offload": those segments would leave with a bad checksum, every copy of them,
+ * and the connection would stall on the first retransmission. We checksum them ourselves.
+ */
+static bool
+tcp_chain_has_odd_seg(const struct rte_mbuf *m)
+{
+	for (; m != NULL && m->next != NULL; m = m->next) {
+		if (m->data_len & 1) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Build and queue one segment. Takes ownership of s->payload. Returns 0 or -ENOBUFS. */
+static int
+tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
+{
+	struct sp_lcore *lc = tcp->lc;
+	const struct sp_iface *ifc = &lc->ifaces[s->ifidx];
+	unsigned thlen = sizeof(struct rte_tcp_hdr) + s->optlen;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lc->pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	SP_VERIFY(s->optlen % 4 == 0 && s->optlen <= SP_TCP_OPT_MAX_BYTES);
+	if (m == NULL || rte_pktmbuf_append(m, (uint16_t)(HDRS_LEN + s->optlen)) == NULL) {
+		lc->cnt.tcp_drop_mbuf++;
+		rte_pktmbuf_free(m);
+		rte_pktmbuf_free(s->payload);
+		return -ENOBUFS;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	rte_ether_addr_copy(s->dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&ifc->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = 0x45;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + thlen + s->plen));
+	ip->packet_id = 0; /* RFC 6864: atomic datagrams (DF set) need no ID */
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = TCP_TTL;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = s->saddr;
+	ip->dst_addr = s->daddr;
+	th->src_port = s->sport;
+	th->dst_port = s->dport;
+	th->sent_seq = rte_cpu_to_be_32(s->seq);
+	th->recv_ack = rte_cpu_to_be_32(s->ack);
+	th->data_off = (uint8_t)((thlen / 4) << 4);
+	th->tcp_flags = s->flags;
+	th->rx_win = rte_cpu_to_be_16(s->wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	if (s->optlen > 0) {
+		memcpy(th + 1, s->opts, s->optlen);
+	}
+	if (s->payload != NULL) {
+		if (ifc->tx_multiseg) {
+			int rc = rte_pktmbuf_chain(m, s->payload);
+			SP_VERIFY(rc == 0);
+		} else {
+			char *dst = rte_pktmbuf_append(m, (uint16_t)s->plen);
+			SP_VERIFY(dst != NULL);
+			SP_VERIFY(rte_pktmbuf_read(s->payload, 0, s->plen, dst) != NULL);
+			rte_pktmbuf_free(s->payload);
+		}
+	}
+	SP_VERIFY(m->pkt_len == HDRS_LEN + s->optlen + s->plen);
+	/* Never build a frame the link cannot carry: a port refuses it and the frames behind it. */
+	SP_VERIFY(m->pkt_len <= RTE_ETHER_HDR_LEN + RTE_ETHER_MTU);
+	m->l2_len = sizeof(*eth);
+	m->l3_len = sizeof(*ip);
+	m->l4_len = thlen;
+	m->ol_flags = RTE_MBUF_F_TX_IPV4;
+	if (ifc->tx_ipv4_cksum) {
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	} else {
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (ifc->tx_tcp_cksum && !tcp_chain_has_odd_seg(m)) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else {
+		th->cksum = sp_tcp_cksum_mbuf(m, ip, sizeof(*eth) + sizeof(*ip));
+	}
+	lc->cnt.tcp_out_segs++;
+	if (s->flags & RTE_TCP_RST_FLAG) {
+		lc->cnt.tcp_out_rsts++;
+	}
+	sp_lcore_tx(lc, s->ifidx, m);
+	return 0;
+}
+
+uint32_t
+sp_tcp_rcv_window(const struct sp_tcp *tcp, const struct sp_tcb *tcb)
+{
+	uint32_t used = tcb->rcv_unread + sp_reass_bytes(&tcb->ooo);
+
+	return used >= tcp->conf.rcv_buf ? 0 : tcp->conf.rcv_buf - used;
+}
+
+/*
+ * The window to advertise now, as a right edge. Never moves the edge left (RFC 9293
+ * 3.8.6.2.2), and moves it right only by at least min(rcv_buf / 2, MSS): receiver-side
+ * silly-window avoidance (RFC 9293 3.8.6.2.2, RFC 1122 4.2.3.3).
+ */
+static uint32_t
+tcp_rcv_edge(const struct sp_tcp *tcp, const struct sp_tcb *tcb)
+{
+	uint32_t edge = tcb->rcv_nxt + sp_tcp_rcv_window(tcp, tcb);
+	uint32_t step = SP_MIN(tcp->conf.rcv_buf / 2, (uint32_t)tcb->mss);
+
+	if (sp_seq_leq(edge, tcb->rcv_adv)) {
+		return tcb->rcv_adv;
+	}
+	if (sp_seq_lt(tcb->rcv_adv, tcb->rcv_nxt) || edge - tcb->rcv_adv >= step) {
+		return edge;
+	}
+	return tcb->rcv_adv;
+}
+
+/* Options of a non-SYN segment: timestamps, then SACK blocks. Returns their length. */
+static unsigned
+tcp_opts_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint8_t *o)
+{
+	unsigned n = 0;
+
+	if (tcb->ts_ok) {
+		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
+		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
+
+		o[n++] = 1;
+		o[n++] = 1;
+		o[n++] = 8;
+		o[n++] = 10;
+		memcpy(o + n, &val, 4);
+		memcpy(o + n + 4, &ecr, 4);
+		n += 8;
+	}
+	if (tcb->sack_ok && !sp_reass_empty(&tcb->ooo)) {
+		struct sp_sack_block b[SP_TCP_SACK_BLOCKS_MAX];
+		unsigned nb = sp_reass_sack_blocks(&tcb->ooo, b, tcb->ts_ok ? 3 : 4);
+
+		if (nb > 0) {
+			o[n++] = 1;
+			o[n++] = 1;
+			o[n++] = 5;
+			o[n++] = (uint8_t)(2 + 8 * nb);
+			for (unsigned i = 0; i < nb; i++) {
+				uint32_t l = rte_cpu_to_be_32(b[i].left);
+				uint32_t r = rte_cpu_to_be_32(b[i].right);
+				memcpy(o + n, &l, 4);
+				memcpy(o + n + 4, &r, 4);
+				n += 8;
+			}
+		}
+	}
+	SP_VERIFY(n <= SP_TCP_OPT_MAX_BYTES && n % 4 == 0);
+	return n;
+}
+
+static void
+tcp_seg_init(struct tcp_seg *s, const struct sp_tcb *tcb)
+{
+	memset(s, 0, sizeof(*s));
+	s->ifidx = tcb->key.ifidx;
+	s->dst_mac = &tcb->peer_mac;
+	s->saddr = sp_tcp_key_laddr4(&tcb->key);
+	s->daddr = sp_tcp_key_raddr4(&tcb->key);
+	s->sport = tcb->key.lport;
+	s->dport = tcb->key.rport;
+}
+
+/* Fill ack, window and options of a segment from the TCB and note what it advertised. */
+static void
+tcp_seg_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_seg *s, uint8_t *opts)
+{
+	uint32_t edge = tcp_rcv_edge(tcp, tcb);
+	uint32_t wnd = (edge - tcb->rcv_nxt) >> tcb->rcv_wscale;
+
+	s->ack = tcb->rcv_nxt;
+	s->flags |= RTE_TCP_ACK_FLAG;
+	s->wnd = (uint16_t)SP_MIN(wnd, 65535u);
+	tcb->rcv_adv = tcb->rcv_nxt + ((uint32_t)s->wnd << tcb->rcv_wscale);
+	s->opts = opts;
+	s->optlen = tcp_opts_data(tcp, tcb, opts);
+	/* Every segment we send carries this ACK: nothing left to delay. */
+	tcb->unacked_segs = 0;
+	tcb->ack_now = false;
+	sp_tw_cancel(&tcp->wheel, &tcb->t_delack);
+}
+
+void
+sp_tcp_send_ack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint8_t opts[SP_TCP_OPT_MAX_BYTES];
+	struct tcp_seg s;
+
+	tcp_seg_init(&s, tcb);
+	s.seq = tcb->snd_nxt;
+	tcp_seg_ack(tcp, tcb, &s, opts);
+	(void)tcp_xmit(tcp, &s);
+}
+
+void
+sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	struct tcp_seg s;
+
+	tcp_seg_init(&s, tcb);
+	s.seq = tcb->snd_max;
+	s.ack = tcb->rcv_nxt;
+	s.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	(void)tcp_xmit(tcp, &s);
+}
+
+void
+sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint8_t o[SP_TCP_OPT_MAX_BYTES];
+	unsigned n = 0;
+	uint16_t mss = rte_cpu_to_be_16(SP_TCP_MSS_MAX);
+	struct tcp_seg s;
+
+	/* MSS, then SACK-permitted and timestamps, then window scale (the layout Linux uses). */
+	o[n++] = 2;
+	o[n++] = 4;
+	memcpy(o + n, &mss, 2);
+	n += 2;
+	if (tcb->sack_ok && tcb->ts_ok) {
+		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
+		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
+
+		o[n++] = 4;
+		o[n++] = 2;
+		o[n++] = 8;
+		o[n++] = 10;
+		memcpy(o + n, &val, 4);
+		memcpy(o + n + 4, &ecr, 4);
+		n += 8;
+	} else if (tcb->ts_ok) {
+		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
+		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
+
+		o[n++] = 1;
+		o[n++] = 1;
+		o[n++] = 8;
+		o[n++] = 10;
+		memcpy(o + n, &val, 4);
+		memcpy(o + n + 4, &ecr, 4);
+		n += 8;
+	} else if (tcb->sack_ok) {
+		o[n++] = 1;
+		o[n++] = 1;
+		o[n++] = 4;
+		o[n++] = 2;
+	}
+	if (tcb->rcv_wscale != 0 || tcb->snd_wscale != 0) {
+		o[n++] = 1;
+		o[n++] = 3;
+		o[n++] = 3;
+		o[n++] = tcb->rcv_wscale;
+	}
+	SP_VERIFY(n % 4 == 0);
+	tcp_seg_init(&s, tcb);
+	s.seq = tcb->iss;
+	s.ack = tcb->rcv_nxt;
+	s.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+	/* RFC 7323 2.2: the window in a SYN is never scaled. */
+	s.wnd = (uint16_t)SP_MIN(sp_tcp_rcv_window(tcp, tcb), 65535u);
+	tcb->rcv_adv = tcb->rcv_nxt + s.wnd;
+	s.opts = o;
+	s.optlen = n;
+	(void)tcp_xmit(tcp, &s);
+}
+
+void
+sp_tcp_reply_rst(struct sp_tcp *tcp, unsigned ifidx, const struct rte_ether_hdr *eth,
+		 const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th, uint32_t seg_len)
+{
+	struct tcp_seg s;
+
+	memset(&s, 0, sizeof(s));
+	s.ifidx = ifidx;
+	s.dst_mac = &eth->src_addr;
+	s.saddr = ip->dst_addr;
+	s.daddr = ip->src_addr;
+	s.sport = th->dst_port;
+	s.dport = th->src_port;
+	/* RFC 9293 3.10.7.1 */
+	if (th->tcp_flags & RTE_TCP_ACK_FLAG) {
+		s.seq = rte_be_to_cpu_32(th->recv_ack);
+		s.flags = RTE_TCP_RST_FLAG;
+	} else {
+		s.seq = 0;
+		s.ack = rte_be_to_cpu_32(th->sent_seq) + seg_len;
+		s.flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	}
+	(void)tcp_xmit(tcp, &s);
+}
+
+/* Indirect mbufs covering [off, off + len) of the send queue (off from snd_una). */
+static struct rte_mbuf *
+tcp_sndq_slice(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t off, uint32_t len)
+{
+	struct rte_mbuf *m = tcb->sndq_head, *head = NULL, *tail = NULL;
+	uint32_t skip = tcb->sndq_skip + off;
+
+	while (m != NULL && skip >= m->data_len) {
+		skip -= m->data_len;
+		m = m->next;
+	}
+	while (len > 0) {
+		struct rte_mbuf *c;
+		uint32_t n;
+
+		SP_VERIFY(m != NULL);
+		n = SP_MIN(len, (uint32_t)m->data_len - skip);
+		c = rte_pktmbuf_alloc(tcp->clone_pool);
+		if (c == NULL) {
+			tcp->lc->cnt.tcp_drop_mbuf++;
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		rte_pktmbuf_attach(c, m);
+		c->data_off = (uint16_t)(c->data_off + skip);
+		c->data_len = (uint16_t)n;
+		c->pkt_len = n;
+		if (head == NULL) {
+			head = c;
+		} else {
+			tail->next = c;
+			head->nb_segs++;
+			head->pkt_len += n;
+		}
+		tail = c;
+		len -= n;
+		skip = 0;
+		m = m->next;
+	}
+	return head;
+}
+
+void
+sp_tcp_sndq_drop(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t n)
+{
+	(void)tcp;
+	SP_VERIFY(n <= tcb->sndq_bytes);
+	tcb->sndq_bytes -= n;
+	n += tcb->sndq_skip;
+	while (tcb->sndq_head != NULL && n >= tcb->sndq_head->data_len) {
+		struct rte_mbuf *m = tcb->sndq_head;
+
+		n -= m->data_len;
+		tcb->sndq_head = m->next;
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		rte_pktmbuf_free_seg(m);
+	}
+	if (tcb->sndq_head == NULL) {
+		tcb->sndq_tail = NULL;
+		SP_VERIFY(tcb->sndq_bytes == 0 && n == 0);
+	}
+	tcb->sndq_skip = n;
+}
+
+/*
+ * Send one segment of queued data starting at seq: at most len bytes, fewer if the options
+ * leave less room (RFC 6691: MSS counts data only, options come out of it), and FIN if the
+ * segment reaches the end of the stream and fin is asked. Returns the payload bytes sent, or
+ * a negative errno; *fin_sent says whether FIN went out.
+ */
+static int
+tcp_send_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t len, bool fin,
+	      bool *fin_sent)
+{
+	uint8_t opts[SP_TCP_OPT_MAX_BYTES];
+	struct tcp_seg s;
+	int rc;
+
+	tcp_seg_init(&s, tcb);
+	s.seq = seq;
+	tcp_seg_ack(tcp, tcb, &s, opts);
+	if (len + s.optlen > tcb->mss) {
+		len = tcb->mss > s.optlen ? tcb->mss - (uint32_t)s.optlen : 0;
+		fin = false; /* the FIN follows the bytes this segment could not carry */
+	}
+	if (len > 0) {
+		s.payload = tcp_sndq_slice(tcp, tcb, seq - tcb->snd_una, len);
+		if (s.payload == NULL) {
+			return -ENOBUFS;
+		}
+		s.plen = len;
+		s.flags |= RTE_TCP_PSH_FLAG;
+	}
+	if (fin) {
+		s.flags |= RTE_TCP_FIN_FLAG;
+	}
+	if (sp_seq_lt(seq, tcb->snd_max)) {
+		tcp->lc->cnt.tcp_retrans_segs++;
+	}
+	SP_VERIFY(s.plen + s.optlen <= tcb->mss);
+	rc = tcp_xmit(tcp, &s);
+	if (rc != 0) {
+		return rc;
+	}
+	if (fin_sent != NULL) {
+		*fin_sent = fin;
+	}
+	return (int)len;
+}
+
+void
+sp_tcp_send_segment(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t len, bool fin)
+{
+	(void)tcp_send_data(tcp, tcb, seq, len, fin, NULL);
+}
+
+static bool
+tcp_can_send_data(enum sp_tcp_state s)
+{
+	return s == SP_TCP_ESTABLISHED || s == SP_TCP_CLOSE_WAIT || s == SP_TCP_FIN_WAIT_1 ||
+	       s == SP_TCP_CLOSING || s == SP_TCP_LAST_ACK;
+}
+
+void
+sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	unsigned sent = 0;
+
+	if (tcb->state == SP_TCP_CLOSED) {
+		return;
+	}
+	while (tcp_can_send_data(tcb->state) && sent < SP_TCP_SEND_SEGS_PER_CALL) {
+		uint32_t off = tcb->snd_nxt - tcb->snd_una;
+		uint32_t avail = off <= tcb->sndq_bytes ? tcb->sndq_bytes - off : 0;
+		uint32_t wnd = SP_MIN(tcb->snd_wnd, tcb->cwnd);
+		uint32_t edge = tcb->snd_una + wnd;
+		uint32_t usable = sp_seq_gt(edge, tcb->snd_nxt) ? edge - tcb->snd_nxt : 0;
+		uint32_t len = SP_MIN(SP_MIN(avail, (uint32_t)tcb->mss), usable);
+		/* The FIN sits at the sequence number after the last queued byte. */
+		bool fin = tcb->fin_queued && tcb->snd_nxt + len == tcb->snd_una + tcb->sndq_bytes;
+		int n;
+
+		if (len == 0 && !fin) {
+			break;
+		}
+		n = tcp_send_data(tcp, tcb, tcb->snd_nxt, len, fin, &fin);
+		if (n < 0) {
+			break;
+		}
+		len = (uint32_t)n;
+		if (!tcb->rtt_timing && !tcb->ts_ok && len > 0 && tcb->snd_nxt == tcb->snd_max) {
+			tcb->rtt_timing = true;
+			tcb->rtt_seq = tcb->snd_nxt;
+			tcb->rtt_start_tick = tcp->now_ms;
+		}
+		tcb->snd_nxt += len + (fin ? 1u : 0u);
+		if (fin) {
+			tcb->fin_sent = true;
+		}
+		tcb->snd_max = sp_seq_max(tcb->snd_max, tcb->snd_nxt);
+		if (!sp_tw_armed(&tcb->t_rexmt)) {
+			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+		}
+		sent++;
+	}
+	/* Data waits on a zero window with nothing in flight: probe it (RFC 9293 3.8.6.1). */
+	if (tcp_can_send_data(tcb->state) && tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max &&
+	    tcb->sndq_bytes > 0 && !sp_tw_armed(&tcb->t_rexmt)) {
+		sp_tcp_arm_rexmt(tcp, tcb, SP_MAX(tcb->rto_ms, (uint32_t)SP_TCP_PERSIST_MIN_MS));
+	}
+	if (sent == 0 && tcb->ack_now) {
+		sp_tcp_send_ack(tcp, tcb);
+	}
+}
+
+/* RFC 6298 5.4-5.7 and RFC 5681 3.1 (loss window); also the persist timer's probe. */
+void
+sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t flight = tcb->snd_max - tcb->snd_una;
+
+	if (tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max && tcb->sndq_bytes > 0) {
+		/* Persist: send one byte beyond the window to elicit a window update. */
+		tcp->lc->cnt.tcp_persist_probes++;
+		if (tcb->zero_wnd_probes < 255) {
+			tcb->zero_wnd_probes++;
+		}
+		(void)tcp_send_data(tcp, tcb, tcb->snd_una, 1, false, NULL);
+		tcb->snd_nxt = tcb->snd_una + 1;
+		tcb->snd_max = sp_seq_max(tcb->snd_max, tcb->snd_nxt);
+		sp_tcp_arm_rexmt(tcp, tcb,
+				 SP_MIN((uint32_t)SP_TCP_PERSIST_MAX_MS,
+					tcb->rto_ms << SP_MIN(tcb->zero_wnd_probes, (uint8_t)8)));
+		return;
+	}
+	tcp->lc->cnt.tcp_rto_timeouts++;
+	tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
+	tcb->cwnd = tcb->mss;
+	tcb->in_recovery = false;
+	tcb->dupacks = 0;
+	tcb->rtt_timing = false; /* Karn's algorithm */
+	tcb->rto_backoff++;
+	tcb->rto_ms = SP_MIN(tcb->rto_ms * 2, (uint32_t)SP_TCP_RTO_MAX_MS);
+	/* Go back to the first unacknowledged byte; a FIN sent follows the data again. */
+	tcb->snd_nxt = tcb->snd_una;
+	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+	sp_tcp_output(tcp, tcb);
+}
