@@ -152,16 +152,48 @@ sp_tcp_cksum_ok(const struct rte_ipv4_hdr *ip, const void *l4, uint32_t l4_len)
 	return sum == 0xffff;
 }
 
+/*
+ * One's-complement sum (folded, not inverted) of len bytes of chain m from offset off.
+ * Each segment's sum is folded to 16 bits first, then byte-swapped if the segment starts at an
+ * odd offset of the covered data (RFC 1071 2(B): byte order independence). DPDK 22.11's
+ * rte_raw_cksum_mbuf swaps the unfolded sum and loses carries: wrong for such chains.
+ */
+static inline uint16_t
+sp_cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len)
+{
+	uint32_t sum = 0, done = 0;
+
+	for (; m != NULL && len > 0; m = m->next) {
+		uint32_t n;
+		uint32_t s;
+
+		if (off >= m->data_len) {
+			off -= m->data_len;
+			continue;
+		}
+		n = SP_MIN((uint32_t)m->data_len - off, len);
+		s = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const void *, off), n);
+		if (done & 1) {
+			s = ((s & 0xff) << 8) | (s >> 8);
+		}
+		sum += s;
+		done += n;
+		len -= n;
+		off = 0;
+	}
+	SP_VERIFY(len == 0);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 /* TCP checksum of a segment whose TCP header starts at l4_off of chain m (field zeroed). */
 static inline uint16_t
 sp_tcp_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off)
 {
-	uint16_t raw = 0;
-	uint32_t sum;
-	int rc = rte_raw_cksum_mbuf(m, l4_off, m->pkt_len - l4_off, &raw);
+	uint32_t sum = (uint32_t)sp_cksum_chain(m, l4_off, m->pkt_len - l4_off) +
+		       rte_ipv4_phdr_cksum(ip, 0);
 
-	SP_VERIFY(rc == 0);
-	sum = (uint32_t)raw + rte_ipv4_phdr_cksum(ip, 0);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
