@@ -11,6 +11,7 @@ ETH_P_VLAN = 0x8100
 ETH_P_IPV6 = 0x86DD
 BCAST_MAC = "ff:ff:ff:ff:ff:ff"
 IPPROTO_ICMP = 1
+IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
@@ -78,3 +79,18 @@ def udp(sport, dport, data=b"x"):
 def parse_eth(frame):
     dst, src, etype = frame[0:6], frame[6:12], struct.unpack("!H", frame[12:14])[0]
     return dst, src, etype, frame[14:]
+
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def tcp(src, dst, sport, dport, seq=1000, ack=0, flags=TCP_SYN, window=65535, options=b"",
+        data=b"", checksum=None, doff=None):
+    """A TCP segment (RFC 9293 3.1) with a correct checksum unless one is given."""
+    opts = options + b"\x00" * (-len(options) % 4)
+    off = doff if doff is not None else (20 + len(opts)) // 4
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, window, 0, 0) + opts
+    if checksum is None:
+        pseudo = ip_bytes(src) + ip_bytes(dst) + struct.pack("!BBH", 0, 6, len(hdr) + len(data))
+        checksum = csum(pseudo + hdr + data)
+    return hdr[:16] + struct.pack("!H", checksum) + hdr[18:] + data
