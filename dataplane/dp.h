@@ -19,6 +19,7 @@
 
 struct rte_mempool;
 struct sp_testsvc;
+struct sp_pktio_fault;
 
 struct sp_dp {
 	struct sp_dp_config cfg;
@@ -33,6 +34,7 @@ struct sp_dp {
 	struct sp_iface ifaces[SP_MAX_PORTS];
 
 	struct sp_testsvc *testsvc[SP_MAX_WORKERS];
+	struct sp_pktio_fault *fault[SP_MAX_WORKERS];
 
 	struct sp_chan_unix chan_unix;
 	struct sp_chan_client chan;

@@ -45,6 +45,13 @@ struct sp_dp_config {
 	uint64_t tcp_reass_segs;
 	uint64_t tcp_mbufs;
 	bool test_services;
+	uint64_t fault_loss_ppm;
+	uint64_t fault_dup_ppm;
+	uint64_t fault_reorder_ppm;
+	uint64_t fault_corrupt_ppm;
+	uint64_t fault_delay_us;
+	uint64_t fault_jitter_us;
+	uint64_t fault_seed;
 	uint64_t log_level;
 };
 

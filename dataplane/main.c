@@ -35,6 +35,7 @@
 
 #include "dp.h"
 #include "app/testsvc.h"
+#include "core/pktio_fault.h"
 #include "net/port.h"
 #include "tcp/tcp_stack.h"
 
@@ -276,6 +277,36 @@ dp_pool_size(const struct sp_dp_config *cfg, unsigned nports)
 	return p - 1;
 }
 
+/* The impairment stage between the worker and its ports, when a fault_* key is set. */
+static int
+dp_setup_fault(struct sp_dp *dp, struct sp_lcore *lc)
+{
+	struct sp_fault_conf fc = {
+	    .loss_ppm = (uint32_t)dp->cfg.fault_loss_ppm,
+	    .dup_ppm = (uint32_t)dp->cfg.fault_dup_ppm,
+	    .reorder_ppm = (uint32_t)dp->cfg.fault_reorder_ppm,
+	    .corrupt_ppm = (uint32_t)dp->cfg.fault_corrupt_ppm,
+	    .delay_us = (uint32_t)dp->cfg.fault_delay_us,
+	    .jitter_us = (uint32_t)dp->cfg.fault_jitter_us,
+	    .seed = dp->cfg.fault_seed + lc->worker,
+	};
+	int rc;
+
+	if (!sp_fault_active(&fc)) {
+		return 0;
+	}
+	rc = sp_pktio_fault_create(&dp->fault[lc->worker], &lc->io, lc->io, &lc->clk, lc->pool,
+				   &lc->cnt, &fc, (int)rte_lcore_to_socket_id(lc->lcore_id));
+	if (rc == 0) {
+		RTE_LOG(WARNING, SPATE,
+			"worker %u: link impairment on (loss %u ppm, dup %u, reorder %u, "
+			"corrupt %u, delay %u us +/- %u): a test configuration\n",
+			lc->worker, fc.loss_ppm, fc.dup_ppm, fc.reorder_ppm, fc.corrupt_ppm,
+			fc.delay_us, fc.jitter_us);
+	}
+	return rc;
+}
+
 /* A worker's TCP stack and, when configured, the test services on it. */
 static int
 dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
@@ -371,6 +402,10 @@ dp_setup(struct sp_dp *dp)
 		lc->idle = dp->cfg.idle;
 		lc->idle_polls_before_sleep = (uint32_t)dp->cfg.idle_polls_before_sleep;
 		lc->idle_sleep_max_us = (uint32_t)dp->cfg.idle_sleep_max_us;
+		rc = dp_setup_fault(dp, lc);
+		if (rc != 0) {
+			return rc;
+		}
 		rc = dp_setup_tcp(dp, lc);
 		if (rc != 0) {
 			return rc;
@@ -421,6 +456,8 @@ dp_shutdown(struct sp_dp *dp)
 		dp->lcores[w].tcp = NULL;
 		sp_testsvc_destroy(dp->testsvc[w]);
 		dp->testsvc[w] = NULL;
+		sp_pktio_fault_destroy(dp->fault[w]);
+		dp->fault[w] = NULL;
 	}
 	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
 		sp_port_close(&dp->ifaces[i]);

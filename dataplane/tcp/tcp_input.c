@@ -151,6 +151,7 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 	tcb->snd_wl2 = tcb->iss;
 	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
 	tcb->ssthresh = UINT32_MAX;
+	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
 	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
 	tcp->lc->cnt.tcp_passive_opens++;
 	sp_tcp_send_synack(tcp, tcb);
@@ -194,11 +195,19 @@ static void
 tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	tcp->lc->cnt.tcp_dupacks_in++;
-	tcb->dupacks++;
-	if (tcb->dupacks == SP_TCP_DUPACK_THRESH && !tcb->in_recovery &&
+	if (tcb->dupacks < UINT8_MAX) {
+		tcb->dupacks++;
+	}
+	if (tcb->dupacks == tcb->dupthresh && !tcb->in_recovery &&
 	    sp_seq_gt(tcb->snd_una, tcb->recover)) {
 		uint32_t flight = tcb->snd_max - tcb->snd_una;
 
+		if (tcb->ts_ok) {
+			tcb->undo_armed = true;
+			tcb->undo_cwnd = tcb->cwnd;
+			tcb->undo_ssthresh = tcb->ssthresh;
+			tcb->undo_tsval = sp_tcp_ts_now(tcp);
+		}
 		tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
 		tcb->recover = tcb->snd_max;
 		tcb->in_recovery = true;
@@ -209,6 +218,30 @@ tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	} else if (tcb->in_recovery) {
 		tcb->cwnd += tcb->mss; /* each dupack: a segment left the network */
 	}
+}
+
+/*
+ * Eifel detection (RFC 3522): the first ACK of new data after a fast retransmit echoes a TSval
+ * older than the retransmission, so the original arrived: the loss was reordering. Undo the
+ * window reduction and raise the duplicate-ACK threshold (doubling, bounded), the way adaptive
+ * stacks learn a path's reordering degree.
+ */
+static void
+tcp_eifel(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct sp_tcp_opts *o)
+{
+	if (!tcb->undo_armed) {
+		return;
+	}
+	tcb->undo_armed = false;
+	if (!o->ts_present || o->ts_ecr == 0 || !sp_seq_lt(o->ts_ecr, tcb->undo_tsval)) {
+		return;
+	}
+	tcp->lc->cnt.tcp_spurious_rexmits++;
+	tcb->cwnd = SP_MAX(tcb->cwnd, tcb->undo_cwnd);
+	tcb->ssthresh = SP_MAX(tcb->ssthresh, tcb->undo_ssthresh);
+	tcb->in_recovery = false;
+	tcb->dupacks = 0;
+	tcb->dupthresh = (uint8_t)SP_MIN(2u * tcb->dupthresh, (unsigned)SP_TCP_DUPACK_THRESH_MAX);
 }
 
 /* Congestion window on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). */
@@ -273,6 +306,7 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 			tcb->snd_nxt = tcb->snd_una;
 		}
 		tcp_cc_ack(tcp, tcb, acked);
+		tcp_eifel(tcp, tcb, &in->o);
 		tcb->rto_backoff = 0;
 		tcb->zero_wnd_probes = 0;
 		if (tcb->snd_una == tcb->snd_max) {
@@ -305,7 +339,10 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 			}
 		}
 	} else if (in->ack == tcb->snd_una && in->plen == 0 && !(in->flags & (F_SYN | F_FIN)) &&
-		   wnd == tcb->snd_wnd && tcb->snd_max != tcb->snd_una) {
+		   (wnd == tcb->snd_wnd || (tcb->sack_ok && in->o.nb_sack > 0)) &&
+		   tcb->snd_max != tcb->snd_una) {
+		/* RFC 5681's duplicate ACK, or RFC 6675's: one carrying SACK information (the
+		 * window of a SACK-capable receiver moves as its application reads). */
 		tcp_dupack(tcp, tcb);
 	}
 	/* Window update (RFC 9293 3.10.7.4): only from a newer segment. */

@@ -39,6 +39,7 @@ struct rte_hash;
 #define SP_TCP_MSL_MS 30000	   /* TIME-WAIT lasts 2 * MSL */
 #define SP_TCP_FIN_WAIT_2_MS 60000 /* orphaned FIN-WAIT-2 (we closed; peer silent) */
 #define SP_TCP_DUPACK_THRESH 3	   /* RFC 5681 3.2 */
+#define SP_TCP_DUPACK_THRESH_MAX 32 /* adaptive threshold's ceiling under reordering */
 #define SP_TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
 #define SP_TCP_PERSIST_MIN_MS 200
 #define SP_TCP_PERSIST_MAX_MS 60000

@@ -481,7 +481,13 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	while (tcp_can_send_data(tcb->state) && sent < SP_TCP_SEND_SEGS_PER_CALL) {
 		uint32_t off = tcb->snd_nxt - tcb->snd_una;
 		uint32_t avail = off <= tcb->sndq_bytes ? tcb->sndq_bytes - off : 0;
-		uint32_t wnd = SP_MIN(tcb->snd_wnd, tcb->cwnd);
+		/* Limited Transmit (RFC 3042): the first two duplicate ACKs each let one new
+		 * segment out, so a small window still collects enough for fast retransmit. */
+		uint32_t lt =
+		    (!tcb->in_recovery && tcb->dupacks > 0 && tcb->dupacks < tcb->dupthresh)
+			? SP_MIN((uint32_t)tcb->dupacks, 2u) * tcb->mss
+			: 0;
+		uint32_t wnd = SP_MIN(tcb->snd_wnd, tcb->cwnd + lt);
 		uint32_t edge = tcb->snd_una + wnd;
 		uint32_t usable = sp_seq_gt(edge, tcb->snd_nxt) ? edge - tcb->snd_nxt : 0;
 		uint32_t len = SP_MIN(SP_MIN(avail, (uint32_t)tcb->mss), usable);
@@ -543,6 +549,7 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		return;
 	}
 	tcp->lc->cnt.tcp_rto_timeouts++;
+	tcb->undo_armed = false;
 	tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
 	tcb->cwnd = tcb->mss;
 	tcb->in_recovery = false;

@@ -108,7 +108,13 @@ struct sp_tcb {
 	uint32_t ssthresh;
 	uint32_t recover; /* NewReno: snd_max when recovery started */
 	uint8_t dupacks;
+	uint8_t dupthresh; /* adaptive: raised when reordering made a retransmit spurious */
 	bool in_recovery;
+	/* Eifel (RFC 3522): what a spurious fast retransmit cost, to undo it. */
+	bool undo_armed;
+	uint32_t undo_cwnd;
+	uint32_t undo_ssthresh;
+	uint32_t undo_tsval; /* our TSval when we retransmitted */
 
 	/* Delayed ACK: full segments received since our last ACK. */
 	uint8_t unacked_segs;
