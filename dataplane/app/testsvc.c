@@ -41,6 +41,7 @@ struct svc_conn {
 	char line[SVC_LINE_MAX];
 	uint8_t line_len;
 	bool started;
+	bool close_when_drained; /* echo: the peer closed while data was pending */
 	struct svc_conn *next_free;
 };
 
@@ -77,6 +78,7 @@ svc_accept(void *listen_arg, struct sp_tcb *tcb, void **app)
 	c->offset = 0;
 	c->line_len = 0;
 	c->started = false;
+	c->close_when_drained = false;
 	if (c->kind == SVC_SINK) {
 		SP_VERIFY(EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) == 1);
 	}
@@ -133,6 +135,10 @@ svc_echo_push(struct svc_conn *c)
 		if (c->tcb->state == SP_TCP_CLOSED) {
 			return;
 		}
+	}
+	if (c->close_when_drained) {
+		c->close_when_drained = false;
+		(void)sp_tcp_close(tcp, c->tcb);
 	}
 }
 
@@ -286,6 +292,8 @@ svc_peer_closed(void *app, struct sp_tcb *tcb)
 	} else if (c->kind == SVC_ECHO) {
 		if (c->pending == NULL) {
 			(void)sp_tcp_close(tcp, tcb);
+		} else {
+			c->close_when_drained = true;
 		}
 	} else if (!c->started || c->remaining == 0) {
 		(void)sp_tcp_close(tcp, tcb);

@@ -133,6 +133,7 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 	tcb->snd_una = tcb->iss;
 	tcb->snd_nxt = tcb->iss + 1;
 	tcb->snd_max = tcb->snd_nxt;
+	tcb->recover = tcb->iss; /* RFC 6582 3.2 step 1 */
 	/* RFC 9293 3.7.1, clamped below so a tiny MSS cannot turn into a packet storm. */
 	mss = in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT;
 	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
@@ -289,6 +290,7 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		tcp_challenge_ack(tcp, tcb); /* RFC 5961 5.2 */
 		return false;
 	}
+	tcb->zero_wnd_probes = 0; /* the peer answers: alive, whatever its window */
 	if (sp_seq_gt(in->ack, tcb->snd_una)) {
 		uint32_t acked = in->ack - tcb->snd_una;
 		uint32_t data = SP_MIN(acked, tcb->sndq_bytes);
@@ -339,7 +341,7 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 			}
 		}
 	} else if (in->ack == tcb->snd_una && in->plen == 0 && !(in->flags & (F_SYN | F_FIN)) &&
-		   (wnd == tcb->snd_wnd || (tcb->sack_ok && in->o.nb_sack > 0)) &&
+		   (wnd == tcb->snd_wnd || (tcb->sack_ok && in->o.nb_sack > 0)) && wnd != 0 &&
 		   tcb->snd_max != tcb->snd_una) {
 		/* RFC 5681's duplicate ACK, or RFC 6675's: one carrying SACK information (the
 		 * window of a SACK-capable receiver moves as its application reads). */
@@ -414,6 +416,14 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		return;
 	}
 	hole_filled = !sp_reass_empty(&tcb->ooo);
+	/* Delayed ACK (RFC 5681 4.2, RFC 9293 3.8.6.3): every second full segment, or at once
+	 * when the segment filled a hole. Decided before delivery: if the app answers at once,
+	 * its data carries the ACK and clears this. */
+	if (hole_filled || ++tcb->unacked_segs >= 2) {
+		tcb->ack_now = true;
+	} else {
+		sp_tcp_arm_delack(tcp, tcb);
+	}
 	tcp_deliver(tcp, tcb, m, len);
 	if (tcb->state == SP_TCP_CLOSED) {
 		return;
@@ -430,13 +440,6 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		if (tcb->state == SP_TCP_CLOSED) {
 			return;
 		}
-	}
-	/* Delayed ACK (RFC 5681 4.2, RFC 9293 3.8.6.3): every second full segment, or at once
-	 * when the segment filled a hole. */
-	if (hole_filled || ++tcb->unacked_segs >= 2) {
-		tcb->ack_now = true;
-	} else {
-		sp_tcp_arm_delack(tcp, tcb);
 	}
 }
 
@@ -513,6 +516,18 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		tcp->lc->cnt.tcp_drop_paws++;
 		sp_tcp_send_ack(tcp, tcb);
 		return;
+	}
+	/*
+	 * RFC 9293 3.10.7.4: with a zero receive window no segment is acceptable, "but special
+	 * allowance should be made to accept valid ACKs": a peer's window probe at rcv_nxt
+	 * carries the ACK of our data. Discard its data, keep its ACK. Without this, a zero
+	 * window on both sides (an echo whose send buffer is full) deadlocks.
+	 */
+	if (in->plen > 0 && in->seq == tcb->rcv_nxt && !sp_seq_gt(tcb->rcv_adv, tcb->rcv_nxt)) {
+		tcp->lc->cnt.tcp_zero_window_drops++;
+		in->plen = 0;
+		in->flags &= (uint8_t)~F_FIN;
+		tcb->ack_now = true;
 	}
 	if (!tcp_acceptable(tcb, in)) {
 		tcp->lc->cnt.tcp_drop_out_of_window++;

@@ -513,7 +513,9 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 			tcb->fin_sent = true;
 		}
 		tcb->snd_max = sp_seq_max(tcb->snd_max, tcb->snd_nxt);
-		if (!sp_tw_armed(&tcb->t_rexmt)) {
+		if (!sp_tw_armed(&tcb->t_rexmt) || tcb->in_persist) {
+			/* Data in flight: the persist timer (if any) becomes the RTO. */
+			tcb->in_persist = false;
 			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 		}
 		sent++;
@@ -535,14 +537,24 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	uint32_t flight = tcb->snd_max - tcb->snd_una;
 
 	if (tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max && tcb->sndq_bytes > 0) {
-		/* Persist: send one byte beyond the window to elicit a window update. */
+		/*
+		 * Persist (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): probe the zero window with a
+		 * segment the peer must answer with its current window. We send an ACK carrying
+		 * the already-acknowledged sequence number snd_una - 1 and no data (as Linux
+		 * does), so a refused probe byte never has to be accounted or resent.
+		 */
+		uint8_t opts[SP_TCP_OPT_MAX_BYTES];
+		struct tcp_seg s;
+
 		tcp->lc->cnt.tcp_persist_probes++;
 		if (tcb->zero_wnd_probes < 255) {
 			tcb->zero_wnd_probes++;
 		}
-		(void)tcp_send_data(tcp, tcb, tcb->snd_una, 1, false, NULL);
-		tcb->snd_nxt = tcb->snd_una + 1;
-		tcb->snd_max = sp_seq_max(tcb->snd_max, tcb->snd_nxt);
+		tcp_seg_init(&s, tcb);
+		s.seq = tcb->snd_una - 1;
+		tcp_seg_ack(tcp, tcb, &s, opts);
+		(void)tcp_xmit(tcp, &s);
+		tcb->in_persist = true;
 		sp_tcp_arm_rexmt(tcp, tcb,
 				 SP_MIN((uint32_t)SP_TCP_PERSIST_MAX_MS,
 					tcb->rto_ms << SP_MIN(tcb->zero_wnd_probes, (uint8_t)8)));

@@ -50,7 +50,8 @@ sp_tcp_arm_delack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 static void
 tcp_on_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
-	bool persist = tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max;
+	bool persist = tcb->in_persist ||
+		       (tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max && tcb->sndq_bytes > 0);
 
 	if (tcb->state == SP_TCP_SYN_RCVD) {
 		if (++tcb->rto_backoff > SP_TCP_MAX_SYNACK_REXMITS) {
@@ -322,7 +323,9 @@ sp_tcp_abort(struct sp_tcp *tcp, struct sp_tcb *tcb)
 void
 sp_tcp_rexmit_one(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
-	uint32_t len = SP_MIN(tcb->sndq_bytes, (uint32_t)tcb->mss);
+	uint32_t flight = tcb->snd_max - tcb->snd_una;
+	/* Retransmit only what was sent: never new data, never beyond the window. */
+	uint32_t len = SP_MIN(SP_MIN(tcb->sndq_bytes, (uint32_t)tcb->mss), flight);
 	bool fin = tcb->fin_queued && len == tcb->sndq_bytes &&
 		   sp_seq_gt(tcb->snd_max, tcb->snd_una + tcb->sndq_bytes);
 

@@ -122,6 +122,7 @@ struct sp_tcb {
 	bool closed_by_app;
 	bool in_table; /* linked in the connection hash table */
 	uint8_t zero_wnd_probes;
+	bool in_persist; /* t_rexmt is the persist timer */
 	uint8_t keepalive_probes;
 
 	struct sp_reass_q ooo;
