@@ -97,6 +97,56 @@ tcp_enter_time_wait(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_NORMAL);
 }
 
+static void tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in);
+
+/* Backlog full: answer the SYN with a SYN cookie and keep nothing (tcp_syncookie.c). */
+static void
+tcp_cookie_synack(struct sp_tcp *tcp, const struct sp_tcp_key *key, struct tcp_in *in)
+{
+	struct sp_tcb tmp;
+	uint16_t mss;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.key = *key;
+	rte_ether_addr_copy(&in->eth->src_addr, &tmp.peer_mac);
+	tmp.rcv_nxt = in->seq + 1;
+	tmp.iss = sp_tcp_cookie_make(tcp, key, in->seq,
+				     in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT, &mss);
+	tcp->lc->cnt.tcp_syncookies_sent++;
+	sp_tcp_send_synack(tcp, &tmp); /* MSS only: no room to remember other options */
+}
+
+/* A valid cookie came back in an ACK: create the connection as SYN-RECEIVED and go on. */
+static void
+tcp_cookie_open(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struct sp_tcp_key *key,
+		struct tcp_in *in, uint16_t mss)
+{
+	struct sp_tcb *tcb = sp_tcp_conn_alloc(tcp, key);
+
+	if (tcb == NULL) {
+		return;
+	}
+	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
+	tcb->listener = l;
+	tcb->irs = in->seq - 1;
+	tcb->rcv_nxt = in->seq;
+	tcb->rcv_adv = tcb->rcv_nxt + SP_MIN(sp_tcp_rcv_window(tcp, tcb), 65535u);
+	tcb->iss = in->ack - 1;
+	tcb->snd_una = tcb->iss;
+	tcb->snd_nxt = tcb->iss + 1;
+	tcb->snd_max = tcb->snd_nxt;
+	tcb->recover = tcb->iss;
+	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
+	tcb->snd_wl1 = in->seq;
+	tcb->snd_wl2 = tcb->iss;
+	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
+	tcb->ssthresh = UINT32_MAX;
+	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
+	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
+	tcp->lc->cnt.tcp_passive_opens++;
+	tcp_conn_input(tcp, tcb, in);
+}
+
 /* LISTEN (RFC 9293 3.10.7.2): a SYN creates a half-open connection and gets a SYN-ACK. */
 static void
 tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struct sp_tcp_key *key,
@@ -109,6 +159,16 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 		return;
 	}
 	if (in->flags & F_ACK) {
+		uint16_t cmss;
+
+		if (!(in->flags & F_SYN) && sp_tcp_cookie_recent(tcp)) {
+			if (sp_tcp_cookie_check(tcp, key, in->ack - 1, in->seq - 1, &cmss)) {
+				tcp->lc->cnt.tcp_syncookies_ok++;
+				tcp_cookie_open(tcp, l, key, in, cmss);
+				return;
+			}
+			tcp->lc->cnt.tcp_syncookies_failed++;
+		}
 		sp_tcp_reply_rst(tcp, in->ifidx, in->eth, in->ip, in->th, in->plen);
 		return;
 	}
@@ -117,7 +177,7 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 		return;
 	}
 	if (tcp->syn_rcvd >= tcp->conf.syn_backlog) {
-		tcp->lc->cnt.tcp_drop_conn_limit++;
+		tcp_cookie_synack(tcp, key, in);
 		return;
 	}
 	tcb = sp_tcp_conn_alloc(tcp, key);

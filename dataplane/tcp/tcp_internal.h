@@ -73,6 +73,8 @@ struct sp_tcp {
 	uint64_t start_cycles;
 	uint64_t isn_key[2];	    /* RFC 6528 secret */
 	uint64_t cookie_key[2];	    /* SYN-cookie secret */
+	bool cookies_used;	    /* a SYN cookie was ever sent */
+	uint32_t cookies_last_period; /* period of the last SYN cookie sent */
 	uint64_t challenge_window;  /* second of the current challenge-ACK budget */
 	uint32_t challenge_acks;    /* challenge ACKs sent in that second */
 };
@@ -86,6 +88,13 @@ void sp_tcp_conn_done(struct sp_tcp *tcp, struct sp_tcb *tcb, int reason);
 const struct sp_tcp_listener *sp_tcp_listener_find(const struct sp_tcp *tcp, uint16_t port_be);
 uint32_t sp_tcp_isn(struct sp_tcp *tcp, const struct sp_tcp_key *key);
 uint64_t sp_siphash(const uint64_t key[2], const void *data, size_t len);
+
+/* tcp_syncookie.c */
+uint32_t sp_tcp_cookie_make(struct sp_tcp *tcp, const struct sp_tcp_key *key, uint32_t peer_isn,
+			    uint16_t peer_mss, uint16_t *mss_out);
+bool sp_tcp_cookie_recent(const struct sp_tcp *tcp);
+bool sp_tcp_cookie_check(const struct sp_tcp *tcp, const struct sp_tcp_key *key, uint32_t cookie,
+			 uint32_t peer_isn, uint16_t *mss_out);
 
 /* tcp_opts.c: parsed options of one segment. */
 struct sp_tcp_opts {
