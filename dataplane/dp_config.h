@@ -44,6 +44,9 @@ struct sp_dp_config {
 	uint64_t tcp_syn_backlog;
 	uint64_t tcp_reass_segs;
 	uint64_t tcp_mbufs;
+	uint64_t tcp_keepalive_idle_s;
+	uint64_t tcp_keepalive_intvl_s;
+	uint64_t tcp_keepalive_probes;
 	bool test_services;
 	uint64_t fault_loss_ppm;
 	uint64_t fault_dup_ppm;

@@ -318,6 +318,9 @@ dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 	    .syn_backlog = (uint32_t)dp->cfg.tcp_syn_backlog,
 	    .reass_segs = (uint32_t)dp->cfg.tcp_reass_segs,
 	    .clone_mbufs = DP_CLONE_MBUFS,
+	    .keepalive_idle_ms = (uint32_t)dp->cfg.tcp_keepalive_idle_s * 1000u,
+	    .keepalive_intvl_ms = (uint32_t)dp->cfg.tcp_keepalive_intvl_s * 1000u,
+	    .keepalive_probes = (uint32_t)dp->cfg.tcp_keepalive_probes,
 	};
 	int rc = sp_tcp_create(&lc->tcp, lc, &tc);
 

@@ -555,6 +555,9 @@ tcp_established(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		return false;
 	}
 	tcp->lc->cnt.tcp_accepts++;
+	if (tcb->state != SP_TCP_CLOSED && tcp->conf.keepalive_idle_ms != 0) {
+		sp_tcp_arm_conn(tcp, tcb, tcp->conf.keepalive_idle_ms);
+	}
 	return tcb->state != SP_TCP_CLOSED;
 }
 
@@ -563,6 +566,9 @@ static void
 tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 {
 	uint8_t f = in->flags;
+
+	tcb->last_rx_ms = tcp->now_ms;
+	tcb->keepalive_probes = 0;
 
 	if (tcb->state == SP_TCP_SYN_RCVD && (f & F_SYN) && !(f & (F_ACK | F_RST)) &&
 	    in->seq == tcb->irs) {

@@ -113,6 +113,8 @@ void sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_ack(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb);
+/* An empty ACK at snd_una - 1: the peer must answer with its current ACK and window. */
+void sp_tcp_send_probe(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_rexmit_one(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_segment(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t len,

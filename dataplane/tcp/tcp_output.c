@@ -249,6 +249,18 @@ sp_tcp_send_ack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 }
 
 void
+sp_tcp_send_probe(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint8_t opts[SP_TCP_OPT_MAX_BYTES];
+	struct tcp_seg s;
+
+	tcp_seg_init(&s, tcb);
+	s.seq = tcb->snd_una - 1;
+	tcp_seg_ack(tcp, tcb, &s, opts);
+	(void)tcp_xmit(tcp, &s);
+}
+
+void
 sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	struct tcp_seg s;
@@ -543,17 +555,11 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		 * the already-acknowledged sequence number snd_una - 1 and no data (as Linux
 		 * does), so a refused probe byte never has to be accounted or resent.
 		 */
-		uint8_t opts[SP_TCP_OPT_MAX_BYTES];
-		struct tcp_seg s;
-
 		tcp->lc->cnt.tcp_persist_probes++;
 		if (tcb->zero_wnd_probes < 255) {
 			tcb->zero_wnd_probes++;
 		}
-		tcp_seg_init(&s, tcb);
-		s.seq = tcb->snd_una - 1;
-		tcp_seg_ack(tcp, tcb, &s, opts);
-		(void)tcp_xmit(tcp, &s);
+		sp_tcp_send_probe(tcp, tcb);
 		tcb->in_persist = true;
 		sp_tcp_arm_rexmt(tcp, tcb,
 				 SP_MIN((uint32_t)SP_TCP_PERSIST_MAX_MS,

@@ -76,6 +76,37 @@ tcp_on_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	sp_tcp_rexmit_timeout(tcp, tcb);
 }
 
+/*
+ * Keepalive (RFC 1122 4.2.3.6), lazily: segments only note when the peer was last heard;
+ * this timer, when it fires, either re-arms for the idle time left, or probes (an empty
+ * ACK at snd_una - 1, which the peer must answer) and counts unanswered probes.
+ */
+static void
+tcp_on_keepalive(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint64_t idle = tcp->now_ms - tcb->last_rx_ms;
+
+	if (tcp->conf.keepalive_idle_ms == 0) {
+		return;
+	}
+	if (idle < tcp->conf.keepalive_idle_ms && tcb->keepalive_probes == 0) {
+		sp_tcp_arm_conn(tcp, tcb, (uint32_t)(tcp->conf.keepalive_idle_ms - idle));
+		return;
+	}
+	if (tcb->keepalive_probes >= tcp->conf.keepalive_probes) {
+		tcp->lc->cnt.tcp_keepalive_drops++;
+		tcp->lc->cnt.tcp_conn_timeouts++;
+		sp_tcp_send_rst(tcp, tcb);
+		sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_TIMEOUT);
+		sp_tcp_conn_free(tcp, tcb);
+		return;
+	}
+	tcb->keepalive_probes++;
+	tcp->lc->cnt.tcp_keepalive_probes++;
+	sp_tcp_send_probe(tcp, tcb);
+	sp_tcp_arm_conn(tcp, tcb, tcp->conf.keepalive_intvl_ms);
+}
+
 static void
 tcp_timer_fire(void *ctx, struct sp_tw_timer *t)
 {
@@ -97,10 +128,17 @@ tcp_timer_fire(void *ctx, struct sp_tw_timer *t)
 	case TK_CONN:
 		tcb = SP_TW_OWNER(t, struct sp_tcb, t_conn);
 		SP_VERIFY(tcb->in_table);
+		if (tcb->state == SP_TCP_ESTABLISHED || tcb->state == SP_TCP_CLOSE_WAIT) {
+			tcp_on_keepalive(tcp, tcb);
+			break;
+		}
 		if (tcb->state == SP_TCP_FIN_WAIT_2) {
 			sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_TIMEOUT);
+			sp_tcp_conn_free(tcp, tcb); /* abandoned: we closed, the peer went silent */
+		} else if (tcb->state == SP_TCP_TIME_WAIT) {
+			sp_tcp_conn_free(tcp, tcb); /* 2 MSL over */
 		}
-		sp_tcp_conn_free(tcp, tcb); /* TIME-WAIT over, or FIN-WAIT-2 abandoned */
+		/* Other states: a keepalive deadline left over; the retransmission timer rules. */
 		break;
 	default:
 		SP_VERIFY(0);

@@ -20,6 +20,9 @@ struct sp_tcp_conf {
 	uint32_t syn_backlog; /* half-open connections per worker */
 	uint32_t reass_segs;  /* out-of-order segments queued per worker, all connections */
 	uint32_t clone_mbufs; /* indirect mbufs per worker for payload in flight */
+	uint32_t keepalive_idle_ms;  /* 0: keepalive off */
+	uint32_t keepalive_intvl_ms;
+	uint32_t keepalive_probes;
 };
 
 /* Build a worker's stack from its budget (boot time). Returns 0 or -ENOMEM/-EINVAL. */

@@ -123,7 +123,8 @@ struct sp_tcb {
 	bool in_table; /* linked in the connection hash table */
 	uint8_t zero_wnd_probes;
 	bool in_persist; /* t_rexmt is the persist timer */
-	uint8_t keepalive_probes;
+	uint8_t keepalive_probes; /* sent since the peer was last heard */
+	uint64_t last_rx_ms;	  /* when the peer was last heard (keepalive) */
 
 	struct sp_reass_q ooo;
 
