@@ -3,12 +3,13 @@
  * Ethdev configuration for every served port. Runs on the main lcore at start and at shutdown.
  *
  * RSS is requested only when the port reports hash support (dev_info.flow_type_rss_offloads),
- * with a symmetric Toeplitz key (both directions of a flow land on one queue), and counted as
- * on only when the port then reports an active hash configuration: DPDK 22.11's net_tap
- * advertises hash types but applies them only through rte_flow, which it disables on kernels
- * without the multiq qdisc (as here). For a tap the kernel spreads flows over the queues by
- * its own flow hash, so every queue still gets traffic. net_memif has no hash either; software
- * steering for such ports arrives with the TCP stack (a flow must reach its owner core).
+ * with the symmetric Toeplitz key of net/rss.c at the port's key size (both directions of a
+ * flow land on one queue) and a redirection table programmed round-robin, so that the NIC's
+ * choice equals sp_rss_owner_ipv4(); it counts as on only when the port then confirms a hash
+ * configuration. DPDK 22.11's net_tap advertises hash types but applies them only through
+ * rte_flow, which it disables on kernels without the multiq qdisc (as here); for a tap the
+ * kernel spreads flows over the queues by its own, stable, per-flow hash. On ports without
+ * RSS (memif) a flow's owner comes from sp_rss_owner_ipv4() (docs/internals/rss.md).
  *
  * Checksum offloads are used where offered: IPv4 header checksum on tx, checksum flags on rx.
  */
@@ -21,18 +22,10 @@
 #include <spate/err.h>
 
 #include "port.h"
+#include "rss.h"
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
-/*
- * Symmetric Toeplitz key: the 16-bit pattern 0x6d5a repeated makes the hash of (src, dst)
- * equal to the hash of (dst, src). 40 bytes, the common key size.
- */
-static const uint8_t port_rss_key[40] = {
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-    0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
-};
 
 static int
 port_find(const char *vdev, uint16_t *port_id, char *name, size_t name_len)
@@ -62,6 +55,8 @@ port_fill_addr(struct sp_iface *ifc, uint32_t addr_be, uint8_t prefix_len)
 static int
 port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16_t nb_queues)
 {
+	/* The symmetric key (net/rss.c), at the port's key size: 40 bytes, 52 on i40e/ice. */
+	static uint8_t key[SP_RSS_KEY_MAX_LEN];
 	struct rte_eth_conf conf;
 	uint64_t rss_hf =
 	    info->flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
@@ -70,9 +65,11 @@ port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16
 	if (rss_hf != 0 && nb_queues > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
-		if (info->hash_key_size == sizeof(port_rss_key)) {
-			conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)port_rss_key;
-			conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(port_rss_key);
+		if (info->hash_key_size >= SP_RSS_KEY_MIN_LEN &&
+		    info->hash_key_size <= SP_RSS_KEY_MAX_LEN) {
+			sp_rss_sym_key_fill(key, info->hash_key_size);
+			conf.rx_adv_conf.rss_conf.rss_key = key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = info->hash_key_size;
 		}
 		ifc->rss = true;
 	}
@@ -103,6 +100,34 @@ port_configure(struct sp_iface *ifc, const struct rte_eth_dev_info *info, uint16
 		ifc->tx_multiseg = true;
 	}
 	return rte_eth_dev_configure(ifc->port_id, nb_queues, nb_queues, &conf);
+}
+
+/*
+ * Program the redirection table round-robin (queue = entry % nb_queues), explicitly: driver
+ * defaults differ, and software steering (sp_rss_owner_ipv4) must agree with the NIC.
+ */
+static int
+port_program_reta(const struct sp_iface *ifc, const struct rte_eth_dev_info *info,
+		  uint16_t nb_queues)
+{
+	struct rte_eth_rss_reta_entry64 conf[RTE_ETH_RSS_RETA_SIZE_512 / RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t reta[RTE_ETH_RSS_RETA_SIZE_512];
+	uint16_t size = info->reta_size;
+	int rc;
+
+	if (size == 0 || size > RTE_ETH_RSS_RETA_SIZE_512) {
+		return -ENOTSUP;
+	}
+	rc = sp_rss_reta_fill(reta, size, nb_queues);
+	if (rc != 0) {
+		return rc;
+	}
+	memset(conf, 0, sizeof(conf));
+	for (uint16_t i = 0; i < size; i++) {
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+		conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = reta[i];
+	}
+	return rte_eth_dev_rss_reta_update(ifc->port_id, conf, size);
 }
 
 int
@@ -177,6 +202,12 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix, u
 		if (rte_eth_dev_rss_hash_conf_get(ifc->port_id, &rss) != 0 || rss.rss_hf == 0) {
 			RTE_LOG(INFO, SPATE,
 				"port %s: RSS requested but not confirmed by the port\n",
+				ifc->name);
+			ifc->rss = false;
+		} else if (port_program_reta(ifc, &info, nb_queues) != 0) {
+			RTE_LOG(WARNING, SPATE,
+				"port %s: cannot program a RETA matching software steering; "
+				"steering in software\n",
 				ifc->name);
 			ifc->rss = false;
 		}
