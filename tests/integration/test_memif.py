@@ -1,0 +1,53 @@
+"""DPDK to DPDK over net_memif: a second DPDK process (dpdk-testpmd, Debian's dpdk-dev) sends
+to the dataplane's memif port, and the dataplane's own counters show the frames arrived on that
+port's queue and went through its receive path. Both sides use a filesystem socket
+(socket-abstract=no): an abstract Unix socket, memif's default, lives in one network
+namespace, and the dataplane runs in the instance's.
+
+The instance gets a second port, net_memif in server role, beside its tap. testpmd connects
+as the memif client, in txonly mode, addressed to the dataplane's MAC and address, for a few
+seconds (bounded by timeout). Its frames are UDP, which the dataplane does not serve yet, so
+they are counted as drop_ip_proto: proof they were parsed, not just received.
+"""
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from harness import instance_up
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+SECONDS = 3
+
+
+@pytest.mark.skipif(shutil.which("dpdk-testpmd") is None, reason="dpdk-testpmd not installed")
+def test_memif_frames_from_another_dpdk_process(fresh_name):
+    name = fresh_name("m")
+    sock = "/run/spate/%s-memif.sock" % name
+    subnet = "198.19.250"
+    inst = instance_up(name, 1, "--set", "port1=net_memif0,role=server,socket=%s,socket-abstract=no" % sock,
+                       "--set", "port1_ipv4=%s.2/24" % subnet)
+    ports = inst.dataplane()["ports"]
+    memif = [p for p in ports if p["name"] == "net_memif0"]
+    assert memif, ports
+    mac = memif[0]["mac"]
+    base = inst.counters()
+    cmd = ["timeout", "-s", "INT", str(SECONDS + 5), "dpdk-testpmd", "--no-pci",
+           "--file-prefix", name + "-tp", "--huge-unlink", "-m", "128", "-l", "0,1",
+           "--vdev", "net_memif0,role=client,socket=%s,socket-abstract=no" % sock, "--log-level", "4", "--",
+           "--forward-mode=txonly", "--eth-peer=0,%s" % mac,
+           "--tx-ip=%s.1,%s.2" % (subnet, subnet), "--stats-period", "1", "--nb-cores=1"]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 30)
+    assert time.time() - t0 < SECONDS + 20
+    sent = [int(x) for x in re.findall(r"TX-packets:\s+(\d+)", p.stdout)]
+    assert sent and max(sent) > 0, p.stdout[-2000:] + p.stderr[-2000:]
+    memif = [q for q in inst.dataplane()["ports"] if q["name"] == "net_memif0"][0]
+    rx = sum(q["rx_pkts"] for q in memif["queues"])
+    assert rx > 1000, memif
+    c = inst.counters()
+    assert c["drop_ip_proto"] - base["drop_ip_proto"] > 1000, c
+    subprocess.run(["rm", "-rf", "/var/run/dpdk/%s-tp" % name], check=False)
