@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_tcp.h>
 
 #include <spate/assert.h>
@@ -46,10 +47,14 @@ tcp_challenge_ok(struct sp_tcp *tcp)
 	uint64_t sec = tcp->now_ms / 1000;
 
 	if (sec != tcp->challenge_window) {
+		/* A randomised budget each second: a fixed one is a side channel (CVE-2016-5696).
+		 */
 		tcp->challenge_window = sec;
 		tcp->challenge_acks = 0;
+		tcp->challenge_budget = SP_TCP_CHALLENGE_ACKS_PER_S / 2 +
+					(uint32_t)(rte_rand() % SP_TCP_CHALLENGE_ACKS_PER_S);
 	}
-	if (tcp->challenge_acks >= SP_TCP_CHALLENGE_ACKS_PER_S) {
+	if (tcp->challenge_acks >= tcp->challenge_budget) {
 		tcp->lc->cnt.tcp_challenge_limited++;
 		return false;
 	}
@@ -356,7 +361,10 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		uint32_t data = SP_MIN(acked, tcb->sndq_bytes);
 		bool fin_acked = tcb->fin_queued && acked > tcb->sndq_bytes;
 
-		if (tcb->ts_ok && in->o.ts_present && in->o.ts_ecr != 0) {
+		if (tcb->ts_ok && in->o.ts_present && in->o.ts_ecr != 0 &&
+		    sp_seq_leq(in->o.ts_ecr, sp_tcp_ts_now(tcp)) &&
+		    sp_tcp_ts_now(tcp) - in->o.ts_ecr <= SP_TCP_RTO_MAX_MS) {
+			/* Only sane echoes: a TSecr from the future or far past is no RTT. */
 			tcp_rtt_sample(tcb, sp_tcp_ts_now(tcp) - in->o.ts_ecr);
 		} else if (tcb->rtt_timing && sp_seq_gt(in->ack, tcb->rtt_seq)) {
 			tcp_rtt_sample(tcb, (uint32_t)(tcp->now_ms - tcb->rtt_start_tick));
@@ -545,8 +553,9 @@ tcp_established(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	tcb->snd_wnd = (uint32_t)in->wnd << tcb->snd_wscale;
 	tcb->snd_wl1 = in->seq;
 	tcb->snd_wl2 = in->ack;
+	/* RFC 6298 5.7: 3 s if the SYN-ACK had to be retransmitted and no RTT was sampled. */
+	tcb->rto_ms = tcb->rto_backoff > 0 ? 3 * SP_TCP_RTO_INIT_MS : SP_TCP_RTO_INIT_MS;
 	tcb->rto_backoff = 0;
-	tcb->rto_ms = SP_TCP_RTO_INIT_MS;
 	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
 	if (tcb->listener->ops->accept(tcb->listener->arg, tcb, &tcb->app) != 0) {
 		tcb->app = NULL;
@@ -567,9 +576,17 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 {
 	uint8_t f = in->flags;
 
-	tcb->last_rx_ms = tcp->now_ms;
-	tcb->keepalive_probes = 0;
-
+	if (tcb->state == SP_TCP_TIME_WAIT && (f & F_FIN) && !(f & (F_SYN | F_RST)) &&
+	    in->seq + in->plen + 1 == tcb->rcv_nxt) {
+		/* The peer retransmitted its FIN: our last ACK was lost. ACK, restart 2 MSL. */
+		sp_tcp_send_ack(tcp, tcb);
+		sp_tcp_arm_conn(tcp, tcb, 2 * SP_TCP_MSL_MS);
+		return;
+	}
+	if (tcb->state >= SP_TCP_ESTABLISHED && (f & F_SYN) && !(f & F_RST)) {
+		tcp_challenge_ack(tcp, tcb); /* RFC 5961 4.2: whatever its sequence number */
+		return;
+	}
 	if (tcb->state == SP_TCP_SYN_RCVD && (f & F_SYN) && !(f & (F_ACK | F_RST)) &&
 	    in->seq == tcb->irs) {
 		sp_tcp_send_synack(tcp, tcb); /* the peer missed our SYN-ACK */
@@ -602,6 +619,8 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		}
 		return;
 	}
+	tcb->last_rx_ms = tcp->now_ms; /* keepalive: only acceptable segments count */
+	tcb->keepalive_probes = 0;
 	/* RFC 7323 4.3: remember the timestamp of a segment that covers rcv_nxt. */
 	if (tcb->ts_ok && in->o.ts_present && sp_seq_leq(in->seq, tcb->rcv_nxt) &&
 	    sp_seq_geq(in->o.ts_val, tcb->ts_recent)) {
@@ -733,8 +752,8 @@ sp_tcp_input(struct sp_tcp *tcp, unsigned ifidx, struct rte_mbuf *m, unsigned ih
 	tcb = sp_tcp_conn_lookup(tcp, &key);
 	if (tcb != NULL && tcb->state == SP_TCP_TIME_WAIT && (in.flags & F_SYN) &&
 	    !(in.flags & (F_ACK | F_RST)) &&
-	    ((tcb->ts_ok && in.o.ts_present && sp_seq_gt(in.o.ts_val, tcb->ts_recent)) ||
-	     sp_seq_gt(in.seq, tcb->rcv_nxt))) {
+	    ((tcb->ts_ok && in.o.ts_present) ? sp_seq_gt(in.o.ts_val, tcb->ts_recent)
+					     : sp_seq_gt(in.seq, tcb->rcv_nxt))) {
 		/* RFC 6191: a new incarnation may take over a TIME-WAIT connection. */
 		tcp->lc->cnt.tcp_tw_reuse++;
 		sp_tcp_conn_free(tcp, tcb);

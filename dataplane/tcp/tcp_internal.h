@@ -77,6 +77,7 @@ struct sp_tcp {
 	uint32_t cookies_last_period; /* period of the last SYN cookie sent */
 	uint64_t challenge_window;  /* second of the current challenge-ACK budget */
 	uint32_t challenge_acks;    /* challenge ACKs sent in that second */
+	uint32_t challenge_budget;  /* this second's limit (randomised) */
 };
 
 /* tcp_conn.c */

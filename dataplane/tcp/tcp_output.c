@@ -222,7 +222,11 @@ static void
 tcp_seg_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_seg *s, uint8_t *opts)
 {
 	uint32_t edge = tcp_rcv_edge(tcp, tcb);
-	uint32_t wnd = (edge - tcb->rcv_nxt) >> tcb->rcv_wscale;
+	uint32_t unit = 1u << tcb->rcv_wscale;
+	/* Round up where rounding down would move the advertised right edge left. */
+	uint32_t wnd = sp_seq_lt(tcb->rcv_nxt + ((edge - tcb->rcv_nxt) & ~(unit - 1)), tcb->rcv_adv)
+			   ? (edge - tcb->rcv_nxt + unit - 1) >> tcb->rcv_wscale
+			   : (edge - tcb->rcv_nxt) >> tcb->rcv_wscale;
 
 	s->ack = tcb->rcv_nxt;
 	s->flags |= RTE_TCP_ACK_FLAG;
@@ -512,6 +516,12 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		}
 		n = tcp_send_data(tcp, tcb, tcb->snd_nxt, len, fin, &fin);
 		if (n < 0) {
+			/* Pools dry: the ACK this segment carried is still owed; retry on a timer.
+			 */
+			tcb->ack_now = true;
+			if (!sp_tw_armed(&tcb->t_rexmt)) {
+				sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+			}
 			break;
 		}
 		len = (uint32_t)n;
@@ -528,13 +538,14 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		if (!sp_tw_armed(&tcb->t_rexmt) || tcb->in_persist) {
 			/* Data in flight: the persist timer (if any) becomes the RTO. */
 			tcb->in_persist = false;
+			tcb->persist_backoff = 0;
 			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 		}
 		sent++;
 	}
 	/* Data waits on a zero window with nothing in flight: probe it (RFC 9293 3.8.6.1). */
-	if (tcp_can_send_data(tcb->state) && tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max &&
-	    tcb->sndq_bytes > 0 && !sp_tw_armed(&tcb->t_rexmt)) {
+	if (tcp_can_send_data(tcb->state) && tcb->snd_wnd == 0 && tcb->sndq_bytes > 0 &&
+	    !sp_tw_armed(&tcb->t_rexmt)) {
 		sp_tcp_arm_rexmt(tcp, tcb, SP_MAX(tcb->rto_ms, (uint32_t)SP_TCP_PERSIST_MIN_MS));
 	}
 	if (sent == 0 && tcb->ack_now) {
@@ -548,7 +559,7 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	uint32_t flight = tcb->snd_max - tcb->snd_una;
 
-	if (tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max && tcb->sndq_bytes > 0) {
+	if (tcb->snd_wnd == 0 && tcb->sndq_bytes > 0) {
 		/*
 		 * Persist (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): probe the zero window with a
 		 * segment the peer must answer with its current window. We send an ACK carrying
@@ -561,13 +572,18 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		}
 		sp_tcp_send_probe(tcp, tcb);
 		tcb->in_persist = true;
+		if (tcb->persist_backoff < 16) {
+			tcb->persist_backoff++;
+		}
 		sp_tcp_arm_rexmt(tcp, tcb,
 				 SP_MIN((uint32_t)SP_TCP_PERSIST_MAX_MS,
-					tcb->rto_ms << SP_MIN(tcb->zero_wnd_probes, (uint8_t)8)));
+					SP_MAX(tcb->rto_ms, (uint32_t)SP_TCP_PERSIST_MIN_MS)
+					    << SP_MIN(tcb->persist_backoff, (uint8_t)8)));
 		return;
 	}
 	tcp->lc->cnt.tcp_rto_timeouts++;
 	tcb->undo_armed = false;
+	tcb->recover = tcb->snd_max; /* RFC 6582 3.2 step 4 */
 	tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
 	tcb->cwnd = tcb->mss;
 	tcb->in_recovery = false;

@@ -33,7 +33,7 @@
 
 struct sp_reass_ent {
 	struct sp_reass_ent *next; /* next higher entry in the queue, or next free entry */
-	struct rte_mbuf *m;	   /* payload [seq, seq + len), pkt_len == len */
+	struct rte_mbuf *m;        /* payload [seq, seq + len), pkt_len == len */
 	uint32_t seq;
 	uint32_t len;
 };
@@ -357,8 +357,8 @@ reass_overlap(struct sp_reass_pool *pool, struct sp_reass_q *q, struct sp_reass_
 }
 
 int
-sp_reass_insert(struct sp_reass_pool *pool, struct sp_reass_q *q, uint32_t seq,
-		struct rte_mbuf *m, uint32_t len, uint32_t rcv_nxt, uint32_t rcv_wnd_end)
+sp_reass_insert(struct sp_reass_pool *pool, struct sp_reass_q *q, uint32_t seq, struct rte_mbuf *m,
+		uint32_t len, uint32_t rcv_nxt, uint32_t rcv_wnd_end)
 {
 	uint32_t wnd = rcv_wnd_end - rcv_nxt;
 	struct sp_reass_ent *prev = NULL;

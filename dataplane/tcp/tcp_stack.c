@@ -50,8 +50,7 @@ sp_tcp_arm_delack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 static void
 tcp_on_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
-	bool persist = tcb->in_persist ||
-		       (tcb->snd_wnd == 0 && tcb->snd_una == tcb->snd_max && tcb->sndq_bytes > 0);
+	bool persist = tcb->in_persist || (tcb->snd_wnd == 0 && tcb->sndq_bytes > 0);
 
 	if (tcb->state == SP_TCP_SYN_RCVD) {
 		if (++tcb->rto_backoff > SP_TCP_MAX_SYNACK_REXMITS) {
@@ -195,6 +194,7 @@ sp_tcp_create(struct sp_tcp **out, struct sp_lcore *lc, const struct sp_tcp_conf
 	tcp->isn_key[1] = rte_rand();
 	tcp->cookie_key[0] = rte_rand();
 	tcp->cookie_key[1] = rte_rand();
+	tcp->challenge_window = UINT64_MAX; /* the first challenge ACK draws a budget */
 	tcp->tcbs = rte_zmalloc_socket("sp_tcbs", sizeof(struct sp_tcb) * conf->max_conns,
 				       SP_CACHE_LINE, socket);
 	tcp->free_idx =

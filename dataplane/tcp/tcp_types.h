@@ -122,7 +122,8 @@ struct sp_tcb {
 	bool closed_by_app;
 	bool in_table; /* linked in the connection hash table */
 	uint8_t zero_wnd_probes;
-	bool in_persist; /* t_rexmt is the persist timer */
+	bool in_persist;	/* t_rexmt is the persist timer */
+	uint8_t persist_backoff; /* probes since the window closed (interval doubling) */
 	uint8_t keepalive_probes; /* sent since the peer was last heard */
 	uint64_t last_rx_ms;	  /* when the peer was last heard (keepalive) */
 
