@@ -344,6 +344,8 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 {
 	uint32_t max_wnd = SP_MAX(tcb->snd_wnd, 65535u);
 	uint32_t wnd = (uint32_t)in->wnd << tcb->snd_wscale;
+	uint32_t sent = 0;
+	bool fin_done = false;
 
 	if (sp_seq_gt(in->ack, tcb->snd_max)) {
 		tcp->lc->cnt.tcp_drop_bad_ack++;
@@ -384,30 +386,8 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		} else {
 			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 		}
-		if (data > 0 && tcb->app != NULL && tcb->listener->ops->sent != NULL) {
-			tcb->listener->ops->sent(tcb->app, tcb, data);
-			if (tcb->state == SP_TCP_CLOSED) {
-				return false;
-			}
-		}
-		if (fin_acked) {
-			switch (tcb->state) {
-			case SP_TCP_FIN_WAIT_1:
-				sp_tcp_set_state(tcp, tcb, SP_TCP_FIN_WAIT_2);
-				sp_tcp_arm_conn(tcp, tcb, SP_TCP_FIN_WAIT_2_MS);
-				break;
-			case SP_TCP_CLOSING:
-				tcp_enter_time_wait(tcp, tcb);
-				break;
-			case SP_TCP_LAST_ACK:
-				tcp->lc->cnt.tcp_closed_normal++;
-				sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_NORMAL);
-				sp_tcp_conn_free(tcp, tcb);
-				return false;
-			default:
-				break;
-			}
-		}
+		sent = data;
+		fin_done = fin_acked;
 	} else if (in->ack == tcb->snd_una && in->plen == 0 && !(in->flags & (F_SYN | F_FIN)) &&
 		   (wnd == tcb->snd_wnd || (tcb->sack_ok && in->o.nb_sack > 0)) && wnd != 0 &&
 		   tcb->snd_max != tcb->snd_una) {
@@ -421,6 +401,32 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		tcb->snd_wnd = wnd;
 		tcb->snd_wl1 = in->seq;
 		tcb->snd_wl2 = in->ack;
+	}
+	/* The app hears of freed send space only now, with the peer's window applied:
+	 * whatever it sends at once must respect that window (RFC 9293 3.8.6). */
+	if (sent > 0 && tcb->app != NULL && tcb->listener->ops->sent != NULL) {
+		tcb->listener->ops->sent(tcb->app, tcb, sent);
+		if (tcb->state == SP_TCP_CLOSED) {
+			return false;
+		}
+	}
+	if (fin_done) {
+		switch (tcb->state) {
+		case SP_TCP_FIN_WAIT_1:
+			sp_tcp_set_state(tcp, tcb, SP_TCP_FIN_WAIT_2);
+			sp_tcp_arm_conn(tcp, tcb, SP_TCP_FIN_WAIT_2_MS);
+			break;
+		case SP_TCP_CLOSING:
+			tcp_enter_time_wait(tcp, tcb);
+			break;
+		case SP_TCP_LAST_ACK:
+			tcp->lc->cnt.tcp_closed_normal++;
+			sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_NORMAL);
+			sp_tcp_conn_free(tcp, tcb);
+			return false;
+		default:
+			break;
+		}
 	}
 	return true;
 }
@@ -752,8 +758,10 @@ sp_tcp_input(struct sp_tcp *tcp, unsigned ifidx, struct rte_mbuf *m, unsigned ih
 	tcb = sp_tcp_conn_lookup(tcp, &key);
 	if (tcb != NULL && tcb->state == SP_TCP_TIME_WAIT && (in.flags & F_SYN) &&
 	    !(in.flags & (F_ACK | F_RST)) &&
-	    ((tcb->ts_ok && in.o.ts_present) ? sp_seq_gt(in.o.ts_val, tcb->ts_recent)
-					     : sp_seq_gt(in.seq, tcb->rcv_nxt))) {
+	    ((tcb->ts_ok && in.o.ts_present)
+		 ? (sp_seq_gt(in.o.ts_val, tcb->ts_recent) ||
+		    (in.o.ts_val == tcb->ts_recent && sp_seq_gt(in.seq, tcb->rcv_nxt)))
+		 : sp_seq_gt(in.seq, tcb->rcv_nxt))) {
 		/* RFC 6191: a new incarnation may take over a TIME-WAIT connection. */
 		tcp->lc->cnt.tcp_tw_reuse++;
 		sp_tcp_conn_free(tcp, tcb);

@@ -14,8 +14,10 @@ First line: the configuration
      "isn", "mss", "wscale" (null: no option), "sack": bool, "ts": bool, "win": window field}
 
 Commands ({"op": ...}); sequence numbers are absolute unless a *_off field is used:
-  connect   {timeout, complete=true, win_syn}   SYN with the configured options, wait for the
-            SYN-ACK, then (complete) ACK it. -> {"ok", "synack": SEG, "sent": [SEG...]}
+  connect   {timeout, complete=true, win_syn, tsval}   SYN with the configured options (tsval:
+            this TSval in the SYN instead of the clock's), wait for the
+            SYN-ACK, then (complete) ACK it. -> {"ok", "synack": SEG, "sent": [SEG...],
+            "others": [SEG...] (segments other than a SYN-ACK seen while waiting)}
   send      {flags="A", seq | seq_off (from snd_nxt), ack | ack_off (from rcv_nxt), win,
              data (hex) | text | data_len, ts=true | false, tsval | tsval_off, tsecr,
              sack=[[l, r], ...], advance (default: true when seq is not given)}
@@ -27,6 +29,7 @@ Commands ({"op": ...}); sequence numbers are absolute unless a *_off field is us
             many segments with payload). Without a condition it listens for the whole timeout.
             accept: take in-window data into the receive stream (rcv_nxt moves);
             autoack: answer data/FIN with an ACK carrying rcv_nxt and the current window.
+            brief: leave "data" out of the returned segments (bulk transfers).
             -> {"segs": [SEG...], "met": bool, "rx_total", "rcv_nxt", "snd_nxt"}
   set       {win, ...}   change state fields (win, snd_nxt, rcv_nxt, tsval_base)
   state     -> the peer's state, including "rx" (hex of the in-order received stream)
@@ -304,19 +307,23 @@ class Peer:
         if self.sack:
             opts += b"\x04\x02"
         if self.ts:
-            opts += b"\x08\x0a" + struct.pack("!II", self.tsval_now(), 0)
+            tsval = self.tsval_now() if c.get("tsval") is None else int(c["tsval"]) & M32
+            opts += b"\x08\x0a" + struct.pack("!II", tsval, 0)
         if self.wscale is not None:
             opts += b"\x01\x03\x03" + bytes([self.wscale])
         sent = [self.xmit(self.isn, 0, SYN, int(c.get("win_syn", 65535)), opts)]
         self.snd_nxt = (self.isn + 1) & M32
         deadline = t0 + float(c.get("timeout", 3))
         synack = None
+        others = []
         while synack is None:
             seg = self.read_seg(deadline)
             if seg is None:
-                return {"ok": False, "synack": None, "sent": sent}
+                return {"ok": False, "synack": None, "sent": sent, "others": others}
             if seg["_fl"] & (SYN | ACK) == SYN | ACK:
                 synack = seg
+            else:
+                others.append(clean(self.annotate(seg, t0)))
         self.irs = synack["seq"]
         self.rcv_nxt = (self.irs + 1) & M32
         o = synack["opts"]
@@ -332,7 +339,8 @@ class Peer:
         self.annotate(synack, t0)
         if c.get("complete", True):
             sent.append(self.send_ack())
-        return {"ok": synack["ack"] == self.snd_nxt, "synack": clean(synack), "sent": sent}
+        return {"ok": synack["ack"] == self.snd_nxt, "synack": clean(synack), "sent": sent,
+                "others": others}
 
     def op_send(self, c):
         flags = flags_val(c.get("flags", "A"))
@@ -383,6 +391,7 @@ class Peer:
         autoack = c.get("autoack", False)
         accept = c.get("accept", True)
         base_rx = int(c.get("bytes_base", 0))
+        brief = bool(c.get("brief", False))
         segs = []
         acks = []
 
@@ -408,7 +417,10 @@ class Peer:
             self.annotate(seg, t0)
             if self.take(seg, accept) and autoack:
                 acks.append(self.send_ack())
-            segs.append(clean(seg))
+            seg = clean(seg)
+            if brief:
+                del seg["data"]
+            segs.append(seg)
         return {"segs": segs, "met": met() if conditional else True, "acks": acks,
                 "rx_total": len(self.rx), "rcv_nxt": self.rcv_nxt, "snd_nxt": self.snd_nxt,
                 "fin_rcvd": self.fin_rcvd}
