@@ -165,6 +165,26 @@ tcp_rcv_edge(const struct sp_tcp *tcp, const struct sp_tcb *tcb)
 	return tcb->rcv_adv;
 }
 
+/*
+ * Write a 12-byte timestamps option (RFC 7323 3.2) at o + n, preceded by the two bytes
+ * p0 p1 (NOP NOP, or SACK-permitted on a SYN). Returns the new length.
+ */
+static unsigned
+tcp_opt_ts(const struct sp_tcp *tcp, const struct sp_tcb *tcb, uint8_t *o, unsigned n,
+	   uint8_t p0, uint8_t p1)
+{
+	uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
+	uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
+
+	o[n++] = p0;
+	o[n++] = p1;
+	o[n++] = 8;
+	o[n++] = 10;
+	memcpy(o + n, &val, 4);
+	memcpy(o + n + 4, &ecr, 4);
+	return n + 8;
+}
+
 /* Options of a non-SYN segment: timestamps, then SACK blocks. Returns their length. */
 static unsigned
 tcp_opts_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint8_t *o)
@@ -172,16 +192,7 @@ tcp_opts_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint8_t *o)
 	unsigned n = 0;
 
 	if (tcb->ts_ok) {
-		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
-		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
-
-		o[n++] = 1;
-		o[n++] = 1;
-		o[n++] = 8;
-		o[n++] = 10;
-		memcpy(o + n, &val, 4);
-		memcpy(o + n + 4, &ecr, 4);
-		n += 8;
+		n = tcp_opt_ts(tcp, tcb, o, n, 1, 1);
 	}
 	if (tcb->sack_ok && !sp_reass_empty(&tcb->ooo)) {
 		struct sp_sack_block b[SP_TCP_SACK_BLOCKS_MAX];
@@ -289,28 +300,9 @@ sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	o[n++] = 4;
 	memcpy(o + n, &mss, 2);
 	n += 2;
-	if (tcb->sack_ok && tcb->ts_ok) {
-		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
-		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
-
-		o[n++] = 4;
-		o[n++] = 2;
-		o[n++] = 8;
-		o[n++] = 10;
-		memcpy(o + n, &val, 4);
-		memcpy(o + n + 4, &ecr, 4);
-		n += 8;
-	} else if (tcb->ts_ok) {
-		uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
-		uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);
-
-		o[n++] = 1;
-		o[n++] = 1;
-		o[n++] = 8;
-		o[n++] = 10;
-		memcpy(o + n, &val, 4);
-		memcpy(o + n + 4, &ecr, 4);
-		n += 8;
+	if (tcb->ts_ok) {
+		/* SACK-permitted (if any) takes the place of the two NOPs before timestamps. */
+		n = tcp_opt_ts(tcp, tcb, o, n, tcb->sack_ok ? 4 : 1, tcb->sack_ok ? 2 : 1);
 	} else if (tcb->sack_ok) {
 		o[n++] = 1;
 		o[n++] = 1;
