@@ -431,10 +431,10 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	return true;
 }
 
+/* Hand len in-order bytes (rcv_nxt already covers them) to the app. Consumes m. */
 static void
 tcp_deliver(struct sp_tcp *tcp, struct sp_tcb *tcb, struct rte_mbuf *m, uint32_t len)
 {
-	tcb->rcv_nxt += len;
 	if (tcb->app == NULL) {
 		rte_pktmbuf_free(m); /* the app closed its side: nobody reads */
 		return;
@@ -498,10 +498,12 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	} else {
 		sp_tcp_arm_delack(tcp, tcb);
 	}
-	tcp_deliver(tcp, tcb, m, len);
-	if (tcb->state == SP_TCP_CLOSED) {
-		return;
-	}
+	/*
+	 * Advance past this segment and everything it made contiguous in the out-of-order
+	 * queue before the app runs: what the app sends from recv() carries this ACK, and its
+	 * SACK blocks must all lie above it (RFC 2018 4). One delivery for the whole run.
+	 */
+	tcb->rcv_nxt += len;
 	while (!sp_reass_empty(&tcb->ooo)) {
 		struct rte_mbuf *chain = NULL;
 		uint32_t n = 0;
@@ -510,11 +512,11 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		    chain == NULL) {
 			break;
 		}
-		tcp_deliver(tcp, tcb, chain, n);
-		if (tcb->state == SP_TCP_CLOSED) {
-			return;
-		}
+		SP_VERIFY(rte_pktmbuf_chain(m, chain) == 0); /* <= 64 entries: far below 65535 */
+		tcb->rcv_nxt += n;
+		len += n;
 	}
+	tcp_deliver(tcp, tcb, m, len);
 }
 
 /* RFC 9293 3.10.7.4 "eighth": FIN. */

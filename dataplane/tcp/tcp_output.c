@@ -106,8 +106,16 @@ tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
 			SP_VERIFY(rc == 0);
 		} else {
 			char *dst = rte_pktmbuf_append(m, (uint16_t)s->plen);
+			const void *src;
+
 			SP_VERIFY(dst != NULL);
-			SP_VERIFY(rte_pktmbuf_read(s->payload, 0, s->plen, dst) != NULL);
+			/* rte_pktmbuf_read copies only when the bytes are not contiguous: otherwise
+			 * it returns a pointer to them and dst is left untouched. */
+			src = rte_pktmbuf_read(s->payload, 0, s->plen, dst);
+			SP_VERIFY(src != NULL);
+			if (src != dst) {
+				memcpy(dst, src, s->plen);
+			}
 			rte_pktmbuf_free(s->payload);
 		}
 	}
@@ -170,8 +178,8 @@ tcp_rcv_edge(const struct sp_tcp *tcp, const struct sp_tcb *tcb)
  * p0 p1 (NOP NOP, or SACK-permitted on a SYN). Returns the new length.
  */
 static unsigned
-tcp_opt_ts(const struct sp_tcp *tcp, const struct sp_tcb *tcb, uint8_t *o, unsigned n,
-	   uint8_t p0, uint8_t p1)
+tcp_opt_ts(const struct sp_tcp *tcp, const struct sp_tcb *tcb, uint8_t *o, unsigned n, uint8_t p0,
+	   uint8_t p1)
 {
 	uint32_t val = rte_cpu_to_be_32(sp_tcp_ts_now(tcp));
 	uint32_t ecr = rte_cpu_to_be_32(tcb->ts_recent);

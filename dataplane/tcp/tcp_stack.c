@@ -88,6 +88,11 @@ tcp_on_keepalive(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	if (tcp->conf.keepalive_idle_ms == 0) {
 		return;
 	}
+	if (tcb->snd_una != tcb->snd_max) {
+		/* Data in flight: the retransmission timer watches the peer (as Linux does). */
+		sp_tcp_arm_conn(tcp, tcb, tcp->conf.keepalive_idle_ms);
+		return;
+	}
 	if (idle < tcp->conf.keepalive_idle_ms && tcb->keepalive_probes == 0) {
 		sp_tcp_arm_conn(tcp, tcb, (uint32_t)(tcp->conf.keepalive_idle_ms - idle));
 		return;
