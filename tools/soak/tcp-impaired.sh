@@ -44,7 +44,8 @@ for prof in "${PROFILES[@]}"; do
 	ip=$(sed -n 's/^ipv4=//p' <<<"$out")
 	for wl in sink source echo; do
 		res=$(bash "$DEV" exec "$NAME" -- timeout "$DEADLINE" "$PY" \
-			"$REPO/tests/integration/tcp_client.py" "$wl" "$ip" "$BYTES" 2>&1 | tail -1)
+			"$REPO/tests/integration/tcp_client.py" "$wl" "$ip" "$BYTES" 2>&1 | tail -1) ||
+			res="{\"ok\": false, \"error\": \"deadline or failure\"}"
 		ctr=$(bash "$DEV" status --name "$NAME" --json | "$PY" -c '
 import json, sys
 c = json.load(sys.stdin)["dataplane"]["counters"]
