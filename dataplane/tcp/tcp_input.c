@@ -104,6 +104,41 @@ tcp_enter_time_wait(struct sp_tcp *tcp, struct sp_tcb *tcb)
 
 static void tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in);
 
+/*
+ * A half-open connection from LISTEN, by a SYN (irs = its sequence number, iss = our ISN) or
+ * by a returning SYN cookie: sequence spaces, MSS (clamped to [SP_TCP_MSS_MIN,
+ * SP_TCP_MSS_MAX]), congestion state, SYN-RECEIVED. NULL if the table is full (counted).
+ */
+static struct sp_tcb *
+tcp_passive_tcb(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struct sp_tcp_key *key,
+		const struct tcp_in *in, uint32_t irs, uint32_t iss, uint16_t mss)
+{
+	struct sp_tcb *tcb = sp_tcp_conn_alloc(tcp, key);
+
+	if (tcb == NULL) {
+		return NULL;
+	}
+	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
+	tcb->listener = l;
+	tcb->irs = irs;
+	tcb->rcv_nxt = irs + 1;
+	tcb->rcv_adv = tcb->rcv_nxt;
+	tcb->iss = iss;
+	tcb->snd_una = iss;
+	tcb->snd_nxt = iss + 1;
+	tcb->snd_max = tcb->snd_nxt;
+	tcb->recover = iss; /* RFC 6582 3.2 step 1 */
+	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
+	tcb->snd_wl1 = in->seq;
+	tcb->snd_wl2 = iss;
+	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
+	tcb->ssthresh = UINT32_MAX;
+	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
+	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
+	tcp->lc->cnt.tcp_passive_opens++;
+	return tcb;
+}
+
 /* Backlog full: answer the SYN with a SYN cookie and keep nothing (tcp_syncookie.c). */
 static void
 tcp_cookie_synack(struct sp_tcp *tcp, const struct sp_tcp_key *key, struct tcp_in *in)
@@ -126,29 +161,13 @@ static void
 tcp_cookie_open(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struct sp_tcp_key *key,
 		struct tcp_in *in, uint16_t mss)
 {
-	struct sp_tcb *tcb = sp_tcp_conn_alloc(tcp, key);
+	struct sp_tcb *tcb = tcp_passive_tcb(tcp, l, key, in, in->seq - 1, in->ack - 1, mss);
 
 	if (tcb == NULL) {
 		return;
 	}
-	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
-	tcb->listener = l;
-	tcb->irs = in->seq - 1;
-	tcb->rcv_nxt = in->seq;
+	/* What the stateless SYN-ACK advertised: an unscaled window. */
 	tcb->rcv_adv = tcb->rcv_nxt + SP_MIN(sp_tcp_rcv_window(tcp, tcb), 65535u);
-	tcb->iss = in->ack - 1;
-	tcb->snd_una = tcb->iss;
-	tcb->snd_nxt = tcb->iss + 1;
-	tcb->snd_max = tcb->snd_nxt;
-	tcb->recover = tcb->iss;
-	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
-	tcb->snd_wl1 = in->seq;
-	tcb->snd_wl2 = tcb->iss;
-	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
-	tcb->ssthresh = UINT32_MAX;
-	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
-	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
-	tcp->lc->cnt.tcp_passive_opens++;
 	tcp_conn_input(tcp, tcb, in);
 }
 
@@ -185,23 +204,12 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 		tcp_cookie_synack(tcp, key, in);
 		return;
 	}
-	tcb = sp_tcp_conn_alloc(tcp, key);
+	/* RFC 9293 3.7.1, clamped below so a tiny MSS cannot turn into a packet storm. */
+	mss = in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT;
+	tcb = tcp_passive_tcb(tcp, l, key, in, in->seq, sp_tcp_isn(tcp, key), mss);
 	if (tcb == NULL) {
 		return;
 	}
-	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
-	tcb->listener = l;
-	tcb->irs = in->seq;
-	tcb->rcv_nxt = in->seq + 1;
-	tcb->rcv_adv = tcb->rcv_nxt;
-	tcb->iss = sp_tcp_isn(tcp, key);
-	tcb->snd_una = tcb->iss;
-	tcb->snd_nxt = tcb->iss + 1;
-	tcb->snd_max = tcb->snd_nxt;
-	tcb->recover = tcb->iss; /* RFC 6582 3.2 step 1 */
-	/* RFC 9293 3.7.1, clamped below so a tiny MSS cannot turn into a packet storm. */
-	mss = in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT;
-	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
 	if (in->o.ws_ok) {
 		tcb->snd_wscale = in->o.wscale;
 		tcb->rcv_wscale = tcp->rcv_wscale;
@@ -213,13 +221,6 @@ tcp_listen_input(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const stru
 	}
 	tcb->sack_ok = in->o.sack_perm;
 	tcb->snd_wnd = in->wnd; /* RFC 7323 2.2: never scaled in a SYN */
-	tcb->snd_wl1 = in->seq;
-	tcb->snd_wl2 = tcb->iss;
-	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
-	tcb->ssthresh = UINT32_MAX;
-	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
-	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
-	tcp->lc->cnt.tcp_passive_opens++;
 	sp_tcp_send_synack(tcp, tcb);
 	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 }

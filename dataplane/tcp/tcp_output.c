@@ -35,24 +35,6 @@ struct tcp_seg {
 	uint32_t plen;
 };
 
-/*
- * True if a chain has a segment of odd length before its last one. The Internet checksum of
- * such a chain cannot be the plain sum of its segments' sums (bytes after an odd boundary sit
- * in the other half of the 16-bit word), and DPDK 22.11's net_tap gets exactly that wrong in
- * its software "offload": those segments would leave with a bad checksum, every copy of them,
- * and the connection would stall on the first retransmission. We checksum them ourselves.
- */
-static bool
-tcp_chain_has_odd_seg(const struct rte_mbuf *m)
-{
-	for (; m != NULL && m->next != NULL; m = m->next) {
-		if (m->data_len & 1) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Build and queue one segment. Takes ownership of s->payload. Returns 0 or -ENOBUFS. */
 static int
 tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
@@ -131,7 +113,7 @@ tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
 	} else {
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 	}
-	if (ifc->tx_tcp_cksum && !tcp_chain_has_odd_seg(m)) {
+	if (ifc->tx_tcp_cksum) {
 		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
 		th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 	} else {
