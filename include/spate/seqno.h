@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sequence numbers and 128-bit decimal values (hash keys), header-only: spate-control computes
+ * a shard's StartingSequenceNumber, the dataplane assigns records' numbers, both print and parse
+ * them. Layout and the monotonicity argument: docs/internals/seqno.md.
+ *
+ * A sequence number is an unsigned 128-bit integer shown in decimal. Fields, high to low:
+ *
+ *   bits 127..124  version        SP_SEQNO_VERSION (1): every number has 38 decimal digits
+ *   bits 123..104  epoch          dataplane boot epoch, persisted by spate-control, +1 per boot
+ *   bits 103..96   node           node id, 0 on a single appliance
+ *   bits  95..52   counter        per shard and epoch: 0 is the shard's start, records count
+ *                                 from 1; SP_SEQNO_COUNTER_MAX marks a closed shard's end
+ *   bits  51..32   stream tag     20 bits naming the stream's incarnation (name + creation)
+ *   bits  31..0    shard index    the N of shardId-N
+ *
+ * Within a shard, (version, epoch, node, counter) only grows, so numbers strictly increase
+ * across reboots (the epoch grows) without persisting a counter per record. Shard index and
+ * stream tag make numbers unique in a stream and let GetShardIterator tell a number of another
+ * shard or another stream apart, as AWS does.
+ */
+#ifndef SPATE_SEQNO_H
+#define SPATE_SEQNO_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SP_SEQNO_VERSION 1u
+#define SP_SEQNO_EPOCH_BITS 20u
+#define SP_SEQNO_NODE_BITS 8u
+#define SP_SEQNO_COUNTER_BITS 44u
+#define SP_SEQNO_TAG_BITS 20u
+#define SP_SEQNO_EPOCH_MAX ((1u << SP_SEQNO_EPOCH_BITS) - 1u)
+#define SP_SEQNO_NODE_MAX ((1u << SP_SEQNO_NODE_BITS) - 1u)
+#define SP_SEQNO_COUNTER_MAX ((UINT64_C(1) << SP_SEQNO_COUNTER_BITS) - 1u)
+#define SP_SEQNO_TAG_MAX ((1u << SP_SEQNO_TAG_BITS) - 1u)
+/* Longest decimal form of any unsigned 128-bit value, without the NUL. */
+#define SP_U128_DEC_MAX 39u
+
+typedef unsigned __int128 sp_u128;
+
+struct sp_seqno_fields {
+	uint32_t epoch;
+	uint32_t node;
+	uint64_t counter;
+	uint32_t stream_tag;
+	uint32_t shard_index;
+};
+
+static inline sp_u128
+sp_seqno_pack(const struct sp_seqno_fields *f)
+{
+	sp_u128 v = (sp_u128)SP_SEQNO_VERSION << 124;
+
+	v |= (sp_u128)(f->epoch & SP_SEQNO_EPOCH_MAX) << 104;
+	v |= (sp_u128)(f->node & SP_SEQNO_NODE_MAX) << 96;
+	v |= (sp_u128)(f->counter & SP_SEQNO_COUNTER_MAX) << 52;
+	v |= (sp_u128)(f->stream_tag & SP_SEQNO_TAG_MAX) << 32;
+	v |= (sp_u128)f->shard_index;
+	return v;
+}
+
+/* Split v into fields. Returns false when the version is not SP_SEQNO_VERSION. */
+static inline bool
+sp_seqno_unpack(sp_u128 v, struct sp_seqno_fields *f)
+{
+	f->epoch = (uint32_t)(v >> 104) & SP_SEQNO_EPOCH_MAX;
+	f->node = (uint32_t)(v >> 96) & SP_SEQNO_NODE_MAX;
+	f->counter = (uint64_t)(v >> 52) & SP_SEQNO_COUNTER_MAX;
+	f->stream_tag = (uint32_t)(v >> 32) & SP_SEQNO_TAG_MAX;
+	f->shard_index = (uint32_t)v;
+	return (uint32_t)(v >> 124) == SP_SEQNO_VERSION;
+}
+
+/* The 20-bit tag of a stream incarnation: FNV-1a of the name, mixed with the creation time. */
+static inline uint32_t
+sp_seqno_stream_tag(const char *name, size_t len, int64_t created_ms)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (uint8_t)name[i]) * UINT64_C(0x100000001b3);
+	}
+	h ^= (uint64_t)created_ms;
+	h *= UINT64_C(0x9e3779b97f4a7c15);
+	return (uint32_t)(h >> 44) & SP_SEQNO_TAG_MAX;
+}
+
+/*
+ * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes). Returns the length.
+ */
+static inline size_t
+sp_u128_format(sp_u128 v, char *buf)
+{
+	char tmp[SP_U128_DEC_MAX];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (unsigned)(v % 10u));
+		v /= 10u;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++) {
+		buf[i] = tmp[n - 1 - i];
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * Parse a decimal string of exactly len bytes (digits only, no sign, no spaces; leading zeros
+ * allowed). Returns 0, -EINVAL (empty or a non-digit) or -ERANGE (above 2^128 - 1).
+ */
+static inline int
+sp_u128_parse(const char *s, size_t len, sp_u128 *out)
+{
+	const sp_u128 max = ~(sp_u128)0;
+	sp_u128 v = 0;
+
+	if (len == 0) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)(uint8_t)s[i] - '0';
+
+		if (d > 9) {
+			return -EINVAL;
+		}
+		if (v > (max - d) / 10u) {
+			/* keep scanning: a non-digit later is still -EINVAL */
+			for (size_t j = i + 1; j < len; j++) {
+				if ((unsigned)(uint8_t)s[j] - '0' > 9) {
+					return -EINVAL;
+				}
+			}
+			return -ERANGE;
+		}
+		v = v * 10u + d;
+	}
+	*out = v;
+	return 0;
+}
+
+#endif /* SPATE_SEQNO_H */
