@@ -5,21 +5,25 @@
  * Durability: WAL journal with synchronous=FULL, so a committed change survives power loss,
  * and foreign keys on. The schema is versioned with PRAGMA user_version: g_cat_migrations[i]
  * takes the file from version i to i + 1, each in its own transaction together with the new
- * user_version, so a crash mid-migration leaves the old version intact. A file newer than
- * this build is refused rather than guessed at.
+ * user_version (and the step's C fix-up, if any), so a crash mid-migration leaves the old
+ * version intact. A file newer than this build is refused rather than guessed at.
  *
- * Invariant: meta.catalog_version grows by one in the same transaction as every change to
- * streams or shards; a fresh catalog has version 1. Only spate-control's single thread uses
- * the connection.
+ * Invariants: meta.catalog_version grows by one in the same transaction as every change to
+ * streams or shards, and never otherwise; a fresh catalog has version 1. meta.epoch only grows
+ * (sp_cat_epoch_next()). A stream's next_shard_index is above every index it ever used, so
+ * shard ids are not reused within one incarnation of a stream. Only spate-control's single
+ * thread uses the connection; every statement is finalized where it is prepared.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
 #include <spate/assert.h>
+#include <spate/seqno.h>
 
 #include "catalog.h"
 #include "ctl_log.h"
@@ -27,39 +31,97 @@
 struct sp_cat {
 	sqlite3 *db;
 	char *path;
+	uint8_t token_key[SP_CAT_TOKEN_KEY_BYTES];
 };
 
+/* One schema step: SQL, then an optional fix-up in C inside the same transaction. */
+struct cat_migration {
+	const char *sql;
+	int (*fixup)(struct sp_cat *cat);
+};
+
+static int cat_fixup_v2(struct sp_cat *cat);
+
 /* Migration i: user_version i -> i + 1. Append only; never edit a released entry. */
-static const char *const g_cat_migrations[] = {
+static const struct cat_migration g_cat_migrations[] = {
 	/* 0 -> 1: the Kinesis-shaped tables. */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-	"INSERT INTO meta(key, value) VALUES('catalog_version', '1');"
-	"CREATE TABLE streams("
-	" name TEXT PRIMARY KEY NOT NULL,"
-	" arn TEXT,"
-	" status TEXT NOT NULL"
-	"  CHECK(status IN ('CREATING','ACTIVE','UPDATING','DELETING')),"
-	" mode TEXT,"
-	" retention_hours INTEGER,"
-	" created_ms INTEGER,"
-	" encryption TEXT,"
-	" key_id TEXT);"
-	"CREATE TABLE shards("
-	" stream TEXT NOT NULL,"
-	" shard_id TEXT NOT NULL,"
-	" starting_hash_key TEXT,"
-	" ending_hash_key TEXT,"
-	" parent_shard_id TEXT,"
-	" adjacent_parent_shard_id TEXT,"
-	" starting_seq TEXT,"
-	" ending_seq TEXT,"
-	" owner_lcore INTEGER,"
-	" PRIMARY KEY(stream, shard_id),"
-	" FOREIGN KEY(stream) REFERENCES streams(name));",
+	{"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	 "INSERT INTO meta(key, value) VALUES('catalog_version', '1');"
+	 "CREATE TABLE streams("
+	 " name TEXT PRIMARY KEY NOT NULL,"
+	 " arn TEXT,"
+	 " status TEXT NOT NULL"
+	 "  CHECK(status IN ('CREATING','ACTIVE','UPDATING','DELETING')),"
+	 " mode TEXT,"
+	 " retention_hours INTEGER,"
+	 " created_ms INTEGER,"
+	 " encryption TEXT,"
+	 " key_id TEXT);"
+	 "CREATE TABLE shards("
+	 " stream TEXT NOT NULL,"
+	 " shard_id TEXT NOT NULL,"
+	 " starting_hash_key TEXT,"
+	 " ending_hash_key TEXT,"
+	 " parent_shard_id TEXT,"
+	 " adjacent_parent_shard_id TEXT,"
+	 " starting_seq TEXT,"
+	 " ending_seq TEXT,"
+	 " owner_lcore INTEGER,"
+	 " PRIMARY KEY(stream, shard_id),"
+	 " FOREIGN KEY(stream) REFERENCES streams(name));",
+	 NULL},
+	/*
+	 * 1 -> 2: Kinesis control operations. Stream settings the dataplane enforces, lifecycle
+	 * versions, shard indices and times, the boot epoch and the token key. The fix-up
+	 * computes stream tags, which SQL cannot.
+	 */
+	{"ALTER TABLE streams ADD COLUMN stream_tag INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE streams ADD COLUMN max_record_bytes INTEGER NOT NULL DEFAULT 1048576;"
+	 "ALTER TABLE streams ADD COLUMN quota_records_per_s INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE streams ADD COLUMN quota_bytes_per_s INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE streams ADD COLUMN next_shard_index INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE streams ADD COLUMN create_version INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE streams ADD COLUMN delete_version INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE shards ADD COLUMN shard_index INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE shards ADD COLUMN created_ms INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE shards ADD COLUMN closed_ms INTEGER;"
+	 "UPDATE shards SET shard_index = CAST(substr(shard_id, 9) AS INTEGER)"
+	 " WHERE shard_id GLOB 'shardId-[0-9]*';"
+	 "UPDATE shards SET created_ms = COALESCE((SELECT created_ms FROM streams"
+	 " WHERE streams.name = shards.stream), 0);"
+	 "UPDATE streams SET next_shard_index = COALESCE((SELECT MAX(shard_index) + 1"
+	 " FROM shards WHERE shards.stream = streams.name), 0);"
+	 "CREATE INDEX shards_by_index ON shards(stream, shard_index);"
+	 "INSERT INTO meta(key, value) VALUES('epoch', '0');"
+	 "INSERT INTO meta(key, value) VALUES('token_key', lower(hex(randomblob(32))));",
+	 cat_fixup_v2},
 };
 
 SP_STATIC_ASSERT(SP_ARRAY_SIZE(g_cat_migrations) == SP_CAT_SCHEMA_VERSION,
 		 "one migration per schema version");
+/* Migration 1 -> 2 spells the quota defaults as the literal 0 (off). */
+SP_STATIC_ASSERT(SP_CAT_QUOTA_RECORDS_PER_S_DEFAULT == 0 && SP_CAT_QUOTA_BYTES_PER_S_DEFAULT == 0,
+		 "quota column defaults of migration 1 -> 2");
+
+/* Columns of a stream row, in the order cat_read_stream() expects, but open_shards. */
+#define CAT_STREAM_COLS                                                                    \
+	"name, arn, status, mode, retention_hours, created_ms, encryption, key_id,"        \
+	" max_record_bytes, quota_records_per_s, quota_bytes_per_s, next_shard_index,"     \
+	" create_version, delete_version, stream_tag"
+/* The last column: counted for one stream, not for listings (-1 there). */
+#define CAT_OPEN_SHARDS_COL                                                                \
+	", (SELECT COUNT(*) FROM shards WHERE shards.stream = streams.name"                \
+	"  AND shards.ending_seq IS NULL)"
+#define CAT_NO_OPEN_SHARDS_COL ", -1"
+
+/* Columns of a shard row, in the order cat_shard_row() expects. */
+#define CAT_SHARD_COLS                                                                     \
+	"shard_id, starting_hash_key, ending_hash_key, parent_shard_id,"                   \
+	" adjacent_parent_shard_id, starting_seq, ending_seq, shard_index, created_ms,"     \
+	" closed_ms, owner_lcore"
+
+#define CAT_BUMP_SQL                                                                       \
+	"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'"
 
 static int
 cat_exec(struct sp_cat *cat, const char *sql)
@@ -71,6 +133,20 @@ cat_exec(struct sp_cat *cat, const char *sql)
 		SP_CTL_ERR("catalog %s: %s (while running: %.60s)", cat->path,
 			   msg != NULL ? msg : sqlite3_errstr(rc), sql);
 		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int
+cat_prepare(struct sp_cat *cat, const char *sql, sqlite3_stmt **st)
+{
+	*st = NULL;
+	if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK) {
+		SP_CTL_ERR("catalog %s: prepare %.60s: %s", cat->path, sql,
+			   sqlite3_errmsg(cat->db));
+		sqlite3_finalize(*st);
+		*st = NULL;
 		return -EIO;
 	}
 	return 0;
@@ -90,6 +166,69 @@ cat_user_version(struct sp_cat *cat, int64_t *out)
 	SP_CTL_ERR("catalog %s: reading user_version: %s", cat->path, sqlite3_errmsg(cat->db));
 	sqlite3_finalize(st);
 	return -EIO;
+}
+
+/* v2 fix-up: every existing stream gets the tag of its name and creation time. */
+static int
+cat_fixup_v2(struct sp_cat *cat)
+{
+	sqlite3_stmt *sel, *upd;
+	int rc = cat_prepare(cat, "SELECT name, COALESCE(created_ms, 0) FROM streams", &sel);
+
+	if (rc != 0) {
+		return rc;
+	}
+	rc = cat_prepare(cat, "UPDATE streams SET stream_tag = ? WHERE name = ?", &upd);
+	if (rc != 0) {
+		sqlite3_finalize(sel);
+		return rc;
+	}
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(sel, 0);
+		size_t len = (size_t)sqlite3_column_bytes(sel, 0);
+		uint32_t tag = sp_seqno_stream_tag(name != NULL ? name : "", len,
+						   sqlite3_column_int64(sel, 1));
+
+		sqlite3_reset(upd);
+		sqlite3_bind_int64(upd, 1, tag);
+		sqlite3_bind_text(upd, 2, name != NULL ? name : "", (int)len, SQLITE_TRANSIENT);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			break;
+		}
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int
+cat_migrate_step(struct sp_cat *cat, int64_t ver)
+{
+	const struct cat_migration *m = &g_cat_migrations[ver];
+	char bump[64];
+	int rc;
+
+	SP_VERIFY(ver >= 0 && ver < SP_CAT_SCHEMA_VERSION);
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld", (long long)ver + 1);
+	rc = cat_exec(cat, "BEGIN IMMEDIATE");
+	if (rc == 0) {
+		rc = cat_exec(cat, m->sql);
+	}
+	if (rc == 0 && m->fixup != NULL) {
+		rc = m->fixup(cat);
+	}
+	if (rc == 0) {
+		rc = cat_exec(cat, bump);
+	}
+	if (rc == 0) {
+		rc = cat_exec(cat, "COMMIT");
+	}
+	if (rc != 0) {
+		(void)cat_exec(cat, "ROLLBACK");
+		return rc;
+	}
+	SP_CTL_INFO("catalog %s: migrated schema to version %lld", cat->path, (long long)ver + 1);
+	return 0;
 }
 
 static int
@@ -113,27 +252,80 @@ cat_migrate(struct sp_cat *cat)
 		return -EIO;
 	}
 	for (; ver < SP_CAT_SCHEMA_VERSION; ver++) {
-		char bump[64];
-
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld", (long long)ver + 1);
-		rc = cat_exec(cat, "BEGIN IMMEDIATE");
-		if (rc == 0) {
-			rc = cat_exec(cat, g_cat_migrations[ver]);
-		}
-		if (rc == 0) {
-			rc = cat_exec(cat, bump);
-		}
-		if (rc == 0) {
-			rc = cat_exec(cat, "COMMIT");
-		}
+		rc = cat_migrate_step(cat, ver);
 		if (rc != 0) {
-			(void)cat_exec(cat, "ROLLBACK");
 			return rc;
 		}
-		SP_CTL_INFO("catalog %s: migrated schema to version %lld", cat->path,
-			    (long long)ver + 1);
 	}
 	return 0;
+}
+
+static int
+cat_hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	return -1;
+}
+
+/* Load meta.token_key (64 lower-case hex digits) into cat->token_key. */
+static int
+cat_load_token_key(struct sp_cat *cat)
+{
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat, "SELECT value FROM meta WHERE key = 'token_key'", &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	rc = -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == 2 * SP_CAT_TOKEN_KEY_BYTES) {
+		const char *hex = (const char *)sqlite3_column_text(st, 0);
+
+		rc = 0;
+		for (size_t i = 0; i < SP_CAT_TOKEN_KEY_BYTES; i++) {
+			int hi = cat_hexval(hex[2 * i]);
+			int lo = cat_hexval(hex[2 * i + 1]);
+
+			if (hi < 0 || lo < 0) {
+				rc = -EIO;
+				break;
+			}
+			cat->token_key[i] = (uint8_t)(hi << 4 | lo);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		SP_CTL_ERR("catalog %s: token key missing or malformed", cat->path);
+	}
+	return rc;
+}
+
+static int
+cat_configure(struct sp_cat *cat)
+{
+	int rc;
+
+	sqlite3_busy_timeout(cat->db, 1000);
+	rc = cat_exec(cat, "PRAGMA journal_mode=WAL");
+	if (rc == 0) {
+		rc = cat_exec(cat, "PRAGMA synchronous=FULL");
+	}
+	if (rc == 0) {
+		rc = cat_exec(cat, "PRAGMA foreign_keys=ON");
+	}
+	if (rc == 0) {
+		rc = cat_migrate(cat);
+	}
+	if (rc == 0) {
+		rc = cat_load_token_key(cat);
+	}
+	return rc;
 }
 
 int
@@ -161,17 +353,7 @@ sp_cat_open(const char *path, struct sp_cat **out)
 		rc = -EIO;
 		goto fail;
 	}
-	sqlite3_busy_timeout(cat->db, 1000);
-	rc = cat_exec(cat, "PRAGMA journal_mode=WAL");
-	if (rc == 0) {
-		rc = cat_exec(cat, "PRAGMA synchronous=FULL");
-	}
-	if (rc == 0) {
-		rc = cat_exec(cat, "PRAGMA foreign_keys=ON");
-	}
-	if (rc == 0) {
-		rc = cat_migrate(cat);
-	}
+	rc = cat_configure(cat);
 	if (rc != 0) {
 		goto fail;
 	}
@@ -202,6 +384,13 @@ const char *
 sp_cat_path(const struct sp_cat *cat)
 {
 	return cat->path;
+}
+
+const uint8_t *
+sp_cat_token_key(const struct sp_cat *cat)
+{
+	SP_VERIFY(cat != NULL);
+	return cat->token_key;
 }
 
 static int
@@ -235,6 +424,102 @@ sp_cat_stream_count(struct sp_cat *cat, int64_t *count)
 	return cat_query_int(cat, "SELECT COUNT(*) FROM streams", count);
 }
 
+int
+sp_cat_quota_counts(struct sp_cat *cat, int64_t *open_shards, int64_t *creating_streams)
+{
+	int rc = cat_query_int(cat, "SELECT COUNT(*) FROM shards WHERE ending_seq IS NULL",
+			       open_shards);
+
+	if (rc == 0) {
+		rc = cat_query_int(cat, "SELECT COUNT(*) FROM streams WHERE status = 'CREATING'",
+				   creating_streams);
+	}
+	return rc;
+}
+
+int
+sp_cat_epoch(struct sp_cat *cat, uint32_t *epoch)
+{
+	int64_t v = 0;
+	int rc = cat_query_int(cat, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'epoch'",
+			       &v);
+
+	SP_VERIFY(epoch != NULL);
+	if (rc == 0 && (v < 0 || v > SP_SEQNO_EPOCH_MAX)) {
+		SP_CTL_ERR("catalog %s: epoch %lld out of range", cat->path, (long long)v);
+		rc = -EIO;
+	}
+	*epoch = rc == 0 ? (uint32_t)v : 0;
+	return rc;
+}
+
+/*
+ * Run fn inside one write transaction. fn returns < 0 (error: roll back), 0 (nothing changed)
+ * or > 0 (changed: catalog_version is bumped in the same transaction). Returns fn's value or
+ * -EIO.
+ */
+static int
+cat_write(struct sp_cat *cat, int (*fn)(struct sp_cat *cat, void *arg), void *arg)
+{
+	int rc = cat_exec(cat, "BEGIN IMMEDIATE");
+	int res;
+
+	if (rc != 0) {
+		return rc;
+	}
+	res = fn(cat, arg);
+	rc = res < 0 ? res : 0;
+	if (res > 0) {
+		rc = cat_exec(cat, CAT_BUMP_SQL);
+	}
+	if (rc == 0) {
+		rc = cat_exec(cat, "COMMIT");
+	}
+	if (rc != 0) {
+		(void)cat_exec(cat, "ROLLBACK");
+		return rc;
+	}
+	return res;
+}
+
+static int
+cat_epoch_step(struct sp_cat *cat, void *arg)
+{
+	uint32_t *epoch = arg;
+	uint32_t cur;
+	int rc = sp_cat_epoch(cat, &cur);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (cur >= SP_SEQNO_EPOCH_MAX) {
+		return -EOVERFLOW;
+	}
+	rc = cat_exec(cat, "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+			   " WHERE key = 'epoch'");
+	*epoch = cur + 1;
+	/* 0, not 1: the epoch is not catalog content, catalog_version stays. */
+	return rc;
+}
+
+int
+sp_cat_epoch_next(struct sp_cat *cat, uint32_t *epoch)
+{
+	uint32_t e = 0;
+	int rc;
+
+	SP_VERIFY(cat != NULL && epoch != NULL);
+	rc = cat_write(cat, cat_epoch_step, &e);
+	if (rc == -EOVERFLOW) {
+		SP_CTL_ERR("catalog %s: boot epoch exhausted (%u boots)", cat->path,
+			   SP_SEQNO_EPOCH_MAX);
+	}
+	if (rc == 0) {
+		*epoch = e;
+	}
+	return rc;
+}
+
 static void
 cat_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -258,18 +543,53 @@ cat_step_err(struct sp_cat *cat, int rc, const char *what)
 	return (rc == SQLITE_CONSTRAINT) ? -EINVAL : -EIO;
 }
 
-static int
-cat_insert_rows(struct sp_cat *cat, const struct sp_cat_stream *s,
-		const struct sp_cat_shard *shards, size_t n_shards)
+/* The N of "shardId-N" (digits only, at most 12 of them), or fallback. */
+static int64_t
+cat_shard_index(const struct sp_cat_shard *sh)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(cat->db,
-				    "INSERT INTO streams(name, arn, status, mode, retention_hours,"
-				    " created_ms, encryption, key_id) VALUES(?,?,?,?,?,?,?,?)",
-				    -1, &st, NULL);
+	const char *p = sh->shard_id;
+	int64_t v = 0;
+	size_t n = 0;
 
-	if (rc != SQLITE_OK) {
-		return cat_step_err(cat, rc, "prepare");
+	if (p == NULL || strncmp(p, "shardId-", 8) != 0) {
+		return sh->index;
+	}
+	for (p += 8; *p >= '0' && *p <= '9' && n < 12; p++, n++) {
+		v = v * 10 + (*p - '0');
+	}
+	return (n > 0 && *p == '\0') ? v : sh->index;
+}
+
+static int64_t
+cat_or(int64_t v, int64_t dflt)
+{
+	return v > 0 ? v : dflt;
+}
+
+struct cat_insert {
+	const struct sp_cat_stream *s;
+	const struct sp_cat_shard *shards;
+	size_t n_shards;
+};
+
+static int
+cat_insert_stream_row(struct sp_cat *cat, const struct cat_insert *in, int64_t next_index)
+{
+	const struct sp_cat_stream *s = in->s;
+	int64_t ver;
+	sqlite3_stmt *st;
+	int rc = sp_cat_version(cat, &ver);
+
+	if (rc == 0) {
+		rc = cat_prepare(cat,
+				 "INSERT INTO streams(name, arn, status, mode, retention_hours,"
+				 " created_ms, encryption, key_id, stream_tag, max_record_bytes,"
+				 " quota_records_per_s, quota_bytes_per_s, next_shard_index,"
+				 " create_version) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				 &st);
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	cat_bind_text(st, 1, s->name);
 	cat_bind_text(st, 2, s->arn);
@@ -279,32 +599,60 @@ cat_insert_rows(struct sp_cat *cat, const struct sp_cat_stream *s,
 	sqlite3_bind_int64(st, 6, s->created_ms);
 	cat_bind_text(st, 7, s->encryption);
 	cat_bind_text(st, 8, s->key_id);
+	sqlite3_bind_int64(st, 9, sp_seqno_stream_tag(s->name, strlen(s->name), s->created_ms));
+	sqlite3_bind_int64(st, 10, cat_or(s->max_record_bytes, SP_K_RECORD_MAX_BYTES_DEFAULT));
+	sqlite3_bind_int64(st, 11,
+			   cat_or(s->quota_records_per_s, SP_CAT_QUOTA_RECORDS_PER_S_DEFAULT));
+	sqlite3_bind_int64(st, 12, cat_or(s->quota_bytes_per_s, SP_CAT_QUOTA_BYTES_PER_S_DEFAULT));
+	sqlite3_bind_int64(st, 13, next_index);
+	sqlite3_bind_int64(st, 14, ver + 1); /* the version this transaction commits */
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		return cat_step_err(cat, rc, "stream");
-	}
-	rc = sqlite3_prepare_v2(cat->db,
-				"INSERT INTO shards(stream, shard_id, starting_hash_key,"
-				" ending_hash_key, parent_shard_id, adjacent_parent_shard_id,"
-				" starting_seq, ending_seq, owner_lcore) VALUES(?,?,?,?,?,?,?,?,?)",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return cat_step_err(cat, rc, "prepare");
-	}
-	for (size_t i = 0; i < n_shards; i++) {
-		const struct sp_cat_shard *sh = &shards[i];
+	return rc == SQLITE_DONE ? 0 : cat_step_err(cat, rc, "stream");
+}
 
+static void
+cat_bind_shard(sqlite3_stmt *st, const struct sp_cat_stream *s, const struct sp_cat_shard *sh)
+{
+	cat_bind_text(st, 1, s->name);
+	cat_bind_text(st, 2, sh->shard_id);
+	cat_bind_text(st, 3, sh->starting_hash_key);
+	cat_bind_text(st, 4, sh->ending_hash_key);
+	cat_bind_text(st, 5, sh->parent_shard_id);
+	cat_bind_text(st, 6, sh->adjacent_parent_shard_id);
+	cat_bind_text(st, 7, sh->starting_seq);
+	cat_bind_text(st, 8, sh->ending_seq);
+	sqlite3_bind_int(st, 9, sh->owner_lcore);
+	sqlite3_bind_int64(st, 10, cat_shard_index(sh));
+	sqlite3_bind_int64(st, 11, s->created_ms);
+}
+
+static int
+cat_insert_rows(struct sp_cat *cat, void *arg)
+{
+	const struct cat_insert *in = arg;
+	int64_t next_index = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < in->n_shards; i++) {
+		next_index = SP_MAX(next_index, cat_shard_index(&in->shards[i]) + 1);
+	}
+	rc = cat_insert_stream_row(cat, in, next_index);
+	if (rc == 0) {
+		rc = cat_prepare(cat,
+				 "INSERT INTO shards(stream, shard_id, starting_hash_key,"
+				 " ending_hash_key, parent_shard_id, adjacent_parent_shard_id,"
+				 " starting_seq, ending_seq, owner_lcore, shard_index, created_ms)"
+				 " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+				 &st);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < in->n_shards; i++) {
 		sqlite3_reset(st);
-		cat_bind_text(st, 1, s->name);
-		cat_bind_text(st, 2, sh->shard_id);
-		cat_bind_text(st, 3, sh->starting_hash_key);
-		cat_bind_text(st, 4, sh->ending_hash_key);
-		cat_bind_text(st, 5, sh->parent_shard_id);
-		cat_bind_text(st, 6, sh->adjacent_parent_shard_id);
-		cat_bind_text(st, 7, sh->starting_seq);
-		cat_bind_text(st, 8, sh->ending_seq);
-		sqlite3_bind_int(st, 9, sh->owner_lcore);
+		cat_bind_shard(st, in->s, &in->shards[i]);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			int err = cat_step_err(cat, rc, "shard");
@@ -314,35 +662,365 @@ cat_insert_rows(struct sp_cat *cat, const struct sp_cat_stream *s,
 		}
 	}
 	sqlite3_finalize(st);
-	return 0;
+	return 1;
 }
 
 int
 sp_cat_stream_insert(struct sp_cat *cat, const struct sp_cat_stream *st,
 		     const struct sp_cat_shard *shards, size_t n_shards)
 {
+	struct cat_insert in = {.s = st, .shards = shards, .n_shards = n_shards};
+
 	SP_VERIFY(cat != NULL && st != NULL);
 	SP_VERIFY(n_shards == 0 || shards != NULL);
+	SP_VERIFY(st->quota_records_per_s <= SP_CAT_QUOTA_MAX &&
+		  st->quota_bytes_per_s <= SP_CAT_QUOTA_MAX);
 	if (st->name == NULL || st->status == NULL) {
 		return -EINVAL;
 	}
-	int rc = cat_exec(cat, "BEGIN IMMEDIATE");
+	int rc = cat_write(cat, cat_insert_rows, &in);
+
+	return rc < 0 ? rc : 0;
+}
+
+struct cat_quota {
+	const char *name;
+	int64_t records_per_s;
+	int64_t bytes_per_s;
+};
+
+/* Bind the stream name (?1) and the two quotas (?2, ?3). */
+static void
+cat_bind_quota(sqlite3_stmt *st, const struct cat_quota *q)
+{
+	cat_bind_text(st, 1, q->name);
+	sqlite3_bind_int64(st, 2, q->records_per_s);
+	sqlite3_bind_int64(st, 3, q->bytes_per_s);
+}
+
+/* 1 when the stream's quotas differ from q, 0 when they match, -ENOENT or -EIO. */
+static int
+cat_quota_differs(struct sp_cat *cat, const struct cat_quota *q)
+{
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat,
+			     "SELECT quota_records_per_s != ?2 OR quota_bytes_per_s != ?3"
+			     " FROM streams WHERE name = ?1",
+			     &st);
 
 	if (rc != 0) {
 		return rc;
 	}
-	rc = cat_insert_rows(cat, st, shards, n_shards);
-	if (rc == 0) {
-		rc = cat_exec(cat, "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
-				   " WHERE key = 'catalog_version'");
+	cat_bind_quota(st, q);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = sqlite3_column_int(st, 0) != 0 ? 1 : 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		SP_CTL_ERR("catalog %s: reading quotas: %s", cat->path, sqlite3_errmsg(cat->db));
+		rc = -EIO;
 	}
-	if (rc == 0) {
-		rc = cat_exec(cat, "COMMIT");
-	}
-	if (rc != 0) {
-		(void)cat_exec(cat, "ROLLBACK");
-	}
+	sqlite3_finalize(st);
 	return rc;
+}
+
+static int
+cat_set_quota_step(struct sp_cat *cat, void *arg)
+{
+	const struct cat_quota *q = arg;
+	sqlite3_stmt *st;
+	int rc = cat_quota_differs(cat, q);
+
+	if (rc <= 0) {
+		return rc; /* unchanged (no bump), unknown or failed */
+	}
+	rc = cat_prepare(cat,
+			 "UPDATE streams SET quota_records_per_s = ?2, quota_bytes_per_s = ?3"
+			 " WHERE name = ?1",
+			 &st);
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_quota(st, q);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: setting quotas of %s: %s", cat->path, q->name,
+			   sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	/* The row was read in this same write transaction: it is still there. */
+	SP_VERIFY(sqlite3_changes(cat->db) == 1);
+	return 1;
+}
+
+int
+sp_cat_stream_set_quota(struct sp_cat *cat, const char *name, int64_t records_per_s,
+			int64_t bytes_per_s)
+{
+	struct cat_quota q = {.name = name, .records_per_s = records_per_s,
+			      .bytes_per_s = bytes_per_s};
+
+	SP_VERIFY(cat != NULL && name != NULL);
+	if (records_per_s < 0 || records_per_s > SP_CAT_QUOTA_MAX || bytes_per_s < 0 ||
+	    bytes_per_s > SP_CAT_QUOTA_MAX) {
+		return -EINVAL;
+	}
+	int rc = cat_write(cat, cat_set_quota_step, &q);
+
+	SP_VERIFY(rc <= 1);
+	return rc;
+}
+
+static void
+cat_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+static void
+cat_read_stream(sqlite3_stmt *st, struct sp_cat_stream_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	cat_copy_col(r->name, sizeof(r->name), st, 0);
+	cat_copy_col(r->arn, sizeof(r->arn), st, 1);
+	cat_copy_col(r->status, sizeof(r->status), st, 2);
+	cat_copy_col(r->mode, sizeof(r->mode), st, 3);
+	r->retention_hours = sqlite3_column_int64(st, 4);
+	r->created_ms = sqlite3_column_int64(st, 5);
+	cat_copy_col(r->encryption, sizeof(r->encryption), st, 6);
+	cat_copy_col(r->key_id, sizeof(r->key_id), st, 7);
+	r->max_record_bytes = sqlite3_column_int64(st, 8);
+	r->quota_records_per_s = sqlite3_column_int64(st, 9);
+	r->quota_bytes_per_s = sqlite3_column_int64(st, 10);
+	r->next_shard_index = sqlite3_column_int64(st, 11);
+	r->create_version = sqlite3_column_int64(st, 12);
+	r->delete_version = sqlite3_column_int64(st, 13);
+	r->stream_tag = (uint32_t)sqlite3_column_int64(st, 14);
+	r->open_shards = sqlite3_column_int64(st, 15);
+}
+
+int
+sp_cat_stream_get(struct sp_cat *cat, const char *name, struct sp_cat_stream_row *out)
+{
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat,
+			     "SELECT " CAT_STREAM_COLS CAT_OPEN_SHARDS_COL " FROM streams"
+			     " WHERE name = ?",
+			     &st);
+
+	SP_VERIFY(name != NULL && out != NULL);
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		cat_read_stream(st, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		SP_CTL_ERR("catalog %s: reading stream: %s", cat->path, sqlite3_errmsg(cat->db));
+		rc = -EIO;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+sp_cat_stream_foreach(struct sp_cat *cat, const char *after, sp_cat_stream_fn fn, void *arg)
+{
+	struct sp_cat_stream_row *row = malloc(sizeof(*row));
+	sqlite3_stmt *st;
+	int rc;
+
+	SP_VERIFY(fn != NULL);
+	if (row == NULL) {
+		return -ENOMEM;
+	}
+	/* BINARY collation: bytewise order, as Kinesis lists names. */
+	rc = cat_prepare(cat,
+			 "SELECT " CAT_STREAM_COLS CAT_NO_OPEN_SHARDS_COL " FROM streams"
+			 " WHERE name > ? ORDER BY name",
+			 &st);
+	if (rc != 0) {
+		free(row);
+		return rc;
+	}
+	cat_bind_text(st, 1, after != NULL ? after : "");
+	int cb = 0;
+
+	while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cat_read_stream(st, row);
+		cb = fn(arg, row);
+	}
+	if (cb == 0 && rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: listing streams: %s", cat->path, sqlite3_errmsg(cat->db));
+		cb = -EIO;
+	}
+	sqlite3_finalize(st);
+	free(row);
+	return cb < 0 ? cb : 0;
+}
+
+static const char *
+cat_text_or_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+		       ? NULL
+		       : (const char *)sqlite3_column_text(st, col);
+}
+
+static void
+cat_shard_row(sqlite3_stmt *st, struct sp_cat_shard_row *r)
+{
+	r->shard_id = (const char *)sqlite3_column_text(st, 0);
+	r->starting_hash_key = cat_text_or_null(st, 1);
+	r->ending_hash_key = cat_text_or_null(st, 2);
+	r->parent_shard_id = cat_text_or_null(st, 3);
+	r->adjacent_parent_shard_id = cat_text_or_null(st, 4);
+	r->starting_seq = cat_text_or_null(st, 5);
+	r->ending_seq = cat_text_or_null(st, 6);
+	r->index = sqlite3_column_int64(st, 7);
+	r->created_ms = sqlite3_column_int64(st, 8);
+	r->closed_ms = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1
+								 : sqlite3_column_int64(st, 9);
+	r->owner_lcore = sqlite3_column_int(st, 10);
+}
+
+int
+sp_cat_shard_foreach(struct sp_cat *cat, const char *stream, const char *after,
+		     sp_cat_shard_fn fn, void *arg)
+{
+	struct sp_cat_shard_row row;
+	sqlite3_stmt *st;
+	int cb = 0;
+	int rc = cat_prepare(cat,
+			     "SELECT " CAT_SHARD_COLS " FROM shards WHERE stream = ?"
+			     " AND shard_id > ? ORDER BY shard_index, shard_id",
+			     &st);
+
+	SP_VERIFY(stream != NULL && fn != NULL);
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_text(st, 1, stream);
+	cat_bind_text(st, 2, after != NULL ? after : "");
+	while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cat_shard_row(st, &row);
+		cb = fn(arg, &row);
+	}
+	if (cb == 0 && rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: listing shards: %s", cat->path, sqlite3_errmsg(cat->db));
+		cb = -EIO;
+	}
+	sqlite3_finalize(st);
+	return cb < 0 ? cb : 0;
+}
+
+static int
+cat_mark_deleting(struct sp_cat *cat, void *arg)
+{
+	const char *name = arg;
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat,
+			     "UPDATE streams SET status = 'DELETING', delete_version ="
+			     " (SELECT CAST(value AS INTEGER) + 1 FROM meta"
+			     "  WHERE key = 'catalog_version')"
+			     " WHERE name = ? AND status != 'DELETING'",
+			     &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: marking %s DELETING: %s", cat->path, name,
+			   sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	return sqlite3_changes(cat->db) > 0 ? 1 : 0;
+}
+
+int
+sp_cat_stream_mark_deleting(struct sp_cat *cat, const char *name)
+{
+	struct sp_cat_stream_row *row = malloc(sizeof(*row));
+	int rc;
+
+	SP_VERIFY(cat != NULL && name != NULL);
+	if (row == NULL) {
+		return -ENOMEM;
+	}
+	rc = sp_cat_stream_get(cat, name, row);
+	free(row);
+	if (rc == 0) {
+		rc = cat_write(cat, cat_mark_deleting, (void *)name);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* Run one UPDATE/DELETE bound to version; add the rows it changed to *changed. */
+static int
+cat_exec_version(struct sp_cat *cat, const char *sql, int64_t version, int *changed)
+{
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat, sql, &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	sqlite3_bind_int64(st, 1, version);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: %.60s: %s", cat->path, sql, sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	if (changed != NULL) {
+		*changed += sqlite3_changes(cat->db);
+	}
+	return 0;
+}
+
+static int
+cat_apply_step(struct sp_cat *cat, void *arg)
+{
+	int64_t version = *(const int64_t *)arg;
+	int changed = 0;
+	int rc = cat_exec_version(cat,
+				  "UPDATE streams SET status = 'ACTIVE'"
+				  " WHERE status = 'CREATING' AND create_version <= ?",
+				  version, &changed);
+
+	/* Shards first: they reference their stream. */
+	if (rc == 0) {
+		rc = cat_exec_version(cat,
+				      "DELETE FROM shards WHERE stream IN (SELECT name FROM"
+				      " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+				      version, NULL);
+	}
+	if (rc == 0) {
+		rc = cat_exec_version(cat,
+				      "DELETE FROM streams WHERE status = 'DELETING'"
+				      " AND delete_version <= ?",
+				      version, &changed);
+	}
+	return rc < 0 ? rc : changed;
+}
+
+int
+sp_cat_apply_acked(struct sp_cat *cat, int64_t version)
+{
+	SP_VERIFY(cat != NULL);
+	SP_VERIFY(version >= 0);
+	return cat_write(cat, cat_apply_step, &version);
 }
 
 /* Column i of the current row as JSON: text, integer or null. */
@@ -419,7 +1097,9 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 	if (rc == 0) {
 		rc = cat_rows_json(cat,
 				   "SELECT name, arn, status, mode, retention_hours, created_ms,"
-				   " encryption, key_id FROM streams ORDER BY name",
+				   " encryption, key_id, stream_tag, max_record_bytes,"
+				   " quota_records_per_s, quota_bytes_per_s FROM streams"
+				   " ORDER BY name",
 				   NULL, &streams);
 	}
 	if (rc != 0) {
@@ -432,10 +1112,10 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 		const char *name = json_string_value(json_object_get(s, "name"));
 
 		rc = cat_rows_json(cat,
-				   "SELECT shard_id, starting_hash_key, ending_hash_key,"
-				   " parent_shard_id, adjacent_parent_shard_id, starting_seq,"
-				   " ending_seq, owner_lcore FROM shards WHERE stream = ?"
-				   " ORDER BY shard_id",
+				   "SELECT shard_id, shard_index AS \"index\", starting_hash_key,"
+				   " ending_hash_key, parent_shard_id, adjacent_parent_shard_id,"
+				   " starting_seq, ending_seq, owner_lcore FROM shards"
+				   " WHERE stream = ? ORDER BY shard_index, shard_id",
 				   name != NULL ? name : "", &shards);
 		if (rc != 0) {
 			return rc;

@@ -1,29 +1,58 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The catalog: spate-control's durable record of streams and shards, in SQLite at
- * <data_dir>/catalog.db. Every change bumps catalog_version inside the same transaction, so a
- * snapshot's version names exactly one catalog state. The dataplane only ever sees snapshots
- * (sp_cat_snapshot_json()), never the database.
+ * <data_dir>/catalog.db. Every change to streams or shards bumps catalog_version inside the
+ * same transaction, so a snapshot's version names exactly one catalog state. The dataplane
+ * only ever sees snapshots (sp_cat_snapshot_json()), never the database.
+ *
+ * Besides streams and shards the catalog keeps two process-wide values that must survive a
+ * restart: the dataplane boot epoch (sequence numbers, include/spate/seqno.h) and the key that
+ * seals pagination tokens (generated once, when the schema reaches version 2).
  */
 #ifndef SPATE_CONTROL_CATALOG_H
 #define SPATE_CONTROL_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include <spate/compiler.h>
+#include <spate/kinesis.h>
 
 /* Schema version this build writes (PRAGMA user_version); newer files are refused. */
-#define SP_CAT_SCHEMA_VERSION 1
+#define SP_CAT_SCHEMA_VERSION 2
 
 /* Catalog file name inside the data directory. */
 #define SP_CAT_FILE_NAME "catalog.db"
 
+/* Bytes of the token-sealing key. */
+#define SP_CAT_TOKEN_KEY_BYTES 32
+
+/*
+ * Per-shard write quotas: configuration per stream, enforced by the dataplane on each shard's
+ * owner. 0 means off, and off is this appliance's default (AWS's fixed 1000 records/s and
+ * 1 MiB/s are a choice, not a default: `stream_quota_set`). When set, the records beyond the
+ * quota in one second fail one by one with ProvisionedThroughputExceededException. The upper
+ * bound keeps values far inside the dataplane's 32-bit fields.
+ */
+#define SP_CAT_QUOTA_RECORDS_PER_S_DEFAULT 0
+#define SP_CAT_QUOTA_BYTES_PER_S_DEFAULT 0
+#define SP_CAT_QUOTA_MAX 1000000000
+
+/* Room for a stream ARN we generate: "arn:aws:kinesis:" region ":" account ":stream/" name. */
+#define SP_CAT_ARN_MAX_BYTES 256
+/* Room for a status, mode or encryption word plus NUL. */
+#define SP_CAT_WORD_MAX_BYTES 16
+
 struct sp_cat;
 
-/* A stream row. Strings may be NULL where the column allows it (encryption, key_id, arn). */
+/*
+ * A stream to insert. Strings may be NULL where the column allows it (encryption, key_id,
+ * arn). Zero settings take their defaults. The stream tag is derived from name and created_ms
+ * (sp_seqno_stream_tag()), never given.
+ */
 struct sp_cat_stream {
 	const char *name;
 	const char *arn;
@@ -33,9 +62,15 @@ struct sp_cat_stream {
 	int64_t created_ms;
 	const char *encryption; /* NONE or KMS */
 	const char *key_id;
+	int64_t max_record_bytes;    /* 0: SP_K_RECORD_MAX_BYTES_DEFAULT */
+	int64_t quota_records_per_s; /* 0..SP_CAT_QUOTA_MAX; 0 (the default): off */
+	int64_t quota_bytes_per_s;   /* 0..SP_CAT_QUOTA_MAX; 0 (the default): off */
 };
 
-/* A shard row. Hash keys and sequence numbers are decimal strings, as Kinesis shows them. */
+/*
+ * A shard to insert. Hash keys and sequence numbers are decimal strings, as Kinesis shows
+ * them. The shard index is the N of a "shardId-N" id; for any other id it is `index`.
+ */
 struct sp_cat_shard {
 	const char *shard_id;
 	const char *starting_hash_key;
@@ -45,7 +80,47 @@ struct sp_cat_shard {
 	const char *starting_seq;
 	const char *ending_seq; /* NULL while open */
 	int owner_lcore;
+	int64_t index;
 };
+
+/* A stream as read back. Strings are copied (cut to fit); absent ones are "". */
+struct sp_cat_stream_row {
+	char name[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	char arn[SP_CAT_ARN_MAX_BYTES];
+	char status[SP_CAT_WORD_MAX_BYTES];
+	char mode[SP_CAT_WORD_MAX_BYTES];
+	char encryption[SP_CAT_WORD_MAX_BYTES];
+	char key_id[SP_CAT_ARN_MAX_BYTES];
+	int64_t retention_hours;
+	int64_t created_ms;
+	int64_t max_record_bytes;
+	int64_t quota_records_per_s;
+	int64_t quota_bytes_per_s;
+	int64_t next_shard_index; /* shard ids are never reused within an incarnation */
+	int64_t create_version;	  /* catalog_version that created it */
+	int64_t delete_version;	  /* catalog_version that marked it DELETING; 0 otherwise */
+	int64_t open_shards;	  /* shards without an ending sequence number; -1 in listings */
+	uint32_t stream_tag;
+};
+
+/* A shard as read back; strings point into SQLite memory valid only during the callback. */
+struct sp_cat_shard_row {
+	const char *shard_id;
+	const char *starting_hash_key;
+	const char *ending_hash_key;
+	const char *parent_shard_id;	      /* NULL when none */
+	const char *adjacent_parent_shard_id; /* NULL when none */
+	const char *starting_seq;
+	const char *ending_seq; /* NULL while open */
+	int64_t index;
+	int64_t created_ms;
+	int64_t closed_ms; /* -1 while open */
+	int owner_lcore;
+};
+
+/* Row callbacks: return 0 to go on, > 0 to stop (not an error), < 0 to fail with that. */
+typedef int (*sp_cat_stream_fn)(void *arg, const struct sp_cat_stream_row *row);
+typedef int (*sp_cat_shard_fn)(void *arg, const struct sp_cat_shard_row *row);
 
 /*
  * Open (creating and migrating as needed) the catalog at path. Returns 0, -ENOTSUP when the
@@ -64,18 +139,80 @@ SP_MUST_CHECK int sp_cat_version(struct sp_cat *cat, int64_t *version);
 SP_MUST_CHECK int sp_cat_stream_count(struct sp_cat *cat, int64_t *count);
 
 /*
- * Insert a stream and its shards in one transaction that also bumps catalog_version.
- * Returns 0, -EEXIST (a stream of that name exists), -EINVAL (a constraint failed: bad status,
- * missing name, duplicate shard id) or -EIO. On error nothing changes.
+ * Insert a stream and its shards in one transaction that also bumps catalog_version; the new
+ * version becomes the stream's create_version. Returns 0, -EEXIST (a stream of that name
+ * exists), -EINVAL (a constraint failed: bad status, missing name, duplicate shard id) or
+ * -EIO. On error nothing changes.
  */
 SP_MUST_CHECK int sp_cat_stream_insert(struct sp_cat *cat, const struct sp_cat_stream *st,
 				       const struct sp_cat_shard *shards, size_t n_shards);
 
 /*
+ * Set a stream's per-shard write quotas (each 0..SP_CAT_QUOTA_MAX, 0 = off) in one transaction
+ * that bumps catalog_version. Returns 1 (changed, version bumped), 0 (the stream already had
+ * these values: nothing changes, the version stays), -ENOENT (no such stream), -EINVAL (a
+ * value out of range; nothing changes) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_quota(struct sp_cat *cat, const char *name,
+					  int64_t records_per_s, int64_t bytes_per_s);
+
+/* Read one stream. Returns 0, -ENOENT or -EIO. */
+SP_MUST_CHECK int sp_cat_stream_get(struct sp_cat *cat, const char *name,
+				    struct sp_cat_stream_row *out);
+
+/*
+ * Call fn for each stream whose name sorts after `after` (NULL: all), in name order (bytewise).
+ * Returns 0, fn's negative value, or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_stream_foreach(struct sp_cat *cat, const char *after,
+					sp_cat_stream_fn fn, void *arg);
+
+/*
+ * Call fn for each shard of stream whose id sorts after `after` (NULL: all), in shard-index
+ * order. Returns 0, fn's negative value, or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_shard_foreach(struct sp_cat *cat, const char *stream, const char *after,
+				       sp_cat_shard_fn fn, void *arg);
+
+/* Account-wide figures for CreateStream's quotas. Returns 0 or -EIO. */
+SP_MUST_CHECK int sp_cat_quota_counts(struct sp_cat *cat, int64_t *open_shards,
+				      int64_t *creating_streams);
+
+/*
+ * Mark a stream DELETING (one transaction, catalog_version bumped; the new version becomes its
+ * delete_version). A stream already DELETING is left as it is. Returns 0, -ENOENT or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_stream_mark_deleting(struct sp_cat *cat, const char *name);
+
+/*
+ * The dataplane has applied snapshot `version`: streams CREATING with create_version <= version
+ * become ACTIVE, streams DELETING with delete_version <= version are removed with their shards.
+ * All of it is one transaction with one catalog_version bump, and only if something changed.
+ * Returns the number of streams changed (>= 0) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_apply_acked(struct sp_cat *cat, int64_t version);
+
+/* The persisted dataplane boot epoch (0 until the first dataplane said hello). 0 or -EIO. */
+SP_MUST_CHECK int sp_cat_epoch(struct sp_cat *cat, uint32_t *epoch);
+
+/*
+ * Increment the boot epoch durably and return the new value. Returns 0, -EOVERFLOW when the
+ * epoch field of sequence numbers is exhausted (nothing changes), or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_epoch_next(struct sp_cat *cat, uint32_t *epoch);
+
+/* The key that seals pagination tokens (SP_CAT_TOKEN_KEY_BYTES bytes, fixed per catalog). */
+const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
+
+/*
  * The snapshot the dataplane and `catalog_get` see, read in one transaction:
  * {"catalog_version":V,"streams":[{"name":..,"arn":..,"status":..,"mode":..,
- *  "retention_hours":..,"created_ms":..,"encryption":..,"key_id":..,"shards":[{..}]}]}
- * Streams are sorted by name, shards by shard_id; NULL columns are JSON null.
+ *  "retention_hours":..,"created_ms":..,"encryption":..,"key_id":..,"stream_tag":..,
+ *  "max_record_bytes":..,"quota_records_per_s":..,"quota_bytes_per_s":..,
+ *  "shards":[{"shard_id":..,"index":..,"starting_hash_key":..,"ending_hash_key":..,
+ *  "parent_shard_id":..,"adjacent_parent_shard_id":..,"starting_seq":..,"ending_seq":..,
+ *  "owner_lcore":..}]}]}
+ * Streams are sorted by name, shards by index; NULL columns are JSON null.
  * Returns 0 (*out holds a new reference), -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);

@@ -13,6 +13,15 @@
  * the dataplane counts as connected but not responding), or when the dataplane goes away.
  * Invariant: waiters is non-empty exactly when inflight_seq != 0.
  *
+ * Kinesis control operations: every hello bumps the persisted boot epoch (sent in config with
+ * the account and region). Every kreq is answered by exactly one kresp, synchronously (the
+ * catalog is local); when the operation changed the catalog, a catalog message with the new
+ * snapshot goes out first, so the dataplane holds the new state before its client hears back.
+ * An applied message moves the stream lifecycle on (ctl_streams.c) and, when that changed the
+ * catalog, pushes the next snapshot: the exchange ends once an applied changes nothing.
+ * A control-socket method that changed the catalog (ctl_admin.c) has the same catalog
+ * message sent through the context's dp_catalog hook.
+ *
  * A closed connection is freed after the event batch (sp_chan_server_service()). All on
  * spate-control's single thread.
  */
@@ -25,6 +34,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <spate/assert.h>
@@ -38,9 +48,13 @@
 #include "ctl_buf.h"
 #include "ctl_log.h"
 #include "ctl_loop.h"
+#include "ctl_streams.h"
 
-/* Queued bytes towards the dataplane: a config message plus a few stats requests. */
-#define SP_CHAN_MAX_OUTBUF_BYTES (2 * SP_CHAN_MAX_LINE_BYTES)
+/*
+ * Queued bytes towards the dataplane: a few snapshots plus the kresps of a burst of forwarded
+ * operations (a ListShards page is a few hundred KiB at most).
+ */
+#define SP_CHAN_MAX_OUTBUF_BYTES (8 * SP_CHAN_MAX_LINE_BYTES)
 
 struct chan_conn {
 	struct sp_ctl_ev ev;
@@ -52,6 +66,7 @@ struct chan_conn {
 	bool hello; /* said hello with our proto: "connected" */
 	bool dead;
 	json_int_t pid;
+	unsigned workers; /* from hello: owner_lcore of new shards is index % workers */
 };
 
 TAILQ_HEAD(chan_conn_list, chan_conn);
@@ -68,6 +83,9 @@ struct sp_chan_server {
 	struct chan_req_list waiters; /* status requests waiting for inflight_seq */
 	uint64_t inflight_seq;	      /* 0: no stats_req outstanding */
 	uint64_t next_seq;
+	char account[16];	      /* defaults for kreqs that name none */
+	char region[SP_CTL_K_REGION_MAX_CHARS + 1];
+	unsigned shard_limit;
 };
 
 static void
@@ -174,12 +192,28 @@ chan_send(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 	chan_conn_update(srv, c);
 }
 
+/* Workers the hello announces: 1..SP_MAX_WORKERS, 1 when absent or out of range. */
+static unsigned
+chan_hello_workers(json_t *msg)
+{
+	json_t *w = json_object_get(msg, "workers");
+	json_int_t n = json_is_integer(w) ? json_integer_value(w) : 1;
+
+	if (n < 1 || n > SP_MAX_WORKERS) {
+		SP_CTL_WARN("channel: hello announces %lld workers; using 1", (long long)n);
+		n = 1;
+	}
+	SP_VERIFY(n >= 1 && n <= SP_MAX_WORKERS);
+	return (unsigned)n;
+}
+
 static void
 chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 {
 	json_t *proto = json_object_get(msg, "proto");
 	json_t *snap;
 	int64_t ver;
+	uint32_t epoch;
 
 	if (!json_is_integer(proto) || json_integer_value(proto) != SP_CHAN_PROTO_VERSION) {
 		SP_CTL_ERR("channel: dataplane speaks proto %lld, we speak %d; closing",
@@ -189,21 +223,163 @@ chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 		return;
 	}
 	c->pid = json_integer_value(json_object_get(msg, "pid"));
+	c->workers = chan_hello_workers(msg);
 	const char *name = json_string_value(json_object_get(msg, "name"));
 
-	if (srv->ctx->cat == NULL || sp_cat_snapshot_json(srv->ctx->cat, &snap) != 0) {
+	/* A new boot epoch for every hello: sequence numbers keep growing across restarts. */
+	if (srv->ctx->cat == NULL || sp_cat_epoch_next(srv->ctx->cat, &epoch) != 0 ||
+	    sp_cat_snapshot_json(srv->ctx->cat, &snap) != 0) {
 		chan_conn_kill(srv, c, "catalog unreadable");
 		return;
 	}
 	ver = json_integer_value(json_object_get(snap, "catalog_version"));
-	SP_CTL_INFO("dataplane pid %lld (%s) connected%s; sending catalog version %lld",
-		    (long long)c->pid, name != NULL ? name : "?", c->hello ? " again" : "",
-		    (long long)ver);
+	SP_CTL_INFO("dataplane pid %lld (%s, %u workers) connected%s; epoch %u, catalog version "
+		    "%lld",
+		    (long long)c->pid, name != NULL ? name : "?", c->workers,
+		    c->hello ? " again" : "", epoch, (long long)ver);
 	c->hello = true;
 	chan_send(srv, c,
-		  json_pack("{s:s,s:i,s:I,s:o}", "msg", SP_CHAN_MSG_CONFIG, "proto",
+		  json_pack("{s:s,s:i,s:I,s:o,s:I,s:s,s:s}", "msg", SP_CHAN_MSG_CONFIG, "proto",
 			    SP_CHAN_PROTO_VERSION, "catalog_version", (json_int_t)ver, "catalog",
-			    snap));
+			    snap, "epoch", (json_int_t)epoch, "account", srv->account, "region",
+			    srv->region));
+}
+
+/* Send the current snapshot as a catalog message. */
+static void
+chan_push_catalog(struct sp_chan_server *srv, struct chan_conn *c)
+{
+	json_t *snap;
+	int rc = sp_cat_snapshot_json(srv->ctx->cat, &snap);
+
+	SP_VERIFY(c->hello);
+	if (rc != 0) {
+		/* The dataplane would miss a change for good: make it reconnect and resync. */
+		chan_conn_kill(srv, c, "catalog unreadable");
+		return;
+	}
+	json_int_t ver = json_integer_value(json_object_get(snap, "catalog_version"));
+
+	SP_VERIFY(ver > 0);
+	SP_CTL_DEBUG("channel: pushing catalog version %lld", (long long)ver);
+	chan_send(srv, c,
+		  json_pack("{s:s,s:I,s:o}", "msg", SP_CHAN_MSG_CATALOG, "catalog_version", ver,
+			    "catalog", snap));
+}
+
+static uint64_t
+chan_wall_ms(void)
+{
+	struct timespec ts;
+
+	SP_VERIFY(clock_gettime(CLOCK_REALTIME, &ts) == 0);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool
+chan_account_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && s[n] >= '0' && s[n] <= '9'; n++) {
+	}
+	return s != NULL && n == 12 && s[n] == '\0';
+}
+
+static bool
+chan_region_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s != NULL && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+			     s[n] == '-');
+	     n++) {
+	}
+	return s != NULL && n > 0 && n <= SP_CTL_K_REGION_MAX_CHARS && s[n] == '\0';
+}
+
+/* The kresp of reply r to the kreq with id (reference taken). */
+static json_t *
+chan_kresp(json_t *id, const struct sp_ctl_kreply *r)
+{
+	SP_VERIFY(r->err < SP_KERR_COUNT && r->body != NULL);
+	json_t *m = json_pack("{s:s,s:o,s:i,s:s,s:s,s:s}", "msg", SP_CHAN_MSG_KRESP, "id", id,
+			      "status", (int)r->status, "type", sp_kerr_table[r->err].type,
+			      "message", r->message, "message_key",
+			      r->message_upper ? "Message" : "message");
+	json_t *body = json_stringn(r->body, r->body_len);
+
+	if (m == NULL || body == NULL || json_object_set_new(m, "body", body) != 0) {
+		/* Only an allocation failure gets here; chan_send() then drops the connection. */
+		json_decref(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void
+chan_on_kreq(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
+{
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	json_t *body = json_object_get(msg, "body");
+	const char *account = json_string_value(json_object_get(msg, "account"));
+	const char *region = json_string_value(json_object_get(msg, "region"));
+	json_t *id = json_object_get(msg, "id");
+	struct sp_ctl_kctx kctx = {
+		.account = chan_account_ok(account) ? account : srv->account,
+		.region = chan_region_ok(region) ? region : srv->region,
+		.now_ms = (int64_t)chan_wall_ms(),
+		.n_workers = c->workers,
+		.shard_limit = srv->shard_limit,
+	};
+	enum sp_kop kop = op != NULL ? sp_kop_lookup(op, strlen(op)) : SP_KOP_UNKNOWN;
+	struct sp_ctl_kreply *r = malloc(sizeof(*r));
+
+	SP_VERIFY(c->hello && kctx.n_workers >= 1);
+	if (r == NULL || srv->ctx->cat == NULL) {
+		SP_CTL_ERR("channel: kreq %s not served: %s", op != NULL ? op : "?",
+			   r == NULL ? "no memory" : "no catalog");
+		free(r);
+		/* No kresp is possible: closing makes the dataplane fail its pending requests. */
+		chan_conn_kill(srv, c, "kreq not served");
+		return;
+	}
+	/* A body that is not a string is not a JSON object either: SerializationException. */
+	int rc = sp_ctl_kinesis(srv->ctx->cat, &kctx, kop,
+				json_is_string(body) ? json_string_value(body) : "",
+				json_is_string(body) ? json_string_length(body) : 0, r);
+
+	if (rc != 0) {
+		SP_CTL_WARN("channel: kreq %s answered InternalFailure: %s", op, sp_strerror(rc));
+	}
+	if (r->catalog_changed) {
+		chan_push_catalog(srv, c);
+	}
+	if (!c->dead) {
+		chan_send(srv, c, chan_kresp(json_incref(id != NULL ? id : json_null()), r));
+	}
+	sp_ctl_kreply_fini(r);
+	free(r);
+}
+
+static void
+chan_on_applied(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
+{
+	json_t *v = json_object_get(msg, "catalog_version");
+	int rc;
+
+	SP_VERIFY(c->hello);
+	if (!json_is_integer(v) || srv->ctx->cat == NULL) {
+		SP_CTL_WARN("channel: applied without a catalog_version; ignored");
+		return;
+	}
+	rc = sp_ctl_kinesis_applied(srv->ctx->cat, json_integer_value(v));
+	if (rc > 0) {
+		chan_push_catalog(srv, c);
+	} else if (rc < 0) {
+		SP_CTL_ERR("channel: applying catalog version %lld failed: %s",
+			   (long long)json_integer_value(v), sp_strerror(rc));
+	}
 }
 
 static void
@@ -244,14 +420,20 @@ chan_on_line(struct sp_chan_server *srv, struct chan_conn *c, const char *line, 
 		chan_conn_kill(srv, c, "malformed message");
 		return;
 	}
+	bool needs_hello = strcmp(type, SP_CHAN_MSG_STATS) == 0 ||
+			   strcmp(type, SP_CHAN_MSG_KREQ) == 0 ||
+			   strcmp(type, SP_CHAN_MSG_APPLIED) == 0;
+
 	if (strcmp(type, SP_CHAN_MSG_HELLO) == 0) {
 		chan_on_hello(srv, c, msg);
+	} else if (needs_hello && !c->hello) {
+		chan_conn_kill(srv, c, "message before hello");
 	} else if (strcmp(type, SP_CHAN_MSG_STATS) == 0) {
-		if (!c->hello) {
-			chan_conn_kill(srv, c, "stats before hello");
-		} else {
-			chan_on_stats(srv, msg);
-		}
+		chan_on_stats(srv, msg);
+	} else if (strcmp(type, SP_CHAN_MSG_KREQ) == 0) {
+		chan_on_kreq(srv, c, msg);
+	} else if (strcmp(type, SP_CHAN_MSG_APPLIED) == 0) {
+		chan_on_applied(srv, c, msg);
 	} else {
 		srv->ctx->chan_unknown_msgs++;
 		SP_CTL_DEBUG("channel: unknown message type \"%.40s\" ignored", type);
@@ -346,6 +528,7 @@ chan_accept_one(struct sp_chan_server *srv, int fd)
 	c->ev.fn = chan_conn_event;
 	c->srv = srv;
 	c->events = EPOLLIN;
+	c->workers = 1;
 	sp_ctl_outbuf_init(&c->ob, SP_CHAN_MAX_OUTBUF_BYTES);
 	if (sp_ctl_loop_add(srv->loop, &c->ev, c->events) != 0) {
 		sp_ctl_linebuf_fini(&c->lb);
@@ -395,6 +578,22 @@ chan_timer(struct sp_ctl_ev *ev, uint32_t events)
 	chan_finish_waiters(srv, json_pack("{s:b,s:b}", "connected", 1, "responding", 0));
 }
 
+/* The context's dp_catalog hook: a control-socket method changed the catalog. */
+static bool
+chan_dp_catalog(void *arg)
+{
+	struct sp_chan_server *srv = arg;
+	struct chan_conn *c = srv->conn;
+
+	SP_VERIFY(srv->ctx->cat != NULL);
+	if (c == NULL || c->dead || !c->hello) {
+		return false; /* its next hello's config carries the new state */
+	}
+	chan_push_catalog(srv, c);
+	/* A failed push kills the connection; the dataplane resyncs when it says hello again. */
+	return !c->dead;
+}
+
 /* The context's dp_stats hook. */
 static int
 chan_dp_stats(void *arg, struct sp_ctl_req *req)
@@ -426,15 +625,23 @@ sp_chan_server_connected(const struct sp_chan_server *srv)
 
 int
 sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char *path,
-		    struct sp_chan_server **out)
+		    const struct sp_chan_kconf *kconf, struct sp_chan_server **out)
 {
 	struct sp_chan_server *srv = calloc(1, sizeof(*srv));
 	int rc = -ENOMEM;
 
 	*out = NULL;
+	SP_VERIFY(kconf != NULL && kconf->shard_limit > 0);
 	if (srv == NULL) {
 		return -ENOMEM;
 	}
+	if (!chan_account_ok(kconf->account) || !chan_region_ok(kconf->region)) {
+		free(srv);
+		return -EINVAL;
+	}
+	snprintf(srv->account, sizeof(srv->account), "%s", kconf->account);
+	snprintf(srv->region, sizeof(srv->region), "%s", kconf->region);
+	srv->shard_limit = kconf->shard_limit;
 	srv->loop = loop;
 	srv->ctx = ctx;
 	srv->listen_ev.fd = -1;
@@ -468,6 +675,7 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 		goto fail;
 	}
 	ctx->dp_stats = chan_dp_stats;
+	ctx->dp_catalog = chan_dp_catalog;
 	ctx->dp_arg = srv;
 	SP_CTL_INFO("channel socket listening at %s", path);
 	*out = srv;
@@ -509,6 +717,7 @@ sp_chan_server_close(struct sp_chan_server *srv)
 	sp_chan_server_service(srv);
 	if (srv->ctx->dp_arg == srv) {
 		srv->ctx->dp_stats = NULL;
+		srv->ctx->dp_catalog = NULL;
 		srv->ctx->dp_arg = NULL;
 	}
 	sp_ctl_loop_del(srv->loop, &srv->listen_ev);

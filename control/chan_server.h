@@ -3,7 +3,9 @@
  * Control's side of the dataplane channel (<run_dir>/chan.sock), protocol in
  * include/spate/chan_proto.h. One dataplane at a time; it may connect, leave and come back at
  * any moment. Installs itself as the context's dp_stats hook so that `status` can ask the
- * dataplane for its live stats.
+ * dataplane for its live stats and as its dp_catalog hook so that control-socket methods that
+ * change the catalog push it (ctl_admin.c), and serves the Kinesis control operations the
+ * dataplane forwards (kreq/kresp, applied, catalog pushes; ctl_streams.h).
  */
 #ifndef SPATE_CONTROL_CHAN_SERVER_H
 #define SPATE_CONTROL_CHAN_SERVER_H
@@ -16,9 +18,20 @@ struct sp_ctl_ctx;
 struct sp_ctl_loop;
 struct sp_chan_server;
 
-/* Listen at path (mode 0660). Returns 0 or -errno. */
+/* Kinesis settings of the channel (spate-control's command line). */
+struct sp_chan_kconf {
+	const char *account;  /* 12 digits; used when a kreq names no valid account */
+	const char *region;   /* [a-z0-9-]{1,32}; likewise */
+	unsigned shard_limit; /* open shards allowed across all streams */
+};
+
+/*
+ * Listen at path (mode 0660). kconf is copied. Returns 0, -EINVAL (bad account or region) or
+ * -errno.
+ */
 SP_MUST_CHECK int sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx,
-				      const char *path, struct sp_chan_server **out);
+				      const char *path, const struct sp_chan_kconf *kconf,
+				      struct sp_chan_server **out);
 
 /* After each loop batch: free a closed connection. */
 void sp_chan_server_service(struct sp_chan_server *srv);

@@ -41,6 +41,7 @@
 #define SP_CTL_E_DP_NOT_CONNECTED (-32000) /* method needs the dataplane and none is connected */
 #define SP_CTL_E_STATE (-32001)		/* method not allowed in the current state */
 #define SP_CTL_E_BUSY (-32002)		/* too many clients; the connection is closed */
+#define SP_CTL_E_NOT_FOUND (-32003)	/* params name something that does not exist (a stream) */
 
 /* Longest error message in a reply; longer ones are cut. */
 #define SP_CTL_MAX_ERRMSG_BYTES 256
@@ -58,6 +59,14 @@ struct sp_ctl_req;
  */
 typedef int (*sp_ctl_dp_stats_fn)(void *arg, struct sp_ctl_req *req);
 
+/*
+ * Hook through which a method that changed the catalog has the new snapshot pushed to the
+ * dataplane, as the channel does after a Kinesis control operation. Returns true when a
+ * dataplane is connected and the push went out (or is queued), false when none is connected:
+ * it then gets the current snapshot with the config that answers its next hello.
+ */
+typedef bool (*sp_ctl_dp_catalog_fn)(void *arg);
+
 /* Receives one serialized reply line, newline included. Must not destroy the session. */
 typedef void (*sp_ctl_out_fn)(void *arg, const char *line, size_t len);
 
@@ -73,7 +82,8 @@ struct sp_ctl_ctx {
 	unsigned n_clients;	/* control-socket clients, kept by ctl_server.c */
 	uint64_t chan_unknown_msgs; /* channel messages of unknown type, kept by chan_server.c */
 	sp_ctl_dp_stats_fn dp_stats; /* NULL: never connected */
-	void *dp_arg;
+	sp_ctl_dp_catalog_fn dp_catalog; /* NULL: no channel (nothing to push to) */
+	void *dp_arg;			 /* argument of both dp_ hooks */
 	uint64_t n_requests;	/* requests dispatched, all sessions */
 };
 
@@ -108,6 +118,14 @@ struct sp_ctl_req {
 	size_t reply_len;
 	bool done;
 };
+
+/*
+ * Handlers, one per line of include/spate/ctl_methods.def: sp_ctl_m_<name>(). The read-only
+ * ones live in ctl_methods.c, those that change state in ctl_admin.c.
+ */
+#define SP_CTL_METHOD(name, mask, params, help) void sp_ctl_m_##name(struct sp_ctl_req *req);
+#include <spate/ctl_methods.def>
+#undef SP_CTL_METHOD
 
 /* Method table. */
 size_t sp_ctl_method_count(void);

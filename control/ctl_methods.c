@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control-socket method table, generated from include/spate/ctl_methods.def, and the
- * handlers of the read-only methods: rpc_get_methods, ping, status and catalog_get.
+ * handlers of the read-only methods: rpc_get_methods, ping, status and catalog_get (methods
+ * that change state have their handlers in ctl_admin.c).
  *
  * Every handler answers through sp_ctl_reply()/sp_ctl_error() exactly once. `status` is the
  * only one that may answer later: it asks the dataplane through ctx->dp_stats and is finished
@@ -19,12 +20,8 @@
 #include "catalog.h"
 #include "ctl.h"
 
-#define SP_CTL_METHOD(name, mask, params, help) static void ctl_m_##name(struct sp_ctl_req *req);
-#include <spate/ctl_methods.def>
-#undef SP_CTL_METHOD
-
 static const struct sp_ctl_method g_ctl_methods[] = {
-#define SP_CTL_METHOD(name, mask, params, help) {#name, (mask), (params), (help), ctl_m_##name},
+#define SP_CTL_METHOD(name, mask, params, help) {#name, (mask), (params), (help), sp_ctl_m_##name},
 #include <spate/ctl_methods.def>
 #undef SP_CTL_METHOD
 };
@@ -53,8 +50,8 @@ sp_ctl_method_find(const char *name)
 	return NULL;
 }
 
-static void
-ctl_m_rpc_get_methods(struct sp_ctl_req *req)
+void
+sp_ctl_m_rpc_get_methods(struct sp_ctl_req *req)
 {
 	json_t *arr = json_array();
 
@@ -75,14 +72,14 @@ ctl_m_rpc_get_methods(struct sp_ctl_req *req)
 	sp_ctl_reply(req, arr != NULL ? json_pack("{s:o}", "methods", arr) : NULL);
 }
 
-static void
-ctl_m_ping(struct sp_ctl_req *req)
+void
+sp_ctl_m_ping(struct sp_ctl_req *req)
 {
 	sp_ctl_reply(req, json_pack("{s:b}", "pong", 1));
 }
 
-static void
-ctl_m_catalog_get(struct sp_ctl_req *req)
+void
+sp_ctl_m_catalog_get(struct sp_ctl_req *req)
 {
 	json_t *snap;
 
@@ -142,7 +139,7 @@ ctl_status_control(struct sp_ctl_ctx *ctx)
 void
 sp_ctl_status_finish(struct sp_ctl_req *req, json_t *dataplane)
 {
-	SP_VERIFY(req->method != NULL && req->method->handler == ctl_m_status);
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_status);
 	if (dataplane == NULL) {
 		sp_ctl_reply(req, NULL);
 		return;
@@ -157,8 +154,8 @@ sp_ctl_status_finish(struct sp_ctl_req *req, json_t *dataplane)
 	sp_ctl_reply(req, json_pack("{s:o,s:o}", "control", control, "dataplane", dataplane));
 }
 
-static void
-ctl_m_status(struct sp_ctl_req *req)
+void
+sp_ctl_m_status(struct sp_ctl_req *req)
 {
 	struct sp_ctl_ctx *ctx = req->ctx;
 

@@ -6,7 +6,10 @@
  * until SIGINT or SIGTERM (read through a signalfd). On the way out it closes every client and
  * the dataplane connection and removes its sockets and pid file.
  *
- * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--verbose]
+ * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]
+ *                      [--region REGION] [--shard-limit N] [--verbose]
+ * The Kinesis settings (account, region, shard limit) apply to the control operations the
+ * dataplane forwards (ctl_streams.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,7 @@
 #include "ctl_log.h"
 #include "ctl_loop.h"
 #include "ctl_server.h"
+#include "ctl_streams.h"
 
 #define SP_CTL_PID_FILE "control.pid"
 
@@ -41,6 +45,7 @@ struct ctl_main {
 	const char *data_dir;
 	const char *run_dir;
 	const char *name;
+	struct sp_chan_kconf kconf;
 	char cat_path[SP_PATH_MAX_BYTES];
 	char ctl_path[SP_PATH_MAX_BYTES];
 	char chan_path[SP_PATH_MAX_BYTES];
@@ -58,14 +63,62 @@ static void
 ctl_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--verbose]\n"
-		"  --data-dir DIR  catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
+		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
+		"                     [--region REGION] [--shard-limit N] [--verbose]\n"
+		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
-		"  --run-dir DIR   sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
+		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
 		", " SP_CHAN_SOCK_NAME ", " SP_CTL_PID_FILE "\n"
-		"  --name NAME     instance name, [a-z0-9-], default \"spate\"\n"
-		"  --verbose       debug logging\n"
-		"  --version       print the version and exit\n");
+		"  --name NAME        instance name, [a-z0-9-], default \"spate\"\n"
+		"  --account ID       Kinesis account id, 12 digits, default "
+		SP_CTL_K_ACCOUNT_DEFAULT "\n"
+		"  --region REGION    Kinesis region, [a-z0-9-], default "
+		SP_CTL_K_REGION_DEFAULT "\n"
+		"  --shard-limit N    open shards allowed across all streams, default %u\n"
+		"  --verbose          debug logging\n"
+		"  --version          print the version and exit\n",
+		SP_CTL_K_SHARD_LIMIT_DEFAULT);
+}
+
+/* s is 1..max characters, all of them from set. */
+static bool
+ctl_chars_ok(const char *s, size_t max, const char *set)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max) {
+		return false;
+	}
+	return strspn(s, set) == n;
+}
+
+/* The Kinesis settings: 12-digit account, [a-z0-9-] region, a shard limit in range. */
+static int
+ctl_kconf_check(struct ctl_main *m, const char *limit)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!ctl_chars_ok(m->kconf.account, 12, "0123456789") || strlen(m->kconf.account) != 12) {
+		fprintf(stderr, "spate-control: --account must be 12 digits\n");
+		return -EINVAL;
+	}
+	if (!ctl_chars_ok(m->kconf.region, SP_CTL_K_REGION_MAX_CHARS,
+			  "abcdefghijklmnopqrstuvwxyz0123456789-")) {
+		fprintf(stderr, "spate-control: --region must be 1-%u characters of [a-z0-9-]\n",
+			SP_CTL_K_REGION_MAX_CHARS);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = limit != NULL ? strtoul(limit, &end, 10) : SP_CTL_K_SHARD_LIMIT_DEFAULT;
+	if (limit != NULL && (errno != 0 || end == limit || *end != '\0' || limit[0] == '-' ||
+			      v < 1 || v > SP_CTL_K_SHARD_LIMIT_MAX)) {
+		fprintf(stderr, "spate-control: --shard-limit must be 1-%u\n",
+			SP_CTL_K_SHARD_LIMIT_MAX);
+		return -EINVAL;
+	}
+	m->kconf.shard_limit = (unsigned)v;
+	return 0;
 }
 
 static bool
@@ -196,15 +249,21 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"data-dir", required_argument, NULL, 'd'},
 		{"run-dir", required_argument, NULL, 'r'},
 		{"name", required_argument, NULL, 'n'},
+		{"account", required_argument, NULL, 'a'},
+		{"region", required_argument, NULL, 'g'},
+		{"shard-limit", required_argument, NULL, 'l'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *limit = NULL;
 	int c;
 
 	m->name = "spate";
-	while ((c = getopt_long(argc, argv, "d:r:n:vVh", opts, NULL)) != -1) {
+	m->kconf.account = SP_CTL_K_ACCOUNT_DEFAULT;
+	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:vVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -214,6 +273,15 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			break;
 		case 'n':
 			m->name = optarg;
+			break;
+		case 'a':
+			m->kconf.account = optarg;
+			break;
+		case 'g':
+			m->kconf.region = optarg;
+			break;
+		case 'l':
+			limit = optarg;
 			break;
 		case 'v':
 			sp_ctl_log_set_level(SP_CTL_LOG_DEBUG);
@@ -238,7 +306,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			SP_NAME_MAX_BYTES - 1);
 		return -EINVAL;
 	}
-	return 0;
+	return ctl_kconf_check(m, limit);
 }
 
 /* Everything up to a running loop; on failure the caller still runs ctl_shutdown(). */
@@ -272,7 +340,8 @@ ctl_start(struct ctl_main *m)
 		return rc;
 	}
 	m->ctx.cat = m->cat;
-	if ((rc = sp_chan_server_open(&m->loop, &m->ctx, m->chan_path, &m->chan)) != 0) {
+	if ((rc = sp_chan_server_open(&m->loop, &m->ctx, m->chan_path, &m->kconf, &m->chan)) !=
+	    0) {
 		return rc;
 	}
 	if ((rc = sp_ctl_server_open(&m->loop, &m->ctx, m->ctl_path, &m->srv)) != 0) {
@@ -316,8 +385,10 @@ main(int argc, char **argv)
 	m.ctx.run_dir = m.run_dir;
 	m.ctx.pid = getpid();
 	m.ctx.start_ms = sp_ctl_now_ms();
-	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s", SPATE_VERSION,
-		    m.name, m.data_dir, m.run_dir);
+	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s, account %s, "
+		    "region %s, shard limit %u",
+		    SPATE_VERSION, m.name, m.data_dir, m.run_dir, m.kconf.account, m.kconf.region,
+		    m.kconf.shard_limit);
 	rc = ctl_start(&m);
 	if (rc == 0) {
 		SP_CTL_INFO("ready");

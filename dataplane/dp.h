@@ -18,6 +18,7 @@
 #include "net/iface.h"
 
 struct rte_mempool;
+struct sp_api_global;
 struct sp_testsvc;
 struct sp_pktio_fault;
 
@@ -35,6 +36,8 @@ struct sp_dp {
 
 	struct sp_testsvc *testsvc[SP_MAX_WORKERS];
 	struct sp_pktio_fault *fault[SP_MAX_WORKERS];
+
+	struct sp_api_global *api; /* the Kinesis API service (NULL: config api=false) */
 
 	struct sp_chan_unix chan_unix;
 	struct sp_chan_client chan;

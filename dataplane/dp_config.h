@@ -48,6 +48,18 @@ struct sp_dp_config {
 	uint64_t tcp_keepalive_intvl_s;
 	uint64_t tcp_keepalive_probes;
 	bool test_services;
+	bool api;
+	uint64_t api_port;
+	uint64_t api_max_conns;
+	uint64_t api_small_bufs;
+	uint64_t api_big_bufs;
+	uint64_t api_head_timeout_ms;
+	uint64_t api_body_timeout_ms;
+	uint64_t api_idle_timeout_ms;
+	uint64_t api_ctl_timeout_ms;
+	uint64_t shard_ring_mb;
+	char credentials_file[SP_PATH_MAX_BYTES];
+	char account_id[SP_PATH_MAX_BYTES];
 	uint64_t fault_loss_ppm;
 	uint64_t fault_dup_ppm;
 	uint64_t fault_reorder_ppm;

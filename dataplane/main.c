@@ -34,6 +34,7 @@
 #include "spate_version.h"
 
 #include "dp.h"
+#include "api/api.h"
 #include "app/testsvc.h"
 #include "core/pktio_fault.h"
 #include "net/port.h"
@@ -341,6 +342,77 @@ dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 	return 0;
 }
 
+/* The Kinesis API's main-lcore half (rings, RCU, credentials) and the channel hooks. */
+static void
+dp_on_config(void *arg, const json_t *msg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_config(dp->api, msg, &dp->chan);
+}
+
+static void
+dp_on_catalog(void *arg, const json_t *msg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_catalog(dp->api, msg, &dp->chan);
+}
+
+static void
+dp_on_kresp(void *arg, const json_t *msg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_kresp(dp->api, msg);
+}
+
+static void
+dp_on_disconnect(void *arg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_disconnect(dp->api);
+}
+
+static int
+dp_setup_api_global(struct sp_dp *dp)
+{
+	struct sp_api_conf ac = {
+	    .port = (uint16_t)dp->cfg.api_port,
+	    .max_conns = (uint32_t)dp->cfg.api_max_conns,
+	    .small_bufs = (uint32_t)dp->cfg.api_small_bufs,
+	    .big_bufs = (uint32_t)dp->cfg.api_big_bufs,
+	    .head_timeout_ms = (uint32_t)dp->cfg.api_head_timeout_ms,
+	    .body_timeout_ms = (uint32_t)dp->cfg.api_body_timeout_ms,
+	    .idle_timeout_ms = (uint32_t)dp->cfg.api_idle_timeout_ms,
+	    .ctl_timeout_ms = (uint32_t)dp->cfg.api_ctl_timeout_ms,
+	    .shard_ring_bytes = (uint32_t)(dp->cfg.shard_ring_mb << 20),
+	    .credentials_file = dp->cfg.credentials_file,
+	    .account_id = dp->cfg.account_id,
+	};
+	int rc;
+
+	if (!dp->cfg.api) {
+		return 0;
+	}
+	rc = sp_api_global_create(&dp->api, &ac, dp->nb_workers,
+				  (int)rte_lcore_to_socket_id(dp->main_lcore));
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "Kinesis API: %s\n", sp_strerror(rc));
+		return rc;
+	}
+	dp->chan.workers = dp->nb_workers;
+	dp->chan.hooks = (struct sp_chan_hooks){
+	    .on_config = dp_on_config,
+	    .on_catalog = dp_on_catalog,
+	    .on_kresp = dp_on_kresp,
+	    .on_disconnect = dp_on_disconnect,
+	    .arg = dp,
+	};
+	return 0;
+}
+
 static int
 dp_setup(struct sp_dp *dp)
 {
@@ -389,6 +461,10 @@ dp_setup(struct sp_dp *dp)
 		}
 		dp->nb_ifaces++;
 	}
+	rc = dp_setup_api_global(dp);
+	if (rc != 0) {
+		return rc;
+	}
 	w = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{
@@ -412,6 +488,14 @@ dp_setup(struct sp_dp *dp)
 		rc = dp_setup_tcp(dp, lc);
 		if (rc != 0) {
 			return rc;
+		}
+		if (dp->api != NULL) {
+			rc = sp_api_worker_create(dp->api, lc);
+			if (rc != 0) {
+				RTE_LOG(ERR, SPATE, "worker %u: Kinesis API: %s\n", lc->worker,
+					sp_strerror(rc));
+				return rc;
+			}
 		}
 		w++;
 	}
@@ -440,7 +524,12 @@ dp_service_loop(struct sp_dp *dp)
 	while (!g_stop) {
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = DP_SERVICE_TICK_US * 1000};
 
-		sp_chan_client_poll(&dp->chan, sp_dp_now_ms());
+		uint64_t now = sp_dp_now_ms();
+
+		sp_chan_client_poll(&dp->chan, now);
+		if (dp->api != NULL) {
+			sp_api_main_poll(dp->api, &dp->chan, now);
+		}
 		nanosleep(&ts, NULL);
 	}
 }
@@ -457,6 +546,9 @@ dp_shutdown(struct sp_dp *dp)
 	for (unsigned w = 0; w < dp->nb_workers && dp->lcores != NULL; w++) {
 		sp_tcp_destroy(dp->lcores[w].tcp);
 		dp->lcores[w].tcp = NULL;
+		if (dp->api != NULL) {
+			sp_api_worker_destroy(dp->api, w);
+		}
 		sp_testsvc_destroy(dp->testsvc[w]);
 		dp->testsvc[w] = NULL;
 		sp_pktio_fault_destroy(dp->fault[w]);
@@ -470,6 +562,8 @@ dp_shutdown(struct sp_dp *dp)
 	}
 	rte_free(dp->lcores);
 	sp_chan_client_fini(&dp->chan);
+	sp_api_global_destroy(dp->api);
+	dp->api = NULL;
 	dp_remove_file(dp->cfg.run_dir, "dataplane.pid");
 }
 

@@ -19,7 +19,9 @@ def strip_strings(line):
     return re.sub(r'"(\\.|[^"\\])*"', '""', line)
 
 for d in dirs:
-    for dp, _, files in os.walk(os.path.join(root, d)):
+    for dp, subdirs, files in os.walk(os.path.join(root, d)):
+        # third-party trees fetched by the setup scripts (npm) are not ours to style
+        subdirs[:] = [s for s in subdirs if s != "node_modules"]
         for f in sorted(files):
             if not f.endswith((".c", ".h", ".def")):
                 continue

@@ -47,6 +47,18 @@ void sp_chan_unix_init(struct sp_chan_unix *u, const char *path);
 /* Builds the "dataplane" object of a stats reply; the client takes the reference. */
 typedef json_t *(*sp_chan_stats_fn)(void *arg);
 
+/*
+ * What the dataplane does with control's messages beyond the channel's own bookkeeping (the
+ * Kinesis API service, api_main.c). Every hook is optional and runs on the main lcore.
+ */
+struct sp_chan_hooks {
+	void (*on_config)(void *arg, const json_t *msg);  /* config: epoch, account, catalog */
+	void (*on_catalog)(void *arg, const json_t *msg); /* a newer catalog snapshot */
+	void (*on_kresp)(void *arg, const json_t *msg);	  /* answer to a forwarded operation */
+	void (*on_disconnect)(void *arg);		  /* pending kreqs will get no answer */
+	void *arg;
+};
+
 #define SP_CHAN_BACKOFF_MIN_MS 50
 #define SP_CHAN_BACKOFF_MAX_MS 2000
 
@@ -65,6 +77,9 @@ struct sp_chan_client {
 	size_t in_len;
 	char *out; /* bytes waiting to be sent, SP_CHAN_OUT_BYTES */
 	size_t out_len;
+
+	struct sp_chan_hooks hooks;
+	unsigned workers; /* reported in hello */
 
 	bool configured;	  /* a config snapshot arrived since start */
 	uint64_t catalog_version; /* version of the snapshot in force */
@@ -87,6 +102,19 @@ void sp_chan_client_fini(struct sp_chan_client *c);
 
 /* Do whatever I/O is possible without blocking; now_ms drives reconnection backoff. */
 void sp_chan_client_poll(struct sp_chan_client *c, uint64_t now_ms);
+
+/*
+ * Forward a Kinesis control operation (body: the raw request body, any bytes). Returns 0,
+ * -ENOTCONN without a configured connection, -EINVAL if the body cannot travel as a JSON string
+ * (not UTF-8: the caller answers SerializationException itself) or -ENOBUFS when the output
+ * queue is full.
+ */
+SP_MUST_CHECK int sp_chan_client_send_kreq(struct sp_chan_client *c, uint64_t id, const char *op,
+					   const char *account, const char *region,
+					   const char *body, size_t len);
+
+/* Tell control the dataplane now serves catalog version v (drives CREATING -> ACTIVE). */
+void sp_chan_client_send_applied(struct sp_chan_client *c, uint64_t version);
 
 /* Handle one received line (no newline). Exposed for tests and the fuzzer. */
 void sp_chan_client_handle_line(struct sp_chan_client *c, const char *line, size_t len);

@@ -21,6 +21,17 @@
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
+/* Message names added with the Kinesis API (include/spate/chan_proto.h documents them). */
+#ifndef SP_CHAN_MSG_KREQ
+#define SP_CHAN_MSG_KREQ "kreq"
+#endif
+#ifndef SP_CHAN_MSG_KRESP
+#define SP_CHAN_MSG_KRESP "kresp"
+#endif
+#ifndef SP_CHAN_MSG_APPLIED
+#define SP_CHAN_MSG_APPLIED "applied"
+#endif
+
 #define CHAN_RECV_CHUNK 65536 /* bytes read per recv call */
 #define CHAN_IO_BUDGET 64     /* recv/send calls per poll: bounded work per service tick */
 
@@ -66,6 +77,10 @@ chan_disconnect(struct sp_chan_client *c, uint64_t now_ms, const char *why)
 	}
 	c->tr.ops->close(c->tr.ctx);
 	c->connected = false;
+	c->configured = false;
+	if (c->hooks.on_disconnect != NULL) {
+		c->hooks.on_disconnect(c->hooks.arg);
+	}
 	c->in_len = 0;
 	c->out_len = 0;
 	c->next_attempt_ms = now_ms + c->backoff_ms;
@@ -101,21 +116,27 @@ chan_send_json(struct sp_chan_client *c, json_t *msg)
 static void
 chan_send_hello(struct sp_chan_client *c)
 {
-	json_t *m = json_pack("{s:s, s:i, s:I, s:s}", "msg", SP_CHAN_MSG_HELLO, "proto",
-			      SP_CHAN_PROTO_VERSION, "pid", (json_int_t)c->pid, "name", c->name);
+	json_t *m = json_pack("{s:s, s:i, s:I, s:s, s:i}", "msg", SP_CHAN_MSG_HELLO, "proto",
+			      SP_CHAN_PROTO_VERSION, "pid", (json_int_t)c->pid, "name", c->name,
+			      "workers", (int)c->workers);
 
 	SP_VERIFY(m != NULL);
 	chan_send_json(c, m);
 }
 
 static void
-chan_on_snapshot(struct sp_chan_client *c, json_t *msg)
+chan_on_snapshot(struct sp_chan_client *c, json_t *msg, bool is_config)
 {
 	json_t *v = json_object_get(msg, "catalog_version");
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
 		c->msgs_bad++;
 		return;
+	}
+	if (is_config && c->hooks.on_config != NULL) {
+		c->hooks.on_config(c->hooks.arg, msg);
+	} else if (!is_config && c->hooks.on_catalog != NULL) {
+		c->hooks.on_catalog(c->hooks.arg, msg);
 	}
 	c->catalog_version = (uint64_t)json_integer_value(v);
 	if (!c->configured) {
@@ -143,6 +164,41 @@ chan_on_stats_req(struct sp_chan_client *c, json_t *msg)
 	chan_send_json(c, reply);
 }
 
+int
+sp_chan_client_send_kreq(struct sp_chan_client *c, uint64_t id, const char *op,
+			 const char *account, const char *region, const char *body, size_t len)
+{
+	json_t *text, *m;
+	uint64_t before = c->msgs_bad;
+
+	if (!c->connected || !c->configured) {
+		return -ENOTCONN;
+	}
+	text = json_stringn(body, len);
+	if (text == NULL) {
+		return -EINVAL;
+	}
+	m = json_pack("{s:s, s:I, s:s, s:s, s:s, s:o}", "msg", SP_CHAN_MSG_KREQ, "id",
+		      (json_int_t)id, "op", op, "account", account, "region", region, "body", text);
+	SP_VERIFY(m != NULL);
+	chan_send_json(c, m);
+	return c->msgs_bad == before ? 0 : -ENOBUFS;
+}
+
+void
+sp_chan_client_send_applied(struct sp_chan_client *c, uint64_t version)
+{
+	json_t *m;
+
+	if (!c->connected) {
+		return;
+	}
+	m = json_pack("{s:s, s:I}", "msg", SP_CHAN_MSG_APPLIED, "catalog_version",
+		      (json_int_t)version);
+	SP_VERIFY(m != NULL);
+	chan_send_json(c, m);
+}
+
 void
 sp_chan_client_handle_line(struct sp_chan_client *c, const char *line, size_t len)
 {
@@ -165,10 +221,14 @@ sp_chan_client_handle_line(struct sp_chan_client *c, const char *line, size_t le
 		    json_integer_value(proto) != SP_CHAN_PROTO_VERSION) {
 			c->msgs_bad++;
 		} else {
-			chan_on_snapshot(c, msg);
+			chan_on_snapshot(c, msg, true);
 		}
 	} else if (strcmp(type, SP_CHAN_MSG_CATALOG) == 0) {
-		chan_on_snapshot(c, msg);
+		chan_on_snapshot(c, msg, false);
+	} else if (strcmp(type, SP_CHAN_MSG_KRESP) == 0) {
+		if (c->hooks.on_kresp != NULL) {
+			c->hooks.on_kresp(c->hooks.arg, msg);
+		}
 	} else if (strcmp(type, SP_CHAN_MSG_STATS_REQ) == 0) {
 		chan_on_stats_req(c, msg);
 	} else {

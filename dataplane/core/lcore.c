@@ -100,6 +100,10 @@ sp_lcore_poll(struct sp_lcore *lc)
 	if (lc->tcp != NULL) {
 		sp_tcp_timers(lc->tcp);
 	}
+	if (lc->app_poll != NULL) {
+		/* cross-core hand-offs count as work: a worker with messages does not sleep */
+		total += lc->app_poll(lc->api);
+	}
 	sp_lcore_tx_flush(lc);
 	return total;
 }

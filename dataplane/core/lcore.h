@@ -23,6 +23,7 @@
 struct rte_mbuf;
 struct rte_mempool;
 struct sp_tcp;
+struct sp_api;
 
 #define SP_RX_BURST 32	   /* frames taken from one rx queue per poll */
 #define SP_TX_BUF 64	   /* frames buffered per port before a tx burst */
@@ -49,6 +50,10 @@ struct sp_lcore {
 	const struct sp_iface *ifaces;
 	struct rte_mempool *pool; /* this worker's mbufs (its rx queues allocate from it) */
 	struct sp_tcp *tcp;	  /* this worker's TCP stack (NULL: TCP not served) */
+	struct sp_api *api;	  /* this worker's Kinesis API service (NULL: not served) */
+	/* The application's per-poll work (cross-core rings, timeouts); returns work done. A
+	 * pointer, not a call, so the stack's library does not link the layers above it. */
+	unsigned (*app_poll)(struct sp_api *api);
 
 	/* Idle policy and its state. */
 	enum sp_idle_policy idle;

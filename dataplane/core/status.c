@@ -15,6 +15,8 @@
 
 #include "spate_version.h"
 
+#include "../api/api.h"
+
 #include "../dp.h"
 #include "../tcp/tcp_internal.h"
 
@@ -174,6 +176,9 @@ sp_dp_status_json(void *arg)
 	json_object_set_new(o, "counters", status_counters(&sum));
 	json_object_set_new(o, "workers", workers);
 	json_object_set_new(o, "tcp", status_tcp(dp));
+	if (dp->api != NULL) {
+		json_object_set_new(o, "api", sp_api_status_json(dp->api));
+	}
 	json_object_set_new(
 	    o, "channel",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "connects", (json_int_t)dp->chan.connects,

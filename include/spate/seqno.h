@@ -88,24 +88,44 @@ sp_seqno_stream_tag(const char *name, size_t len, int64_t created_ms)
 	return (uint32_t)(h >> 44) & SP_SEQNO_TAG_MAX;
 }
 
+/* Digits of a 64-bit value into buf, right-aligned in exactly width digits (zero-padded). */
+static inline void
+sp_u64_digits(uint64_t v, char *buf, unsigned width)
+{
+	for (unsigned i = width; i-- > 0;) {
+		buf[i] = (char)('0' + (unsigned)(v % 10u));
+		v /= 10u;
+	}
+}
+
 /*
- * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes). Returns the length.
+ * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes). Returns the length. Two
+ * 128-bit divisions by 10^19, then 64-bit arithmetic: a sequence number costs ~0.1 us, not
+ * 38 128-bit divisions.
  */
 static inline size_t
 sp_u128_format(sp_u128 v, char *buf)
 {
-	char tmp[SP_U128_DEC_MAX];
-	size_t n = 0;
+	const uint64_t e19 = UINT64_C(10000000000000000000);
+	uint64_t lo = (uint64_t)(v % e19);
+	sp_u128 rest = v / e19;
+	uint64_t mid = (uint64_t)(rest % e19);
+	uint64_t hi = (uint64_t)(rest / e19); /* at most 3 digits: 2^128 < 10^39 */
+	char tmp[SP_U128_DEC_MAX + 1];
+	size_t n = 0, start = 0;
 
-	do {
-		tmp[n++] = (char)('0' + (unsigned)(v % 10u));
-		v /= 10u;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++) {
-		buf[i] = tmp[n - 1 - i];
+	sp_u64_digits(hi, tmp, 1);
+	sp_u64_digits(mid, tmp + 1, 19);
+	sp_u64_digits(lo, tmp + 20, 19);
+	n = 39;
+	while (start < n - 1 && tmp[start] == '0') {
+		start++;
 	}
-	buf[n] = '\0';
-	return n;
+	for (size_t i = start; i < n; i++) {
+		buf[i - start] = tmp[i];
+	}
+	buf[n - start] = '\0';
+	return n - start;
 }
 
 /*

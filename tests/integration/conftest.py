@@ -8,16 +8,27 @@ network namespace, and the dataplane's own counters through `spatectl --json sta
 Options:
   --instance NAME   use an instance that is already up (started with tools/spate-dev up) instead
                     of bringing spt-it up and down; handy while iterating on one test
+  --endpoint URL    Kinesis API tests (test_api_*.py) only: drive this endpoint directly from the
+                    pytest process (kinesalite on loopback, tools/kinesalite-run) instead of the
+                    instance; spate_only tests skip, kinesalite_xfail tests become strict xfails
+  --records N       records the bulk put/get test writes (default 100000)
 Environment: SPATE_BUILD_DIR, SPATE_STATE_BASE, SPATE_RUN_BASE as for tools/spate-dev.
 """
 import pytest
 
 from harness import SESSION_NAME, SESSION_WORKERS, attach, instance_down, instance_up
 
+# Kinesis API tests: fixtures kenv/streams, markers spate_only/kinesalite_xfail and their hooks.
+pytest_plugins = ["kinesis_env"]
+
 
 def pytest_addoption(parser):
     parser.addoption("--instance", default=None,
                      help="use this already-up spate-dev instance instead of bringing one up")
+    parser.addoption("--endpoint", default=None,
+                     help="Kinesis API tests: use this endpoint (e.g. kinesalite) directly")
+    parser.addoption("--records", type=int, default=100000,
+                     help="Kinesis API tests: records written by the bulk put/get test")
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,13 @@
 #
 # Idempotent: mounts hugetlbfs at /dev/hugepages only when no hugetlbfs mount exists (this
 # machine has no systemd to do it), and raises the 2 MiB pool to at least N pages through
-# hugeadm (never lowers it). The default, 768 pages (1.5 GiB), covers two dev instances at
-# mem_mb=256 plus the integration tests' short-lived second instance. Prints what it did.
+# hugeadm (never lowers it). The default, 4096 pages (8 GiB), covers two dev instances at
+# spate-dev's mem_mb (1536: mbuf pools plus 64 MiB shard rings) plus the integration tests'
+# short-lived extra instances. Prints what it did.
 # Must run as root.
 set -euo pipefail
 
-PAGES=768
+PAGES=4096
 MNT=/dev/hugepages
 
 usage() {

@@ -3,9 +3,13 @@
  * End-to-end test of the spate-control binary (path in argv[1]) in a temporary directory:
  * start-up files, the control socket, a fake dataplane on the channel (hello, config,
  * stats_req, stats), a dataplane that disconnects, and a clean SIGTERM shutdown that removes
- * the sockets and the pid file.
+ * the sockets and the pid file. The Kinesis part: config carries epoch, account and region;
+ * kreq gets exactly one kresp (catalog push first when the catalog changed); applied moves
+ * the lifecycle on and pushes the next snapshot; bad Kinesis settings stop the start. An
+ * operator's stream_quota_set reaches the connected dataplane as a catalog push.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -285,12 +289,261 @@ test_fake_dataplane(void **state)
 	close(dp);
 }
 
+/* Send a kreq for op with body (a JSON text, escaped here). */
+static void
+send_kreq(int fd, long long id, const char *op, const char *body)
+{
+	json_t *m = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s}", "msg", "kreq", "id", (json_int_t)id,
+			      "op", op, "account", "123456789012", "region", "us-east-1", "body",
+			      body);
+	char *text = json_dumps(m, JSON_COMPACT);
+	char line[4096];
+
+	assert_non_null(text);
+	snprintf(line, sizeof(line), "%s\n", text);
+	send_str(fd, line);
+	free(text);
+	json_decref(m);
+}
+
+/* The next message must be a kresp for id with this status and type; returns it. */
+static json_t *
+read_kresp(int fd, long long id, int status, const char *type)
+{
+	json_t *r = read_msg(fd);
+
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "msg")), "kresp");
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), id);
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), status);
+	assert_string_equal(json_string_value(json_object_get(r, "type")), type);
+	assert_true(json_is_string(json_object_get(r, "body")));
+	return r;
+}
+
+/* The next message must be a catalog push; returns its version and the first stream. */
+static json_int_t
+read_catalog(int fd, const char *status)
+{
+	json_t *c = read_msg(fd);
+
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
+	json_int_t v = json_integer_value(json_object_get(c, "catalog_version"));
+	json_t *cat = json_object_get(c, "catalog");
+
+	assert_int_equal(json_integer_value(json_object_get(cat, "catalog_version")), v);
+	json_t *st = json_array_get(json_object_get(cat, "streams"), 0);
+
+	if (status == NULL) {
+		assert_null(st);
+	} else {
+		assert_string_equal(json_string_value(json_object_get(st, "status")), status);
+		json_t *sh = json_array_get(json_object_get(st, "shards"), 1);
+
+		assert_int_equal(json_integer_value(json_object_get(sh, "owner_lcore")), 1);
+		assert_int_equal(json_integer_value(json_object_get(sh, "index")), 1);
+	}
+	json_decref(c);
+	return v;
+}
+
+static void
+send_applied(int fd, json_int_t v)
+{
+	char line[128];
+
+	snprintf(line, sizeof(line), "{\"msg\":\"applied\",\"catalog_version\":%lld}\n",
+		 (long long)v);
+	send_str(fd, line);
+}
+
+static json_int_t
+hello(int dp, int pid, json_int_t epoch)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line),
+		 "{\"msg\":\"hello\",\"proto\":1,\"pid\":%d,\"name\":\"e2e\",\"workers\":2}\n",
+		 pid);
+	send_str(dp, line);
+	json_t *cfg = read_msg(dp);
+
+	assert_string_equal(json_string_value(json_object_get(cfg, "msg")), "config");
+	assert_int_equal(json_integer_value(json_object_get(cfg, "epoch")), epoch);
+	assert_string_equal(json_string_value(json_object_get(cfg, "account")), "123456789012");
+	assert_string_equal(json_string_value(json_object_get(cfg, "region")), "us-east-1");
+	json_int_t v = json_integer_value(json_object_get(cfg, "catalog_version"));
+
+	json_decref(cfg);
+	return v;
+}
+
+static void
+test_kinesis_channel(void **state)
+{
+	(void)state;
+	int dp = connect_to("chan.sock");
+	json_int_t v = hello(dp, 5000, 1);
+	json_t *r;
+
+	send_applied(dp, v); /* nothing to move: no push */
+	send_kreq(dp, 1, "CreateStream", "{\"StreamName\":\"e2e\",\"ShardCount\":2}");
+	json_int_t v1 = read_catalog(dp, "CREATING");
+
+	assert_true(v1 > v);
+	r = read_kresp(dp, 1, 200, "");
+	assert_string_equal(json_string_value(json_object_get(r, "body")), "");
+	json_decref(r);
+
+	/* The dataplane applies it: the stream turns ACTIVE and the next snapshot comes. */
+	send_applied(dp, v1);
+	json_int_t v2 = read_catalog(dp, "ACTIVE");
+
+	assert_int_equal(v2, v1 + 1);
+	send_applied(dp, v2); /* changes nothing: the next message is the kresp below */
+	send_kreq(dp, 2, "DescribeStream", "{\"StreamName\":\"e2e\"}");
+	r = read_kresp(dp, 2, 200, "");
+	json_error_t jerr;
+	json_t *body = json_loads(json_string_value(json_object_get(r, "body")), 0, &jerr);
+	json_t *sd = json_object_get(body, "StreamDescription");
+
+	assert_string_equal(json_string_value(json_object_get(sd, "StreamStatus")), "ACTIVE");
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 2);
+	json_decref(body);
+	json_decref(r);
+
+	/* Errors: type, message and message key travel; the body stays empty. */
+	send_kreq(dp, 3, "CreateStream", "{\"StreamName\":true}");
+	r = read_kresp(dp, 3, 400, "SerializationException");
+	assert_string_equal(json_string_value(json_object_get(r, "message_key")), "Message");
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+			    "class java.lang.Boolean can not be converted to an String");
+	json_decref(r);
+	send_kreq(dp, 4, "DeleteStream", "{\"StreamName\":\"nope\"}");
+	r = read_kresp(dp, 4, 400, "ResourceNotFoundException");
+	assert_string_equal(json_string_value(json_object_get(r, "message_key")), "message");
+	assert_string_equal(json_string_value(json_object_get(r, "message")),
+			    "Stream nope under account 123456789012 not found.");
+	json_decref(r);
+	send_kreq(dp, 5, "PutRecord", "{}");
+	json_decref(read_kresp(dp, 5, 400, "UnknownOperationException"));
+	send_str(dp, "{\"msg\":\"kreq\",\"id\":6}\n");
+	json_decref(read_kresp(dp, 6, 400, "UnknownOperationException"));
+
+	/* DeleteStream: push (DELETING) before kresp, then applied removes it. */
+	send_kreq(dp, 7, "DeleteStream", "{\"StreamName\":\"e2e\"}");
+	json_int_t v3 = read_catalog(dp, "DELETING");
+
+	json_decref(read_kresp(dp, 7, 200, ""));
+	send_applied(dp, v3);
+	read_catalog(dp, NULL);
+	close(dp);
+
+	/* A new hello is a new boot epoch. */
+	dp = connect_to("chan.sock");
+	hello(dp, 5001, 2);
+	close(dp);
+}
+
+/*
+ * stream_quota_set over the control socket: the connected dataplane receives a catalog message
+ * with the new quotas before the caller's reply; errors change and push nothing.
+ */
+static void
+test_quota_push(void **state)
+{
+	(void)state;
+	int dp = connect_to("chan.sock");
+	json_int_t v = hello(dp, 5100, 1);
+
+	send_kreq(dp, 1, "CreateStream", "{\"StreamName\":\"q\",\"ShardCount\":2}");
+	v = read_catalog(dp, "CREATING");
+	json_decref(read_kresp(dp, 1, 200, ""));
+	send_applied(dp, v);
+	v = read_catalog(dp, "ACTIVE");
+	send_applied(dp, v); /* changes nothing: no push */
+
+	json_t *r = rpc("{\"id\":1,\"method\":\"stream_quota_set\",\"params\":"
+			"{\"stream\":\"q\",\"records_per_s\":5,\"bytes_per_s\":0}}\n");
+	json_t *res = json_object_get(r, "result");
+
+	assert_non_null(res);
+	assert_true(json_is_true(json_object_get(res, "changed")));
+	assert_true(json_is_true(json_object_get(res, "pushed")));
+	assert_int_equal(json_integer_value(json_object_get(res, "catalog_version")), v + 1);
+	json_decref(r);
+
+	json_t *c = read_msg(dp);
+
+	assert_non_null(c);
+	assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
+	assert_int_equal(json_integer_value(json_object_get(c, "catalog_version")), v + 1);
+	json_t *st = json_array_get(json_object_get(json_object_get(c, "catalog"), "streams"), 0);
+
+	assert_string_equal(json_string_value(json_object_get(st, "name")), "q");
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "ACTIVE");
+	assert_int_equal(json_integer_value(json_object_get(st, "quota_records_per_s")), 5);
+	assert_int_equal(json_integer_value(json_object_get(st, "quota_bytes_per_s")), 0);
+	json_decref(c);
+
+	/* Applying it moves nothing; unknown stream and bad params push nothing either. */
+	send_applied(dp, v + 1);
+	r = rpc("{\"id\":2,\"method\":\"stream_quota_set\",\"params\":"
+		"{\"stream\":\"nope\",\"records_per_s\":5,\"bytes_per_s\":0}}\n");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+			 -32003);
+	json_decref(r);
+	r = rpc("{\"id\":3,\"method\":\"stream_quota_set\",\"params\":"
+		"{\"stream\":\"q\",\"records_per_s\":-5,\"bytes_per_s\":0}}\n");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+			 -32602);
+	json_decref(r);
+	/* The next message on the channel is this kresp: nothing was pushed meanwhile. */
+	send_kreq(dp, 2, "DescribeStreamSummary", "{\"StreamName\":\"q\"}");
+	json_decref(read_kresp(dp, 2, 200, ""));
+	close(dp);
+}
+
+static void
+test_bad_kinesis_args(void **state)
+{
+	static const char *const bad[][2] = {
+		{"--account", "12345"},
+		{"--region", "US-EAST-1"},
+		{"--shard-limit", "0"},
+		{"--shard-limit", "12x"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int status = 0;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+
+			dup2(devnull, 2);
+			execl(g_bin, g_bin, "--data-dir", "/nonexistent/d", "--run-dir",
+			      "/nonexistent/r", bad[i][0], bad[i][1], (char *)NULL);
+			_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 2);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fake_dataplane, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinesis_channel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota_push, setup, teardown),
+		cmocka_unit_test(test_bad_kinesis_args),
 	};
 
 	if (argc != 2) {

@@ -1,0 +1,1950 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Kinesis control operations: CreateStream, DeleteStream, DescribeStream,
+ * DescribeStreamSummary, ListStreams and ListShards, run against the catalog, plus the stream
+ * lifecycle driven by the dataplane's "applied" acknowledgements.
+ *
+ * A request goes through the checks of reference §1.7 in order: the body must be a JSON object
+ * (step 6, SerializationException without a message); member types, first failure only, in the
+ * operation's member order (step 10, SerializationException, key "Message"); constraints, every
+ * failure up to ten, same order (step 11, ValidationException); then the operation itself
+ * (step 12). The member order is kinesalite's for the members it knows, then the model's for
+ * the rest; docs/internals/control-ops.md lists it per operation with every text.
+ *
+ * Invariants: every call fills exactly one reply; error replies carry no body; messages are
+ * valid UTF-8 (cut at a character boundary when long); timestamps are written by hand as plain
+ * decimals (seconds with a millisecond fraction), never in exponent form; pagination tokens are
+ * sealed with HMAC-SHA256 under the catalog's token key and expire after
+ * SP_K_NEXT_TOKEN_LIFETIME_MS. Runs on spate-control's single thread; allocation is fine here
+ * (control plane, not the per-request dataplane path).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <spate/assert.h>
+
+#include "catalog.h"
+#include "ctl_log.h"
+#include "ctl_streams.h"
+
+/* ---- Replies ---------------------------------------------------------------------------- */
+
+/* The body of replies without output; never freed. */
+static char g_kin_empty[] = "";
+
+/* Length of the longest prefix of s[0..len) that does not end inside a UTF-8 sequence. */
+static size_t
+kin_utf8_cut(const char *s, size_t len)
+{
+	size_t i = len;
+	size_t back = 0;
+
+	while (i > 0 && back < 4 && ((uint8_t)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		back++;
+	}
+	if (i == 0) {
+		return 0;
+	}
+	uint8_t lead = (uint8_t)s[i - 1];
+	size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+
+	SP_ASSERT(need >= 1 && need <= 4);
+	return len - (i - 1) >= need ? len : i - 1;
+}
+
+SP_PRINTF(3, 4)
+static void
+kin_error(struct sp_ctl_kreply *out, enum sp_kerr err, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	SP_VERIFY(err > SP_KERR_NONE && err < SP_KERR_COUNT);
+	out->err = err;
+	out->status = sp_kerr_table[err].status;
+	out->message_upper = err == SP_KERR_SERIALIZATION;
+	va_start(ap, fmt);
+	k = vsnprintf(out->message, sizeof(out->message), fmt, ap);
+	va_end(ap);
+	size_t n = k < 0 ? 0 : SP_MIN((size_t)k, sizeof(out->message) - 1);
+
+	out->message[kin_utf8_cut(out->message, n)] = '\0';
+	SP_ASSERT(strlen(out->message) < sizeof(out->message));
+}
+
+/* An InternalFailure for a catalog error rc; returns rc. */
+static int
+kin_internal(struct sp_ctl_kreply *out, int rc)
+{
+	SP_VERIFY(rc < 0);
+	SP_CTL_ERR("kinesis: catalog error: %s", strerror(-rc));
+	kin_error(out, SP_KERR_INTERNAL_FAILURE, "%s", "");
+	return rc;
+}
+
+static void
+kin_not_found(struct sp_ctl_kreply *out, const struct sp_ctl_kctx *ctx, const char *name)
+{
+	kin_error(out, SP_KERR_RESOURCE_NOT_FOUND, "Stream %s under account %s not found.", name,
+		  ctx->account);
+}
+
+/* ---- JSON output ------------------------------------------------------------------------ */
+
+/* A growing text buffer; after a failed allocation it only remembers that it failed. */
+struct kbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+static void
+kb_put(struct kbuf *b, const char *s, size_t n)
+{
+	if (b->oom) {
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = SP_MAX(b->cap * 2, b->len + n + 1);
+		char *p = realloc(b->p, SP_MAX(cap, (size_t)256));
+
+		if (p == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = SP_MAX(cap, (size_t)256);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	SP_ASSERT(b->len < b->cap);
+}
+
+static void
+kb_raw(struct kbuf *b, const char *s)
+{
+	kb_put(b, s, strlen(s));
+}
+
+SP_PRINTF(2, 3)
+static void
+kb_fmt(struct kbuf *b, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	SP_VERIFY(k >= 0 && (size_t)k < sizeof(tmp)); /* only short numbers go through here */
+	kb_put(b, tmp, (size_t)k);
+}
+
+/* s (valid UTF-8) as a JSON string. */
+static void
+kb_str(struct kbuf *b, const char *s)
+{
+	const char *run = s;
+
+	kb_put(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		uint8_t c = (uint8_t)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			continue;
+		}
+		kb_put(b, run, (size_t)(s - run));
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+
+			kb_put(b, esc, 2);
+		} else {
+			kb_fmt(b, "\\u%04x", c);
+		}
+		run = s + 1;
+	}
+	kb_put(b, run, (size_t)(s - run));
+	kb_put(b, "\"", 1);
+}
+
+/* A timestamp: epoch seconds with the millisecond fraction, plain decimal ("1572297168.0"). */
+static void
+kb_ts(struct kbuf *b, int64_t ms)
+{
+	int64_t sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+	int64_t frac = ms - sec * 1000;
+	char digits[4];
+
+	SP_ASSERT(frac >= 0 && frac < 1000);
+	snprintf(digits, sizeof(digits), "%03lld", (long long)frac);
+	size_t n = 3;
+
+	while (n > 1 && digits[n - 1] == '0') {
+		n--;
+	}
+	digits[n] = '\0';
+	kb_fmt(b, "%lld.%s", (long long)sec, digits);
+}
+
+/* ---- Request members -------------------------------------------------------------------- */
+
+enum ktype { KT_STRING, KT_INTEGER, KT_BOOLEAN, KT_TIMESTAMP, KT_MAP, KT_STRUCT };
+enum kpat { KP_NONE, KP_NAME, KP_ARN };
+
+/* Every member any of the six operations reads. */
+enum kmid {
+	KM_STREAM_NAME,
+	KM_STREAM_ARN,
+	KM_SHARD_COUNT,
+	KM_MODE_DETAILS,
+	KM_STREAM_MODE,
+	KM_TAGS,
+	KM_WARM,
+	KM_MAX_RECORD_KIB,
+	KM_ENFORCE,
+	KM_LIMIT,
+	KM_EXCL_SHARD,
+	KM_EXCL_STREAM,
+	KM_NEXT_TOKEN,
+	KM_MAX_RESULTS,
+	KM_CREATION_TS,
+	KM_SHARD_FILTER,
+	KM_FILTER_TYPE,
+	KM_FILTER_SHARD,
+	KM_FILTER_TS,
+	KM_COUNT,
+};
+
+#define KF_NOT_NULL 0x01u	/* Member must not be null */
+#define KF_NOT_NULL_PROV 0x02u	/* ... unless StreamModeDetails says ON_DEMAND */
+#define KF_MIN 0x04u		/* value >= min */
+#define KF_MAX 0x08u		/* value <= max */
+#define KF_LEN_MIN 0x10u	/* length >= len_min */
+#define KF_LEN_MAX 0x20u	/* length <= len_max */
+#define KF_TAG_LENGTHS 0x40u	/* map keys 1..128 and values 0..256 characters */
+
+struct kmember {
+	enum kmid id;
+	const char *key;  /* JSON member name */
+	const char *path; /* name in ValidationException texts */
+	enum ktype type;
+	unsigned flags;
+	int64_t min;
+	int64_t max;
+	int64_t len_min;
+	int64_t len_max;
+	enum kpat pat;
+	const char *const *enums;    /* NULL-terminated allowed values */
+	const struct kmember *kids;  /* KT_STRUCT: members, ended by a NULL key */
+};
+
+/* A decoded member: present (not absent, not null) and its value by type. */
+struct kval {
+	bool present;
+	const char *s;
+	size_t len;
+	int64_t i; /* integers (floored, Integer-clamped) and timestamps (ms) */
+	bool b;
+	json_t *j; /* maps and structures */
+};
+
+struct kreq {
+	struct kval m[KM_COUNT];
+};
+
+static const char *const g_kin_modes[] = {"PROVISIONED", "ON_DEMAND", NULL};
+/* Order fixed: a filter's number is its index + 1 (tokens carry it). */
+static const char *const g_kin_filters[] = {"AFTER_SHARD_ID", "AT_TRIM_HORIZON",
+					    "FROM_TRIM_HORIZON", "AT_LATEST",
+					    "AT_TIMESTAMP", "FROM_TIMESTAMP", NULL};
+enum kfilter {
+	KFL_NONE = 0,
+	KFL_AFTER_SHARD_ID,
+	KFL_AT_TRIM_HORIZON,
+	KFL_FROM_TRIM_HORIZON,
+	KFL_AT_LATEST,
+	KFL_AT_TIMESTAMP,
+	KFL_FROM_TIMESTAMP,
+};
+
+#define KIN_NAME_RE "[a-zA-Z0-9_.-]+"
+#define KIN_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
+
+#define KIN_NAMELIKE(id_, key_, path_, flags_)                                             \
+	{                                                                                  \
+		.id = (id_), .key = (key_), .path = (path_), .type = KT_STRING,            \
+		.flags = (flags_) | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,                 \
+		.len_max = SP_K_STREAM_NAME_MAX_CHARS, .pat = KP_NAME,                     \
+	}
+#define KIN_STREAM_NAME KIN_NAMELIKE(KM_STREAM_NAME, "StreamName", "streamName", 0)
+#define KIN_STREAM_ARN                                                                     \
+	{                                                                                  \
+		.id = KM_STREAM_ARN, .key = "StreamARN", .path = "streamARN",              \
+		.type = KT_STRING, .flags = KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,         \
+		.len_max = SP_K_STREAM_ARN_MAX_CHARS, .pat = KP_ARN,                       \
+	}
+#define KIN_INT(id_, key_, path_, flags_, min_, max_)                                      \
+	{                                                                                  \
+		.id = (id_), .key = (key_), .path = (path_), .type = KT_INTEGER,           \
+		.flags = (flags_), .min = (min_), .max = (max_),                           \
+	}
+#define KIN_NEXT_TOKEN                                                                     \
+	{                                                                                  \
+		.id = KM_NEXT_TOKEN, .key = "NextToken", .path = "nextToken",              \
+		.type = KT_STRING, .flags = KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,         \
+		.len_max = 1048576,                                                        \
+	}
+#define KIN_END {.key = NULL}
+
+static const struct kmember g_kin_mode_kids[] = {
+	{.id = KM_STREAM_MODE, .key = "StreamMode", .path = "streamMode", .type = KT_STRING,
+	 .flags = KF_NOT_NULL, .enums = g_kin_modes},
+	KIN_END,
+};
+
+static const struct kmember g_kin_filter_kids[] = {
+	{.id = KM_FILTER_TYPE, .key = "Type", .path = "type", .type = KT_STRING,
+	 .flags = KF_NOT_NULL, .enums = g_kin_filters},
+	KIN_NAMELIKE(KM_FILTER_SHARD, "ShardId", "shardId", 0),
+	{.id = KM_FILTER_TS, .key = "Timestamp", .path = "timestamp", .type = KT_TIMESTAMP},
+	KIN_END,
+};
+
+static const struct kmember g_kin_create[] = {
+	KIN_INT(KM_SHARD_COUNT, "ShardCount", "shardCount", KF_NOT_NULL_PROV | KF_MIN | KF_MAX, 1,
+		100000),
+	KIN_NAMELIKE(KM_STREAM_NAME, "StreamName", "streamName", KF_NOT_NULL),
+	{.id = KM_MODE_DETAILS, .key = "StreamModeDetails", .path = "streamModeDetails",
+	 .type = KT_STRUCT, .kids = g_kin_mode_kids},
+	{.id = KM_TAGS, .key = "Tags", .path = "tags", .type = KT_MAP,
+	 .flags = KF_LEN_MIN | KF_LEN_MAX | KF_TAG_LENGTHS, .len_min = 1, .len_max = 200},
+	KIN_INT(KM_WARM, "WarmThroughputMiBps", "warmThroughputMiBps", KF_MIN, 0, 0),
+	KIN_INT(KM_MAX_RECORD_KIB, "MaxRecordSizeInKiB", "maxRecordSizeInKiB", KF_MIN | KF_MAX,
+		1024, 10240),
+	KIN_END,
+};
+
+static const struct kmember g_kin_delete[] = {
+	KIN_STREAM_NAME,
+	{.id = KM_ENFORCE, .key = "EnforceConsumerDeletion", .path = "enforceConsumerDeletion",
+	 .type = KT_BOOLEAN},
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_describe[] = {
+	KIN_INT(KM_LIMIT, "Limit", "limit", KF_MIN | KF_MAX, 1, 10000),
+	KIN_NAMELIKE(KM_EXCL_SHARD, "ExclusiveStartShardId", "exclusiveStartShardId", 0),
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_summary[] = {
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_list_streams[] = {
+	KIN_INT(KM_LIMIT, "Limit", "limit", KF_MIN | KF_MAX, 1, 10000),
+	KIN_NAMELIKE(KM_EXCL_STREAM, "ExclusiveStartStreamName", "exclusiveStartStreamName", 0),
+	KIN_NEXT_TOKEN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_list_shards[] = {
+	KIN_NAMELIKE(KM_EXCL_SHARD, "ExclusiveStartShardId", "exclusiveStartShardId", 0),
+	KIN_INT(KM_MAX_RESULTS, "MaxResults", "maxResults", KF_MIN | KF_MAX, 1, 10000),
+	KIN_NEXT_TOKEN,
+	{.id = KM_CREATION_TS, .key = "StreamCreationTimestamp",
+	 .path = "streamCreationTimestamp", .type = KT_TIMESTAMP},
+	KIN_STREAM_NAME,
+	{.id = KM_SHARD_FILTER, .key = "ShardFilter", .path = "shardFilter", .type = KT_STRUCT,
+	 .kids = g_kin_filter_kids},
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* ---- Step 10: member types (SerializationException) ------------------------------------ */
+
+#define KIN_FROM_BOOL "class java.lang.Boolean can not be converted to "
+#define KIN_FROM_NUM "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be " \
+		     "converted to "
+#define KIN_FROM_STR "class java.lang.String can not be converted to "
+#define KIN_LIST_TEXT "Start of list found where not expected"
+#define KIN_OBJ_TEXT "Start of structure or map found where not expected."
+
+static const char *
+kin_type_target(enum ktype t)
+{
+	switch (t) {
+	case KT_STRING:
+		return "an String";
+	case KT_INTEGER:
+		return "an Integer";
+	case KT_BOOLEAN:
+		return "an Boolean";
+	default:
+		return "milliseconds since epoch";
+	}
+}
+
+/* The scalar conversion error of value v for a scalar type t, or false if v fits. */
+static bool
+kin_scalar_error(enum ktype t, const json_t *v, struct sp_ctl_kreply *out)
+{
+	const char *to = kin_type_target(t);
+
+	SP_ASSERT(t != KT_MAP && t != KT_STRUCT);
+	if (json_is_array(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", KIN_LIST_TEXT);
+	} else if (json_is_object(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", KIN_OBJ_TEXT);
+	} else if (json_is_boolean(v) && t != KT_BOOLEAN) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s%s", KIN_FROM_BOOL, to);
+	} else if (json_is_number(v) && (t == KT_STRING || t == KT_BOOLEAN)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s%s", KIN_FROM_NUM, to);
+	} else if (json_is_string(v) && t == KT_BOOLEAN) {
+		char up[SP_CTL_K_MSG_MAX_BYTES];
+		size_t n = SP_MIN(json_string_length(v), sizeof(up) - 1);
+
+		/* ASCII upper-casing; the text is cut below at a character boundary. */
+		for (size_t i = 0; i < n; i++) {
+			char c = json_string_value(v)[i];
+
+			up[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+		}
+		up[n] = '\0';
+		kin_error(out, SP_KERR_SERIALIZATION, "'%s' can not be converted to an Boolean",
+			  up);
+	} else if (json_is_string(v) && t != KT_STRING) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s%s", KIN_FROM_STR, to);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* JSON number to an Integer member: floored, clamped at 2^31 - 1 as AWS does. */
+static int64_t
+kin_integer(double d)
+{
+	double f = floor(d);
+
+	if (f > 2147483647.0) {
+		return 2147483647;
+	}
+	if (f < -9.2e18) {
+		return INT64_MIN;
+	}
+	return (int64_t)f;
+}
+
+/* JSON number of epoch seconds to milliseconds. */
+static int64_t
+kin_timestamp_ms(double sec)
+{
+	double ms = sec * 1000.0;
+
+	if (ms > 9.2e18) {
+		return INT64_MAX;
+	}
+	if (ms < -9.2e18) {
+		return INT64_MIN;
+	}
+	return llround(ms);
+}
+
+static bool kin_decode(const struct kmember *ms, json_t *obj, struct kreq *r,
+		       struct sp_ctl_kreply *out);
+
+static bool
+kin_decode_map(json_t *v, struct sp_ctl_kreply *out)
+{
+	const char *k;
+	json_t *x;
+
+	if (json_is_array(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", KIN_LIST_TEXT);
+		return false;
+	}
+	if (!json_is_object(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", "Expected map or null");
+		return false;
+	}
+	json_object_foreach(v, k, x) {
+		if (!json_is_null(x) && kin_scalar_error(KT_STRING, x, out)) {
+			return false;
+		}
+	}
+	SP_ASSERT(out->err == SP_KERR_NONE);
+	return true;
+}
+
+/* Type-check one present member and store its value. */
+static bool
+kin_decode_one(const struct kmember *m, json_t *v, struct kreq *r, struct sp_ctl_kreply *out)
+{
+	struct kval *kv = &r->m[m->id];
+
+	SP_ASSERT(m->id < KM_COUNT);
+	if (m->type == KT_MAP) {
+		if (!kin_decode_map(v, out)) {
+			return false;
+		}
+	} else if (m->type == KT_STRUCT) {
+		if (json_is_array(v) || !json_is_object(v)) {
+			kin_error(out, SP_KERR_SERIALIZATION, "%s",
+				  json_is_array(v) ? KIN_LIST_TEXT : "Expected null");
+			return false;
+		}
+		if (!kin_decode(m->kids, v, r, out)) {
+			return false;
+		}
+	} else if (kin_scalar_error(m->type, v, out)) {
+		return false;
+	}
+	kv->present = true;
+	kv->j = v;
+	if (m->type == KT_STRING) {
+		kv->s = json_string_value(v);
+		kv->len = json_string_length(v);
+	} else if (m->type == KT_INTEGER) {
+		kv->i = kin_integer(json_number_value(v));
+	} else if (m->type == KT_TIMESTAMP) {
+		kv->i = kin_timestamp_ms(json_number_value(v));
+	} else if (m->type == KT_BOOLEAN) {
+		kv->b = json_is_true(v);
+	}
+	return true;
+}
+
+/* Members in table order; absent and null members stay absent (reference §1.1). */
+static bool
+kin_decode(const struct kmember *ms, json_t *obj, struct kreq *r, struct sp_ctl_kreply *out)
+{
+	SP_VERIFY(ms != NULL && json_is_object(obj));
+	for (const struct kmember *m = ms; m->key != NULL; m++) {
+		json_t *v = json_object_get(obj, m->key);
+
+		if (v != NULL && !json_is_null(v) && !kin_decode_one(m, v, r, out)) {
+			return false;
+		}
+	}
+	SP_ASSERT(out->err == SP_KERR_NONE);
+	return true;
+}
+
+/* ---- Step 11: constraints (ValidationException) ----------------------------------------- */
+
+/* Length as Java and JavaScript count it: UTF-16 code units of valid UTF-8. */
+static int64_t
+kin_u16len(const char *s, size_t len)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		if ((c & 0xC0) != 0x80) {
+			n += c >= 0xF0 ? 2 : 1;
+		}
+	}
+	SP_ASSERT(n >= 0 && (size_t)n <= len);
+	return n;
+}
+
+static bool
+kin_name_ok(const char *s, size_t len)
+{
+	SP_ASSERT(s != NULL || len == 0);
+	if (len == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Decode one UTF-8 character at s (valid UTF-8); returns its byte length. */
+static size_t
+kin_utf8_next(const uint8_t *s, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] < 0xE0) {
+		*cp = (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+		return 2;
+	}
+	if (s[0] < 0xF0) {
+		*cp = (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+		return 3;
+	}
+	*cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+	      (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+	return 4;
+}
+
+/* JavaScript's \s set (what \S excludes). */
+static bool
+kin_js_space(uint32_t c)
+{
+	return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0xA0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+	       c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+/* JavaScript's line terminators (what . excludes). */
+static bool
+kin_js_line_end(uint32_t c)
+{
+	return c == 0x0A || c == 0x0D || c == 0x2028 || c == 0x2029;
+}
+
+/* s[from..to) has no line terminator and, if need != NULL, contains need. */
+static bool
+kin_dot_run(const char *s, size_t from, size_t to, const char *need)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	size_t nl = need != NULL ? strlen(need) : 0;
+	bool found = need == NULL;
+	uint32_t cp;
+
+	for (size_t i = from; i < to;) {
+		if (!found && i + nl <= to && memcmp(s + i, need, nl) == 0) {
+			found = true;
+		}
+		i += kin_utf8_next(u + i, &cp);
+		if (kin_js_line_end(cp)) {
+			return false;
+		}
+	}
+	return found;
+}
+
+/*
+ * Match the whole of s against KIN_ARN_RE. On success *name_at is where the stream name
+ * starts: after the first ":<12 digits>:stream/" that makes the pattern match.
+ */
+static bool
+kin_arn_match(const char *s, size_t len, size_t *name_at)
+{
+	static const char head[] = "arn:aws";
+	const size_t tail = 1 + 12 + 8; /* ":" digits ":stream/" */
+
+	SP_ASSERT(s != NULL && name_at != NULL);
+	if (len < sizeof(head) - 1 || memcmp(s, head, sizeof(head) - 1) != 0) {
+		return false;
+	}
+	for (size_t p = sizeof(head) - 1; p + tail < len; p++) {
+		size_t d = 0;
+
+		if (s[p] != ':' || memcmp(s + p + 13, ":stream/", 8) != 0) {
+			continue;
+		}
+		while (d < 12 && s[p + 1 + d] >= '0' && s[p + 1 + d] <= '9') {
+			d++;
+		}
+		if (d != 12 || !kin_dot_run(s, sizeof(head) - 1, p, ":kinesis:")) {
+			continue;
+		}
+		bool ok = true;
+		uint32_t cp;
+
+		for (size_t i = p + tail; ok && i < len;) {
+			i += kin_utf8_next((const uint8_t *)s + i, &cp);
+			ok = !kin_js_space(cp);
+		}
+		if (ok) {
+			*name_at = p + tail;
+			SP_ASSERT(*name_at < len);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "'<s>'" cut to fit cap, at a character boundary. */
+static void
+kin_quote(char *buf, size_t cap, const char *s, size_t len)
+{
+	size_t room = cap - 3;
+	size_t n = kin_utf8_cut(s, SP_MIN(len, room));
+
+	SP_VERIFY(cap >= 4);
+	buf[0] = '\'';
+	memcpy(buf + 1, s, n);
+	buf[n + 1] = '\'';
+	buf[n + 2] = '\0';
+}
+
+/* A map as Java prints it: '{k=v, k2=v2}' (null values print as null). */
+static void
+kin_quote_map(char *buf, size_t cap, json_t *map)
+{
+	struct kbuf b = {0};
+	const char *k;
+	json_t *v;
+	bool first = true;
+
+	SP_ASSERT(json_is_object(map) && cap >= 8);
+	kb_put(&b, "{", 1);
+	json_object_foreach(map, k, v) {
+		kb_raw(&b, first ? "" : ", ");
+		kb_raw(&b, k);
+		kb_put(&b, "=", 1);
+		kb_raw(&b, json_is_string(v) ? json_string_value(v) : "null");
+		first = false;
+	}
+	kb_put(&b, "}", 1);
+	if (b.oom) {
+		snprintf(buf, cap, "'{}'");
+	} else {
+		kin_quote(buf, cap, b.p, b.len);
+	}
+	free(b.p);
+}
+
+static void
+kin_render(const struct kmember *m, const struct kval *v, char *buf, size_t cap)
+{
+	if (!v->present) {
+		snprintf(buf, cap, "null");
+	} else if (m->type == KT_STRING) {
+		kin_quote(buf, cap, v->s, v->len);
+	} else if (m->type == KT_MAP) {
+		kin_quote_map(buf, cap, v->j);
+	} else {
+		snprintf(buf, cap, "'%lld'", (long long)v->i);
+	}
+}
+
+static int64_t
+kin_length(const struct kmember *m, const struct kval *v)
+{
+	return m->type == KT_MAP ? (int64_t)json_object_size(v->j) : kin_u16len(v->s, v->len);
+}
+
+static bool
+kin_enum_ok(const char *const *set, const char *s)
+{
+	for (; *set != NULL; set++) {
+		if (strcmp(*set, s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+kin_enum_text(const char *const *set, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "Member must satisfy enum value set: [");
+
+	SP_ASSERT(set != NULL && set[0] != NULL && n < cap);
+	for (const char *const *e = set; *e != NULL && n < cap; e++) {
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", e == set ? "" : ", ", *e);
+	}
+	if (n < cap) {
+		snprintf(buf + n, cap - n, "]");
+	}
+}
+
+/* Map keys 1..128 characters, values 0..256 (reference §1.8). */
+static void
+kin_tag_lengths(const struct kval *v, const char *val, const char *path, struct sp_kvalid *kv)
+{
+	bool keys_ok = true;
+	bool vals_ok = true;
+	const char *k;
+	json_t *x;
+
+	SP_ASSERT(v->present && json_is_object(v->j));
+	json_object_foreach(v->j, k, x) {
+		int64_t kl = kin_u16len(k, strlen(k));
+
+		keys_ok = keys_ok && kl >= 1 && kl <= 128;
+		if (json_is_string(x)) {
+			vals_ok = vals_ok &&
+				  kin_u16len(json_string_value(x), json_string_length(x)) <= 256;
+		}
+	}
+	if (!keys_ok) {
+		sp_kvalid_add(kv, val, path,
+			      "Map keys must satisfy constraint: [Member must have length less "
+			      "than or equal to 128, Member must have length greater than or "
+			      "equal to 1]");
+	}
+	if (!vals_ok) {
+		sp_kvalid_add(kv, val, path,
+			      "Map value must satisfy constraint: [Member must have length less "
+			      "than or equal to 256, Member must have length greater than or "
+			      "equal to 0]");
+	}
+}
+
+static void kin_validate(const struct kmember *ms, const struct kreq *r, const char *prefix,
+			 bool on_demand, struct sp_kvalid *kv);
+
+/* The checks of one present member, in kinesalite's order. */
+static void
+kin_validate_value(const struct kmember *m, const struct kreq *r, const char *path,
+		   bool on_demand, struct sp_kvalid *kv)
+{
+	const struct kval *v = &r->m[m->id];
+	char val[SP_KVALID_MSG_BYTES];
+	char c[256];
+
+	SP_ASSERT(v->present);
+	kin_render(m, v, val, sizeof(val));
+	if ((m->flags & KF_MIN) != 0 && v->i < m->min) {
+		snprintf(c, sizeof(c), "Member must have value greater than or equal to %lld",
+			 (long long)m->min);
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if ((m->flags & KF_MAX) != 0 && v->i > m->max) {
+		snprintf(c, sizeof(c), "Member must have value less than or equal to %lld",
+			 (long long)m->max);
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if ((m->pat == KP_NAME && !kin_name_ok(v->s, v->len)) ||
+	    (m->pat == KP_ARN && !kin_arn_match(v->s, v->len, &(size_t){0}))) {
+		snprintf(c, sizeof(c), "Member must satisfy regular expression pattern: %s",
+			 m->pat == KP_NAME ? KIN_NAME_RE : KIN_ARN_RE);
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if ((m->flags & KF_LEN_MIN) != 0 && kin_length(m, v) < m->len_min) {
+		snprintf(c, sizeof(c), "Member must have length greater than or equal to %lld",
+			 (long long)m->len_min);
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if ((m->flags & KF_LEN_MAX) != 0 && kin_length(m, v) > m->len_max) {
+		snprintf(c, sizeof(c), "Member must have length less than or equal to %lld",
+			 (long long)m->len_max);
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if (m->enums != NULL && !kin_enum_ok(m->enums, v->s)) {
+		kin_enum_text(m->enums, c, sizeof(c));
+		sp_kvalid_add(kv, val, path, c);
+	}
+	if ((m->flags & KF_TAG_LENGTHS) != 0) {
+		kin_tag_lengths(v, val, path, kv);
+	}
+	if (m->type == KT_STRUCT) {
+		char prefix[128];
+
+		snprintf(prefix, sizeof(prefix), "%s.", path);
+		kin_validate(m->kids, r, prefix, on_demand, kv);
+	}
+}
+
+static void
+kin_validate(const struct kmember *ms, const struct kreq *r, const char *prefix, bool on_demand,
+	     struct sp_kvalid *kv)
+{
+	SP_VERIFY(ms != NULL && prefix != NULL);
+	for (const struct kmember *m = ms; m->key != NULL; m++) {
+		char path[160];
+		bool must = (m->flags & KF_NOT_NULL) != 0 ||
+			    ((m->flags & KF_NOT_NULL_PROV) != 0 && !on_demand);
+
+		snprintf(path, sizeof(path), "%s%s", prefix, m->path);
+		if (!r->m[m->id].present) {
+			if (must) {
+				sp_kvalid_add(kv, "null", path, "Member must not be null");
+			}
+			continue;
+		}
+		kin_validate_value(m, r, path, on_demand, kv);
+	}
+}
+
+static bool
+kin_on_demand(const struct kreq *r)
+{
+	const struct kval *v = &r->m[KM_STREAM_MODE];
+
+	return v->present && strcmp(v->s, "ON_DEMAND") == 0;
+}
+
+static bool
+kin_check(const struct kmember *ms, const struct kreq *r, struct sp_ctl_kreply *out)
+{
+	struct sp_kvalid *kv = malloc(sizeof(*kv));
+
+	if (kv == NULL) {
+		kin_internal(out, -ENOMEM);
+		return false;
+	}
+	sp_kvalid_init(kv);
+	kin_validate(ms, r, "", kin_on_demand(r), kv);
+	bool ok = kv->n == 0;
+
+	if (!ok) {
+		char msg[SP_CTL_K_MSG_MAX_BYTES];
+
+		sp_kvalid_message(kv, msg, sizeof(msg));
+		kin_error(out, SP_KERR_VALIDATION, "%s", msg);
+	}
+	free(kv);
+	return ok;
+}
+
+/* ---- Pagination tokens ------------------------------------------------------------------ */
+
+#define KTOK_VERSION 1u
+#define KTOK_TAG_BYTES 16u
+#define KTOK_STR_MAX SP_K_STREAM_NAME_MAX_CHARS
+/* version, kind, issued, created, filter, filter_ms, three strings with a length byte, tag */
+#define KTOK_RAW_MAX (1u + 1u + 8u + 8u + 1u + 8u + 3u * (1u + KTOK_STR_MAX) + KTOK_TAG_BYTES)
+#define KTOK_CHARS_MAX ((KTOK_RAW_MAX * 4u + 2u) / 3u)
+
+enum ktok_kind { KTOK_SHARDS = 1, KTOK_STREAMS = 2 };
+
+/* What a token stands for: where the next page starts, and what to list. */
+struct ktoken {
+	uint8_t kind;
+	uint8_t filter; /* enum kfilter */
+	int64_t issued_ms;
+	int64_t created_ms; /* the stream incarnation (ListShards) */
+	int64_t filter_ms;
+	char stream[KTOK_STR_MAX + 1];
+	char after[KTOK_STR_MAX + 1];	     /* last id or name returned */
+	char filter_shard[KTOK_STR_MAX + 1]; /* AFTER_SHARD_ID's ShardId */
+};
+
+static const char g_kin_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* base64url without padding. */
+static size_t
+kin_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		size_t k = SP_MIN(n - i, (size_t)3);
+
+		v |= k > 1 ? (uint32_t)in[i + 1] << 8 : 0;
+		v |= k > 2 ? in[i + 2] : 0;
+		for (size_t j = 0; j <= k; j++) {
+			out[o++] = g_kin_b64[(v >> (18 - 6 * j)) & 0x3F];
+		}
+	}
+	out[o] = '\0';
+	SP_ASSERT(o <= KTOK_CHARS_MAX);
+	return o;
+}
+
+/* Returns the decoded length, or -1 on a character outside the alphabet or a bad length. */
+static long
+kin_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t o = 0;
+
+	SP_ASSERT(in != NULL && out != NULL);
+	if (n % 4 == 1) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *p = memchr(g_kin_b64, in[i], sizeof(g_kin_b64) - 1);
+
+		if (p == NULL || in[i] == '\0') {
+			return -1;
+		}
+		acc = acc << 6 | (uint32_t)(p - g_kin_b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap) {
+				return -1;
+			}
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	SP_ASSERT(o <= cap && o <= n);
+	return (long)o;
+}
+
+static void
+kin_put64(uint8_t *p, int64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v = (int64_t)((uint64_t)v >> 8);
+	}
+}
+
+static int64_t
+kin_get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++) {
+		v = v << 8 | p[i];
+	}
+	return (int64_t)v;
+}
+
+static size_t
+kin_put_str(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	SP_VERIFY(n <= KTOK_STR_MAX);
+	p[0] = (uint8_t)n;
+	memcpy(p + 1, s, n);
+	return n + 1;
+}
+
+static void
+kin_tag(const uint8_t *key, const uint8_t *data, size_t n, uint8_t *tag)
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	const uint8_t *rc = HMAC(EVP_sha256(), key, SP_CAT_TOKEN_KEY_BYTES, data, n, md, &mdlen);
+
+	SP_VERIFY(rc != NULL && mdlen >= KTOK_TAG_BYTES);
+	memcpy(tag, md, KTOK_TAG_BYTES);
+}
+
+/* Seal t into out (KTOK_CHARS_MAX + 1 bytes). */
+static void
+kin_token_seal(const uint8_t *key, const struct ktoken *t, char *out)
+{
+	uint8_t raw[KTOK_RAW_MAX];
+	size_t n = 0;
+
+	SP_VERIFY(t->kind == KTOK_SHARDS || t->kind == KTOK_STREAMS);
+	raw[n++] = KTOK_VERSION;
+	raw[n++] = t->kind;
+	kin_put64(raw + n, t->issued_ms);
+	kin_put64(raw + n + 8, t->created_ms);
+	raw[n + 16] = t->filter;
+	kin_put64(raw + n + 17, t->filter_ms);
+	n += 25;
+	n += kin_put_str(raw + n, t->stream);
+	n += kin_put_str(raw + n, t->after);
+	n += kin_put_str(raw + n, t->filter_shard);
+	kin_tag(key, raw, n, raw + n);
+	n += KTOK_TAG_BYTES;
+	SP_VERIFY(n <= sizeof(raw));
+	kin_b64_encode(raw, n, out);
+}
+
+static bool
+kin_get_str(const uint8_t *raw, size_t end, size_t *at, char *out)
+{
+	size_t n;
+
+	if (*at >= end) {
+		return false;
+	}
+	n = raw[*at];
+	if (n > KTOK_STR_MAX || *at + 1 + n > end) {
+		return false;
+	}
+	memcpy(out, raw + *at + 1, n);
+	out[n] = '\0';
+	*at += 1 + n;
+	return memchr(out, '\0', n) == NULL;
+}
+
+/* Open a token of the given kind. Returns false when it is malformed or tampered with. */
+static bool
+kin_token_open(const uint8_t *key, const char *s, size_t len, uint8_t kind, struct ktoken *t)
+{
+	uint8_t raw[KTOK_RAW_MAX];
+	uint8_t tag[KTOK_TAG_BYTES];
+	long n = len <= KTOK_CHARS_MAX ? kin_b64_decode(s, len, raw, sizeof(raw)) : -1;
+	size_t at = 27;
+
+	if (n < (long)(27 + 3 + KTOK_TAG_BYTES)) {
+		return false;
+	}
+	size_t end = (size_t)n - KTOK_TAG_BYTES;
+
+	SP_ASSERT(end >= 30 && (size_t)n <= sizeof(raw));
+	kin_tag(key, raw, end, tag);
+	if (CRYPTO_memcmp(tag, raw + end, KTOK_TAG_BYTES) != 0) {
+		return false;
+	}
+	memset(t, 0, sizeof(*t));
+	t->kind = raw[1];
+	t->issued_ms = kin_get64(raw + 2);
+	t->created_ms = kin_get64(raw + 10);
+	t->filter = raw[18];
+	t->filter_ms = kin_get64(raw + 19);
+	if (raw[0] != KTOK_VERSION || t->kind != kind || t->filter > KFL_FROM_TIMESTAMP ||
+	    !kin_get_str(raw, end, &at, t->stream) || !kin_get_str(raw, end, &at, t->after) ||
+	    !kin_get_str(raw, end, &at, t->filter_shard)) {
+		return false;
+	}
+	return at == end;
+}
+
+/* Open a request's NextToken; on failure fill out and return false. */
+static bool
+kin_token_take(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kval *v,
+	       uint8_t kind, struct ktoken *t, struct sp_ctl_kreply *out)
+{
+	SP_VERIFY(v->present);
+	if (!kin_token_open(sp_cat_token_key(cat), v->s, v->len, kind, t)) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT, "Invalid NextToken.");
+		return false;
+	}
+	if (ctx->now_ms - t->issued_ms > (int64_t)SP_K_NEXT_TOKEN_LIFETIME_MS) {
+		kin_error(out, SP_KERR_EXPIRED_NEXT_TOKEN,
+			  "The NextToken has expired: it was issued more than %u seconds ago.",
+			  SP_K_NEXT_TOKEN_LIFETIME_MS / 1000u);
+		return false;
+	}
+	SP_ASSERT(t->kind == kind);
+	return true;
+}
+
+/* ---- Stream selector -------------------------------------------------------------------- */
+
+/*
+ * Find the stream a request names by StreamName and/or StreamARN. On failure fill out
+ * (InvalidArgument, ResourceNotFound or InternalFailure) and return false.
+ */
+static bool
+kin_select(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	   struct sp_cat_stream_row *row, struct sp_ctl_kreply *out)
+{
+	const struct kval *name = &r->m[KM_STREAM_NAME];
+	const struct kval *arn = &r->m[KM_STREAM_ARN];
+	size_t at = 0;
+	const char *want;
+
+	if (!name->present && !arn->present) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Neither StreamName nor StreamARN was provided.");
+		return false;
+	}
+	if (arn->present) {
+		bool ok = kin_arn_match(arn->s, arn->len, &at);
+
+		SP_VERIFY(ok); /* checked in step 11 */
+	}
+	if (name->present && arn->present && strcmp(name->s, arn->s + at) != 0) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "StreamName %s does not match the stream of StreamARN %s.", name->s,
+			  arn->s);
+		return false;
+	}
+	want = name->present ? name->s : arn->s + at;
+	int rc = strlen(want) > SP_K_STREAM_NAME_MAX_CHARS ? -ENOENT
+							   : sp_cat_stream_get(cat, want, row);
+
+	if (rc == 0 && arn->present && strcmp(arn->s, row->arn) != 0) {
+		rc = -ENOENT; /* same name, another region or account */
+	}
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, want);
+	} else if (rc != 0) {
+		kin_internal(out, rc);
+	}
+	return rc == 0;
+}
+
+/* ---- Output pieces ---------------------------------------------------------------------- */
+
+static void
+kb_mode(struct kbuf *b, const struct sp_cat_stream_row *st)
+{
+	kb_raw(b, "\"StreamModeDetails\":{\"StreamMode\":");
+	kb_str(b, st->mode[0] != '\0' ? st->mode : "PROVISIONED");
+	kb_raw(b, "}");
+}
+
+/* StreamName, StreamARN, StreamStatus, StreamModeDetails. */
+static void
+kb_stream_head(struct kbuf *b, const struct sp_cat_stream_row *st)
+{
+	kb_raw(b, "\"StreamName\":");
+	kb_str(b, st->name);
+	kb_raw(b, ",\"StreamARN\":");
+	kb_str(b, st->arn);
+	kb_raw(b, ",\"StreamStatus\":");
+	kb_str(b, st->status);
+	kb_raw(b, ",");
+	kb_mode(b, st);
+}
+
+/* RetentionPeriodHours, StreamCreationTimestamp, EnhancedMonitoring, EncryptionType, KeyId. */
+static void
+kb_stream_tail(struct kbuf *b, const struct sp_cat_stream_row *st)
+{
+	kb_fmt(b, ",\"RetentionPeriodHours\":%lld", (long long)st->retention_hours);
+	kb_raw(b, ",\"StreamCreationTimestamp\":");
+	kb_ts(b, st->created_ms);
+	kb_raw(b, ",\"EnhancedMonitoring\":[{\"ShardLevelMetrics\":[]}],\"EncryptionType\":");
+	kb_str(b, st->encryption[0] != '\0' ? st->encryption : "NONE");
+	if (st->key_id[0] != '\0') {
+		kb_raw(b, ",\"KeyId\":");
+		kb_str(b, st->key_id);
+	}
+}
+
+static void
+kb_shard(struct kbuf *b, const struct sp_cat_shard_row *sh)
+{
+	kb_raw(b, "{\"ShardId\":");
+	kb_str(b, sh->shard_id);
+	if (sh->parent_shard_id != NULL) {
+		kb_raw(b, ",\"ParentShardId\":");
+		kb_str(b, sh->parent_shard_id);
+	}
+	if (sh->adjacent_parent_shard_id != NULL) {
+		kb_raw(b, ",\"AdjacentParentShardId\":");
+		kb_str(b, sh->adjacent_parent_shard_id);
+	}
+	kb_raw(b, ",\"HashKeyRange\":{\"StartingHashKey\":");
+	kb_str(b, sh->starting_hash_key != NULL ? sh->starting_hash_key : "0");
+	kb_raw(b, ",\"EndingHashKey\":");
+	kb_str(b, sh->ending_hash_key != NULL ? sh->ending_hash_key : "0");
+	kb_raw(b, "},\"SequenceNumberRange\":{\"StartingSequenceNumber\":");
+	kb_str(b, sh->starting_seq != NULL ? sh->starting_seq : "0");
+	if (sh->ending_seq != NULL) {
+		kb_raw(b, ",\"EndingSequenceNumber\":");
+		kb_str(b, sh->ending_seq);
+	}
+	kb_raw(b, "}}");
+}
+
+/* Hand the built body to the reply (or turn an allocation failure into InternalFailure). */
+static int
+kin_body(struct sp_ctl_kreply *out, struct kbuf *b)
+{
+	if (b->oom || b->p == NULL) {
+		free(b->p);
+		return kin_internal(out, -ENOMEM);
+	}
+	SP_ASSERT(strlen(b->p) == b->len);
+	out->body = b->p;
+	out->body_len = b->len;
+	return 0;
+}
+
+/* ---- Shard listing (DescribeStream, ListShards) ----------------------------------------- */
+
+struct kin_list {
+	const struct sp_ctl_kctx *ctx;
+	const struct sp_cat_stream_row *st;
+	struct kbuf *b;
+	enum kfilter filter;
+	int64_t filter_ms;
+	const char *filter_shard;
+	unsigned max; /* shards per page */
+	unsigned n;   /* shards written */
+	bool more;    /* a further shard matched */
+	char last[KTOK_STR_MAX + 1];
+};
+
+static int64_t
+kin_retention_ms(const struct sp_cat_stream_row *st)
+{
+	return st->retention_hours * 3600 * 1000;
+}
+
+/* Whether a listing with filter l includes shard sh (reference §3.1 ListShards). */
+static bool
+kin_shard_wanted(const struct kin_list *l, const struct sp_cat_shard_row *sh)
+{
+	bool open = sh->closed_ms < 0;
+	int64_t trim = l->ctx->now_ms - kin_retention_ms(l->st);
+	int64_t t;
+
+	if (!open && sh->closed_ms < trim) {
+		return false; /* expired: never listed */
+	}
+	switch (l->filter) {
+	case KFL_AFTER_SHARD_ID:
+		return strcmp(sh->shard_id, l->filter_shard) > 0;
+	case KFL_AT_TRIM_HORIZON:
+		/* A stream younger than its retention has its trim horizon at creation. */
+		t = SP_MAX(trim, l->st->created_ms);
+		return sh->created_ms <= t && (open || sh->closed_ms >= t);
+	case KFL_AT_LATEST:
+		return open;
+	case KFL_AT_TIMESTAMP:
+		t = SP_MAX(l->filter_ms, l->st->created_ms);
+		return sh->created_ms <= t && (open || sh->closed_ms >= t);
+	case KFL_FROM_TIMESTAMP:
+		t = SP_MAX(l->filter_ms, trim);
+		return open || sh->closed_ms >= t;
+	default:
+		return true;
+	}
+}
+
+static int
+kin_list_one(void *arg, const struct sp_cat_shard_row *sh)
+{
+	struct kin_list *l = arg;
+
+	SP_ASSERT(l->n <= l->max);
+	if (!kin_shard_wanted(l, sh)) {
+		return 0;
+	}
+	if (l->n == l->max) {
+		l->more = true;
+		return 1;
+	}
+	kb_raw(l->b, l->n > 0 ? "," : "");
+	kb_shard(l->b, sh);
+	snprintf(l->last, sizeof(l->last), "%s", sh->shard_id);
+	l->n++;
+	return 0;
+}
+
+/* Write the shards of l->st after `after` as a JSON array. */
+static int
+kin_list_shards(struct sp_cat *cat, struct kin_list *l, const char *after)
+{
+	int rc;
+
+	SP_VERIFY(l->max > 0 && l->st != NULL);
+	kb_raw(l->b, "[");
+	rc = sp_cat_shard_foreach(cat, l->st->name, after, kin_list_one, l);
+	kb_raw(l->b, "]");
+	return rc;
+}
+
+/* ---- Operations ------------------------------------------------------------------------- */
+
+/* A page size: the request's value (validated >= 1), capped at cap, or cap when absent. */
+static unsigned
+kin_page(const struct kval *v, unsigned cap)
+{
+	SP_VERIFY(cap > 0);
+	if (!v->present) {
+		return cap;
+	}
+	SP_VERIFY(v->i >= 1);
+	return v->i < (int64_t)cap ? (unsigned)v->i : cap;
+}
+
+struct kin_new_shard {
+	char id[32];
+	char start[SP_U128_DEC_MAX + 1];
+	char end[SP_U128_DEC_MAX + 1];
+	char seq[SP_U128_DEC_MAX + 1];
+};
+
+void
+sp_ctl_kinesis_hash_range(uint32_t n, uint32_t i, sp_u128 *start, sp_u128 *end)
+{
+	const sp_u128 max = ~(sp_u128)0;
+	sp_u128 step;
+
+	SP_VERIFY(n > 0 && i < n);
+	if (n == 1) {
+		*start = 0;
+		*end = max;
+		return;
+	}
+	/* floor(2^128 / n) without 2^128: one more than floor(max / n) when n divides 2^128. */
+	step = max / n + (max % n == n - 1 ? 1 : 0);
+	*start = step * i;
+	*end = i + 1 == n ? max : step * (i + 1) - 1;
+	SP_ASSERT(*start <= *end);
+}
+
+/* Fill the n shards of a new stream: ids, hash ranges, starting sequence numbers, owners. */
+static void
+kin_fill_shards(const struct sp_ctl_kctx *ctx, uint32_t epoch, uint32_t tag, uint32_t n,
+		struct sp_cat_shard *sh, struct kin_new_shard *txt)
+{
+	SP_VERIFY(n > 0 && ctx->n_workers > 0);
+	for (uint32_t i = 0; i < n; i++) {
+		struct sp_seqno_fields f = {.epoch = epoch, .stream_tag = tag, .shard_index = i};
+		sp_u128 start, end;
+
+		sp_ctl_kinesis_hash_range(n, i, &start, &end);
+		snprintf(txt[i].id, sizeof(txt[i].id), "shardId-%012u", i);
+		sp_u128_format(start, txt[i].start);
+		sp_u128_format(end, txt[i].end);
+		sp_u128_format(sp_seqno_pack(&f), txt[i].seq);
+		sh[i] = (struct sp_cat_shard){
+			.shard_id = txt[i].id,
+			.starting_hash_key = txt[i].start,
+			.ending_hash_key = txt[i].end,
+			.starting_seq = txt[i].seq,
+			.owner_lcore = (int)(i % ctx->n_workers),
+			.index = i,
+		};
+	}
+	SP_ASSERT(strcmp(txt[n - 1].end, "340282366920938463463374607431768211455") == 0);
+}
+
+/* Insert the new stream; the caller has checked names and quotas. */
+static int
+kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		  uint32_t n, struct sp_ctl_kreply *out)
+{
+	const char *name = r->m[KM_STREAM_NAME].s;
+	struct sp_cat_shard *sh = calloc(n, sizeof(*sh));
+	struct kin_new_shard *txt = calloc(n, sizeof(*txt));
+	char arn[SP_CAT_ARN_MAX_BYTES];
+	uint32_t epoch = 0;
+	int rc = sh == NULL || txt == NULL ? -ENOMEM : sp_cat_epoch(cat, &epoch);
+
+	if (rc == 0) {
+		uint32_t tag = sp_seqno_stream_tag(name, strlen(name), ctx->now_ms);
+		const struct kval *kib = &r->m[KM_MAX_RECORD_KIB];
+		struct sp_cat_stream st = {
+			.name = name,
+			.arn = arn,
+			.status = "CREATING",
+			.mode = kin_on_demand(r) ? "ON_DEMAND" : "PROVISIONED",
+			.retention_hours = SP_K_RETENTION_HOURS_DEFAULT,
+			.created_ms = ctx->now_ms,
+			.encryption = "NONE",
+			.max_record_bytes = kib->present ? kib->i * 1024 : 0,
+		};
+
+		snprintf(arn, sizeof(arn), "arn:aws:kinesis:%s:%s:stream/%s", ctx->region,
+			 ctx->account, name);
+		kin_fill_shards(ctx, epoch, tag, n, sh, txt);
+		rc = sp_cat_stream_insert(cat, &st, sh, n);
+	}
+	free(sh);
+	free(txt);
+	if (rc == -EEXIST) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s already exists.", name, ctx->account);
+		return 0;
+	}
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	out->catalog_changed = true;
+	return 0;
+}
+
+static int
+kin_create(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	   struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row *row = malloc(sizeof(*row));
+	const char *name = r->m[KM_STREAM_NAME].s;
+	int64_t n = kin_on_demand(r) ? SP_CTL_K_ON_DEMAND_SHARDS : r->m[KM_SHARD_COUNT].i;
+	int64_t open = 0, creating = 0;
+	int rc = row == NULL ? -ENOMEM : sp_cat_stream_get(cat, name, row);
+
+	free(row);
+	SP_VERIFY(n >= 1);
+	if (rc == 0) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s already exists.", name, ctx->account);
+		return 0;
+	}
+	rc = rc == -ENOENT ? sp_cat_quota_counts(cat, &open, &creating) : rc;
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	if (open + n > (int64_t)ctx->shard_limit) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "This request would exceed the shard limit for the account %s in %s. "
+			  "Current shard count for the account: %lld. Limit: %u. Number of "
+			  "additional shards that would have resulted from this request: %lld. "
+			  "Refer to the AWS Service Limits page (http://docs.aws.amazon.com/"
+			  "general/latest/gr/aws_service_limits.html) for current limits and how "
+			  "to request higher limits.",
+			  ctx->account, ctx->region, (long long)open, ctx->shard_limit,
+			  (long long)n);
+		return 0;
+	}
+	if (n > SP_CTL_K_SHARDS_PER_STREAM_MAX) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "ShardCount %lld is above the limit of %u shards per stream.",
+			  (long long)n, SP_CTL_K_SHARDS_PER_STREAM_MAX);
+		return 0;
+	}
+	if (creating >= SP_CTL_K_CREATING_MAX) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "The account %s in %s already has %u streams in CREATING state; wait "
+			  "for one to become ACTIVE.",
+			  ctx->account, ctx->region, SP_CTL_K_CREATING_MAX);
+		return 0;
+	}
+	return kin_create_insert(cat, ctx, r, (uint32_t)n, out);
+}
+
+static int
+kin_delete(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	   struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	int64_t before = 0, after = 0;
+	int rc;
+
+	/* EnforceConsumerDeletion is accepted: no consumers exist to hold a delete back. */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	rc = sp_cat_version(cat, &before);
+	if (rc == 0) {
+		rc = sp_cat_stream_mark_deleting(cat, row.name);
+	}
+	if (rc == 0) {
+		rc = sp_cat_version(cat, &after);
+	}
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(after >= before);
+	out->catalog_changed = after != before;
+	return 0;
+}
+
+static int
+kin_describe(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	     struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	const struct kval *lim = &r->m[KM_LIMIT];
+	const struct kval *excl = &r->m[KM_EXCL_SHARD];
+	struct kin_list l = {
+		.ctx = ctx,
+		.st = &row,
+		.b = &b,
+		.max = kin_page(lim, SP_CTL_K_DESCRIBE_LIMIT_DEFAULT),
+	};
+	int rc = 0;
+
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	SP_VERIFY(l.max >= 1);
+	kb_raw(&b, "{\"StreamDescription\":{");
+	kb_stream_head(&b, &row);
+	kb_raw(&b, ",\"Shards\":");
+	if (strcmp(row.status, "CREATING") == 0) {
+		kb_raw(&b, "[]"); /* shards appear once the stream is ACTIVE (reference §2.6) */
+	} else {
+		rc = kin_list_shards(cat, &l, excl->present ? excl->s : NULL);
+	}
+	kb_raw(&b, l.more ? ",\"HasMoreShards\":true" : ",\"HasMoreShards\":false");
+	kb_stream_tail(&b, &row);
+	kb_raw(&b, "}}");
+	if (rc != 0) {
+		free(b.p);
+		return kin_internal(out, rc);
+	}
+	return kin_body(out, &b);
+}
+
+static int
+kin_summary(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	    struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	SP_ASSERT(row.max_record_bytes > 0);
+	kb_raw(&b, "{\"StreamDescriptionSummary\":{");
+	kb_stream_head(&b, &row);
+	kb_stream_tail(&b, &row);
+	/* Shards are not shown while CREATING (reference §2.6), nor counted (kinesalite). */
+	kb_fmt(&b, ",\"OpenShardCount\":%lld",
+	       strcmp(row.status, "CREATING") == 0 ? 0LL : (long long)row.open_shards);
+	kb_raw(&b, ",\"ConsumerCount\":0");
+	kb_fmt(&b, ",\"MaxRecordSizeInKiB\":%lld", (long long)(row.max_record_bytes / 1024));
+	kb_raw(&b, "}}");
+	return kin_body(out, &b);
+}
+
+struct kin_streams {
+	struct kbuf names;
+	struct kbuf sums;
+	unsigned max;
+	unsigned n;
+	bool more;
+	char last[SP_K_STREAM_NAME_MAX_CHARS + 1];
+};
+
+static int
+kin_streams_one(void *arg, const struct sp_cat_stream_row *st)
+{
+	struct kin_streams *ls = arg;
+
+	SP_ASSERT(ls->n <= ls->max);
+	if (ls->n == ls->max) {
+		ls->more = true;
+		return 1;
+	}
+	kb_raw(&ls->names, ls->n > 0 ? "," : "");
+	kb_str(&ls->names, st->name);
+	kb_raw(&ls->sums, ls->n > 0 ? ",{" : "{");
+	kb_stream_head(&ls->sums, st);
+	kb_raw(&ls->sums, ",\"StreamCreationTimestamp\":");
+	kb_ts(&ls->sums, st->created_ms);
+	kb_raw(&ls->sums, "}");
+	snprintf(ls->last, sizeof(ls->last), "%s", st->name);
+	ls->n++;
+	return 0;
+}
+
+static int
+kin_list_streams_out(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, struct kin_streams *ls,
+		     struct sp_ctl_kreply *out)
+{
+	struct kbuf b = {0};
+
+	SP_VERIFY(ls->n <= ls->max);
+	kb_raw(&b, "{\"StreamNames\":[");
+	kb_raw(&b, ls->names.p != NULL ? ls->names.p : "");
+	kb_raw(&b, ls->more ? "],\"HasMoreStreams\":true" : "],\"HasMoreStreams\":false");
+	if (ls->more) {
+		struct ktoken t = {.kind = KTOK_STREAMS, .issued_ms = ctx->now_ms};
+		char tok[KTOK_CHARS_MAX + 1];
+
+		snprintf(t.after, sizeof(t.after), "%s", ls->last);
+		kin_token_seal(sp_cat_token_key(cat), &t, tok);
+		kb_raw(&b, ",\"NextToken\":");
+		kb_str(&b, tok);
+	}
+	kb_raw(&b, ",\"StreamSummaries\":[");
+	kb_raw(&b, ls->sums.p != NULL ? ls->sums.p : "");
+	kb_raw(&b, "]}");
+	if (ls->names.oom || ls->sums.oom) {
+		free(b.p);
+		b = (struct kbuf){.oom = true};
+	}
+	SP_ASSERT(!ls->more || ls->n == ls->max);
+	return kin_body(out, &b);
+}
+
+static int
+kin_list_streams(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		 struct sp_ctl_kreply *out)
+{
+	const struct kval *lim = &r->m[KM_LIMIT];
+	struct kin_streams ls = {
+		.max = kin_page(lim, SP_CTL_K_LIST_STREAMS_LIMIT_DEFAULT),
+	};
+	struct ktoken t;
+	const char *after = NULL;
+	int rc;
+
+	if (r->m[KM_NEXT_TOKEN].present) {
+		if (!kin_token_take(cat, ctx, &r->m[KM_NEXT_TOKEN], KTOK_STREAMS, &t, out)) {
+			return 0;
+		}
+		after = t.after; /* the token's position wins over ExclusiveStartStreamName */
+	} else if (r->m[KM_EXCL_STREAM].present) {
+		after = r->m[KM_EXCL_STREAM].s;
+	}
+	SP_VERIFY(ls.max >= 1);
+	rc = sp_cat_stream_foreach(cat, after, kin_streams_one, &ls);
+	if (rc == 0) {
+		rc = kin_list_streams_out(cat, ctx, &ls, out);
+	} else {
+		kin_internal(out, rc);
+	}
+	free(ls.names.p);
+	free(ls.sums.p);
+	return rc;
+}
+
+/* ListShards argument rules that need no catalog (InvalidArgumentException). */
+static bool
+kin_list_shards_args(const struct kreq *r, struct sp_ctl_kreply *out)
+{
+	static const struct {
+		enum kmid id;
+		const char *name;
+	} conflicts[] = {
+		{KM_STREAM_NAME, "StreamName"},
+		{KM_STREAM_ARN, "StreamARN"},
+		{KM_EXCL_SHARD, "ExclusiveStartShardId"},
+		{KM_CREATION_TS, "StreamCreationTimestamp"},
+	};
+	const struct kval *type = &r->m[KM_FILTER_TYPE];
+
+	if (r->m[KM_NEXT_TOKEN].present) {
+		for (size_t i = 0; i < SP_ARRAY_SIZE(conflicts); i++) {
+			if (r->m[conflicts[i].id].present) {
+				kin_error(out, SP_KERR_INVALID_ARGUMENT,
+					  "NextToken and %s cannot be provided together.",
+					  conflicts[i].name);
+				return false;
+			}
+		}
+		return true; /* the token carries the filter; a ShardFilter is ignored */
+	}
+	if (!r->m[KM_STREAM_NAME].present && !r->m[KM_STREAM_ARN].present) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Either NextToken or StreamName should be provided.");
+		return false;
+	}
+	if (type->present && strcmp(type->s, "AFTER_SHARD_ID") == 0 &&
+	    !r->m[KM_FILTER_SHARD].present) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "ShardFilter of type AFTER_SHARD_ID needs a ShardId.");
+		return false;
+	}
+	if (type->present && strstr(type->s, "_TIMESTAMP") != NULL && !r->m[KM_FILTER_TS].present) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "ShardFilter of type %s needs a Timestamp.", type->s);
+		return false;
+	}
+	return true;
+}
+
+/* Resolve the stream and the listing state of a ListShards call without a NextToken. */
+static bool
+kin_list_shards_fresh(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		      struct sp_cat_stream_row *row, struct ktoken *t, struct sp_ctl_kreply *out)
+{
+	const struct kval *type = &r->m[KM_FILTER_TYPE];
+	const struct kval *ts = &r->m[KM_CREATION_TS];
+
+	if (!kin_select(cat, ctx, r, row, out)) {
+		return false;
+	}
+	/* Second granularity: clients echo the timestamp they were shown. */
+	if (ts->present && ts->i / 1000 != row->created_ms / 1000) {
+		kin_not_found(out, ctx, row->name);
+		return false;
+	}
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; type->present && g_kin_filters[i] != NULL; i++) {
+		if (strcmp(type->s, g_kin_filters[i]) == 0) {
+			t->filter = (uint8_t)(i + 1);
+		}
+	}
+	SP_ASSERT(!type->present || t->filter != KFL_NONE);
+	t->filter_ms = r->m[KM_FILTER_TS].i;
+	if (r->m[KM_FILTER_SHARD].present) {
+		snprintf(t->filter_shard, sizeof(t->filter_shard), "%s", r->m[KM_FILTER_SHARD].s);
+	}
+	if (r->m[KM_EXCL_SHARD].present) {
+		snprintf(t->after, sizeof(t->after), "%s", r->m[KM_EXCL_SHARD].s);
+	}
+	return true;
+}
+
+/* Resolve the stream and the listing state of a ListShards call with a NextToken. */
+static bool
+kin_list_shards_next(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		     struct sp_cat_stream_row *row, struct ktoken *t, struct sp_ctl_kreply *out)
+{
+	int rc;
+
+	if (!kin_token_take(cat, ctx, &r->m[KM_NEXT_TOKEN], KTOK_SHARDS, t, out)) {
+		return false;
+	}
+	rc = sp_cat_stream_get(cat, t->stream, row);
+	if (rc == 0 && row->created_ms != t->created_ms) {
+		rc = -ENOENT; /* deleted and created again since the token was issued */
+	}
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, t->stream);
+	} else if (rc != 0) {
+		kin_internal(out, rc);
+	}
+	SP_ASSERT(t->kind == KTOK_SHARDS);
+	return rc == 0;
+}
+
+static int
+kin_list_shards_out(struct sp_cat *cat, struct kin_list *l, struct ktoken *t,
+		    struct sp_ctl_kreply *out)
+{
+	int rc;
+
+	SP_VERIFY(l->b->len == 0);
+	kb_raw(l->b, "{\"Shards\":");
+	rc = l->max == 0 ? (kb_raw(l->b, "[]"), 0)
+			 : kin_list_shards(cat, l, t->after[0] != '\0' ? t->after : NULL);
+	if (rc != 0) {
+		free(l->b->p);
+		return kin_internal(out, rc);
+	}
+	if (l->more) {
+		char tok[KTOK_CHARS_MAX + 1];
+
+		t->kind = KTOK_SHARDS;
+		t->issued_ms = l->ctx->now_ms;
+		t->created_ms = l->st->created_ms;
+		snprintf(t->stream, sizeof(t->stream), "%s", l->st->name);
+		snprintf(t->after, sizeof(t->after), "%s", l->last);
+		kin_token_seal(sp_cat_token_key(cat), t, tok);
+		kb_raw(l->b, ",\"NextToken\":");
+		kb_str(l->b, tok);
+	}
+	kb_raw(l->b, "}");
+	SP_ASSERT(l->n <= l->max);
+	return kin_body(out, l->b);
+}
+
+static int
+kin_list_shards_op(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		   struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct ktoken t;
+	struct kbuf b = {0};
+	const struct kval *mr = &r->m[KM_MAX_RESULTS];
+	struct kin_list l = {
+		.ctx = ctx,
+		.st = &row,
+		.b = &b,
+		.max = kin_page(mr, SP_CTL_K_LIST_SHARDS_MAX_DEFAULT),
+	};
+	bool ok = kin_list_shards_args(r, out) &&
+		  (r->m[KM_NEXT_TOKEN].present ? kin_list_shards_next(cat, ctx, r, &row, &t, out)
+					       : kin_list_shards_fresh(cat, ctx, r, &row, &t, out));
+
+	if (!ok) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (strcmp(row.status, "CREATING") == 0) {
+		/* As DescribeStream: shards appear once the stream is ACTIVE (kinesalite). */
+		l.max = 0;
+	}
+	l.filter = (enum kfilter)t.filter;
+	l.filter_ms = t.filter_ms;
+	l.filter_shard = t.filter_shard;
+	return kin_list_shards_out(cat, &l, &t, out);
+}
+
+/* ---- Entry points ----------------------------------------------------------------------- */
+
+typedef int (*kin_op_fn)(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+			 struct sp_ctl_kreply *out);
+
+struct kin_op {
+	const struct kmember *members;
+	kin_op_fn fn;
+};
+
+static const struct kin_op *
+kin_op_find(enum sp_kop op)
+{
+	static const struct kin_op ops[SP_KOP_COUNT] = {
+		[SP_KOP_CREATE_STREAM] = {g_kin_create, kin_create},
+		[SP_KOP_DELETE_STREAM] = {g_kin_delete, kin_delete},
+		[SP_KOP_DESCRIBE_STREAM] = {g_kin_describe, kin_describe},
+		[SP_KOP_DESCRIBE_STREAM_SUMMARY] = {g_kin_summary, kin_summary},
+		[SP_KOP_LIST_STREAMS] = {g_kin_list_streams, kin_list_streams},
+		[SP_KOP_LIST_SHARDS] = {g_kin_list_shards, kin_list_shards_op},
+	};
+
+	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {
+		return NULL;
+	}
+	SP_ASSERT(sp_kop_table[op].where == SP_KOP_CONTROL);
+	return &ops[op];
+}
+
+int
+sp_ctl_kinesis(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, enum sp_kop op,
+	       const char *body, size_t len, struct sp_ctl_kreply *out)
+{
+	const struct kin_op *kop = kin_op_find(op);
+	json_error_t jerr;
+	json_t *req = NULL;
+	struct kreq *r = NULL;
+	int rc = 0;
+
+	SP_VERIFY(cat != NULL && ctx != NULL && out != NULL);
+	SP_VERIFY(body != NULL || len == 0);
+	memset(out, 0, sizeof(*out));
+	out->status = 200;
+	if (kop == NULL) {
+		kin_error(out, SP_KERR_UNKNOWN_OPERATION, "%s", "");
+		goto done;
+	}
+	req = len > 0 ? json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &jerr) : NULL;
+	if (!json_is_object(req)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", "");
+		goto done;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		rc = kin_internal(out, -ENOMEM);
+		goto done;
+	}
+	if (kin_decode(kop->members, req, r, out) && kin_check(kop->members, r, out)) {
+		rc = kop->fn(cat, ctx, r, out);
+	}
+done:
+	free(r);
+	json_decref(req);
+	if (out->body == NULL) {
+		out->body = g_kin_empty;
+		out->body_len = 0;
+	}
+	SP_ASSERT(out->err == SP_KERR_NONE || out->body_len == 0);
+	return rc;
+}
+
+void
+sp_ctl_kreply_fini(struct sp_ctl_kreply *r)
+{
+	if (r == NULL) {
+		return;
+	}
+	if (r->body != g_kin_empty) {
+		free(r->body);
+	}
+	r->body = g_kin_empty;
+	r->body_len = 0;
+}
+
+int
+sp_ctl_kinesis_applied(struct sp_cat *cat, int64_t version)
+{
+	SP_VERIFY(cat != NULL);
+	if (version < 0) {
+		return 0;
+	}
+	int rc = sp_cat_apply_acked(cat, version);
+
+	if (rc > 0) {
+		SP_CTL_INFO("kinesis: dataplane applied catalog version %lld; %d stream(s) "
+			    "moved on",
+			    (long long)version, rc);
+	}
+	return rc;
+}

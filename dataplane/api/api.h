@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The Kinesis API service of the dataplane: HTTP/1.1 on each worker's TCP stack, SigV4, the
+ * four data operations served on the worker, control operations forwarded to spate-control
+ * through the main lcore. Two halves:
+ *   struct sp_api_global   the main lcore's: catalog snapshots (RCU), the shard-ring registry,
+ *                          the rings between lcores, control-op forwarding over the channel;
+ *   struct sp_api          one per worker: connections, buffers, cross-core hand-offs.
+ * docs/internals/api.md walks a PutRecords and a GetRecords through these files.
+ */
+#ifndef SP_API_H
+#define SP_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <spate/compiler.h>
+
+struct sp_api;
+struct sp_api_global;
+struct sp_lcore;
+struct sp_chan_client;
+
+struct sp_api_conf {
+	uint16_t port;       /* TCP port the API listens on (every interface) */
+	uint32_t max_conns;  /* API connections per worker */
+	uint32_t small_bufs; /* request/response buffers of SP_API_SMALL_BUF_BYTES per worker */
+	uint32_t big_bufs;   /* buffers of SP_API_BIG_BUF_BYTES per worker */
+	uint32_t head_timeout_ms;  /* first byte of a request to its last header line */
+	uint32_t body_timeout_ms;  /* head to the last body byte */
+	uint32_t idle_timeout_ms;  /* keep-alive connection with no request */
+	uint32_t ctl_timeout_ms;   /* control operation without an answer from spate-control */
+	uint32_t shard_ring_bytes; /* one shard's ring */
+	const char *credentials_file;
+	const char *account_id; /* for keys without one (ARNs, messages) */
+};
+
+/* Main lcore, boot: rings, RCU state, credentials. Returns 0 or a negative errno (logged). */
+SP_MUST_CHECK int sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
+				       unsigned nb_workers, int socket);
+void sp_api_global_destroy(struct sp_api_global *g);
+
+/* Main lcore, boot: a worker's API service (listens on conf->port of lc's TCP stack). */
+SP_MUST_CHECK int sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc);
+void sp_api_worker_destroy(struct sp_api_global *g, unsigned worker);
+
+/* Worker, every loop iteration: cross-core rings, waiting connections, timeouts, RCU. */
+unsigned sp_api_worker_poll(struct sp_api *api);
+
+/* Main lcore, every service tick: control replies, forwarding, snapshot reclamation. */
+void sp_api_main_poll(struct sp_api_global *g, struct sp_chan_client *chan, uint64_t now_ms);
+
+/* Channel events (main lcore), wired through the channel client's hooks. */
+void sp_api_on_config(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan);
+void sp_api_on_catalog(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan);
+void sp_api_on_kresp(struct sp_api_global *g, const json_t *msg);
+void sp_api_on_disconnect(struct sp_api_global *g);
+
+/* Status for spatectl (main lcore): catalog version in force, rings, forwarding counters. */
+json_t *sp_api_status_json(const struct sp_api_global *g);
+
+#endif /* SP_API_H */

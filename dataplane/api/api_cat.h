@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The catalog as the workers see it (STYLE.md §6): an immutable snapshot built by the main
+ * lcore from spate-control's catalog message, published with one pointer store, read by every
+ * worker without locks, and freed only after every worker has passed a quiescent state
+ * (rte_rcu_qsbr) — see api_main.c. Streams are sorted by name; each stream's open shards are
+ * sorted by starting hash key for routing. Shard rings are not owned by a snapshot: they live
+ * in the main lcore's ring registry and outlive the snapshots that point at them.
+ */
+#ifndef SP_API_CAT_H
+#define SP_API_CAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include <spate/compiler.h>
+#include <spate/kinesis.h>
+#include <spate/seqno.h>
+
+struct sp_shard_ring;
+
+/* "shardId-" + 12 digits (indices up to 2^31 fit in 12 digits) + NUL. */
+#define SP_API_SHARD_ID_BYTES        24u
+#define SP_API_ARN_BYTES             256u
+#define SP_API_ACCOUNT_BYTES         16u
+#define SP_API_REGION_BYTES          32u
+#define SP_API_MAX_STREAMS           4096u  /* streams in one snapshot */
+#define SP_API_MAX_SHARDS_PER_STREAM 10000u /* reference §5 */
+
+enum sp_api_status {
+	SP_API_CREATING = 0,
+	SP_API_ACTIVE,
+	SP_API_UPDATING,
+	SP_API_DELETING,
+};
+
+struct sp_api_shard {
+	sp_u128 start_hash;
+	sp_u128 end_hash;
+	sp_u128 starting_seq;
+	uint32_t index; /* the N of shardId-N */
+	uint16_t owner; /* worker index that appends to its ring */
+	bool open;
+	uint8_t id_len;
+	char id[SP_API_SHARD_ID_BYTES];
+	struct sp_shard_ring *ring; /* NULL when its memory could not be reserved */
+};
+
+struct sp_api_stream {
+	char name[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	uint16_t name_len;
+	enum sp_api_status status;
+	uint32_t tag; /* sp_seqno_stream_tag() of this incarnation */
+	int64_t created_ms;
+	uint32_t max_record_bytes; /* data + partition key */
+	/* Per-shard write quotas (0 = off, the appliance default). */
+	uint32_t quota_records_per_s;
+	uint32_t quota_bytes_per_s;
+	uint32_t nshards;
+	struct sp_api_shard *shards; /* by index */
+	uint32_t nopen;
+	uint32_t *open_by_hash; /* indices into shards[], sorted by start_hash */
+};
+
+struct sp_api_cat {
+	uint64_t version;
+	uint32_t epoch;
+	char account[SP_API_ACCOUNT_BYTES];
+	char region[SP_API_REGION_BYTES];
+	uint32_t nstreams;
+	struct sp_api_stream *streams; /* sorted by name */
+};
+
+/* Shard ring lookup the builder calls for every shard (the main lcore's registry). */
+typedef struct sp_shard_ring *(*sp_api_ring_fn)(void *arg, const struct sp_api_stream *st,
+						const struct sp_api_shard *sh);
+
+/*
+ * Build a snapshot from the "catalog" object of a channel message (main lcore; allocates).
+ * Returns 0, -EINVAL for a malformed catalog (nothing built) or -ENOMEM.
+ */
+SP_MUST_CHECK int sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch,
+				   const char *account, const char *region, sp_api_ring_fn ring_fn,
+				   void *ring_arg, struct sp_api_cat **out);
+void sp_api_cat_free(struct sp_api_cat *cat);
+
+/* The stream named name[0..len), or NULL. */
+const struct sp_api_stream *sp_api_cat_stream(const struct sp_api_cat *cat, const char *name,
+					      size_t len);
+
+/* The shard of index idx, or NULL. */
+const struct sp_api_shard *sp_api_stream_shard(const struct sp_api_stream *st, uint32_t idx);
+
+/* The open shard whose hash range holds h (open shards tile the space), or NULL if none. */
+const struct sp_api_shard *sp_api_stream_route(const struct sp_api_stream *st, sp_u128 h);
+
+/*
+ * Parse a ShardId the way kinesalite accepts it: the digits after the last '-' (or the whole
+ * string), 0..2147483647. Returns 0 or -EINVAL.
+ */
+SP_MUST_CHECK int sp_api_parse_shard_id(const char *s, size_t len, uint32_t *idx);
+
+/* Format "shardId-%012u" into buf (SP_API_SHARD_ID_BYTES). Returns the length. */
+size_t sp_api_format_shard_id(uint32_t idx, char *buf);
+
+/* "arn:aws:kinesis:<region>:<account>:stream/<name>" into buf. Returns the length. */
+size_t sp_api_stream_arn(const struct sp_api_cat *cat, const struct sp_api_stream *st, char *buf,
+			 size_t cap);
+
+#endif /* SP_API_CAT_H */

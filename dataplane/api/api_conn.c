@@ -1,0 +1,865 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * HTTP/1.1 connections of the Kinesis API on one worker's TCP stack. Owns, per worker: the
+ * connection slots, the body/response buffers, the list of connections waiting for one, and
+ * the timeouts (slowloris). Runs on its worker only, from TCP callbacks and the worker poll.
+ *
+ * Flow: TCP hands over received data as mbuf chains; they are appended to the connection's
+ * unparsed chain and fed segment by segment to the resumable parser (dataplane/http/). The
+ * head is copied into the connection's head buffer; once it is complete a body buffer is
+ * taken (small or big by Content-Length); when none is free the connection waits (its unread
+ * bytes keep the TCP window closed: backpressure, not failure). A complete request goes to the
+ * router; requests of one connection are served one at a time, so pipelined answers leave in
+ * order. The response is written into the same buffer and handed to TCP in pieces as its send
+ * buffer allows; then the buffer is released and parsing resumes.
+ * Invariants: a connection holds at most one buffer; bytes are acknowledged to TCP
+ * (sp_tcp_recved) exactly when the parser has consumed them.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../core/lcore.h"
+#include "../tcp/tcp.h"
+#include "../tcp/tcp_stack.h"
+#include "../shard/shard_iter.h"
+#include "../sigv4/sigv4.h"
+#include "api_worker.h"
+
+uint64_t
+sp_api_now_ms(const struct sp_api *api)
+{
+	const struct sp_clock *clk = &api->lc->clk;
+	uint64_t cyc = clk->ops->cycles(clk->ctx);
+	uint64_t hz = clk->ops->hz(clk->ctx);
+
+	return (uint64_t)((int64_t)(cyc / (hz / 1000u)) + api->wall_offset_ms);
+}
+
+/* ---- buffers ---- */
+
+bool
+sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out)
+{
+	if (big) {
+		if (api->nbig_free == 0) {
+			return false;
+		}
+		*out = api->big_free[--api->nbig_free];
+	} else {
+		if (api->nsmall_free == 0) {
+			return false;
+		}
+		*out = api->small_free[--api->nsmall_free];
+	}
+	SP_VERIFY(out->big == big && out->p != NULL);
+	return true;
+}
+
+void
+sp_api_buf_put(struct sp_api *api, struct sp_api_buf *b)
+{
+	if (b->p == NULL) {
+		return;
+	}
+	if (b->big) {
+		api->big_free[api->nbig_free++] = *b;
+	} else {
+		api->small_free[api->nsmall_free++] = *b;
+	}
+	SP_VERIFY(api->nbig_free + api->nsmall_free <= api->nall_bufs);
+	b->p = NULL;
+	b->cap = 0;
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_run(struct sp_api_conn *c);
+static void conn_parse_loop(struct sp_api_conn *c);
+
+static void
+conn_deadline(struct sp_api_conn *c, uint32_t ms)
+{
+	c->deadline_ms = sp_api_now_ms(c->api) + ms;
+}
+
+static int
+conn_accept(void *arg, struct sp_tcb *tcb, void **app)
+{
+	struct sp_api *api = arg;
+	struct sp_api_conn *c;
+
+	if (api->nfree_conns == 0) {
+		api->cnt.conns_refused++;
+		return -ENOSPC;
+	}
+	c = &api->conns[api->free_conns[--api->nfree_conns]];
+	SP_VERIFY(c->state == SP_API_CONN_FREE && c->tcb == NULL);
+	c->tcb = tcb;
+	c->state = SP_API_CONN_READ;
+	c->in = NULL;
+	c->in_off = 0;
+	c->out = NULL;
+	c->out_len = 0;
+	c->close_after = false;
+	c->peer_closed = false;
+	c->sent_continue = false;
+	sp_http_req_reset(&c->http);
+	conn_deadline(c, api->g->conf.idle_timeout_ms);
+	api->cnt.conns_accepted++;
+	*app = c;
+	return 0;
+}
+
+static void
+conn_wait_remove(struct sp_api *api, struct sp_api_conn *c)
+{
+	struct sp_api_conn **pp = &api->wait_head, *prev = NULL;
+
+	while (*pp != NULL && *pp != c) {
+		prev = *pp;
+		pp = &(*pp)->next_wait;
+	}
+	if (*pp == c) {
+		*pp = c->next_wait;
+		if (api->wait_tail == c) {
+			api->wait_tail = prev;
+		}
+	}
+	c->next_wait = NULL;
+}
+
+static void
+conn_closed(void *app, struct sp_tcb *tcb, int reason)
+{
+	struct sp_api_conn *c = app;
+	struct sp_api *api = c->api;
+
+	(void)reason;
+	SP_VERIFY(c->tcb == tcb);
+	c->tcb = NULL;
+	rte_pktmbuf_free(c->in);
+	c->in = NULL;
+	if (c->state == SP_API_CONN_WAIT_BUF) {
+		conn_wait_remove(api, c);
+	}
+	if (c->state == SP_API_CONN_ASYNC) {
+		/* messages still out on other lcores: the slot is freed when they return */
+		return;
+	}
+	sp_api_buf_put(api, &c->buf);
+	c->state = SP_API_CONN_FREE;
+	api->free_conns[api->nfree_conns++] = c->idx;
+	SP_VERIFY(api->nfree_conns <= api->nconns);
+}
+
+/* An async request finished after its connection was closed: free the slot now. */
+static void
+conn_reap(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	sp_api_buf_put(api, &c->buf);
+	c->state = SP_API_CONN_FREE;
+	api->free_conns[api->nfree_conns++] = c->idx;
+	SP_VERIFY(api->nfree_conns <= api->nconns);
+}
+
+static void
+conn_recv(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len)
+{
+	struct sp_api_conn *c = app;
+
+	SP_VERIFY(c->tcb == tcb && chain->pkt_len == len);
+	if (c->in == NULL) {
+		c->in = chain;
+		c->in_off = 0;
+	} else if (rte_pktmbuf_chain(c->in, chain) != 0) {
+		/* more segments than a chain holds: the window bounds this; treat as abuse */
+		rte_pktmbuf_free(chain);
+		sp_tcp_abort(c->api->tcp, tcb);
+		return;
+	}
+	if (c->state == SP_API_CONN_READ) {
+		conn_run(c);
+	}
+}
+
+static void
+conn_peer_closed(void *app, struct sp_tcb *tcb)
+{
+	struct sp_api_conn *c = app;
+
+	SP_VERIFY(c->tcb == tcb);
+	c->peer_closed = true;
+	if (c->state == SP_API_CONN_READ) {
+		conn_run(c);
+	}
+}
+
+/* ---- sending ---- */
+
+/* Copy up to max bytes of the pending response into a new mbuf chain. */
+static struct rte_mbuf *
+conn_pack(struct sp_api_conn *c, uint32_t max)
+{
+	struct rte_mempool *mp = c->api->pool;
+	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	uint32_t done = 0;
+
+	while (done < max) {
+		uint32_t n = SP_MIN(room, max - done);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		char *p;
+
+		if (m == NULL) {
+			break;
+		}
+		p = rte_pktmbuf_append(m, (uint16_t)n);
+		SP_VERIFY(p != NULL);
+		memcpy(p, c->out + done, n);
+		if (head == NULL) {
+			head = m;
+		} else {
+			tail->next = m;
+			head->nb_segs++;
+			head->pkt_len += n;
+		}
+		tail = m;
+		done += n;
+	}
+	return head;
+}
+
+static void conn_finish_response(struct sp_api_conn *c);
+
+/* Hand as much of the response to TCP as its send buffer takes. */
+static void
+conn_push(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	while (c->out_len > 0 && c->tcb != NULL) {
+		uint32_t space = sp_tcp_send_space(api->tcp, c->tcb);
+		struct rte_mbuf *m;
+		uint32_t n;
+
+		if (space == 0) {
+			return; /* resumes from sent() */
+		}
+		m = conn_pack(c, SP_MIN(space, c->out_len));
+		if (m == NULL) {
+			api->cnt.mbuf_fail++;
+			return; /* resumes from sent() or the poll */
+		}
+		n = m->pkt_len;
+		if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		c->out += n;
+		c->out_len -= n;
+	}
+	if (c->out_len == 0 && c->tcb != NULL) {
+		conn_finish_response(c);
+	}
+}
+
+static void
+conn_sent(void *app, struct sp_tcb *tcb, uint32_t acked)
+{
+	struct sp_api_conn *c = app;
+
+	(void)acked;
+	SP_VERIFY(c->tcb == tcb);
+	if (c->state == SP_API_CONN_SEND) {
+		conn_push(c);
+	}
+}
+
+static void
+conn_finish_response(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	SP_VERIFY(c->out_len == 0);
+	sp_api_buf_put(api, &c->buf);
+	c->out = NULL;
+	if (c->close_after) {
+		c->state = SP_API_CONN_CLOSING;
+		(void)sp_tcp_close(api->tcp, c->tcb);
+		return;
+	}
+	c->state = SP_API_CONN_READ;
+	c->sent_continue = false;
+	sp_http_req_reset(&c->http);
+	conn_deadline(c, api->g->conf.idle_timeout_ms);
+	conn_run(c); /* pipelined requests already received */
+}
+
+static const struct sp_tcp_ops conn_ops = {
+    .accept = conn_accept,
+    .recv = conn_recv,
+    .sent = conn_sent,
+    .peer_closed = conn_peer_closed,
+    .closed = conn_closed,
+};
+
+/* ---- responses ---- */
+
+static char *
+conn_head_buf(const struct sp_api_conn *c)
+{
+	return c->api->heads + (size_t)c->idx * SP_HTTP_HEAD_MAX_BYTES;
+}
+
+/* xorshift64*: request ids need uniqueness, not secrecy. */
+static uint64_t
+conn_rand(struct sp_api *api)
+{
+	uint64_t x = api->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	api->rng = x;
+	return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+static size_t
+conn_write_head(struct sp_api_conn *c, uint16_t status, const char *ctype, uint32_t body_len,
+		enum sp_kerr kerr, char *out, size_t cap)
+{
+	struct sp_api *api = c->api;
+	uint64_t a = conn_rand(api), b = conn_rand(api);
+	uint64_t now_s = sp_api_now_ms(api) / 1000u;
+	char date[64];
+	int n;
+
+	sp_http_format_date((int64_t)now_s, date, sizeof(date));
+	n = snprintf(
+	    out, cap,
+	    "HTTP/1.1 %u %s\r\n"
+	    "x-amzn-RequestId: %08x-%04x-4%03x-%04x-%012llx\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %u\r\n"
+	    "Date: %s\r\n"
+	    "%s%s%s"
+	    "%s"
+	    "\r\n",
+	    status, sp_http_reason(status), (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+	    (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+	    (unsigned long long)(b & UINT64_C(0xffffffffffff)), ctype, body_len, date,
+	    kerr != SP_KERR_NONE ? "x-amzn-ErrorType: " : "",
+	    kerr != SP_KERR_NONE ? sp_kerr_table[kerr].type : "",
+	    kerr != SP_KERR_NONE ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
+	SP_VERIFY(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+static void
+conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_kerr kerr,
+	     const char *body, uint32_t len)
+{
+	struct sp_api *api = c->api;
+	char *base = c->buf.p != NULL ? c->buf.p : conn_head_buf(c);
+	size_t cap = c->buf.p != NULL ? c->buf.cap : SP_HTTP_HEAD_MAX_BYTES;
+	char head[SP_API_RESP_HEAD_BYTES];
+	size_t hlen;
+
+	SP_VERIFY(c->tcb != NULL);
+	if (len > cap - SP_API_RESP_HEAD_BYTES) {
+		/* a bug in a size estimate: answer rather than overflow */
+		status = 500;
+		kerr = SP_KERR_INTERNAL_FAILURE;
+		body = "{\"__type\":\"InternalFailure\"}";
+		len = (uint32_t)strlen(body);
+	}
+	if (body != base + SP_API_RESP_HEAD_BYTES && len > 0) {
+		memmove(base + SP_API_RESP_HEAD_BYTES, body, len);
+	}
+	hlen = conn_write_head(c, status, ctype, len, kerr, head, sizeof(head));
+	memcpy(base + SP_API_RESP_HEAD_BYTES - hlen, head, hlen);
+	c->out = base + SP_API_RESP_HEAD_BYTES - hlen;
+	c->out_len = (uint32_t)(hlen + len);
+	c->state = SP_API_CONN_SEND;
+	if (status < 300) {
+		api->cnt.responses_2xx++;
+	} else if (status < 500) {
+		api->cnt.responses_4xx++;
+	} else {
+		api->cnt.responses_5xx++;
+	}
+	api->cnt.errors[kerr]++;
+	conn_push(c);
+}
+
+void
+sp_api_respond(struct sp_api_conn *c, uint16_t status, const char *body, uint32_t len)
+{
+	if (c->tcb == NULL) {
+		conn_reap(c); /* the client went away while the request was in flight */
+		return;
+	}
+	conn_respond(c, status, SP_KINESIS_CONTENT_TYPE_JSON, SP_KERR_NONE, body, len);
+}
+
+void
+sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctype, const char *body,
+		   uint32_t len)
+{
+	if (c->tcb == NULL) {
+		conn_reap(c);
+		return;
+	}
+	conn_respond(c, status, ctype, SP_KERR_NONE, body, len);
+}
+
+/* JSON string body per RFC 8259 §7: quotes, backslash and control characters escaped. */
+static size_t
+conn_json_str(char *out, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 7 < cap; s++) {
+		uint8_t ch = (uint8_t)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20) {
+			out[n++] = '\\';
+			out[n++] = 'u';
+			out[n++] = '0';
+			out[n++] = '0';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	return n;
+}
+
+void
+sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *message,
+		     bool message_key_upper)
+{
+	char *base;
+	size_t cap, n;
+
+	SP_VERIFY(kerr != SP_KERR_NONE && kerr < SP_KERR_COUNT);
+	if (c->tcb == NULL) {
+		conn_reap(c);
+		return;
+	}
+	base = (c->buf.p != NULL ? c->buf.p : conn_head_buf(c)) + SP_API_RESP_HEAD_BYTES;
+	cap = (c->buf.p != NULL ? c->buf.cap : SP_HTTP_HEAD_MAX_BYTES) - SP_API_RESP_HEAD_BYTES;
+	if (message == NULL) {
+		n = (size_t)snprintf(base, cap, "{\"__type\":\"%s\"}", sp_kerr_table[kerr].type);
+	} else {
+		n = (size_t)snprintf(base, cap, "{\"__type\":\"%s\",\"%s\":\"",
+				     sp_kerr_table[kerr].type,
+				     message_key_upper ? "Message" : "message");
+		n += conn_json_str(base + n, cap - n - 2, message);
+		base[n++] = '"';
+		base[n++] = '}';
+	}
+	SP_VERIFY(n < cap);
+	conn_respond(c, sp_kerr_table[kerr].status, SP_KINESIS_CONTENT_TYPE_JSON, kerr, base,
+		     (uint32_t)n);
+}
+
+/* A protocol-level refusal (400/408/413/431/...): a short body, then the connection ends. */
+static void
+conn_http_error(struct sp_api_conn *c, uint16_t status)
+{
+	char *base = (c->buf.p != NULL ? c->buf.p : conn_head_buf(c)) + SP_API_RESP_HEAD_BYTES;
+
+	c->api->cnt.http_errors++;
+	c->close_after = true;
+	rte_pktmbuf_free(c->in); /* nothing after a framing error can be trusted */
+	c->in = NULL;
+	conn_respond(c, status, "text/plain", SP_KERR_NONE, base, 0);
+}
+
+/* ---- parsing ---- */
+
+/* Drop parsed bytes from the front of the input chain and reopen the TCP window by as many. */
+static void
+conn_consumed(struct sp_api_conn *c, uint32_t n)
+{
+	struct sp_api *api = c->api;
+	uint32_t left = n;
+
+	while (left > 0) {
+		struct rte_mbuf *m = c->in;
+		uint32_t avail = m->data_len - c->in_off;
+
+		if (left < avail) {
+			c->in_off += left;
+			break;
+		}
+		left -= avail;
+		c->in = m->next;
+		if (c->in != NULL) {
+			c->in->nb_segs = (uint16_t)(m->nb_segs - 1);
+			c->in->pkt_len = m->pkt_len - m->data_len;
+		}
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		rte_pktmbuf_free(m);
+		c->in_off = 0;
+	}
+	if (c->tcb != NULL && n > 0) {
+		sp_tcp_recved(api->tcp, c->tcb, n);
+	}
+}
+
+/* Head complete: pick a body buffer by the announced length; false when none is free. */
+static bool
+conn_take_buffer(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+	/* the body, then as much again for the scanner's arena (unescaped strings) */
+	uint64_t need = 2 * sp_http_body_hint(&c->http) + SP_API_RESP_HEAD_BYTES;
+	bool big = need > SP_API_SMALL_BUF_BYTES;
+
+	if (!sp_api_buf_get(api, big, &c->buf)) {
+		return false;
+	}
+	sp_http_set_body_buf(&c->http, c->buf.p + SP_API_RESP_HEAD_BYTES,
+			     (c->buf.cap - SP_API_RESP_HEAD_BYTES) / 2);
+	return true;
+}
+
+static void
+conn_wait_buffer(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	c->state = SP_API_CONN_WAIT_BUF;
+	c->next_wait = NULL;
+	if (api->wait_tail == NULL) {
+		api->wait_head = c;
+	} else {
+		api->wait_tail->next_wait = c;
+	}
+	api->wait_tail = c;
+	api->cnt.buf_waits++;
+}
+
+/* The head is in: 100-continue, the body deadline, a buffer. False: stop parsing for now. */
+static bool
+conn_on_head(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	c->close_after = !sp_http_keep_alive(&c->http);
+	conn_deadline(c, api->g->conf.body_timeout_ms);
+	if (c->buf.p == NULL && !conn_take_buffer(c)) {
+		conn_wait_buffer(c);
+		return false;
+	}
+	if (sp_http_expects_continue(&c->http) && !c->sent_continue) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct rte_mbuf *m = rte_pktmbuf_alloc(api->pool);
+
+		c->sent_continue = true;
+		if (m != NULL) {
+			memcpy(rte_pktmbuf_append(m, sizeof(cont) - 1), cont, sizeof(cont) - 1);
+			if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
+				rte_pktmbuf_free(
+				    m); /* the client sends the body after a pause anyway */
+			}
+		}
+	}
+	return true;
+}
+
+static void
+conn_run(struct sp_api_conn *c)
+{
+	if (c->in_run) {
+		return; /* a response finished inside the loop below: it continues from there */
+	}
+	c->in_run = true;
+	conn_parse_loop(c);
+	c->in_run = false;
+}
+
+static void
+conn_parse_loop(struct sp_api_conn *c)
+{
+	while (c->state == SP_API_CONN_READ && c->tcb != NULL) {
+		const uint8_t *p;
+		size_t avail, used = 0;
+		int rc;
+
+		if (c->in == NULL) {
+			if (c->peer_closed) {
+				c->state = SP_API_CONN_CLOSING;
+				(void)sp_tcp_close(c->api->tcp, c->tcb);
+			}
+			return;
+		}
+		if (sp_http_state(&c->http) == SP_HTTP_STATE_IDLE) {
+			conn_deadline(c, c->api->g->conf.head_timeout_ms);
+		}
+		p = rte_pktmbuf_mtod_offset(c->in, const uint8_t *, c->in_off);
+		avail = c->in->data_len - c->in_off;
+		rc = sp_http_parse(&c->http, p, avail, &used);
+		SP_VERIFY(used <= avail);
+		conn_consumed(c, (uint32_t)used);
+		if (rc == SP_AGAIN) {
+			continue;
+		}
+		if (rc == SP_HTTP_HEAD_DONE) {
+			if (!conn_on_head(c)) {
+				return;
+			}
+			continue;
+		}
+		if (rc == SP_HTTP_DONE) {
+			c->api->cnt.requests++;
+			c->state = SP_API_CONN_ASYNC; /* the router decides; it always answers */
+			sp_api_dispatch(c);
+			continue; /* answered at once: READ again; otherwise the loop ends */
+		}
+		SP_VERIFY(rc < 0);
+		conn_http_error(c, (uint16_t)sp_http_error_status(rc));
+		return;
+	}
+}
+
+/* ---- the worker's poll: timeouts and waiting connections ---- */
+
+static void
+conn_timeout(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+	enum sp_http_state hs = sp_http_state(&c->http);
+
+	if (hs == SP_HTTP_STATE_IDLE && c->in == NULL) {
+		api->cnt.timeouts_idle++;
+		c->state = SP_API_CONN_CLOSING;
+		(void)sp_tcp_close(api->tcp, c->tcb);
+		return;
+	}
+	if (hs == SP_HTTP_STATE_BODY) {
+		api->cnt.timeouts_body++;
+	} else {
+		api->cnt.timeouts_head++;
+	}
+	conn_http_error(c, 408);
+}
+
+static unsigned
+conn_sweep(struct sp_api *api, uint64_t now_ms)
+{
+	unsigned n = SP_MIN(api->nconns, SP_API_SWEEP_PER_POLL);
+	unsigned work = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_api_conn *c = &api->conns[api->sweep_cursor];
+
+		api->sweep_cursor = (api->sweep_cursor + 1) % api->nconns;
+		if (c->tcb == NULL) {
+			continue;
+		}
+		if ((c->state == SP_API_CONN_READ || c->state == SP_API_CONN_WAIT_BUF) &&
+		    now_ms >= c->deadline_ms) {
+			if (c->state == SP_API_CONN_WAIT_BUF) {
+				conn_wait_remove(api, c);
+				c->state = SP_API_CONN_READ;
+			}
+			conn_timeout(c);
+			work++;
+		} else if (c->state == SP_API_CONN_SEND) {
+			conn_push(c); /* mbufs may be back */
+		}
+	}
+	return work;
+}
+
+static unsigned
+conn_resume_waiting(struct sp_api *api)
+{
+	unsigned work = 0;
+
+	while (api->wait_head != NULL && work < SP_API_RESUME_PER_POLL) {
+		struct sp_api_conn *c = api->wait_head;
+
+		SP_VERIFY(c->state == SP_API_CONN_WAIT_BUF);
+		if (!conn_take_buffer(c)) {
+			break;
+		}
+		api->wait_head = c->next_wait;
+		if (api->wait_head == NULL) {
+			api->wait_tail = NULL;
+		}
+		c->next_wait = NULL;
+		c->state = SP_API_CONN_READ;
+		if (conn_on_head(c)) {
+			conn_run(c);
+		}
+		work++;
+	}
+	return work;
+}
+
+unsigned
+sp_api_worker_poll(struct sp_api *api)
+{
+	unsigned work = 0;
+
+	work += sp_api_put_poll(api);
+	work += sp_api_ctl_poll(api);
+	work += conn_resume_waiting(api);
+	work += conn_sweep(api, sp_api_now_ms(api));
+	/* between requests: this worker holds no snapshot pointer now */
+	rte_rcu_qsbr_quiescent(api->g->qsbr, api->worker);
+	return work;
+}
+
+/* ---- boot and shutdown (main lcore) ---- */
+
+static int
+conn_bufs_create(struct sp_api *api, const struct sp_api_conf *conf)
+{
+	uint32_t total = conf->small_bufs + conf->big_bufs;
+
+	api->all_bufs = calloc(total, sizeof(*api->all_bufs));
+	api->small_free = calloc(conf->small_bufs, sizeof(*api->small_free));
+	api->big_free = calloc(conf->big_bufs, sizeof(*api->big_free));
+	if (api->all_bufs == NULL || api->small_free == NULL || api->big_free == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < total; i++) {
+		bool big = i >= conf->small_bufs;
+		struct sp_api_buf *b = &api->all_bufs[i];
+
+		b->big = big;
+		b->cap = big ? SP_API_BIG_BUF_BYTES : SP_API_SMALL_BUF_BYTES;
+		b->p = malloc(b->cap);
+		if (b->p == NULL) {
+			return -ENOMEM;
+		}
+		api->nall_bufs++;
+		if (big) {
+			api->big_free[api->nbig_free++] = *b;
+		} else {
+			api->small_free[api->nsmall_free++] = *b;
+		}
+	}
+	return 0;
+}
+
+static int
+conn_verifier(struct sp_api *api)
+{
+	struct sp_sigv4_config sc = {.keys = api->g->keys, .region = NULL};
+
+	if (api->g->keys == NULL) {
+		api->sigv4 = NULL; /* no credentials: the router refuses every request */
+		return 0;
+	}
+	return sp_sigv4_create(&sc, &api->sigv4);
+}
+
+int
+sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
+{
+	const struct sp_api_conf *conf = &g->conf;
+	struct sp_api *api = calloc(1, sizeof(*api));
+	struct timespec rt;
+	int rc;
+
+	if (api == NULL) {
+		return -ENOMEM;
+	}
+	SP_VERIFY(lc->tcp != NULL && lc->worker < g->nb_workers);
+	api->g = g;
+	api->lc = lc;
+	api->tcp = lc->tcp;
+	api->pool = lc->pool;
+	api->worker = lc->worker;
+	api->nconns = conf->max_conns;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	api->wall_offset_ms = 0;
+	api->wall_offset_ms = (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000 -
+			      (int64_t)sp_api_now_ms(api); /* realtime minus the seam's clock */
+	api->rng = (uint64_t)rt.tv_nsec * UINT64_C(0x9E3779B97F4A7C15) + lc->worker + 1;
+	g->workers[lc->worker] = api;
+	api->conns = calloc(api->nconns, sizeof(*api->conns));
+	api->free_conns = calloc(api->nconns, sizeof(uint32_t));
+	api->heads = malloc((size_t)api->nconns * SP_HTTP_HEAD_MAX_BYTES);
+	api->scratch = malloc(SP_API_BIG_BUF_BYTES);
+	if (api->conns == NULL || api->free_conns == NULL || api->heads == NULL ||
+	    api->scratch == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < api->nconns; i++) {
+		struct sp_api_conn *c = &api->conns[i];
+
+		c->api = api;
+		c->idx = i;
+		c->req.conn = c;
+		sp_http_req_init(&c->http, api->heads + (size_t)i * SP_HTTP_HEAD_MAX_BYTES,
+				 SP_HTTP_HEAD_MAX_BYTES, SP_API_BODY_MAX_BYTES);
+		api->free_conns[api->nfree_conns++] = api->nconns - 1 - i;
+	}
+	rc = conn_bufs_create(api, conf);
+	if (rc == 0) {
+		rc = conn_verifier(api);
+	}
+	if (rc == 0) {
+		rc = sp_shard_iter_mac_create(g->iter_key, &api->iter);
+	}
+	if (rc == 0) {
+		rc = sp_tcp_listen(api->tcp, conf->port, &conn_ops, api);
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	SP_VERIFY(rte_rcu_qsbr_thread_register(g->qsbr, lc->worker) == 0);
+	rte_rcu_qsbr_thread_online(g->qsbr, lc->worker);
+	lc->api = api;
+	lc->app_poll = sp_api_worker_poll;
+	return 0;
+}
+
+void
+sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
+{
+	struct sp_api *api = g->workers[worker];
+
+	if (api == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; api->conns != NULL && i < api->nconns; i++) {
+		rte_pktmbuf_free(api->conns[i].in);
+	}
+	for (uint32_t i = 0; i < api->nall_bufs; i++) {
+		free(api->all_bufs[i].p);
+	}
+	sp_sigv4_destroy(api->sigv4);
+	sp_shard_iter_mac_destroy(api->iter);
+	free(api->all_bufs);
+	free(api->small_free);
+	free(api->big_free);
+	free(api->conns);
+	free(api->free_conns);
+	free(api->heads);
+	free(api->scratch);
+	g->workers[worker] = NULL;
+	free(api);
+}

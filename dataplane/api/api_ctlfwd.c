@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control operations, worker side: CreateStream, DescribeStream and the other catalog
+ * operations are answered by spate-control. The worker hands the request (its body stays in
+ * the connection's buffer) to the main lcore on its ctl ring and keeps serving; the answer
+ * comes back on ctl_done, is written into the connection, and the message goes back to main
+ * once more (release) so main frees the answer's memory — the worker never frees what main
+ * allocated. Runs on the connection's worker.
+ */
+#include <string.h>
+
+#include <rte_ring.h>
+
+#include <spate/assert.h>
+
+#include "api_worker.h"
+
+void
+sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_xctl *x = &c->req.xctl;
+
+	if (__atomic_load_n(&x->busy, __ATOMIC_ACQUIRE)) {
+		/* the previous answer on this connection is still being released: seconds at most
+		 */
+		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE, "Retry the request.", false);
+		return;
+	}
+	x->req = &c->req;
+	x->worker = (uint16_t)api->worker;
+	x->release = false;
+	x->op = c->req.op;
+	x->body = body;
+	x->body_len = len;
+	memcpy(x->account, c->req.account, sizeof(x->account));
+	memcpy(x->region, c->req.region, sizeof(x->region));
+	x->status = 0;
+	x->kerr = SP_KERR_NONE;
+	x->message = NULL;
+	x->resp_body = NULL;
+	x->resp_len = 0;
+	x->busy = true;
+	if (rte_ring_sp_enqueue(api->g->ctl[api->worker], x) != 0) {
+		x->busy = false;
+		sp_api_respond_error(c, SP_KERR_LIMIT_EXCEEDED,
+				     "Rate exceeded for control operations.", false);
+		return;
+	}
+	c->req.pending = 1;
+}
+
+/* Make room for an answer larger than the connection's buffer. */
+static bool
+ctl_room(struct sp_api_conn *c, size_t len)
+{
+	struct sp_api_buf big;
+
+	if (c->buf.p != NULL && len + SP_API_RESP_HEAD_BYTES <= c->buf.cap) {
+		return true;
+	}
+	if (len + SP_API_RESP_HEAD_BYTES > SP_API_BIG_BUF_BYTES ||
+	    !sp_api_buf_get(c->api, true, &big)) {
+		return false;
+	}
+	sp_api_buf_put(c->api, &c->buf);
+	c->buf = big;
+	return true;
+}
+
+static void
+ctl_answer(struct sp_api *api, struct sp_api_xctl *x)
+{
+	struct sp_api_conn *c = x->req->conn;
+
+	SP_VERIFY(x->busy && c->req.pending == 1);
+	c->req.pending = 0;
+	if (x->kerr != SP_KERR_NONE) {
+		sp_api_respond_error(c, x->kerr, x->message, x->message_key_upper);
+	} else if (c->tcb != NULL && !ctl_room(c, x->resp_len)) {
+		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE, "Retry the request.", false);
+	} else {
+		sp_api_respond(c, x->status, x->resp_body, (uint32_t)x->resp_len);
+	}
+	x->release = true;
+	/* sized for a request and a release per connection (api_main.c): never full */
+	if (rte_ring_sp_enqueue(api->g->ctl[api->worker], x) != 0) {
+		SP_VERIFY(false && "ctl ring full on release");
+	}
+}
+
+unsigned
+sp_api_ctl_poll(struct sp_api *api)
+{
+	void *objs[SP_API_XDRAIN_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(api->g->ctl_done[api->worker], objs,
+					       SP_API_XDRAIN_BURST, NULL);
+
+	for (unsigned i = 0; i < n; i++) {
+		ctl_answer(api, objs[i]);
+	}
+	return n;
+}

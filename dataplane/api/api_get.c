@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * GetShardIterator and GetRecords on a worker. Reads need no hand-off: any worker reads any
+ * shard ring's committed prefix lock-free (dataplane/shard/). An iterator is a position (the
+ * first record whose sequence number is >= a value) sealed with a MAC (shard_iter.c) together
+ * with the stream's name and incarnation tag, the shard and the issue time; GetRecords opens
+ * it, reads from the ring into the response, and seals the position after the last record.
+ * Texts are kinesalite's (../shared/reference/kinesis-api.md §3.3). Runs on worker lcores.
+ */
+#include <string.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../shard/shard_iter.h"
+#include "../shard/shard_ring.h"
+#include "api_req.h"
+#include "api_worker.h"
+
+#define GET_REC_OVERHEAD  200u  /* JSON around one record, without its key and data */
+#define GET_KEY_ESC_MAX   6u    /* an escaped key byte takes at most \u00XX */
+#define GET_TAIL_BYTES    2048u /* NextShardIterator, MillisBehindLatest, closing */
+#define GET_READ_ATTEMPTS 4u    /* reads overrun by a trim before giving up */
+
+static void
+get_no_shard(struct sp_api_conn *c, const char *stream, size_t slen, uint32_t idx)
+{
+	char id[SP_API_SHARD_ID_BYTES];
+
+	sp_api_format_shard_id(idx, id);
+	snprintf(c->api->msg, sizeof(c->api->msg),
+		 "Shard %s in stream %.*s under account %s does not exist", id, (int)slen, stream,
+		 c->req.account);
+	sp_api_respond_error(c, SP_KERR_RESOURCE_NOT_FOUND, c->api->msg, false);
+}
+
+/* ---- GetShardIterator ---- */
+
+static bool
+get_check_type(struct sp_api_conn *c, const struct sp_api_req_get_shard_iterator *r)
+{
+	struct sp_api *api = c->api;
+	bool want_seq = r->type == SP_API_ITER_AT_SEQUENCE_NUMBER ||
+			r->type == SP_API_ITER_AFTER_SEQUENCE_NUMBER;
+	bool has_seq = (r->has & SP_API_REQ_HAS_SEQ) != 0;
+
+	if (r->type == SP_API_ITER_AT_TIMESTAMP) {
+		if (!(r->has & SP_API_REQ_HAS_TIMESTAMP)) {
+			sp_api_respond_error(
+			    c, SP_KERR_INVALID_ARGUMENT,
+			    "Must specify timestampInMillis parameter for iterator "
+			    "of type AT_TIMESTAMP. Current request has no timestamp "
+			    "parameter.",
+			    false);
+			return false;
+		}
+		if ((uint64_t)r->timestamp_ms > c->req.now_ms && r->timestamp_ms > 0) {
+			snprintf(api->msg, sizeof(api->msg),
+				 "The timestampInMillis parameter cannot be greater than the "
+				 "currentTimestampInMillis. timestampInMillis: %lld, "
+				 "currentTimestampInMillis: %llu",
+				 (long long)r->timestamp_ms, (unsigned long long)c->req.now_ms);
+			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+			return false;
+		}
+		return true;
+	}
+	if (want_seq != has_seq) {
+		snprintf(
+		    api->msg, sizeof(api->msg),
+		    "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+		    "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no "
+		    "StartingSequenceNumber. Request specified %s and %s StartingSequenceNumber.",
+		    sp_api_iter_type_name(r->type), has_seq ? "also a" : "no");
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+		return false;
+	}
+	return true;
+}
+
+/* StartingSequenceNumber: parse it and check it belongs to this shard of this stream. */
+static bool
+get_check_seq(struct sp_api_conn *c, const struct sp_api_req_get_shard_iterator *r,
+	      const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 *seq)
+{
+	struct sp_api *api = c->api;
+	struct sp_seqno_fields f;
+	char id[SP_API_SHARD_ID_BYTES];
+
+	if (sp_u128_parse(r->starting_seq.ptr, r->starting_seq.len, seq) != 0 ||
+	    !sp_seqno_unpack(*seq, &f)) {
+		snprintf(api->msg, sizeof(api->msg),
+			 "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in "
+			 "stream %s under account %s is invalid.",
+			 (int)r->starting_seq.len, r->starting_seq.ptr, sh->id, st->name,
+			 c->req.account);
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+		return false;
+	}
+	if (f.shard_index != sh->index) {
+		sp_api_format_shard_id(f.shard_index, id);
+		snprintf(api->msg, sizeof(api->msg),
+			 "Invalid StartingSequenceNumber. It encodes %s, while it was used in a "
+			 "call to a shard with %s",
+			 id, sh->id);
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+		return false;
+	}
+	if (f.stream_tag != st->tag) {
+		snprintf(api->msg, sizeof(api->msg),
+			 "StartingSequenceNumber %.*s used in GetShardIterator on shard %s in "
+			 "stream %s under account %s is invalid because it did not come from this "
+			 "stream.",
+			 (int)r->starting_seq.len, r->starting_seq.ptr, sh->id, st->name,
+			 c->req.account);
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+		return false;
+	}
+	return true;
+}
+
+/* Stream and shard of a GetShardIterator; NULL after answering. */
+static const struct sp_api_shard *
+get_locate(struct sp_api_conn *c, const struct sp_api_cat *cat,
+	   const struct sp_api_req_get_shard_iterator *r, const struct sp_api_stream **stp)
+{
+	const struct sp_api_json_str *name = &r->stream_name;
+	const struct sp_api_stream *st;
+	const struct sp_api_shard *sh;
+	uint32_t idx;
+	const char *n = name->ptr;
+	size_t nlen = name->len;
+
+	if (r->has & SP_API_REQ_HAS_STREAM_ARN) {
+		const char *slash = memchr(r->stream_arn.ptr, '/', r->stream_arn.len);
+
+		n = slash != NULL ? slash + 1 : r->stream_arn.ptr;
+		nlen = r->stream_arn.len - (size_t)(n - r->stream_arn.ptr);
+	} else if (!(r->has & SP_API_REQ_HAS_STREAM_NAME)) {
+		sp_api_respond_error(c, SP_KERR_VALIDATION,
+				     "1 validation error detected: Value null at 'streamName' "
+				     "failed to satisfy constraint: Member must not be null",
+				     false);
+		return NULL;
+	}
+	if (sp_api_parse_shard_id(r->shard_id.ptr, r->shard_id.len, &idx) != 0) {
+		snprintf(c->api->msg, sizeof(c->api->msg),
+			 "Could not find shard %.*s in stream %.*s under account %s.",
+			 (int)r->shard_id.len, r->shard_id.ptr, (int)nlen, n, c->req.account);
+		sp_api_respond_error(c, SP_KERR_RESOURCE_NOT_FOUND, c->api->msg, false);
+		return NULL;
+	}
+	st = sp_api_cat_stream(cat, n, nlen);
+	sh = st != NULL && st->status != SP_API_CREATING ? sp_api_stream_shard(st, idx) : NULL;
+	if (sh == NULL) {
+		get_no_shard(c, n, nlen, idx);
+		return NULL;
+	}
+	*stp = st;
+	return sh;
+}
+
+/* Seal a position into an iterator string; returns its length. */
+static size_t
+get_seal(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+	 sp_u128 pos, char *out, size_t cap)
+{
+	struct sp_shard_iter it = {
+	    .seq = pos,
+	    .issued_ms = sp_api_now_ms(api),
+	    .stream_tag = st->tag,
+	    .shard_index = sh->index,
+	    .kind = SP_SHARD_ITER_AT,
+	    .name_len = (uint8_t)st->name_len,
+	};
+	int n;
+
+	memcpy(it.name, st->name, st->name_len + 1u);
+	n = sp_shard_iter_encode(api->iter, &it, out, cap);
+	SP_VERIFY(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+void
+sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
+		       uint32_t len)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_req_get_shard_iterator r;
+	struct sp_api_req_err err;
+	const struct sp_api_stream *st = NULL;
+	const struct sp_api_shard *sh;
+	struct sp_shard_pos pos = {0};
+	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
+	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	sp_u128 seq = 0;
+	int rc = 0;
+	ssize_t n;
+
+	if (sp_api_req_get_shard_iterator(body, len, (char *)body + len,
+					  c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r,
+					  &err) != 0) {
+		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
+		return;
+	}
+	sh = get_locate(c, cat, &r, &st);
+	if (sh == NULL || !get_check_type(c, &r)) {
+		return;
+	}
+	if ((r.has & SP_API_REQ_HAS_SEQ) && r.type != SP_API_ITER_AT_TIMESTAMP &&
+	    !get_check_seq(c, &r, st, sh, &seq)) {
+		return;
+	}
+	if (sh->ring == NULL) {
+		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+		return;
+	}
+	switch (r.type) {
+	case SP_API_ITER_AT_SEQUENCE_NUMBER:
+	case SP_API_ITER_AFTER_SEQUENCE_NUMBER:
+		rc = sp_shard_ring_seek_seq(sh->ring, seq,
+					    r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
+		break;
+	case SP_API_ITER_AT_TIMESTAMP:
+		rc = sp_shard_ring_seek_time(sh->ring, (uint64_t)SP_MAX(r.timestamp_ms, 0), &pos);
+		break;
+	case SP_API_ITER_TRIM_HORIZON:
+		rc = sp_shard_ring_trim_horizon(sh->ring, &pos);
+		break;
+	default:
+		rc = sp_shard_ring_latest(sh->ring, &pos);
+		break;
+	}
+	if (rc != 0) {
+		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+		return;
+	}
+	n = sp_api_json_write_shard_iterator(out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
+					     get_seal(api, st, sh, pos.seq, it, sizeof(it)));
+	SP_VERIFY(n > 0);
+	sp_api_respond(c, 200, out, (uint32_t)n);
+}
+
+/* ---- GetRecords ---- */
+
+/* A big buffer for the answer when one is free; the small one otherwise (fewer records). */
+static void
+get_grow(struct sp_api_conn *c)
+{
+	struct sp_api_buf big;
+
+	if (!c->buf.big && sp_api_buf_get(c->api, true, &big)) {
+		sp_api_buf_put(c->api, &c->buf);
+		c->buf = big;
+	}
+}
+
+/* How many of the n views read fit the answer buffer once encoded. */
+static unsigned
+get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
+{
+	size_t need = GET_TAIL_BYTES;
+	unsigned k = 0;
+
+	for (; k < n; k++) {
+		need += GET_REC_OVERHEAD + (size_t)v[k].key_len * GET_KEY_ESC_MAX +
+			(((size_t)v[k].data_len + 2) / 3) * 4;
+		if (need > cap) {
+			break;
+		}
+	}
+	return k;
+}
+
+/* Encode the answer into the connection's buffer; returns its length. */
+static uint32_t
+get_answer(struct sp_api_conn *c, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+	   const struct sp_shard_rec_view *v, unsigned n, const struct sp_shard_read_res *res)
+{
+	struct sp_api *api = c->api;
+	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
+	struct sp_api_jw w;
+	sp_u128 next = n > 0 ? v[n - 1].seq + 1 : res->next.seq;
+	ssize_t len;
+
+	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_jw_get_records_begin(&w);
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_api_jw_record r = {
+		    .seq = seq,
+		    .seq_len = sp_u128_format(v[i].seq, seq),
+		    .arrival_ms = (int64_t)v[i].arrival_ms,
+		    .data = v[i].data,
+		    .data_len = v[i].data_len,
+		    .key = (const char *)v[i].key,
+		    .key_len = v[i].key_len,
+		    .encryption = "NONE",
+		};
+		sp_api_jw_get_records_record(&w, &r);
+	}
+	sp_api_jw_get_records_end(&w, it, get_seal(api, st, sh, next, it, sizeof(it)),
+				  res->millis_behind, NULL, 0);
+	len = sp_api_jw_finish(&w);
+	SP_VERIFY(len > 0); /* get_fit() sized it */
+	api->cnt.records_out += n;
+	return (uint32_t)len;
+}
+
+void
+sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
+		      uint32_t len)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_req_get_records r;
+	struct sp_api_req_err err;
+	struct sp_shard_iter it;
+	struct sp_shard_read_res res;
+	struct sp_shard_pos pos;
+	const struct sp_api_stream *st;
+	const struct sp_api_shard *sh;
+	uint32_t blen;
+	int rc;
+
+	if (sp_api_req_get_records(body, len, (char *)body + len,
+				   c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r, &err) != 0) {
+		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
+		return;
+	}
+	rc = sp_shard_iter_decode(api->iter, r.shard_iterator.ptr, r.shard_iterator.len,
+				  c->req.now_ms, &it);
+	if (rc == SP_SHARD_ITER_EXPIRED) {
+		sp_shard_iter_expired_msg(it.issued_ms, c->req.now_ms, api->msg, sizeof(api->msg));
+		sp_api_respond_error(c, SP_KERR_EXPIRED_ITERATOR, api->msg, false);
+		return;
+	}
+	if (rc != 0) {
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, "Invalid ShardIterator.", false);
+		return;
+	}
+	st = sp_api_cat_stream(cat, it.name, it.name_len);
+	sh =
+	    st != NULL && st->tag == it.stream_tag ? sp_api_stream_shard(st, it.shard_index) : NULL;
+	if (sh == NULL || sh->ring == NULL) {
+		get_no_shard(c, it.name, it.name_len, it.shard_index);
+		return;
+	}
+	get_grow(c);
+	pos.seq = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
+	for (unsigned attempt = 0; attempt < GET_READ_ATTEMPTS; attempt++) {
+		size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;
+		uint64_t max_bytes = SP_MIN((uint64_t)SP_K_GET_RECORDS_MAX_BYTES, cap * 3 / 4);
+		unsigned want = (unsigned)SP_MIN((uint32_t)r.limit, SP_K_GET_RECORDS_MAX_RECORDS);
+
+		rc = sp_shard_ring_read(sh->ring, &pos, want, max_bytes, api->views, &res);
+		if (rc < 0) {
+			break;
+		}
+		rc = (int)get_fit(api->views, (unsigned)rc, cap);
+		blen = get_answer(c, st, sh, api->views, (unsigned)rc, &res);
+		if (sp_shard_ring_read_intact(sh->ring, &res)) {
+			/* encoded from records nobody trimmed meanwhile */
+			sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+			return;
+		}
+		/* a trim overran the read: encode again from the same position */
+	}
+	sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to dataplane/api/: the main lcore's global state and the worker's service state.
+ */
+#ifndef SP_API_INTERNAL_H
+#define SP_API_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <spate/compiler.h>
+#include <spate/kinesis.h>
+#include <spate/limits.h>
+
+#include "api.h"
+#include "api_cat.h"
+#include "api_xcore.h"
+
+struct rte_ring;
+struct rte_rcu_qsbr;
+struct rte_memzone;
+
+#define SP_API_RETIRE_MAX       64u   /* snapshots waiting for their grace period */
+#define SP_API_RING_REG_MAX     8192u /* shard rings alive at once */
+#define SP_API_CTL_INFLIGHT_MAX 1024u /* forwarded control operations awaiting an answer */
+
+/* One shard ring in the main lcore's registry. */
+struct sp_api_ringent {
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	uint32_t tag;
+	uint32_t index;
+	uint64_t seen_version; /* last snapshot that still had this shard */
+	const struct rte_memzone *mz;
+	struct sp_shard_ring *ring;
+};
+
+struct sp_api_retired {
+	struct sp_api_cat *cat;
+	uint64_t token; /* rte_rcu_qsbr_start() after it was replaced */
+	uint32_t nrings;
+	struct sp_api_ringent *rings; /* registry entries to free with it (malloc'd array) */
+};
+
+struct sp_api_global {
+	struct sp_api_conf conf;
+	char credentials_file[SP_PATH_MAX_BYTES];
+	char account_id[SP_API_ACCOUNT_BYTES];
+	unsigned nb_workers;
+	int socket;
+
+	struct sp_api_cat *cat; /* published snapshot: workers load it with acquire */
+	struct rte_rcu_qsbr *qsbr;
+	struct sp_api_retired retired[SP_API_RETIRE_MAX];
+	uint32_t nretired;
+
+	struct sp_api_ringent *ringreg; /* SP_API_RING_REG_MAX entries */
+	uint32_t nrings;
+	uint64_t ring_seq; /* memzone names */
+
+	struct rte_ring *put[SP_MAX_WORKERS][SP_MAX_WORKERS];      /* [src][dst] */
+	struct rte_ring *put_done[SP_MAX_WORKERS][SP_MAX_WORKERS]; /* [dst][src] */
+	struct rte_ring *ctl[SP_MAX_WORKERS];                      /* worker -> main */
+	struct rte_ring *ctl_done[SP_MAX_WORKERS];                 /* main -> worker */
+
+	/* Forwarded control operations awaiting kresp, by id % SP_API_CTL_INFLIGHT_MAX. */
+	struct sp_api_xctl *inflight[SP_API_CTL_INFLIGHT_MAX];
+	uint64_t next_ctl_id;
+
+	bool configured;
+	uint32_t epoch;
+	char account[SP_API_ACCOUNT_BYTES];
+	char region[SP_API_REGION_BYTES];
+	uint8_t iter_key[32]; /* shard-iterator MAC key */
+
+	struct sp_sigv4_keys *keys; /* credentials, read-only after boot */
+	struct sp_api *workers[SP_MAX_WORKERS];
+
+	/* Counters (main lcore). */
+	uint64_t snapshots_applied;
+	uint64_t snapshots_bad;
+	uint64_t rings_created;
+	uint64_t rings_failed;
+	uint64_t rings_freed;
+	uint64_t ctl_forwarded;
+	uint64_t ctl_answered;
+	uint64_t ctl_unavailable;
+	uint64_t ctl_timeouts;
+};
+
+/* Load the snapshot in force (workers, between quiescent states). */
+static inline const struct sp_api_cat *
+sp_api_cat_current(const struct sp_api_global *g)
+{
+	return __atomic_load_n(&g->cat, __ATOMIC_ACQUIRE);
+}
+
+/* Credentials (api_auth.c): load at boot; a missing file leaves g->keys NULL (all refused). */
+SP_MUST_CHECK int sp_api_auth_load(struct sp_api_global *g);
+void sp_api_auth_free(struct sp_api_global *g);
+
+/* Answer a control operation on the main lcore (no spate-control needed, or none reachable). */
+void sp_api_ctl_fail(struct sp_api_xctl *x, enum sp_kerr kerr, const char *message);
+
+#endif /* SP_API_INTERNAL_H */

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The main lcore's half of the Kinesis API service. Owns:
+ *   - catalog snapshots: built from control's catalog messages, published with one release
+ *     store, and freed after an RCU grace period (rte_rcu_qsbr: every worker reports a
+ *     quiescent state once per poll, between requests, and holds no snapshot pointer across
+ *     polls);
+ *   - the shard-ring registry: one hugepage memzone per shard, created when a shard first
+ *     appears in a snapshot, freed with the snapshot that dropped it (after its grace period);
+ *   - forwarding of control operations: workers hand them over on their ctl ring, this file
+ *     sends them to spate-control as kreq messages and routes each kresp back to its worker.
+ * Runs only on the main lcore, from the service loop and the channel hooks; allocation and
+ * jansson are fine here. After every snapshot it applies it tells control ("applied"), which
+ * moves CREATING streams to ACTIVE: a stream is ACTIVE only once every worker can serve it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_memzone.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../chan/chan.h"
+#include "api_internal.h"
+#include "api_ring.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
+
+static struct rte_ring *
+main_ring(const char *kind, unsigned a, unsigned b, unsigned slots, int socket)
+{
+	char name[RTE_RING_NAMESIZE];
+	struct rte_ring *r;
+
+	snprintf(name, sizeof(name), "spa_%s_%u_%u", kind, a, b);
+	r = rte_ring_create(name, slots, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (r == NULL) {
+		RTE_LOG(ERR, SPATE, "api: ring %s: %s\n", name, rte_strerror(rte_errno));
+	}
+	return r;
+}
+
+static int
+main_rings(struct sp_api_global *g)
+{
+	/*
+	 * A connection has at most one request in flight: one put message per owner, or one
+	 * control request plus one release. Rings sized for every connection never fill, so a
+	 * hand-off or a return never fails.
+	 */
+	unsigned ctl_slots = rte_align32pow2(2 * g->conf.max_conns + 1);
+
+	for (unsigned s = 0; s < g->nb_workers; s++) {
+		g->ctl[s] = main_ring("ctl", s, 0, ctl_slots, g->socket);
+		g->ctl_done[s] = main_ring("ctld", s, 0, ctl_slots, g->socket);
+		if (g->ctl[s] == NULL || g->ctl_done[s] == NULL) {
+			return -ENOMEM;
+		}
+		for (unsigned d = 0; d < g->nb_workers; d++) {
+			if (s == d) {
+				continue;
+			}
+			g->put[s][d] = main_ring("put", s, d, ctl_slots, g->socket);
+			g->put_done[d][s] = main_ring("putd", d, s, ctl_slots, g->socket);
+			if (g->put[s][d] == NULL || g->put_done[d][s] == NULL) {
+				return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
+		     unsigned nb_workers, int socket)
+{
+	struct sp_api_global *g;
+	size_t qsz;
+	int rc;
+
+	SP_VERIFY(nb_workers >= 1 && nb_workers <= SP_MAX_WORKERS);
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		return -ENOMEM;
+	}
+	g->conf = *conf;
+	snprintf(g->credentials_file, sizeof(g->credentials_file), "%s",
+		 conf->credentials_file != NULL ? conf->credentials_file : "");
+	snprintf(g->account_id, sizeof(g->account_id), "%s", conf->account_id);
+	g->conf.credentials_file = g->credentials_file;
+	g->conf.account_id = g->account_id;
+	g->nb_workers = nb_workers;
+	g->socket = socket;
+	g->next_ctl_id = 1;
+	g->ringreg = calloc(SP_API_RING_REG_MAX, sizeof(*g->ringreg));
+	qsz = rte_rcu_qsbr_get_memsize(nb_workers);
+	g->qsbr = rte_zmalloc("spa_qsbr", qsz, RTE_CACHE_LINE_SIZE);
+	if (g->ringreg == NULL || g->qsbr == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = rte_rcu_qsbr_init(g->qsbr, nb_workers);
+	SP_VERIFY(rc == 0);
+	if (getrandom(g->iter_key, sizeof(g->iter_key), 0) != (ssize_t)sizeof(g->iter_key)) {
+		rc = -EIO;
+		goto fail;
+	}
+	rc = main_rings(g);
+	if (rc != 0) {
+		goto fail;
+	}
+	rc = sp_api_auth_load(g);
+	if (rc != 0) {
+		goto fail;
+	}
+	*out = g;
+	return 0;
+fail:
+	sp_api_global_destroy(g);
+	return rc;
+}
+
+static void
+main_free_ringent(struct sp_api_global *g, struct sp_api_ringent *e)
+{
+	sp_api_ring_free(e->mz, e->ring);
+	e->mz = NULL;
+	e->ring = NULL;
+	g->rings_freed++;
+}
+
+void
+sp_api_global_destroy(struct sp_api_global *g)
+{
+	if (g == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < g->nretired; i++) {
+		for (uint32_t k = 0; k < g->retired[i].nrings; k++) {
+			main_free_ringent(g, &g->retired[i].rings[k]);
+		}
+		free(g->retired[i].rings);
+		sp_api_cat_free(g->retired[i].cat);
+	}
+	for (uint32_t i = 0; g->ringreg != NULL && i < g->nrings; i++) {
+		main_free_ringent(g, &g->ringreg[i]);
+	}
+	sp_api_cat_free(g->cat);
+	for (unsigned s = 0; s < SP_MAX_WORKERS; s++) {
+		rte_ring_free(g->ctl[s]);
+		rte_ring_free(g->ctl_done[s]);
+		for (unsigned d = 0; d < SP_MAX_WORKERS; d++) {
+			rte_ring_free(g->put[s][d]);
+			rte_ring_free(g->put_done[s][d]);
+		}
+	}
+	sp_api_auth_free(g);
+	rte_free(g->qsbr);
+	free(g->ringreg);
+	free(g);
+}
+
+/* ---- shard-ring registry ---- */
+
+static struct sp_api_ringent *
+main_ring_find(struct sp_api_global *g, const struct sp_api_stream *st,
+	       const struct sp_api_shard *sh)
+{
+	for (uint32_t i = 0; i < g->nrings; i++) {
+		struct sp_api_ringent *e = &g->ringreg[i];
+
+		if (e->index == sh->index && e->tag == st->tag &&
+		    strcmp(e->stream, st->name) == 0) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+struct main_build_ctx {
+	struct sp_api_global *g;
+	uint64_t version;
+};
+
+static struct sp_shard_ring *
+main_ring_for(void *arg, const struct sp_api_stream *st, const struct sp_api_shard *sh)
+{
+	struct main_build_ctx *ctx = arg;
+	struct sp_api_global *g = ctx->g;
+	struct sp_api_ringent *e = main_ring_find(g, st, sh);
+
+	if (e == NULL) {
+		if (g->nrings == SP_API_RING_REG_MAX) {
+			g->rings_failed++;
+			return NULL;
+		}
+		e = &g->ringreg[g->nrings];
+		memset(e, 0, sizeof(*e));
+		snprintf(e->stream, sizeof(e->stream), "%s", st->name);
+		e->tag = st->tag;
+		e->index = sh->index;
+		if (sp_api_ring_make(g, st, sh, ++g->ring_seq, &e->mz, &e->ring) != 0) {
+			g->rings_failed++;
+			return NULL; /* not registered: retried with the next snapshot */
+		}
+		g->nrings++;
+		g->rings_created++;
+	}
+	e->seen_version = ctx->version;
+	return e->ring;
+}
+
+/* Move registry entries the new snapshot no longer names into the retired slot r. */
+static void
+main_collect_dropped(struct sp_api_global *g, uint64_t version, struct sp_api_retired *r)
+{
+	uint32_t keep = 0, drop = 0;
+
+	for (uint32_t i = 0; i < g->nrings; i++) {
+		drop += g->ringreg[i].seen_version != version;
+	}
+	r->nrings = 0;
+	r->rings = NULL;
+	if (drop == 0) {
+		return;
+	}
+	r->rings = calloc(drop, sizeof(*r->rings));
+	SP_VERIFY(r->rings != NULL);
+	for (uint32_t i = 0; i < g->nrings; i++) {
+		if (g->ringreg[i].seen_version != version) {
+			r->rings[r->nrings++] = g->ringreg[i];
+		} else {
+			g->ringreg[keep++] = g->ringreg[i];
+		}
+	}
+	g->nrings = keep;
+	SP_VERIFY(r->nrings == drop);
+}
+
+static void
+main_reclaim(struct sp_api_global *g)
+{
+	uint32_t keep = 0;
+
+	for (uint32_t i = 0; i < g->nretired; i++) {
+		struct sp_api_retired *r = &g->retired[i];
+
+		if (rte_rcu_qsbr_check(g->qsbr, r->token, false) != 1) {
+			g->retired[keep++] = *r;
+			continue;
+		}
+		for (uint32_t k = 0; k < r->nrings; k++) {
+			main_free_ringent(g, &r->rings[k]);
+		}
+		free(r->rings);
+		sp_api_cat_free(r->cat);
+	}
+	g->nretired = keep;
+}
+
+static void
+main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
+{
+	const json_t *catalog = json_object_get(msg, "catalog");
+	json_int_t version = json_integer_value(json_object_get(msg, "catalog_version"));
+	struct main_build_ctx ctx = {.g = g, .version = (uint64_t)version};
+	struct sp_api_cat *cat = NULL;
+	struct sp_api_retired *r;
+	int rc;
+
+	if (g->cat != NULL && (uint64_t)version <= g->cat->version) {
+		sp_chan_client_send_applied(chan, g->cat->version);
+		return; /* a repeat (reconnect): nothing new */
+	}
+	while (g->nretired == SP_API_RETIRE_MAX) {
+		main_reclaim(g); /* workers are polling: the oldest grace period ends soon */
+	}
+	rc = sp_api_cat_build(catalog, (uint64_t)version, g->epoch, g->account, g->region,
+			      main_ring_for, &ctx, &cat);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "api: catalog version %lld refused: %s\n", (long long)version,
+			sp_strerror(rc));
+		g->snapshots_bad++;
+		return;
+	}
+	r = &g->retired[g->nretired];
+	main_collect_dropped(g, (uint64_t)version, r);
+	r->cat = g->cat;
+	__atomic_store_n(&g->cat, cat, __ATOMIC_RELEASE);
+	r->token = rte_rcu_qsbr_start(g->qsbr);
+	g->nretired++;
+	g->snapshots_applied++;
+	sp_chan_client_send_applied(chan, cat->version);
+}
+
+void
+sp_api_on_config(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
+{
+	const char *account = json_string_value(json_object_get(msg, "account"));
+	const char *region = json_string_value(json_object_get(msg, "region"));
+	const json_t *epoch = json_object_get(msg, "epoch");
+
+	snprintf(g->account, sizeof(g->account), "%s", account != NULL ? account : g->account_id);
+	snprintf(g->region, sizeof(g->region), "%s", region != NULL ? region : "us-east-1");
+	if (json_is_integer(epoch)) {
+		g->epoch = (uint32_t)json_integer_value(epoch) & SP_SEQNO_EPOCH_MAX;
+	}
+	g->configured = true;
+	main_apply(g, msg, chan);
+}
+
+void
+sp_api_on_catalog(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
+{
+	if (!g->configured) {
+		g->snapshots_bad++;
+		return;
+	}
+	main_apply(g, msg, chan);
+}
+
+/* ---- control-operation forwarding ---- */
+
+void
+sp_api_ctl_fail(struct sp_api_xctl *x, enum sp_kerr kerr, const char *message)
+{
+	SP_VERIFY(kerr != SP_KERR_NONE && kerr < SP_KERR_COUNT);
+	x->status = sp_kerr_table[kerr].status;
+	x->kerr = kerr;
+	x->message_key_upper = false;
+	free(x->message);
+	x->message = message != NULL ? strdup(message) : NULL;
+	free(x->resp_body);
+	x->resp_body = NULL;
+	x->resp_len = 0;
+}
+
+static void
+main_ctl_answer(struct sp_api_global *g, struct sp_api_xctl *x)
+{
+	SP_VERIFY(x->worker < g->nb_workers);
+	/* sized for every connection of the worker at once (main_rings) */
+	SP_VERIFY(rte_ring_sp_enqueue(g->ctl_done[x->worker], x) == 0);
+	g->ctl_answered++;
+}
+
+static void
+main_ctl_forward(struct sp_api_global *g, struct sp_chan_client *chan, struct sp_api_xctl *x,
+		 uint64_t now_ms)
+{
+	uint64_t id = g->next_ctl_id++;
+	unsigned slot = (unsigned)(id % SP_API_CTL_INFLIGHT_MAX);
+	int rc;
+
+	if (g->inflight[slot] != NULL) {
+		sp_api_ctl_fail(x, SP_KERR_LIMIT_EXCEEDED, "Rate exceeded for control operations.");
+		main_ctl_answer(g, x);
+		return;
+	}
+	x->id = id;
+	x->deadline_ms = now_ms + g->conf.ctl_timeout_ms;
+	rc = sp_chan_client_send_kreq(chan, id, sp_kop_table[x->op].name, x->account, x->region,
+				      x->body, x->body_len);
+	if (rc == -EINVAL) {
+		sp_api_ctl_fail(x, SP_KERR_SERIALIZATION, NULL);
+		main_ctl_answer(g, x);
+		return;
+	}
+	if (rc != 0) {
+		g->ctl_unavailable++;
+		sp_api_ctl_fail(x, SP_KERR_SERVICE_UNAVAILABLE,
+				"The control plane is not reachable; retry.");
+		main_ctl_answer(g, x);
+		return;
+	}
+	g->inflight[slot] = x;
+	g->ctl_forwarded++;
+}
+
+static void
+main_ctl_timeouts(struct sp_api_global *g, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < SP_API_CTL_INFLIGHT_MAX; i++) {
+		struct sp_api_xctl *x = g->inflight[i];
+
+		if (x != NULL && now_ms >= x->deadline_ms) {
+			g->inflight[i] = NULL;
+			g->ctl_timeouts++;
+			sp_api_ctl_fail(x, SP_KERR_INTERNAL_FAILURE, NULL);
+			main_ctl_answer(g, x);
+		}
+	}
+}
+
+void
+sp_api_on_kresp(struct sp_api_global *g, const json_t *msg)
+{
+	json_int_t id = json_integer_value(json_object_get(msg, "id"));
+	unsigned slot = (unsigned)((uint64_t)id % SP_API_CTL_INFLIGHT_MAX);
+	struct sp_api_xctl *x = g->inflight[slot];
+	const char *type = json_string_value(json_object_get(msg, "type"));
+	const char *message = json_string_value(json_object_get(msg, "message"));
+	const char *key = json_string_value(json_object_get(msg, "message_key"));
+	const json_t *body = json_object_get(msg, "body");
+	json_int_t status = json_integer_value(json_object_get(msg, "status"));
+
+	if (x == NULL || x->id != (uint64_t)id) {
+		return; /* timed out already, or not ours */
+	}
+	g->inflight[slot] = NULL;
+	x->status = status >= 100 && status <= 599 ? (uint16_t)status : 500;
+	x->kerr = SP_KERR_NONE;
+	for (unsigned k = 1; type != NULL && type[0] != '\0' && k < SP_KERR_COUNT; k++) {
+		if (strcmp(type, sp_kerr_table[k].type) == 0) {
+			x->kerr = (enum sp_kerr)k;
+		}
+	}
+	if (x->status != 200 && x->kerr == SP_KERR_NONE) {
+		x->kerr = SP_KERR_INTERNAL_FAILURE;
+	}
+	x->message_key_upper = key != NULL && strcmp(key, "Message") == 0;
+	x->message = message != NULL && message[0] != '\0' ? strdup(message) : NULL;
+	x->resp_len = json_string_length(body);
+	x->resp_body = x->resp_len > 0 ? malloc(x->resp_len) : NULL;
+	if (x->resp_body != NULL) {
+		memcpy(x->resp_body, json_string_value(body), x->resp_len);
+	} else {
+		x->resp_len = 0;
+	}
+	main_ctl_answer(g, x);
+}
+
+void
+sp_api_on_disconnect(struct sp_api_global *g)
+{
+	for (unsigned i = 0; i < SP_API_CTL_INFLIGHT_MAX; i++) {
+		struct sp_api_xctl *x = g->inflight[i];
+
+		if (x != NULL) {
+			g->inflight[i] = NULL;
+			g->ctl_unavailable++;
+			sp_api_ctl_fail(x, SP_KERR_SERVICE_UNAVAILABLE,
+					"The control plane is not reachable; retry.");
+			main_ctl_answer(g, x);
+		}
+	}
+}
+
+void
+sp_api_main_poll(struct sp_api_global *g, struct sp_chan_client *chan, uint64_t now_ms)
+{
+	for (unsigned w = 0; w < g->nb_workers; w++) {
+		void *objs[SP_API_XDRAIN_BURST];
+		unsigned n = rte_ring_sc_dequeue_burst(g->ctl[w], objs, SP_API_XDRAIN_BURST, NULL);
+
+		for (unsigned i = 0; i < n; i++) {
+			struct sp_api_xctl *x = objs[i];
+
+			SP_VERIFY(x->worker == w);
+			if (x->release) {
+				free(x->message);
+				free(x->resp_body);
+				x->message = NULL;
+				x->resp_body = NULL;
+				x->release = false;
+				/* the worker may reuse the object from now on */
+				__atomic_store_n(&x->busy, false, __ATOMIC_RELEASE);
+			} else {
+				main_ctl_forward(g, chan, x, now_ms);
+			}
+		}
+	}
+	main_ctl_timeouts(g, now_ms);
+	main_reclaim(g);
+}
+
+json_t *
+sp_api_status_json(const struct sp_api_global *g)
+{
+	const struct sp_api_cat *cat = g->cat;
+
+	return json_pack(
+	    "{s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "catalog_version",
+	    (json_int_t)(cat != NULL ? cat->version : 0), "epoch", (json_int_t)g->epoch, "streams",
+	    cat != NULL ? (int)cat->nstreams : 0, "snapshots_applied",
+	    (json_int_t)g->snapshots_applied, "snapshots_bad", (json_int_t)g->snapshots_bad,
+	    "rings", (json_int_t)g->nrings, "rings_created", (json_int_t)g->rings_created,
+	    "rings_failed", (json_int_t)g->rings_failed, "rings_freed", (json_int_t)g->rings_freed,
+	    "ctl_forwarded", (json_int_t)g->ctl_forwarded, "ctl_unavailable",
+	    (json_int_t)g->ctl_unavailable, "ctl_timeouts", (json_int_t)g->ctl_timeouts);
+}

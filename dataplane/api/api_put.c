@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * PutRecord and PutRecords on a worker. The request is decoded once (api_req.c), its stream
+ * resolved in the snapshot in force, every partition key hashed in one vectorised MD5 batch,
+ * each record routed to the open shard holding its hash key, and the records grouped by the
+ * worker that owns their shard: this worker's groups are appended at once, the others travel
+ * as one message per owner (put ring) and come back with their sequence numbers (put_done
+ * ring). The answer goes out when the last group is back; entries keep request order.
+ * Owner side (put_serve): resolve the shard again in the owner's own snapshot, decode each
+ * record's base64 into this worker's scratch, append the batch to the ring (one publication),
+ * report per record. A full ring or a quota refuses records one by one
+ * (ProvisionedThroughputExceededException), never the whole call, never silently.
+ * Runs on worker lcores only.
+ */
+#include <string.h>
+
+#include <rte_ring.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../b64/b64.h"
+#include "../md5/md5.h"
+#include "../shard/shard_ring.h"
+#include "api_req.h"
+#include "api_worker.h"
+
+#define PUT_ARN_PREFIX "arn:aws:kinesis:"
+
+const struct sp_api_stream *
+sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		      const struct sp_api_json_str *name, const struct sp_api_json_str *arn,
+		      bool has_name, bool has_arn)
+{
+	struct sp_api *api = c->api;
+	const char *n = name->ptr;
+	size_t nlen = name->len;
+	const struct sp_api_stream *st;
+
+	if (has_arn) {
+		const char *slash = memchr(arn->ptr, '/', arn->len);
+		const char *an = slash != NULL ? slash + 1 : NULL;
+		size_t alen = an != NULL ? arn->len - (size_t)(an - arn->ptr) : 0;
+
+		if (an == NULL || arn->len < sizeof(PUT_ARN_PREFIX) - 1 ||
+		    memcmp(arn->ptr, PUT_ARN_PREFIX, sizeof(PUT_ARN_PREFIX) - 1) != 0) {
+			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
+					     "StreamARN is not a Kinesis stream ARN.", false);
+			return NULL;
+		}
+		if (has_name && (alen != nlen || memcmp(an, n, nlen) != 0)) {
+			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
+					     "StreamARN and StreamName name different streams.",
+					     false);
+			return NULL;
+		}
+		n = an;
+		nlen = alen;
+	} else if (!has_name) {
+		sp_api_respond_error(c, SP_KERR_VALIDATION,
+				     "1 validation error detected: Value null at 'streamName' "
+				     "failed to satisfy constraint: Member must not be null",
+				     false);
+		return NULL;
+	}
+	st = sp_api_cat_stream(cat, n, nlen);
+	if (st == NULL || st->status == SP_API_CREATING) {
+		snprintf(api->msg, sizeof(api->msg), "Stream %.*s under account %s not found.",
+			 (int)nlen, n, c->req.account);
+		sp_api_respond_error(c, SP_KERR_RESOURCE_NOT_FOUND, api->msg, false);
+		return NULL;
+	}
+	return st;
+}
+
+/* ---- owner side ---- */
+
+static uint8_t
+put_status_of(int rc)
+{
+	return rc == -ENOSPC ? SP_API_XREC_THROTTLED : SP_API_XREC_INTERNAL;
+}
+
+/*
+ * How many of recs[0..n) the shard's quota admits this second (all when the stream has none).
+ * Records are admitted in order: the first refused one ends the admitted prefix, so a shard's
+ * accepted records stay in request order.
+ */
+static uint32_t
+put_quota(struct sp_api *api, const struct sp_api_stream *st, uint32_t shard,
+	  const struct sp_api_xrec *recs, uint32_t n, uint64_t now_ms)
+{
+	uint64_t key = ((uint64_t)st->tag << 32 | shard) + 1;
+	struct sp_api_quota *q = &api->quota[(key * UINT64_C(0x9E3779B97F4A7C15)) >> 52];
+	uint32_t k = 0;
+
+	SP_STATIC_ASSERT(SP_API_QUOTA_SLOTS == 1u << 12, "slot index is the hash's top 12 bits");
+	if (st->quota_records_per_s == 0 && st->quota_bytes_per_s == 0) {
+		return n;
+	}
+	if (q->key != key || q->sec != now_ms / 1000u) {
+		*q = (struct sp_api_quota){.key = key, .sec = now_ms / 1000u};
+	}
+	for (; k < n; k++) {
+		uint64_t sz = (uint64_t)recs[k].data_len + recs[k].key_len;
+
+		if ((st->quota_records_per_s != 0 && q->records + 1 > st->quota_records_per_s) ||
+		    (st->quota_bytes_per_s != 0 && q->bytes + sz > st->quota_bytes_per_s)) {
+			break;
+		}
+		q->records++;
+		q->bytes += sz;
+	}
+	SP_VERIFY(k <= n);
+	return k;
+}
+
+/* Append one run of records of one shard (x->recs[from..to)) on its owner. */
+static void
+put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_xput *x,
+	      uint32_t from, uint32_t to)
+{
+	const struct sp_api_shard *sh =
+	    st != NULL ? sp_api_stream_shard(st, x->recs[from].shard_index) : NULL;
+	struct sp_shard_rec_in in[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	sp_u128 seqs[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint32_t n = to - from, done = 0, admitted;
+	size_t off = 0;
+
+	SP_VERIFY(n >= 1 && n <= SP_K_PUT_RECORDS_MAX_ENTRIES);
+	if (sh == NULL || !sh->open || sh->ring == NULL || sh->owner != api->worker) {
+		for (uint32_t i = from; i < to; i++) {
+			x->recs[i].status =
+			    sh == NULL ? SP_API_XREC_NO_STREAM : SP_API_XREC_INTERNAL;
+		}
+		return;
+	}
+	admitted = put_quota(api, st, sh->index, &x->recs[from], n, x->now_ms);
+	for (uint32_t i = from + admitted; i < to; i++) {
+		x->recs[i].status = SP_API_XREC_THROTTLED;
+	}
+	api->cnt.quota_refused += n - admitted;
+	n = admitted;
+	if (n == 0) {
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct sp_api_xrec *r = &x->recs[from + i];
+		size_t out_len = 0;
+		struct sp_b64_error e;
+
+		SP_VERIFY(off + sp_b64_decoded_max(r->b64_len) <= SP_API_BIG_BUF_BYTES);
+		SP_VERIFY(sp_b64_decode(r->b64, r->b64_len, api->scratch + off, &out_len, &e) == 0);
+		SP_VERIFY(out_len == r->data_len);
+		in[i] = (struct sp_shard_rec_in){.key = r->key,
+						 .data = api->scratch + off,
+						 .data_len = r->data_len,
+						 .key_len = (uint16_t)r->key_len};
+		off += out_len;
+	}
+	while (done < n) {
+		int rc =
+		    sp_shard_ring_append(sh->ring, in + done, n - done, x->now_ms, seqs + done);
+
+		if (rc <= 0) {
+			for (uint32_t i = done; i < n; i++) {
+				x->recs[from + i].status = put_status_of(rc);
+			}
+			api->cnt.ring_full += rc == -ENOSPC ? n - done : 0;
+			break;
+		}
+		for (uint32_t i = done; i < done + (uint32_t)rc; i++) {
+			x->recs[from + i].status = SP_API_XREC_OK;
+			x->recs[from + i].seq = seqs[i];
+		}
+		done += (uint32_t)rc;
+	}
+	api->cnt.records_in += done;
+}
+
+/* Serve one owner's message: its records, run by run of one shard. */
+static void
+put_serve(struct sp_api *api, struct sp_api_xput *x)
+{
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	const struct sp_api_stream *st = sp_api_cat_stream(cat, x->stream, x->stream_len);
+	uint32_t from = 0;
+
+	if (st != NULL && st->tag != x->tag) {
+		st =
+		    NULL; /* deleted and created again meanwhile: not the stream the client meant */
+	}
+	SP_VERIFY(x->n >= 1 && x->dst == api->worker);
+	while (from < x->n) {
+		uint32_t to = from + 1;
+
+		while (to < x->n && x->recs[to].shard_index == x->recs[from].shard_index) {
+			to++;
+		}
+		put_serve_run(api, st, x, from, to);
+		from = to;
+	}
+}
+
+/* ---- sender side ---- */
+
+static void put_finish(struct sp_api_conn *c);
+
+/* Hash keys (MD5 batch) or take ExplicitHashKey; route every record. False: answered. */
+static bool
+put_route(struct sp_api_conn *c, const struct sp_api_stream *st,
+	  const struct sp_api_req_record *recs, uint32_t n, const struct sp_api_shard **route)
+{
+	struct sp_api *api = c->api;
+	struct sp_md5_key keys[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	struct sp_md5_digest dig[SP_K_PUT_RECORDS_MAX_ENTRIES];
+
+	for (uint32_t i = 0; i < n; i++) {
+		keys[i] = (struct sp_md5_key){.data = recs[i].key.ptr, .len = recs[i].key.len};
+	}
+	sp_md5_batch(keys, n, dig);
+	for (uint32_t i = 0; i < n; i++) {
+		sp_u128 h = 0;
+
+		if (recs[i].has & SP_API_REQ_HAS_EHK) {
+			if (sp_u128_parse(recs[i].ehk.ptr, recs[i].ehk.len, &h) != 0) {
+				snprintf(api->msg, sizeof(api->msg),
+					 "Invalid ExplicitHashKey. ExplicitHashKey must be in the "
+					 "range: [0, 2^128-1]. Specified value was %.*s",
+					 (int)recs[i].ehk.len, recs[i].ehk.ptr);
+				sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+				return false;
+			}
+		} else {
+			for (unsigned b = 0; b < SP_MD5_DIGEST_LEN; b++) {
+				h = (h << 8) | dig[i].b[b];
+			}
+		}
+		route[i] = sp_api_stream_route(st, h);
+		if (route[i] == NULL) {
+			sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Sizes the decoder cannot know: the stream's record limit and the request total. */
+static bool
+put_check_sizes(struct sp_api_conn *c, const struct sp_api_stream *st,
+		const struct sp_api_req_record *recs, uint32_t n, bool batch)
+{
+	uint64_t total = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t sz = (uint64_t)recs[i].data_len + recs[i].key.len;
+
+		if (sz > st->max_record_bytes) {
+			snprintf(c->api->msg, sizeof(c->api->msg),
+				 "Record size %llu (data + partition key) exceeds the stream's "
+				 "limit of %u bytes.",
+				 (unsigned long long)sz, st->max_record_bytes);
+			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, c->api->msg, false);
+			return false;
+		}
+		total += sz;
+	}
+	if (batch && total > SP_K_PUT_RECORDS_MAX_BYTES) {
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, "Records size exceeds 5 MB limit",
+				     false);
+		return false;
+	}
+	return true;
+}
+
+struct put_order {
+	uint64_t key; /* owner << 48 | shard index << 16 | position: a stable sort */
+};
+
+static int
+put_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct put_order *)a)->key, y = ((const struct put_order *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Order records by (owner worker, shard, request position) into req->recs, so each owner gets
+ * one contiguous run and each shard's records stay in request order inside it. Returns the
+ * number of owners; gstart/glen/gowner describe each owner's run.
+ */
+static uint32_t
+put_group(struct sp_api_req *req, const struct sp_api_req_record *recs, uint32_t n,
+	  const struct sp_api_shard **route, uint32_t *gstart, uint32_t *glen, uint16_t *gowner)
+{
+	struct put_order ord[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint32_t ng = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		ord[i].key = (uint64_t)route[i]->owner << 48 |
+			     (uint64_t)(route[i]->index & 0xffffffffu) << 16 | i;
+		SP_VERIFY(route[i]->index <= 0xffffffffu);
+	}
+	qsort(ord, n, sizeof(ord[0]), put_cmp);
+	for (uint32_t p = 0; p < n; p++) {
+		uint32_t k = (uint32_t)(ord[p].key & 0xffff);
+		uint16_t owner = (uint16_t)(ord[p].key >> 48);
+
+		if (ng == 0 || gowner[ng - 1] != owner) {
+			gstart[ng] = p;
+			glen[ng] = 0;
+			gowner[ng] = owner;
+			ng++;
+		}
+		glen[ng - 1]++;
+		req->recs[p] = (struct sp_api_xrec){.key = recs[k].key.ptr,
+						    .b64 = recs[k].data.ptr,
+						    .key_len = recs[k].key.len,
+						    .b64_len = recs[k].data.len,
+						    .data_len = recs[k].data_len,
+						    .shard_index = route[k]->index,
+						    .slot = (uint16_t)k};
+		req->rec_shard[k] = route[k]->index;
+	}
+	return ng;
+}
+
+/* Decode into the connection's buffer: the body, then the scratch arena right after it. */
+static int
+put_decode(struct sp_api_conn *c, const char *body, uint32_t len, struct sp_api_req_put_records *pr,
+	   struct sp_api_req_put_record *p1, struct sp_api_req_err *err)
+{
+	char *scratch = (char *)body + len;
+	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len;
+
+	if (c->req.op == SP_KOP_PUT_RECORD) {
+		return sp_api_req_put_record(body, len, scratch, cap, p1, err);
+	}
+	return sp_api_req_put_records(body, len, scratch, cap, pr, err);
+}
+
+static void
+put_send(struct sp_api_conn *c, const struct sp_api_stream *st, uint32_t ng, const uint32_t *gstart,
+	 const uint32_t *glen, const uint16_t *gowner)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_req *req = &c->req;
+	struct sp_api_xput *local = NULL;
+
+	req->pending = 0;
+	for (uint32_t g = 0; g < ng; g++) {
+		struct sp_api_xput *x = &req->xput[g];
+
+		*x = (struct sp_api_xput){.req = req,
+					  .src = (uint16_t)api->worker,
+					  .dst = gowner[g],
+					  .tag = st->tag,
+					  .stream_len = st->name_len,
+					  .stream = req->stream,
+					  .now_ms = req->now_ms,
+					  .n = glen[g],
+					  .recs = &req->recs[gstart[g]]};
+		if (gowner[g] == api->worker) {
+			local = x;
+			continue;
+		}
+		if (rte_ring_sp_enqueue(api->g->put[api->worker][gowner[g]], x) != 0) {
+			api->cnt.xput_ring_full++;
+			for (uint32_t i = 0; i < x->n; i++) {
+				x->recs[i].status = SP_API_XREC_THROTTLED;
+			}
+			continue;
+		}
+		api->cnt.xput_sent++;
+		req->pending++;
+	}
+	if (local != NULL) {
+		put_serve(api, local);
+	}
+	if (req->pending == 0) {
+		put_finish(c);
+	}
+}
+
+void
+sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body, uint32_t len)
+{
+	struct sp_api_req_put_records *prp = &c->api->pr;
+	struct sp_api_req_put_record p1;
+	struct sp_api_req_err err;
+	const struct sp_api_req_record *recs;
+	const struct sp_api_shard *route[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint32_t gstart[SP_MAX_WORKERS], glen[SP_MAX_WORKERS], n, ng;
+	uint16_t gowner[SP_MAX_WORKERS];
+	const struct sp_api_stream *st;
+	bool batch = c->req.op == SP_KOP_PUT_RECORDS;
+
+	if (put_decode(c, body, len, prp, &p1, &err) != 0) {
+		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
+		return;
+	}
+	st = batch ? sp_api_resolve_stream(c, cat, &prp->stream_name, &prp->stream_arn,
+					   prp->has & SP_API_REQ_HAS_STREAM_NAME,
+					   prp->has & SP_API_REQ_HAS_STREAM_ARN)
+		   : sp_api_resolve_stream(c, cat, &p1.stream_name, &p1.stream_arn,
+					   p1.has & SP_API_REQ_HAS_STREAM_NAME,
+					   p1.has & SP_API_REQ_HAS_STREAM_ARN);
+	if (st == NULL) {
+		return;
+	}
+	recs = batch ? prp->rec : &p1.rec;
+	n = batch ? prp->n : 1;
+	if (!put_check_sizes(c, st, recs, n, batch) || !put_route(c, st, recs, n, route)) {
+		return;
+	}
+	memcpy(c->req.stream, st->name, st->name_len + 1u);
+	c->req.stream_len = st->name_len;
+	c->req.nrecs = n;
+	ng = put_group(&c->req, recs, n, route, gstart, glen, gowner);
+	SP_VERIFY(ng >= 1 && ng <= c->api->g->nb_workers);
+	put_send(c, st, ng, gstart, glen, gowner);
+}
+
+/* ---- completion ---- */
+
+static const char *
+put_fail_code(uint8_t status, enum sp_kerr *kerr)
+{
+	switch (status) {
+	case SP_API_XREC_THROTTLED:
+		*kerr = SP_KERR_THROUGHPUT_EXCEEDED;
+		break;
+	case SP_API_XREC_NO_STREAM:
+		*kerr = SP_KERR_RESOURCE_NOT_FOUND;
+		break;
+	default:
+		*kerr = SP_KERR_INTERNAL_FAILURE;
+		break;
+	}
+	return sp_kerr_table[*kerr].type;
+}
+
+static size_t
+put_fail_msg(const struct sp_api_req *req, uint32_t shard, enum sp_kerr kerr, char *buf, size_t cap)
+{
+	char id[SP_API_SHARD_ID_BYTES];
+	int n;
+
+	sp_api_format_shard_id(shard, id);
+	if (kerr == SP_KERR_THROUGHPUT_EXCEEDED) {
+		n = snprintf(buf, cap, "Rate exceeded for shard %s in stream %s under account %s.",
+			     id, req->stream, req->account);
+	} else if (kerr == SP_KERR_RESOURCE_NOT_FOUND) {
+		n = snprintf(buf, cap, "Stream %s under account %s not found.", req->stream,
+			     req->account);
+	} else {
+		n = snprintf(buf, cap, "Internal Service Failure");
+	}
+	return n > 0 ? SP_MIN((size_t)n, cap - 1) : 0;
+}
+
+static void
+put_finish_one(struct sp_api_conn *c)
+{
+	struct sp_api_req *req = &c->req;
+	const struct sp_api_xrec *r = &req->recs[0];
+	char seq[SP_U128_DEC_MAX + 1], id[SP_API_SHARD_ID_BYTES];
+	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;
+	enum sp_kerr kerr;
+	ssize_t n;
+
+	if (r->status != SP_API_XREC_OK) {
+		(void)put_fail_code(r->status, &kerr);
+		put_fail_msg(req, r->shard_index, kerr, c->api->msg, sizeof(c->api->msg));
+		sp_api_respond_error(c, kerr, kerr == SP_KERR_INTERNAL_FAILURE ? NULL : c->api->msg,
+				     false);
+		return;
+	}
+	n = sp_api_json_write_put_record(out, cap, id, sp_api_format_shard_id(r->shard_index, id),
+					 seq, sp_u128_format(r->seq, seq));
+	SP_VERIFY(n > 0);
+	sp_api_respond(c, 200, out, (uint32_t)n);
+}
+
+static void
+put_finish_batch(struct sp_api_conn *c)
+{
+	struct sp_api_req *req = &c->req;
+	uint16_t pos[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	char seq[SP_U128_DEC_MAX + 1], id[SP_API_SHARD_ID_BYTES], msg[256];
+	struct sp_api_jw w;
+	uint32_t failed = 0;
+	ssize_t n;
+
+	for (uint32_t p = 0; p < req->nrecs; p++) {
+		pos[req->recs[p].slot] = (uint16_t)p;
+		failed += req->recs[p].status != SP_API_XREC_OK;
+	}
+	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_jw_put_records_begin(&w, failed);
+	for (uint32_t k = 0; k < req->nrecs; k++) {
+		const struct sp_api_xrec *r = &req->recs[pos[k]];
+		enum sp_kerr kerr;
+
+		if (r->status == SP_API_XREC_OK) {
+			sp_api_jw_put_records_ok(&w, id, sp_api_format_shard_id(r->shard_index, id),
+						 seq, sp_u128_format(r->seq, seq));
+		} else {
+			const char *code = put_fail_code(r->status, &kerr);
+
+			sp_api_jw_put_records_fail(
+			    &w, code, strlen(code), msg,
+			    put_fail_msg(req, r->shard_index, kerr, msg, sizeof(msg)));
+		}
+	}
+	sp_api_jw_put_records_end(&w);
+	n = sp_api_jw_finish(&w);
+	SP_VERIFY(n > 0);
+	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);
+}
+
+static void
+put_finish(struct sp_api_conn *c)
+{
+	SP_VERIFY(c->req.pending == 0);
+	if (c->req.op == SP_KOP_PUT_RECORD) {
+		put_finish_one(c);
+	} else {
+		put_finish_batch(c);
+	}
+}
+
+unsigned
+sp_api_put_poll(struct sp_api *api)
+{
+	struct sp_api_global *g = api->g;
+	unsigned work = 0;
+
+	for (unsigned o = 0; o < g->nb_workers; o++) {
+		void *objs[SP_API_XDRAIN_BURST];
+		unsigned n;
+
+		if (o == api->worker) {
+			continue;
+		}
+		/* records other workers hand us */
+		n = rte_ring_sc_dequeue_burst(g->put[o][api->worker], objs, SP_API_XDRAIN_BURST,
+					      NULL);
+		for (unsigned i = 0; i < n; i++) {
+			put_serve(api, objs[i]);
+			api->cnt.xput_served++;
+			/* sized like the request ring: never full */
+			SP_VERIFY(rte_ring_sp_enqueue(g->put_done[api->worker][o], objs[i]) == 0);
+		}
+		work += n;
+		/* our records coming back */
+		n = rte_ring_sc_dequeue_burst(g->put_done[o][api->worker], objs,
+					      SP_API_XDRAIN_BURST, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			struct sp_api_xput *x = objs[i];
+			struct sp_api_conn *c = x->req->conn;
+
+			SP_VERIFY(x->src == api->worker && c->req.pending > 0);
+			if (--c->req.pending == 0) {
+				put_finish(c);
+			}
+		}
+		work += n;
+	}
+	return work;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shard-ring memory for the registry of api_main.c (main lcore, at snapshot build time).
+ * A shard's ring takes shard_ring_mb of hugepage memory on the main lcore's socket; its
+ * sequence numbers carry the boot epoch in force, so a ring made after a restart numbers
+ * above every ring of an earlier boot (docs/internals/seqno.md).
+ */
+#include <stdio.h>
+
+#include <rte_errno.h>
+#include <rte_log.h>
+#include <rte_memzone.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../shard/shard_ring.h"
+#include "api_internal.h"
+#include "api_ring.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
+
+int
+sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
+		 const struct sp_api_shard *sh, uint64_t seq, const struct rte_memzone **mz,
+		 struct sp_shard_ring **ring)
+{
+	struct sp_shard_ring_conf rc = {
+	    .id = {.epoch = g->epoch,
+		   .node = 0,
+		   .counter = 0,
+		   .stream_tag = st->tag,
+		   .shard_index = sh->index},
+	    .first_counter = 0,
+	    .max_record_bytes = st->max_record_bytes,
+	};
+	char name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *z;
+	int rc2;
+
+	snprintf(name, sizeof(name), "spr_%llu", (unsigned long long)seq);
+	z = rte_memzone_reserve_aligned(name, g->conf.shard_ring_bytes, g->socket, 0,
+					SP_SHARD_RING_ALIGN);
+	if (z == NULL) {
+		RTE_LOG(ERR, SPATE, "api: stream %s shard %u: no memory for a %u MiB ring: %s\n",
+			st->name, sh->index, g->conf.shard_ring_bytes >> 20,
+			rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	rc2 = sp_shard_ring_init(z->addr, z->len, &rc, ring);
+	if (rc2 != 0) {
+		RTE_LOG(ERR, SPATE, "api: stream %s shard %u: ring layout: %s\n", st->name,
+			sh->index, sp_strerror(rc2));
+		rte_memzone_free(z);
+		return rc2;
+	}
+	SP_VERIFY(*ring != NULL);
+	*mz = z;
+	return 0;
+}
+
+void
+sp_api_ring_free(const struct rte_memzone *mz, struct sp_shard_ring *ring)
+{
+	(void)ring; /* lives inside the memzone */
+	if (mz != NULL) {
+		SP_VERIFY(rte_memzone_free(mz) == 0);
+	}
+}

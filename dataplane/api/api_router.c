@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The router: one complete HTTP request in, exactly one answer out (now or later). Checks in
+ * the order the reference documents for AWS (../shared/reference/kinesis-api.md §1.7):
+ * method and CORS, the operation named by X-Amz-Target, an empty body, the Content-Type, a body
+ * that is not a JSON object, an unknown operation, then SigV4 — and only then the operation's
+ * own decoding and validation. Data operations run on this worker; control operations go to
+ * spate-control through the main lcore. Runs on the connection's worker.
+ */
+#include <string.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../sigv4/sigv4.h"
+#include "api_json.h"
+#include "api_worker.h"
+
+#define ROUTER_MAX_HEADERS 128u /* headers handed to SigV4 (the parser's bound is lower) */
+
+static const char router_xml_denied[] =
+    "<AccessDeniedException>\n"
+    "  <Message>Unable to determine service/operation name to be authorized</Message>\n"
+    "</AccessDeniedException>\n";
+
+static bool
+router_eq(const char *a, size_t alen, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return alen == n && memcmp(a, lit, n) == 0;
+}
+
+/* Content-Type: the media type before ';', spaces trimmed (reference §1.1). */
+static bool
+router_json_ctype(const struct sp_http_req *h)
+{
+	const char *v;
+	size_t len;
+
+	if (!sp_http_header(h, SP_HTTP_H_CONTENT_TYPE, &v, &len)) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == ';') {
+			len = i;
+			break;
+		}
+	}
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+		len--;
+	}
+	while (len > 0 && (v[0] == ' ' || v[0] == '\t')) {
+		v++;
+		len--;
+	}
+	return router_eq(v, len, SP_KINESIS_CONTENT_TYPE_JSON);
+}
+
+/*
+ * X-Amz-Target: "Kinesis_20131202.<Op>". Returns the op, SP_KOP_UNKNOWN for a well-formed
+ * target naming no known operation; *service_op says whether it had the Service.Operation form.
+ */
+static enum sp_kop
+router_target(const struct sp_http_req *h, bool *service_op)
+{
+	const char *v;
+	size_t len;
+	size_t plen = sizeof(SP_KINESIS_TARGET_PREFIX) - 1;
+
+	*service_op = false;
+	if (!sp_http_header(h, SP_HTTP_H_X_AMZ_TARGET, &v, &len)) {
+		return SP_KOP_UNKNOWN;
+	}
+	*service_op = memchr(v, '.', len) != NULL;
+	if (len <= plen || memcmp(v, SP_KINESIS_TARGET_PREFIX, plen) != 0) {
+		return SP_KOP_UNKNOWN;
+	}
+	return sp_kop_lookup(v + plen, len - plen);
+}
+
+/*
+ * Step 6 of the check order: the body is one valid JSON object. The scanner's scratch arena
+ * is the connection buffer after the body (the buffer was sized for both).
+ */
+static bool
+router_is_object(struct sp_api_conn *c, const char *body, uint32_t len)
+{
+	struct sp_api_json js;
+	char *scratch = (char *)body + len;
+	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len;
+
+	if (sp_api_json_init(&js, body, len, scratch, cap) != 0 ||
+	    sp_api_json_peek(&js) != SP_API_JSON_OBJECT) {
+		return false;
+	}
+	return sp_api_json_skip(&js) == 0 && sp_api_json_finish(&js) == 0;
+}
+
+static bool
+router_auth(struct sp_api_conn *c, const char *body, uint32_t len)
+{
+	struct sp_api *api = c->api;
+	struct sp_sigv4_header hdrs[ROUTER_MAX_HEADERS];
+	struct sp_sigv4_request rq;
+	struct sp_sigv4_result res;
+	unsigned n = sp_http_header_count(&c->http);
+	enum sp_kerr kerr;
+
+	if (api->sigv4 == NULL) {
+		sp_api_respond_error(c, SP_KERR_UNRECOGNIZED_CLIENT,
+				     "The security token included in the request is invalid.",
+				     false);
+		return false;
+	}
+	n = SP_MIN(n, ROUTER_MAX_HEADERS);
+	for (unsigned i = 0; i < n; i++) {
+		sp_http_header_at(&c->http, i, &hdrs[i].name, &hdrs[i].name_len, &hdrs[i].value,
+				  &hdrs[i].value_len);
+	}
+	memset(&rq, 0, sizeof(rq));
+	sp_http_method(&c->http, &rq.method, &rq.method_len);
+	sp_http_target(&c->http, &rq.target, &rq.target_len);
+	rq.headers = hdrs;
+	rq.n_headers = n;
+	rq.body = body;
+	rq.body_len = len;
+	rq.now_ms = sp_api_now_ms(api);
+	kerr = sp_sigv4_verify(api->sigv4, &rq, &res, api->msg, sizeof(api->msg));
+	if (kerr != SP_KERR_NONE) {
+		sp_api_respond_error(c, kerr, api->msg, false);
+		return false;
+	}
+	SP_VERIFY(strlen(res.account) < sizeof(c->req.account));
+	memcpy(c->req.account, res.account, strlen(res.account) + 1);
+	SP_VERIFY(res.region_len < sizeof(c->req.region)); /* SP_SIGV4_REGION_MAX + 1 */
+	memcpy(c->req.region, res.region, res.region_len);
+	c->req.region[res.region_len] = '\0';
+	return true;
+}
+
+static void
+router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t len)
+{
+	const struct sp_api_cat *cat = sp_api_cat_current(c->api->g);
+
+	if (cat == NULL) {
+		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE,
+				     "The catalog is not loaded yet; retry.", false);
+		return;
+	}
+	switch (op) {
+	case SP_KOP_PUT_RECORD:
+	case SP_KOP_PUT_RECORDS:
+		sp_api_op_put(c, cat, body, len);
+		break;
+	case SP_KOP_GET_SHARD_ITERATOR:
+		sp_api_op_get_iterator(c, cat, body, len);
+		break;
+	case SP_KOP_GET_RECORDS:
+		sp_api_op_get_records(c, cat, body, len);
+		break;
+	default:
+		SP_VERIFY(false);
+	}
+}
+
+void
+sp_api_dispatch(struct sp_api_conn *c)
+{
+	struct sp_http_req *h = &c->http;
+	const char *method, *body = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t mlen;
+	uint32_t len = (uint32_t)sp_http_body_len(h);
+	bool service_op;
+	enum sp_kop op;
+
+	sp_http_method(h, &method, &mlen);
+	op = router_target(h, &service_op);
+	c->req.op = op;
+	if (!router_eq(method, mlen, "POST")) {
+		sp_api_respond_raw(c, 403, "application/xml", router_xml_denied,
+				   sizeof(router_xml_denied) - 1);
+		return;
+	}
+	if (len == 0) {
+		sp_api_respond_error(
+		    c, op != SP_KOP_UNKNOWN ? SP_KERR_SERIALIZATION : SP_KERR_UNKNOWN_OPERATION,
+		    NULL, false);
+		return;
+	}
+	if (!router_json_ctype(h)) {
+		if (!service_op) {
+			sp_api_respond_raw(c, 403, "application/xml", router_xml_denied,
+					   sizeof(router_xml_denied) - 1);
+		} else {
+			sp_api_respond_raw(c, 404, "application/xml",
+					   "<UnknownOperationException/>\n", 29);
+		}
+		return;
+	}
+	if (!router_is_object(c, body, len)) {
+		sp_api_respond_error(c, SP_KERR_SERIALIZATION, NULL, false);
+		return;
+	}
+	if (op == SP_KOP_UNKNOWN || sp_kop_table[op].where == SP_KOP_NONE) {
+		sp_api_respond_error(c, SP_KERR_UNKNOWN_OPERATION, NULL, false);
+		return;
+	}
+	if (!router_auth(c, body, len)) {
+		return;
+	}
+	c->api->cnt.ops[op]++;
+	c->req.now_ms = sp_api_now_ms(c->api);
+	if (sp_kop_table[op].where == SP_KOP_DATA) {
+		router_data_op(c, op, body, len);
+	} else {
+		sp_api_op_control(c, body, len);
+	}
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to dataplane/api/: one worker's API service — connections, buffers, requests.
+ */
+#ifndef SP_API_WORKER_H
+#define SP_API_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <spate/kinesis.h>
+#include <spate/seqno.h>
+
+#include "../http/http.h"
+#include "../sigv4/sigv4.h"
+#include "api_internal.h"
+#include "api_req.h"
+#include "../shard/shard_ring.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+struct sp_tcb;
+struct sp_sigv4;
+
+#define SP_API_SMALL_BUF_BYTES (256u * 1024u)
+#define SP_API_BIG_BUF_BYTES   (SP_K_HTTP_BODY_MAX_BYTES)
+#define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
+#define SP_API_RESUME_PER_POLL 16u   /* waiting connections retried per poll */
+#define SP_API_MSG_BYTES       9216u /* an error message (SigV4 texts echo the header) */
+/* A response's fixed part: status line and headers. */
+#define SP_API_RESP_HEAD_BYTES 1024u
+/*
+ * Largest request body: half a big buffer, the other half being the JSON scanner's arena for
+ * unescaped strings (docs/DESIGN.md, "The Kinesis API service").
+ */
+#define SP_API_BODY_MAX_BYTES ((SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES) / 2u)
+
+/*
+ * Per-shard write quota state on the shard's owner: a one-second window (records and bytes
+ * accepted in the current second). Direct-mapped by (stream tag, shard index); a collision
+ * restarts the window, which can only let a little more through, never refuse wrongly.
+ */
+#define SP_API_QUOTA_SLOTS 4096u
+struct sp_api_quota {
+	uint64_t key; /* tag << 32 | shard index, +1 (0: empty) */
+	uint64_t sec;
+	uint64_t bytes;
+	uint32_t records;
+};
+
+struct sp_api_buf {
+	char *p;
+	uint32_t cap;
+	bool big;
+};
+
+enum sp_api_conn_state {
+	SP_API_CONN_FREE = 0,
+	SP_API_CONN_READ,     /* parsing requests (idle, head or body) */
+	SP_API_CONN_WAIT_BUF, /* head parsed, no body buffer free: retried from the poll */
+	SP_API_CONN_ASYNC,    /* a request waits on other lcores (puts, control) */
+	SP_API_CONN_SEND,     /* response bytes wait for send-buffer space */
+	SP_API_CONN_CLOSING,  /* FIN sent or reset: waiting for closed() */
+};
+
+/* One in-flight request's context (lives in its connection). */
+struct sp_api_req {
+	struct sp_api_conn *conn;
+	enum sp_kop op;
+	uint32_t pending; /* cross-core messages not yet back */
+	uint32_t nrecs;   /* PutRecord(s) entries */
+	uint64_t now_ms;  /* wall clock at dispatch */
+	uint16_t stream_len;
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	char account[16];
+	char region[SP_SIGV4_REGION_MAX + 1];
+	struct sp_api_xrec recs[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint32_t rec_shard[SP_K_PUT_RECORDS_MAX_ENTRIES]; /* shard index of each entry */
+	struct sp_api_xput xput[SP_MAX_WORKERS];
+	struct sp_api_xctl xctl;
+};
+
+struct sp_api_conn {
+	struct sp_api *api;
+	struct sp_tcb *tcb; /* NULL once closed */
+	enum sp_api_conn_state state;
+	uint32_t idx;
+	struct rte_mbuf *in; /* received bytes not yet parsed (a chain) */
+	uint32_t in_off;     /* bytes of in's first segment already parsed */
+	struct sp_http_req http;
+	struct sp_api_buf buf; /* body, then response */
+	const char *out;       /* response bytes not yet handed to TCP */
+	uint32_t out_len;
+	bool close_after;   /* Connection: close, HTTP/1.0, or an error that ends it */
+	bool peer_closed;   /* FIN received */
+	bool sent_continue; /* 100 Continue sent for this request */
+	bool in_run;        /* inside conn_run(): a finished response must not recurse */
+	uint64_t deadline_ms;
+	struct sp_api_conn *next_wait; /* WAIT_BUF list */
+	struct sp_api_req req;
+};
+
+struct sp_api_counters {
+	uint64_t conns_accepted;
+	uint64_t conns_refused; /* no connection slot */
+	uint64_t requests;
+	uint64_t responses_2xx;
+	uint64_t responses_4xx;
+	uint64_t responses_5xx;
+	uint64_t http_errors; /* malformed HTTP answered 4xx/5xx and closed */
+	uint64_t timeouts_head;
+	uint64_t timeouts_body;
+	uint64_t timeouts_idle;
+	uint64_t buf_waits; /* a request waited for a body buffer */
+	uint64_t mbuf_fail; /* a response waited for mbufs */
+	uint64_t records_in;
+	uint64_t records_out;
+	uint64_t xput_sent;
+	uint64_t xput_served;
+	uint64_t xput_ring_full;
+	uint64_t ring_full; /* records refused: shard ring full */
+	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
+	uint64_t ops[SP_KOP_COUNT];
+	uint64_t errors[SP_KERR_COUNT];
+};
+
+struct sp_api {
+	struct sp_api_global *g;
+	struct sp_lcore *lc;
+	struct sp_tcp *tcp;
+	struct rte_mempool *pool;
+	unsigned worker;
+	int64_t wall_offset_ms; /* realtime minus the clock seam's milliseconds, at create */
+	struct sp_sigv4 *sigv4; /* NULL without credentials: every request refused */
+
+	struct sp_api_conn *conns;
+	uint32_t nconns;
+	uint32_t *free_conns; /* stack of indices */
+	uint32_t nfree_conns;
+	char *heads; /* nconns x SP_HTTP_HEAD_MAX_BYTES */
+	uint32_t sweep_cursor;
+
+	struct sp_api_buf *small_free; /* stacks */
+	uint32_t nsmall_free;
+	struct sp_api_buf *big_free;
+	uint32_t nbig_free;
+	struct sp_api_buf *all_bufs; /* for destroy */
+	uint32_t nall_bufs;
+	struct sp_api_conn *wait_head; /* connections waiting for a buffer, FIFO */
+	struct sp_api_conn *wait_tail;
+
+	uint8_t *scratch; /* owner-side decode space for one hand-off (SP_API_BIG_BUF_BYTES) */
+	char msg[SP_API_MSG_BYTES];
+	struct sp_api_req_put_records pr; /* the request being decoded (500 entries) */
+	struct sp_shard_rec_view views[SP_K_GET_RECORDS_MAX_RECORDS]; /* a GetRecords read */
+	struct sp_shard_iter_mac *iter; /* iterator sealing, keyed by the global iter_key */
+	uint64_t rng;                   /* request ids */
+	struct sp_api_quota quota[SP_API_QUOTA_SLOTS];
+
+	struct sp_api_counters cnt;
+};
+
+/* Wall clock in ms through the clock seam (never a syscall). */
+uint64_t sp_api_now_ms(const struct sp_api *api);
+
+/* Buffers. */
+bool sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out);
+void sp_api_buf_put(struct sp_api *api, struct sp_api_buf *b);
+
+/* Responses (api_conn.c): queue status + JSON body (may be empty) and start sending. */
+void sp_api_respond(struct sp_api_conn *c, uint16_t status, const char *body, uint32_t len);
+/* Any content type (the XML refusals of reference §1.7). */
+void sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctype, const char *body,
+			uint32_t len);
+/* An AWS error reply: {"__type","message"} with x-amzn-ErrorType. message may be NULL. */
+void sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *message,
+			  bool message_key_upper);
+
+/* The router (api_router.c): a complete request in c->http / c->buf. */
+void sp_api_dispatch(struct sp_api_conn *c);
+
+/* The stream a request names by StreamName and/or StreamARN; NULL after answering. */
+const struct sp_api_stream *sp_api_resolve_stream(struct sp_api_conn *c,
+						  const struct sp_api_cat *cat,
+						  const struct sp_api_json_str *name,
+						  const struct sp_api_json_str *arn, bool has_name,
+						  bool has_arn);
+
+/* Operations. Each ends with exactly one sp_api_respond*() now or when its messages return. */
+void sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
+		   uint32_t len);
+void sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
+			    uint32_t len);
+void sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
+			   uint32_t len);
+void sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len);
+
+/* Cross-core (api_put.c, api_ctlfwd.c): serve and complete messages; return work done. */
+unsigned sp_api_put_poll(struct sp_api *api);
+unsigned sp_api_ctl_poll(struct sp_api *api);
+
+#endif /* SP_API_WORKER_H */

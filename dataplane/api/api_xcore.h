@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Messages between lcores for the Kinesis API (STYLE.md §5). Every message object lives in
+ * the memory of the request that sent it (a worker's connection slot), never in a pool of the
+ * receiver, and comes back to its sender on a separate return ring: the sender owns it again
+ * once it is dequeued from the return ring. Rings are single-producer single-consumer, one per
+ * ordered pair, created at boot by the main lcore:
+ *   put[src][dst]   records for shards owned by dst, and put_done[dst][src] back;
+ *   ctl[w]          worker w -> main: a control operation to forward (or a finished one to
+ *                   release), and ctl_done[w] main -> worker w: its answer.
+ * No pointer into a catalog snapshot crosses cores: a message names its stream and shard, and
+ * the receiver resolves them in the snapshot it holds.
+ */
+#ifndef SP_API_XCORE_H
+#define SP_API_XCORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <spate/kinesis.h>
+#include <spate/seqno.h>
+
+#define SP_API_XDRAIN_BURST 32u /* messages taken from one ring per poll */
+
+struct sp_api_req;
+
+/* Per-record outcome of an append. */
+enum sp_api_xrec_status {
+	SP_API_XREC_OK = 0,
+	SP_API_XREC_THROTTLED, /* ProvisionedThroughputExceededException: quota or ring full */
+	SP_API_XREC_INTERNAL,  /* InternalFailure */
+	SP_API_XREC_NO_STREAM, /* the stream or shard vanished meanwhile */
+};
+
+struct sp_api_xrec {
+	const char *key;
+	const char *b64; /* Data as it came, base64; the owner decodes it into its ring */
+	uint32_t key_len;
+	uint32_t b64_len;
+	uint32_t data_len; /* decoded length, validated by the sender */
+	uint32_t shard_index;
+	uint16_t slot;  /* position in the request's Records */
+	uint8_t status; /* enum sp_api_xrec_status, set by the owner */
+	sp_u128 seq;    /* set by the owner */
+};
+
+struct sp_api_xput {
+	struct sp_api_req *req; /* the sender's request; opaque to the owner */
+	uint16_t src;
+	uint16_t dst;
+	uint32_t tag;
+	uint16_t stream_len;
+	const char *stream;
+	uint64_t now_ms;
+	uint32_t n;
+	struct sp_api_xrec *recs;
+};
+
+struct sp_api_xctl {
+	struct sp_api_req *req; /* the worker's request; opaque to main */
+	uint16_t worker;
+	bool release; /* worker -> main: done with the answer, free it */
+	bool busy;    /* set by the worker when sent; cleared by main (release store) once the
+		       * answer's memory is freed: only then may the worker reuse the object */
+	enum sp_kop op;
+	const char *body;
+	uint32_t body_len;
+	char account[16];
+	char region[33]; /* SP_SIGV4_REGION_MAX + 1 */
+	/* Filled by main. */
+	uint64_t id;
+	uint64_t deadline_ms;
+	uint16_t status;
+	enum sp_kerr kerr;
+	bool message_key_upper; /* "Message" (SerializationException) instead of "message" */
+	char *message;          /* malloc'd by main, freed by main on release */
+	char *resp_body;        /* malloc'd by main, freed by main on release */
+	size_t resp_len;
+};
+
+#endif /* SP_API_XCORE_H */

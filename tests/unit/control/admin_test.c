@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of control/ctl_admin.c through the dispatcher, on an in-memory catalog and a fake
+ * dataplane hook: stream_quota_set's success (catalog change, version bump, push through
+ * ctx->dp_catalog seeing the new snapshot), an unchanged call (no bump, no push), no dataplane,
+ * unknown stream, every kind of bad params, the state mask and a missing catalog.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "ctl.h"
+#include "ctl_log.h"
+
+struct fixture {
+	struct sp_ctl_ctx ctx;
+	struct sp_ctl_session sess;
+	struct sp_cat *cat;
+	json_t *reply;	   /* the last reply line, parsed */
+	int n_replies;
+	int n_pushes;	   /* dp_catalog calls */
+	bool dp_connected; /* what the fake hook answers */
+	json_int_t pushed_version;
+	json_int_t pushed_records;
+	json_int_t pushed_bytes;
+};
+
+static void
+capture_out(void *arg, const char *line, size_t len)
+{
+	struct fixture *f = arg;
+	json_error_t jerr;
+
+	assert_true(len > 0 && line[len - 1] == '\n');
+	json_decref(f->reply);
+	f->reply = json_loadb(line, len, 0, &jerr);
+	assert_non_null(f->reply);
+	f->n_replies++;
+}
+
+/* The fake dataplane: what it would be sent is the snapshot at the time of the push. */
+static bool
+fake_dp_catalog(void *arg)
+{
+	struct fixture *f = arg;
+	json_t *snap;
+
+	f->n_pushes++;
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &snap), 0);
+	json_t *s = json_array_get(json_object_get(snap, "streams"), 0);
+
+	f->pushed_version = json_integer_value(json_object_get(snap, "catalog_version"));
+	f->pushed_records = json_integer_value(json_object_get(s, "quota_records_per_s"));
+	f->pushed_bytes = json_integer_value(json_object_get(s, "quota_bytes_per_s"));
+	json_decref(snap);
+	return f->dp_connected;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct sp_cat_stream st = {.name = "s", .status = "ACTIVE", .mode = "PROVISIONED"};
+	struct sp_cat_shard sh = {.shard_id = "shardId-000000000000", .owner_lcore = 1};
+
+	assert_non_null(f);
+	assert_int_equal(sp_cat_open(":memory:", &f->cat), 0);
+	assert_int_equal(sp_cat_stream_insert(f->cat, &st, &sh, 1), 0);
+	f->ctx.state = SP_CTL_RUNTIME;
+	f->ctx.cat = f->cat;
+	f->ctx.dp_catalog = fake_dp_catalog;
+	f->ctx.dp_arg = f;
+	f->dp_connected = true;
+	sp_ctl_session_init(&f->sess, &f->ctx, capture_out, f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	sp_ctl_session_fini(&f->sess);
+	json_decref(f->reply);
+	sp_cat_close(f->cat);
+	free(f);
+	return 0;
+}
+
+/* Dispatch stream_quota_set with this params text; return the reply (owned by f). */
+static json_t *
+quota_set(struct fixture *f, const char *params)
+{
+	char line[1024];
+	int n = f->n_replies;
+
+	snprintf(line, sizeof(line), "{\"id\":9,\"method\":\"stream_quota_set\",\"params\":%s}",
+		 params);
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	assert_int_equal(f->n_replies, n + 1); /* synchronous: answered at once */
+	assert_int_equal(json_integer_value(json_object_get(f->reply, "id")), 9);
+	return f->reply;
+}
+
+static json_t *
+result(json_t *reply)
+{
+	json_t *r = json_object_get(reply, "result");
+
+	assert_non_null(r);
+	assert_null(json_object_get(reply, "error"));
+	return r;
+}
+
+/* The error code of reply; *msg gets its message. */
+static json_int_t
+err(json_t *reply, const char **msg)
+{
+	json_t *e = json_object_get(reply, "error");
+
+	assert_true(json_is_object(e));
+	assert_null(json_object_get(reply, "result"));
+	if (msg != NULL) {
+		*msg = json_string_value(json_object_get(e, "message"));
+	}
+	return json_integer_value(json_object_get(e, "code"));
+}
+
+static int64_t
+version(struct fixture *f)
+{
+	int64_t v = -1;
+
+	assert_int_equal(sp_cat_version(f->cat, &v), 0);
+	return v;
+}
+
+static void
+test_set_and_push(void **state)
+{
+	struct fixture *f = *state;
+	struct sp_cat_stream_row row;
+
+	assert_int_equal(version(f), 2);
+	json_t *r = quota_set(f, "{\"stream\":\"s\",\"records_per_s\":5,\"bytes_per_s\":0}");
+
+	r = result(r);
+
+	assert_string_equal(json_string_value(json_object_get(r, "stream")), "s");
+	assert_int_equal(json_integer_value(json_object_get(r, "records_per_s")), 5);
+	assert_int_equal(json_integer_value(json_object_get(r, "bytes_per_s")), 0);
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	assert_true(json_is_true(json_object_get(r, "pushed")));
+	assert_int_equal(json_integer_value(json_object_get(r, "catalog_version")), 3);
+	/* One push, and it already carried the committed change. */
+	assert_int_equal(f->n_pushes, 1);
+	assert_int_equal(f->pushed_version, 3);
+	assert_int_equal(f->pushed_records, 5);
+	assert_int_equal(f->pushed_bytes, 0);
+	assert_int_equal(sp_cat_stream_get(f->cat, "s", &row), 0);
+	assert_int_equal(row.quota_records_per_s, 5);
+	assert_int_equal(row.quota_bytes_per_s, 0);
+
+	/* Same values: nothing changes, nothing is pushed. */
+	r = result(quota_set(f, "{\"bytes_per_s\":0,\"records_per_s\":5,\"stream\":\"s\"}"));
+	assert_true(json_is_false(json_object_get(r, "changed")));
+	assert_true(json_is_false(json_object_get(r, "pushed")));
+	assert_int_equal(json_integer_value(json_object_get(r, "catalog_version")), 3);
+	assert_int_equal(f->n_pushes, 1);
+
+	/* The upper bound is accepted; back to off. */
+	result(quota_set(f, "{\"stream\":\"s\",\"records_per_s\":0,"
+			    "\"bytes_per_s\":1000000000}"));
+	assert_int_equal(f->pushed_bytes, 1000000000);
+	r = result(quota_set(f, "{\"stream\":\"s\",\"records_per_s\":0,\"bytes_per_s\":0}"));
+	assert_int_equal(json_integer_value(json_object_get(r, "catalog_version")), 5);
+	assert_int_equal(f->n_pushes, 3);
+	assert_int_equal(f->pushed_records + f->pushed_bytes, 0);
+
+	/* catalog_get shows what was pushed. */
+	const char *line = "{\"id\":1,\"method\":\"catalog_get\"}";
+
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	json_t *st = json_array_get(json_object_get(result(f->reply), "streams"), 0);
+
+	assert_int_equal(json_integer_value(json_object_get(st, "quota_bytes_per_s")), 0);
+}
+
+static void
+test_no_dataplane(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Connected never: the hook says so; the change is made all the same. */
+	f->dp_connected = false;
+	json_t *r = quota_set(f, "{\"stream\":\"s\",\"records_per_s\":1,\"bytes_per_s\":2}");
+
+	r = result(r);
+
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	assert_true(json_is_false(json_object_get(r, "pushed")));
+	assert_int_equal(f->n_pushes, 1);
+	/* No channel at all (no hook). */
+	f->ctx.dp_catalog = NULL;
+	r = result(quota_set(f, "{\"stream\":\"s\",\"records_per_s\":3,\"bytes_per_s\":2}"));
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	assert_true(json_is_false(json_object_get(r, "pushed")));
+	assert_int_equal(json_integer_value(json_object_get(r, "catalog_version")), 4);
+	assert_int_equal(f->n_pushes, 1);
+}
+
+static void
+test_unknown_stream(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg;
+
+	assert_int_equal(err(quota_set(f, "{\"stream\":\"nope\",\"records_per_s\":5,"
+					  "\"bytes_per_s\":0}"),
+			     &msg),
+			 SP_CTL_E_NOT_FOUND);
+	assert_string_equal(msg, "stream \"nope\" not found");
+	assert_int_equal(version(f), 2);
+	assert_int_equal(f->n_pushes, 0);
+}
+
+static void
+test_bad_params(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"{}",
+		"null",
+		"{\"records_per_s\":5,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":5}",
+		"{\"stream\":\"s\",\"records_per_s\":-1,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":5,\"bytes_per_s\":-1}",
+		"{\"stream\":\"s\",\"records_per_s\":1000000001,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":5,\"bytes_per_s\":1000000001}",
+		"{\"stream\":\"s\",\"records_per_s\":9223372036854775807,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":5.0,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":\"5\",\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":true,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":null,\"bytes_per_s\":0}",
+		"{\"stream\":5,\"records_per_s\":5,\"bytes_per_s\":0}",
+		"{\"stream\":\"\",\"records_per_s\":5,\"bytes_per_s\":0}",
+		"{\"stream\":\"a b\",\"records_per_s\":5,\"bytes_per_s\":0}",
+		"{\"stream\":\"s\",\"records_per_s\":5,\"bytes_per_s\":0,\"shard\":1}",
+	};
+	const char *msg;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_int_t code = err(quota_set(f, bad[i]), NULL);
+
+		if (code != SP_CTL_E_INVALID_PARAMS) {
+			fail_msg("params %s: code %lld", bad[i], (long long)code);
+		}
+	}
+	/* A name over 128 characters. */
+	char params[512];
+
+	snprintf(params, sizeof(params),
+		 "{\"stream\":\"%0129d\",\"records_per_s\":5,\"bytes_per_s\":0}", 0);
+	assert_int_equal(err(quota_set(f, params), NULL), SP_CTL_E_INVALID_PARAMS);
+	/* The messages name the culprit. */
+	err(quota_set(f, bad[7]), &msg);
+	assert_string_equal(msg, "\"records_per_s\" must be an integer from 0 to 1000000000");
+	err(quota_set(f, bad[4]), &msg);
+	assert_string_equal(msg, "missing param \"bytes_per_s\"");
+	err(quota_set(f, bad[17]), &msg);
+	assert_string_equal(msg, "stream_quota_set does not take param \"shard\"");
+	assert_int_equal(version(f), 2);
+	assert_int_equal(f->n_pushes, 0);
+}
+
+static void
+test_state_and_no_catalog(void **state)
+{
+	struct fixture *f = *state;
+	const char *ok = "{\"stream\":\"s\",\"records_per_s\":5,\"bytes_per_s\":0}";
+
+	f->ctx.state = SP_CTL_STARTUP;
+	assert_int_equal(err(quota_set(f, ok), NULL), SP_CTL_E_STATE);
+	f->ctx.state = SP_CTL_RUNTIME;
+	f->ctx.cat = NULL;
+	assert_int_equal(err(quota_set(f, ok), NULL), SP_CTL_E_INTERNAL);
+	assert_int_equal(version(f), 2);
+	assert_int_equal(f->n_pushes, 0);
+	/* The method is listed, runtime only. */
+	const char *line = "{\"id\":1,\"method\":\"rpc_get_methods\"}";
+	const struct sp_ctl_method *m = sp_ctl_method_find("stream_quota_set");
+
+	assert_non_null(m);
+	assert_int_equal(m->state_mask, SP_CTL_RUNTIME);
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	assert_non_null(json_object_get(f->reply, "result"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_set_and_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_dataplane, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_and_no_catalog, setup, teardown),
+	};
+
+	sp_ctl_log_set_level(SP_CTL_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of control/ctl_streams.c, in process against an in-memory catalog: the six
+ * Kinesis control operations (happy paths, every error and validation text byte for byte),
+ * hash-range tiling, the CREATING -> ACTIVE and DELETING -> gone lifecycle driven by
+ * sp_ctl_kinesis_applied(), and pagination tokens (paging, expiry, tampering).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "catalog.h"
+#include "ctl_log.h"
+#include "ctl_streams.h"
+
+#define T_NOW  1700000000123LL
+#define T_ACCT "123456789012"
+#define T_MAX  "340282366920938463463374607431768211455"
+
+struct fx {
+	struct sp_cat *cat;
+	struct sp_ctl_kctx ctx;
+	struct sp_ctl_kreply rep;
+	int rc;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(sp_cat_open(":memory:", &f->cat), 0);
+	f->ctx = (struct sp_ctl_kctx){
+	    .account = T_ACCT,
+	    .region = "us-east-1",
+	    .now_ms = T_NOW,
+	    .n_workers = 3,
+	    .shard_limit = 500,
+	};
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	sp_ctl_kreply_fini(&f->rep);
+	sp_cat_close(f->cat);
+	free(f);
+	return 0;
+}
+
+static void
+call(struct fx *f, enum sp_kop op, const char *body)
+{
+	sp_ctl_kreply_fini(&f->rep);
+	f->rc = sp_ctl_kinesis(f->cat, &f->ctx, op, body, strlen(body), &f->rep);
+	assert_non_null(f->rep.body);
+	assert_int_equal(strlen(f->rep.body), f->rep.body_len);
+}
+
+/* An error reply of type `type` with exactly this message. */
+static void
+expect_err(struct fx *f, enum sp_kop op, const char *body, const char *type, const char *msg)
+{
+	call(f, op, body);
+	assert_int_equal(f->rc, 0);
+	assert_int_not_equal(f->rep.err, SP_KERR_NONE);
+	assert_string_equal(sp_kerr_table[f->rep.err].type, type);
+	assert_int_equal(f->rep.status, sp_kerr_table[f->rep.err].status);
+	assert_string_equal(f->rep.message, msg);
+	assert_int_equal(f->rep.body_len, 0);
+	assert_int_equal(f->rep.message_upper, strcmp(type, "SerializationException") == 0);
+	assert_false(f->rep.catalog_changed);
+}
+
+static void
+expect_valid(struct fx *f, enum sp_kop op, const char *body, const char *msg)
+{
+	expect_err(f, op, body, "ValidationException", msg);
+}
+
+static void
+expect_ser(struct fx *f, enum sp_kop op, const char *body, const char *msg)
+{
+	expect_err(f, op, body, "SerializationException", msg);
+}
+
+/* A successful reply; its body parsed (NULL for an empty body). Caller decrefs. */
+static json_t *
+expect_ok(struct fx *f, enum sp_kop op, const char *body)
+{
+	json_error_t jerr;
+
+	call(f, op, body);
+	if (f->rep.err != SP_KERR_NONE) {
+		fail_msg("%s: %s: %s", body, sp_kerr_table[f->rep.err].type, f->rep.message);
+	}
+	assert_int_equal(f->rc, 0);
+	assert_int_equal(f->rep.status, 200);
+	if (f->rep.body_len == 0) {
+		return NULL;
+	}
+	json_t *j = json_loadb(f->rep.body, f->rep.body_len, 0, &jerr);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void
+create(struct fx *f, const char *name, int shards)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":%d}", name, shards);
+	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM, body));
+	assert_true(f->rep.catalog_changed);
+}
+
+static int64_t
+version(struct fx *f)
+{
+	int64_t v = -1;
+
+	assert_int_equal(sp_cat_version(f->cat, &v), 0);
+	return v;
+}
+
+/* The dataplane acknowledges the current catalog. */
+static int
+ack(struct fx *f)
+{
+	int rc = sp_ctl_kinesis_applied(f->cat, version(f));
+
+	assert_true(rc >= 0);
+	return rc;
+}
+
+static json_t *
+describe(struct fx *f, const char *body)
+{
+	json_t *j = expect_ok(f, SP_KOP_DESCRIBE_STREAM, body);
+
+	assert_non_null(j);
+	return j;
+}
+
+static const char *
+sget(json_t *o, const char *path)
+{
+	char buf[128];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k != NULL; k = strtok_r(NULL, ".", &save)) {
+		o = json_object_get(o, k);
+	}
+	assert_true(json_is_string(o));
+	return json_string_value(o);
+}
+
+/* ---- CreateStream ---- */
+
+static void
+test_create_and_describe(void **state)
+{
+	struct fx *f = *state;
+	uint32_t epoch;
+
+	assert_int_equal(sp_cat_epoch_next(f->cat, &epoch), 0);
+	assert_int_equal(epoch, 1);
+	int64_t v0 = version(f);
+
+	create(f, "s1", 3);
+	assert_int_equal(version(f), v0 + 1);
+
+	/* CREATING: no shards shown yet (reference §2.6). */
+	json_t *d = describe(f, "{\"StreamName\":\"s1\"}");
+	json_t *sd = json_object_get(d, "StreamDescription");
+
+	assert_string_equal(sget(sd, "StreamStatus"), "CREATING");
+	assert_string_equal(sget(sd, "StreamARN"),
+			    "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/s1");
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 0);
+	assert_true(json_is_false(json_object_get(sd, "HasMoreShards")));
+	assert_non_null(strstr(f->rep.body, "\"StreamCreationTimestamp\":1700000000.123,"));
+	json_decref(d);
+	json_decref(expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"s1\"}"));
+	assert_non_null(strstr(f->rep.body, "\"OpenShardCount\":0,"));
+
+	/* The dataplane applies the snapshot: ACTIVE, one more version. */
+	assert_int_equal(ack(f), 1);
+	assert_int_equal(version(f), v0 + 2);
+	assert_int_equal(ack(f), 0); /* nothing left to move: the exchange ends */
+	assert_int_equal(version(f), v0 + 2);
+
+	d = describe(f, "{\"StreamName\":\"s1\"}");
+	sd = json_object_get(d, "StreamDescription");
+	assert_string_equal(sget(sd, "StreamStatus"), "ACTIVE");
+	json_t *shards = json_object_get(sd, "Shards");
+	static const char *const ranges[3][2] = {
+	    {"0", "113427455640312821154458202477256070484"},
+	    {"113427455640312821154458202477256070485", "226854911280625642308916404954512140969"},
+	    {"226854911280625642308916404954512140970", T_MAX},
+	};
+
+	assert_int_equal(json_array_size(shards), 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		json_t *s = json_array_get(shards, i);
+		char id[32];
+		char seq[SP_U128_DEC_MAX + 1];
+		struct sp_seqno_fields fl = {.epoch = 1,
+					     .stream_tag = sp_seqno_stream_tag("s1", 2, T_NOW),
+					     .shard_index = i};
+
+		snprintf(id, sizeof(id), "shardId-%012u", i);
+		sp_u128_format(sp_seqno_pack(&fl), seq);
+		assert_string_equal(sget(s, "ShardId"), id);
+		assert_string_equal(sget(s, "HashKeyRange.StartingHashKey"), ranges[i][0]);
+		assert_string_equal(sget(s, "HashKeyRange.EndingHashKey"), ranges[i][1]);
+		assert_string_equal(sget(s, "SequenceNumberRange.StartingSequenceNumber"), seq);
+		assert_null(json_object_get(json_object_get(s, "SequenceNumberRange"),
+					    "EndingSequenceNumber"));
+		assert_null(json_object_get(s, "ParentShardId"));
+	}
+	assert_int_equal(json_integer_value(json_object_get(sd, "RetentionPeriodHours")), 24);
+	assert_string_equal(sget(sd, "EncryptionType"), "NONE");
+	assert_string_equal(sget(sd, "StreamModeDetails.StreamMode"), "PROVISIONED");
+	assert_null(json_object_get(sd, "KeyId"));
+	json_decref(d);
+}
+
+static void
+test_create_snapshot(void **state)
+{
+	struct fx *f = *state;
+	json_t *snap;
+
+	assert_null(
+	    expect_ok(f, SP_KOP_CREATE_STREAM,
+		      "{\"StreamName\":\"big\",\"ShardCount\":4,\"MaxRecordSizeInKiB\":2048}"));
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &snap), 0);
+	json_t *st = json_array_get(json_object_get(snap, "streams"), 0);
+
+	assert_string_equal(sget(st, "name"), "big");
+	assert_string_equal(sget(st, "status"), "CREATING");
+	assert_int_equal(json_integer_value(json_object_get(st, "max_record_bytes")), 2097152);
+	/* Per-shard write quotas are off unless an operator sets them (stream_quota_set). */
+	assert_int_equal(json_integer_value(json_object_get(st, "quota_records_per_s")), 0);
+	assert_int_equal(json_integer_value(json_object_get(st, "quota_bytes_per_s")), 0);
+	assert_int_equal(json_integer_value(json_object_get(st, "created_ms")), T_NOW);
+	assert_int_equal(json_integer_value(json_object_get(st, "stream_tag")),
+			 sp_seqno_stream_tag("big", 3, T_NOW));
+	json_t *shards = json_object_get(st, "shards");
+
+	assert_int_equal(json_array_size(shards), 4);
+	for (int i = 0; i < 4; i++) {
+		json_t *s = json_array_get(shards, (size_t)i);
+
+		assert_int_equal(json_integer_value(json_object_get(s, "index")), i);
+		assert_int_equal(json_integer_value(json_object_get(s, "owner_lcore")), i % 3);
+		assert_true(json_is_null(json_object_get(s, "ending_seq")));
+		assert_true(json_is_null(json_object_get(s, "parent_shard_id")));
+	}
+	assert_string_equal(sget(json_array_get(shards, 1), "starting_hash_key"),
+			    "85070591730234615865843651857942052864");
+	json_decref(snap);
+
+	/* The summary shows the setting in KiB. */
+	json_t *s = expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"big\"}");
+
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(s, "StreamDescriptionSummary"), "MaxRecordSizeInKiB")),
+			 2048);
+	json_decref(s);
+}
+
+static void
+test_create_on_demand(void **state)
+{
+	struct fx *f = *state;
+
+	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM,
+			      "{\"StreamName\":\"od\",\"StreamModeDetails\":"
+			      "{\"StreamMode\":\"ON_DEMAND\"}}"));
+	ack(f);
+	json_t *d = describe(f, "{\"StreamName\":\"od\"}");
+	json_t *sd = json_object_get(d, "StreamDescription");
+
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 4);
+	assert_string_equal(sget(sd, "StreamModeDetails.StreamMode"), "ON_DEMAND");
+	json_decref(d);
+	/* ShardCount is ignored for ON_DEMAND. */
+	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM,
+			      "{\"StreamName\":\"od2\",\"ShardCount\":9,\"StreamModeDetails\":"
+			      "{\"StreamMode\":\"ON_DEMAND\"}}"));
+	ack(f);
+	d = describe(f, "{\"StreamName\":\"od2\"}");
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(d, "StreamDescription"), "Shards")), 4);
+	json_decref(d);
+	/* Explicit PROVISIONED; floored numbers; null members ignored. */
+	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM,
+			      "{\"StreamName\":\"pv\",\"ShardCount\":2.9,\"Tags\":null,"
+			      "\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},"
+			      "\"Tags\":{\"k\":\"v\"},\"WarmThroughputMiBps\":0,\"Unknown\":[1]}"));
+	ack(f);
+	d = describe(f, "{\"StreamName\":\"pv\"}");
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(d, "StreamDescription"), "Shards")), 2);
+	json_decref(d);
+}
+
+static void
+test_create_errors(void **state)
+{
+	struct fx *f = *state;
+
+	create(f, "dup", 1);
+	expect_err(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"dup\",\"ShardCount\":1}",
+		   "ResourceInUseException", "Stream dup under account " T_ACCT " already exists.");
+	expect_err(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"many\",\"ShardCount\":500}",
+		   "LimitExceededException",
+		   "This request would exceed the shard limit for the account " T_ACCT
+		   " in us-east-1. Current shard count for the account: 1. Limit: 500. Number of "
+		   "additional shards that would have resulted from this request: 500. Refer to "
+		   "the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/"
+		   "aws_service_limits.html) for current limits and how to request higher limits.");
+	/* Integers clamp at 2^31 - 1; kinesalite 3.3.3 caps ShardCount at 100000. */
+	expect_valid(f, SP_KOP_CREATE_STREAM,
+		     "{\"StreamName\":\"huge\",\"ShardCount\":100000000000}",
+		     "1 validation error detected: Value '2147483647' at 'shardCount' failed to "
+		     "satisfy constraint: Member must have value less than or equal to 100000");
+	f->ctx.shard_limit = 20000;
+	expect_err(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"wide\",\"ShardCount\":10001}",
+		   "LimitExceededException",
+		   "ShardCount 10001 is above the limit of 10000 shards per stream.");
+	/* Five streams CREATING (dup is one): the sixth is refused. */
+	create(f, "c2", 1);
+	create(f, "c3", 1);
+	create(f, "c4", 1);
+	create(f, "c5", 1);
+	expect_err(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"c6\",\"ShardCount\":1}",
+		   "LimitExceededException",
+		   "The account " T_ACCT " in us-east-1 already has 5 streams in CREATING state; "
+		   "wait for one to become ACTIVE.");
+	ack(f);
+	create(f, "c6", 1);
+}
+
+static void
+test_create_validation(void **state)
+{
+	struct fx *f = *state;
+	char body[512];
+	char msg[1024];
+	char name[130];
+
+	expect_valid(f, SP_KOP_CREATE_STREAM, "{}",
+		     "2 validation errors detected: Value null at 'shardCount' failed to satisfy "
+		     "constraint: Member must not be null; Value null at 'streamName' failed to "
+		     "satisfy constraint: Member must not be null");
+	expect_valid(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"\",\"ShardCount\":0}",
+		     "3 validation errors detected: Value '0' at 'shardCount' failed to satisfy "
+		     "constraint: Member must have value greater than or equal to 1; Value '' at "
+		     "'streamName' failed to satisfy constraint: Member must satisfy regular "
+		     "expression pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed to "
+		     "satisfy constraint: Member must have length greater than or equal to 1");
+	memset(name, 'a', 129);
+	name[129] = '\0';
+	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":100000}", name);
+	snprintf(msg, sizeof(msg),
+		 "1 validation error detected: Value '%s' at 'streamName' failed to satisfy "
+		 "constraint: Member must have length less than or equal to 128",
+		 name);
+	expect_valid(f, SP_KOP_CREATE_STREAM, body, msg);
+	expect_valid(f, SP_KOP_CREATE_STREAM,
+		     "{\"StreamName\":\"a\",\"ShardCount\":-3.5,\"MaxRecordSizeInKiB\":1023,"
+		     "\"WarmThroughputMiBps\":-1}",
+		     "3 validation errors detected: Value '-4' at 'shardCount' failed to satisfy "
+		     "constraint: Member must have value greater than or equal to 1; Value '-1' at "
+		     "'warmThroughputMiBps' failed to satisfy constraint: Member must have value "
+		     "greater than or equal to 0; Value '1023' at 'maxRecordSizeInKiB' failed to "
+		     "satisfy constraint: Member must have value greater than or equal to 1024");
+	expect_valid(f, SP_KOP_CREATE_STREAM,
+		     "{\"StreamName\":\"a\",\"ShardCount\":1,\"MaxRecordSizeInKiB\":10241}",
+		     "1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to "
+		     "satisfy constraint: Member must have value less than or equal to 10240");
+	expect_valid(f, SP_KOP_CREATE_STREAM,
+		     "{\"StreamName\":\"a\",\"ShardCount\":1,\"StreamModeDetails\":{}}",
+		     "1 validation error detected: Value null at 'streamModeDetails.streamMode' "
+		     "failed to satisfy constraint: Member must not be null");
+	expect_valid(f, SP_KOP_CREATE_STREAM,
+		     "{\"StreamName\":\"a b\",\"StreamModeDetails\":{\"StreamMode\":\"FAST\"}}",
+		     "3 validation errors detected: Value null at 'shardCount' failed to satisfy "
+		     "constraint: Member must not be null; Value 'a b' at 'streamName' failed to "
+		     "satisfy constraint: Member must satisfy regular expression pattern: "
+		     "[a-zA-Z0-9_.-]+; Value 'FAST' at 'streamModeDetails.streamMode' failed to "
+		     "satisfy constraint: Member must satisfy enum value set: [PROVISIONED, "
+		     "ON_DEMAND]");
+	expect_valid(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":\"a\",\"ShardCount\":1,\"Tags\":{}}",
+		     "1 validation error detected: Value '{}' at 'tags' failed to satisfy "
+		     "constraint: Member must have length greater than or equal to 1");
+	expect_valid(
+	    f, SP_KOP_CREATE_STREAM,
+	    "{\"StreamName\":\"a\",\"ShardCount\":1,\"Tags\":{\"\":\"v\",\"k\":null}}",
+	    "1 validation error detected: Value '{=v, k=null}' at 'tags' failed to satisfy "
+	    "constraint: Map keys must satisfy constraint: [Member must have length less "
+	    "than or equal to 128, Member must have length greater than or equal to 1]");
+}
+
+/* Lengths count UTF-16 units: 128 astral characters are 256 units. */
+static void
+test_create_utf16_length(void **state)
+{
+	struct fx *f = *state;
+	struct {
+		char s[128 * 4 + 64];
+	} big;
+	size_t n = (size_t)snprintf(big.s, sizeof(big.s), "{\"StreamName\":\"");
+
+	for (int i = 0; i < 128; i++) {
+		memcpy(big.s + n, "\xf0\x9f\x98\x80", 4);
+		n += 4;
+	}
+	snprintf(big.s + n, sizeof(big.s) - n, "\",\"ShardCount\":1}");
+	call(f, SP_KOP_CREATE_STREAM, big.s);
+	assert_string_equal(sp_kerr_table[f->rep.err].type, "ValidationException");
+	assert_non_null(
+	    strstr(f->rep.message, "2 validation errors detected: Value '\xf0\x9f\x98\x80"));
+	assert_non_null(
+	    strstr(f->rep.message, "Member must have length less than or equal to 128"));
+}
+
+static void
+test_serialization(void **state)
+{
+	struct fx *f = *state;
+
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":true}",
+		   "class java.lang.Boolean can not be converted to an String");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":5}",
+		   "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+		   "converted to an String");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":[]}",
+		   "Start of list found where not expected");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":{}}",
+		   "Start of structure or map found where not expected.");
+	/* Member order, not body order: ShardCount is checked first. */
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamName\":5,\"ShardCount\":\"3\"}",
+		   "class java.lang.String can not be converted to an Integer");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"ShardCount\":false}",
+		   "class java.lang.Boolean can not be converted to an Integer");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamModeDetails\":\"x\"}", "Expected null");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamModeDetails\":[1]}",
+		   "Start of list found where not expected");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"StreamModeDetails\":{\"StreamMode\":1}}",
+		   "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+		   "converted to an String");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"Tags\":\"x\"}", "Expected map or null");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"Tags\":[]}",
+		   "Start of list found where not expected");
+	expect_ser(f, SP_KOP_CREATE_STREAM, "{\"Tags\":{\"a\":1}}",
+		   "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+		   "converted to an String");
+	expect_ser(f, SP_KOP_DELETE_STREAM, "{\"EnforceConsumerDeletion\":\"yes\"}",
+		   "'YES' can not be converted to an Boolean");
+	expect_ser(f, SP_KOP_DELETE_STREAM, "{\"EnforceConsumerDeletion\":1}",
+		   "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+		   "converted to an Boolean");
+	expect_ser(f, SP_KOP_LIST_SHARDS, "{\"StreamCreationTimestamp\":\"x\"}",
+		   "class java.lang.String can not be converted to milliseconds since epoch");
+	expect_ser(f, SP_KOP_LIST_SHARDS, "{\"StreamCreationTimestamp\":true}",
+		   "class java.lang.Boolean can not be converted to milliseconds since epoch");
+	expect_ser(f, SP_KOP_LIST_SHARDS, "{\"ShardFilter\":{\"Timestamp\":{}}}",
+		   "Start of structure or map found where not expected.");
+	expect_ser(f, SP_KOP_LIST_STREAMS, "{\"Limit\":\"1\"}",
+		   "class java.lang.String can not be converted to an Integer");
+	/* Step 6: not an object, no message. */
+	expect_ser(f, SP_KOP_LIST_STREAMS, "[]", "");
+	expect_ser(f, SP_KOP_LIST_STREAMS, "not json", "");
+	expect_ser(f, SP_KOP_LIST_STREAMS, "", "");
+	expect_err(f, SP_KOP_PUT_RECORD, "{}", "UnknownOperationException", "");
+	expect_err(f, SP_KOP_UNKNOWN, "{}", "UnknownOperationException", "");
+	expect_err(f, SP_KOP_SPLIT_SHARD, "{}", "UnknownOperationException", "");
+}
+
+/* ---- Hash ranges ---- */
+
+static void
+check_tiling(uint32_t n)
+{
+	sp_u128 prev_end = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		sp_u128 s, e;
+
+		sp_ctl_kinesis_hash_range(n, i, &s, &e);
+		assert_true(s <= e);
+		if (i == 0) {
+			assert_true(s == 0);
+		} else {
+			assert_true(s == prev_end + 1);
+		}
+		prev_end = e;
+	}
+	assert_true(prev_end == ~(sp_u128)0);
+}
+
+static void
+test_hash_ranges(void **state)
+{
+	static const char *const want[][3] = {
+	    {"0", "170141183460469231731687303715884105727", NULL},
+	    {"170141183460469231731687303715884105728", T_MAX, NULL},
+	    {"0", "113427455640312821154458202477256070484", NULL},
+	    {"113427455640312821154458202477256070485", "226854911280625642308916404954512140969",
+	     NULL},
+	    {"226854911280625642308916404954512140970", T_MAX, NULL},
+	};
+	char s[SP_U128_DEC_MAX + 1], e[SP_U128_DEC_MAX + 1];
+	sp_u128 a, b;
+
+	(void)state;
+	for (uint32_t n = 1; n <= 10; n++) {
+		check_tiling(n);
+	}
+	check_tiling(4096);
+	check_tiling(10000);
+	sp_ctl_kinesis_hash_range(1, 0, &a, &b);
+	assert_true(a == 0 && b == ~(sp_u128)0);
+	for (uint32_t i = 0; i < 5; i++) {
+		uint32_t n = i < 2 ? 2 : 3;
+
+		sp_ctl_kinesis_hash_range(n, i < 2 ? i : i - 2, &a, &b);
+		sp_u128_format(a, s);
+		sp_u128_format(b, e);
+		assert_string_equal(s, want[i][0]);
+		assert_string_equal(e, want[i][1]);
+	}
+	/* N = 4: step 2^126 exactly. */
+	sp_ctl_kinesis_hash_range(4, 1, &a, &b);
+	sp_u128_format(a, s);
+	assert_string_equal(s, "85070591730234615865843651857942052864");
+	sp_ctl_kinesis_hash_range(4096, 1, &a, &b);
+	assert_true(a == (sp_u128)1 << 116);
+}
+
+/* ---- DeleteStream and the lifecycle ---- */
+
+static void
+test_delete_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	json_t *d;
+
+	expect_err(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"nope\"}",
+		   "ResourceNotFoundException", "Stream nope under account " T_ACCT " not found.");
+	create(f, "gone", 2);
+	int64_t v = version(f);
+
+	/* Deleting while CREATING is allowed (kinesalite). */
+	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM,
+			      "{\"StreamName\":\"gone\",\"EnforceConsumerDeletion\":true}"));
+	assert_true(f->rep.catalog_changed);
+	assert_int_equal(version(f), v + 1);
+	d = describe(f, "{\"StreamName\":\"gone\"}");
+	assert_string_equal(sget(json_object_get(d, "StreamDescription"), "StreamStatus"),
+			    "DELETING");
+	json_decref(d);
+	/* Again: still DELETING, nothing changes. */
+	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"gone\"}"));
+	assert_false(f->rep.catalog_changed);
+	assert_int_equal(version(f), v + 1);
+	/* An old acknowledgement removes nothing; the current one removes it. */
+	assert_int_equal(sp_ctl_kinesis_applied(f->cat, v), 0);
+	assert_int_equal(sp_ctl_kinesis_applied(f->cat, -1), 0);
+	assert_int_equal(ack(f), 1);
+	assert_int_equal(version(f), v + 2);
+	expect_err(f, SP_KOP_DESCRIBE_STREAM, "{\"StreamName\":\"gone\"}",
+		   "ResourceNotFoundException", "Stream gone under account " T_ACCT " not found.");
+
+	/* A new incarnation starts over at shardId-000000000000 with a new tag. */
+	f->ctx.now_ms += 5000;
+	create(f, "gone", 1);
+	ack(f);
+	d = describe(f, "{\"StreamName\":\"gone\"}");
+	json_t *sh =
+	    json_array_get(json_object_get(json_object_get(d, "StreamDescription"), "Shards"), 0);
+
+	assert_string_equal(sget(sh, "ShardId"), "shardId-000000000000");
+	json_decref(d);
+	struct sp_cat_stream_row row;
+
+	assert_int_equal(sp_cat_stream_get(f->cat, "gone", &row), 0);
+	assert_int_equal(row.stream_tag, sp_seqno_stream_tag("gone", 4, T_NOW + 5000));
+	assert_int_equal(row.next_shard_index, 1);
+
+	/* Delete an ACTIVE stream: DELETING still lists its shards, then it goes. */
+	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"gone\"}"));
+	d = expect_ok(f, SP_KOP_LIST_STREAMS, "{}");
+	assert_int_equal(json_array_size(json_object_get(d, "StreamNames")), 1);
+	json_decref(d);
+	assert_int_equal(ack(f), 1);
+	d = expect_ok(f, SP_KOP_LIST_STREAMS, "{}");
+	assert_int_equal(json_array_size(json_object_get(d, "StreamNames")), 0);
+	json_decref(d);
+}
+
+static void
+test_delete_validation(void **state)
+{
+	struct fx *f = *state;
+
+	expect_err(f, SP_KOP_DELETE_STREAM, "{}", "InvalidArgumentException",
+		   "Neither StreamName nor StreamARN was provided.");
+	expect_valid(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"\"}",
+		     "2 validation errors detected: Value '' at 'streamName' failed to satisfy "
+		     "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "
+		     "Value '' at 'streamName' failed to satisfy constraint: Member must have "
+		     "length greater than or equal to 1");
+	expect_valid(f, SP_KOP_DELETE_STREAM, "{\"StreamARN\":\"arn:x\"}",
+		     "1 validation error detected: Value 'arn:x' at 'streamARN' failed to satisfy "
+		     "constraint: Member must satisfy regular expression pattern: "
+		     "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+	expect_valid(f, SP_KOP_DELETE_STREAM,
+		     "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:123456789012:stream/a b\"}",
+		     "1 validation error detected: Value 'arn:aws:kinesis:us-east-1:123456789012:"
+		     "stream/a b' at 'streamARN' failed to satisfy constraint: Member must satisfy "
+		     "regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+	expect_valid(f, SP_KOP_DELETE_STREAM,
+		     "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:12345678901:stream/a\"}",
+		     "1 validation error detected: Value 'arn:aws:kinesis:us-east-1:12345678901:"
+		     "stream/a' at 'streamARN' failed to satisfy constraint: Member must satisfy "
+		     "regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+	/* Line terminators are not "." in the ARN pattern. */
+	call(f, SP_KOP_DELETE_STREAM,
+	     "{\"StreamARN\":\"arn:aws\\n:kinesis:us-east-1:123456789012:stream/a\"}");
+	assert_int_equal(f->rep.err, SP_KERR_VALIDATION);
+	/* A well-formed ARN from another partition parses; the stream is simply not there. */
+	expect_err(f, SP_KOP_DELETE_STREAM,
+		   "{\"StreamARN\":\"arn:aws-cn:kinesis:cn-north-1:123456789012:stream/x.y\"}",
+		   "ResourceNotFoundException", "Stream x.y under account " T_ACCT " not found.");
+}
+
+/* ---- Selector ---- */
+
+static void
+test_selector(void **state)
+{
+	struct fx *f = *state;
+	json_t *d;
+
+	create(f, "sel", 1);
+	d = describe(f, "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT ":stream/sel\"}");
+	assert_string_equal(sget(json_object_get(d, "StreamDescription"), "StreamName"), "sel");
+	json_decref(d);
+	d = describe(f, "{\"StreamName\":\"sel\",\"StreamId\":\"ignored\",\"StreamARN\":"
+			"\"arn:aws:kinesis:us-east-1:" T_ACCT ":stream/sel\"}");
+	json_decref(d);
+	expect_err(f, SP_KOP_DESCRIBE_STREAM,
+		   "{\"StreamName\":\"other\",\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT
+		   ":stream/sel\"}",
+		   "InvalidArgumentException",
+		   "StreamName other does not match the stream of StreamARN "
+		   "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/sel.");
+	expect_err(f, SP_KOP_DESCRIBE_STREAM,
+		   "{\"StreamARN\":\"arn:aws:kinesis:eu-west-1:" T_ACCT ":stream/sel\"}",
+		   "ResourceNotFoundException", "Stream sel under account " T_ACCT " not found.");
+	expect_err(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{}", "InvalidArgumentException",
+		   "Neither StreamName nor StreamARN was provided.");
+	expect_err(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"zz\"}",
+		   "ResourceNotFoundException", "Stream zz under account " T_ACCT " not found.");
+	/* The account of messages is the caller's. */
+	f->ctx.account = "000000000001";
+	expect_err(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"zz\"}",
+		   "ResourceNotFoundException", "Stream zz under account 000000000001 not found.");
+}
+
+/* ---- DescribeStream and DescribeStreamSummary ---- */
+
+static void
+test_describe_paging(void **state)
+{
+	struct fx *f = *state;
+	json_t *d, *sd;
+	char name[130];
+	char body[600];
+	char msg[1200];
+
+	create(f, "p", 7);
+	ack(f);
+	d = describe(f, "{\"StreamName\":\"p\",\"Limit\":3}");
+	sd = json_object_get(d, "StreamDescription");
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 3);
+	assert_true(json_is_true(json_object_get(sd, "HasMoreShards")));
+	json_decref(d);
+	d = describe(f, "{\"StreamName\":\"p\",\"Limit\":3,"
+			"\"ExclusiveStartShardId\":\"shardId-000000000005\"}");
+	sd = json_object_get(d, "StreamDescription");
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 1);
+	assert_string_equal(sget(json_array_get(json_object_get(sd, "Shards"), 0), "ShardId"),
+			    "shardId-000000000006");
+	assert_true(json_is_false(json_object_get(sd, "HasMoreShards")));
+	json_decref(d);
+
+	/* Limit above 100 yields at most 100. */
+	create(f, "wide", 120);
+	ack(f);
+	d = describe(f, "{\"StreamName\":\"wide\",\"Limit\":10000}");
+	sd = json_object_get(d, "StreamDescription");
+	assert_int_equal(json_array_size(json_object_get(sd, "Shards")), 100);
+	assert_true(json_is_true(json_object_get(sd, "HasMoreShards")));
+	json_decref(d);
+
+	expect_valid(
+	    f, SP_KOP_DESCRIBE_STREAM,
+	    "{\"StreamName\":\"\",\"Limit\":0,\"ExclusiveStartShardId\":\"\"}",
+	    "5 validation errors detected: Value '0' at 'limit' failed to satisfy "
+	    "constraint: Member must have value greater than or equal to 1; Value '' at "
+	    "'exclusiveStartShardId' failed to satisfy constraint: Member must satisfy "
+	    "regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at "
+	    "'exclusiveStartShardId' failed to satisfy constraint: Member must have length "
+	    "greater than or equal to 1; Value '' at 'streamName' failed to satisfy "
+	    "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; "
+	    "Value '' at 'streamName' failed to satisfy constraint: Member must have "
+	    "length greater than or equal to 1");
+	memset(name, 'a', 129);
+	name[129] = '\0';
+	snprintf(body, sizeof(body),
+		 "{\"StreamName\":\"%s\",\"Limit\":100000,\"ExclusiveStartShardId\":\"%s\"}", name,
+		 name);
+	snprintf(msg, sizeof(msg),
+		 "3 validation errors detected: Value '100000' at 'limit' failed to satisfy "
+		 "constraint: Member must have value less than or equal to 10000; Value '%s' at "
+		 "'exclusiveStartShardId' failed to satisfy constraint: Member must have length "
+		 "less than or equal to 128; Value '%s' at 'streamName' failed to satisfy "
+		 "constraint: Member must have length less than or equal to 128",
+		 name, name);
+	expect_valid(f, SP_KOP_DESCRIBE_STREAM, body, msg);
+}
+
+static void
+test_summary_exact(void **state)
+{
+	struct fx *f = *state;
+
+	create(f, "s1", 2);
+	ack(f);
+	json_decref(expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"s1\"}"));
+	assert_string_equal(
+	    f->rep.body,
+	    "{\"StreamDescriptionSummary\":{\"StreamName\":\"s1\",\"StreamARN\":"
+	    "\"arn:aws:kinesis:us-east-1:123456789012:stream/s1\",\"StreamStatus\":\"ACTIVE\","
+	    "\"StreamModeDetails\":{\"StreamMode\":\"PROVISIONED\"},\"RetentionPeriodHours\":24,"
+	    "\"StreamCreationTimestamp\":1700000000.123,\"EnhancedMonitoring\":"
+	    "[{\"ShardLevelMetrics\":[]}],\"EncryptionType\":\"NONE\",\"OpenShardCount\":2,"
+	    "\"ConsumerCount\":0,\"MaxRecordSizeInKiB\":1024}}");
+	/* Whole seconds print with one fractional digit, as AWS shows them. */
+	f->ctx.now_ms = 1572297168000LL;
+	create(f, "s2", 1);
+	json_decref(expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"s2\"}"));
+	assert_non_null(strstr(f->rep.body, "\"StreamCreationTimestamp\":1572297168.0,"));
+	f->ctx.now_ms = 1572297168120LL;
+	create(f, "s3", 1);
+	json_decref(expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"s3\"}"));
+	assert_non_null(strstr(f->rep.body, "\"StreamCreationTimestamp\":1572297168.12,"));
+	expect_valid(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, "{\"StreamName\":\"a/b\"}",
+		     "1 validation error detected: Value 'a/b' at 'streamName' failed to satisfy "
+		     "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+");
+}
+
+/* ---- ListStreams ---- */
+
+static void
+test_list_streams(void **state)
+{
+	struct fx *f = *state;
+	json_t *l;
+	char body[800];
+
+	create(f, "b", 1);
+	create(f, "a", 1);
+	create(f, "c", 1);
+	l = expect_ok(f, SP_KOP_LIST_STREAMS, "{}");
+	assert_int_equal(json_array_size(json_object_get(l, "StreamNames")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(l, "StreamNames"), 0)),
+			    "a");
+	assert_true(json_is_false(json_object_get(l, "HasMoreStreams")));
+	assert_null(json_object_get(l, "NextToken"));
+	json_t *sum = json_array_get(json_object_get(l, "StreamSummaries"), 2);
+
+	assert_string_equal(sget(sum, "StreamName"), "c");
+	assert_string_equal(sget(sum, "StreamStatus"), "CREATING");
+	assert_string_equal(sget(sum, "StreamModeDetails.StreamMode"), "PROVISIONED");
+	assert_string_equal(sget(sum, "StreamARN"),
+			    "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/c");
+	json_decref(l);
+	assert_non_null(strstr(f->rep.body, "\"StreamCreationTimestamp\":1700000000.123}"));
+
+	l = expect_ok(f, SP_KOP_LIST_STREAMS, "{\"Limit\":2}");
+	assert_int_equal(json_array_size(json_object_get(l, "StreamNames")), 2);
+	assert_true(json_is_true(json_object_get(l, "HasMoreStreams")));
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\",\"Limit\":2}", sget(l, "NextToken"));
+	json_decref(l);
+	l = expect_ok(f, SP_KOP_LIST_STREAMS, body);
+	assert_int_equal(json_array_size(json_object_get(l, "StreamNames")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(l, "StreamNames"), 0)),
+			    "c");
+	assert_true(json_is_false(json_object_get(l, "HasMoreStreams")));
+	json_decref(l);
+	l = expect_ok(f, SP_KOP_LIST_STREAMS, "{\"ExclusiveStartStreamName\":\"a\",\"Limit\":1}");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(l, "StreamNames"), 0)),
+			    "b");
+	json_decref(l);
+
+	expect_valid(f, SP_KOP_LIST_STREAMS, "{\"ExclusiveStartStreamName\":\"\",\"Limit\":0}",
+		     "3 validation errors detected: Value '0' at 'limit' failed to satisfy "
+		     "constraint: Member must have value greater than or equal to 1; Value '' at "
+		     "'exclusiveStartStreamName' failed to satisfy constraint: Member must satisfy "
+		     "regular expression pattern: [a-zA-Z0-9_.-]+; Value '' at "
+		     "'exclusiveStartStreamName' failed to satisfy constraint: Member must have "
+		     "length greater than or equal to 1");
+	expect_valid(f, SP_KOP_LIST_STREAMS, "{\"Limit\":1000000,\"NextToken\":\"\"}",
+		     "2 validation errors detected: Value '1000000' at 'limit' failed to satisfy "
+		     "constraint: Member must have value less than or equal to 10000; Value '' at "
+		     "'nextToken' failed to satisfy constraint: Member must have length greater "
+		     "than or equal to 1");
+	expect_err(f, SP_KOP_LIST_STREAMS, "{\"NextToken\":\"garbage\"}",
+		   "InvalidArgumentException", "Invalid NextToken.");
+}
+
+static void
+test_list_streams_cap(void **state)
+{
+	struct fx *f = *state;
+	char name[16];
+
+	f->ctx.shard_limit = 1000;
+	for (int i = 0; i < 102; i++) {
+		snprintf(name, sizeof(name), "s%03d", i);
+		create(f, name, 1);
+		ack(f); /* keep fewer than five CREATING */
+	}
+	json_t *l = expect_ok(f, SP_KOP_LIST_STREAMS, "{\"Limit\":10000}");
+
+	assert_int_equal(json_array_size(json_object_get(l, "StreamNames")), 100);
+	assert_int_equal(json_array_size(json_object_get(l, "StreamSummaries")), 100);
+	assert_true(json_is_true(json_object_get(l, "HasMoreStreams")));
+	json_decref(l);
+}
+
+/* ---- ListShards ---- */
+
+static json_t *
+list_shards(struct fx *f, const char *body, size_t want, bool more)
+{
+	json_t *l = expect_ok(f, SP_KOP_LIST_SHARDS, body);
+
+	assert_int_equal(json_array_size(json_object_get(l, "Shards")), want);
+	assert_int_equal(json_object_get(l, "NextToken") != NULL, more);
+	return l;
+}
+
+static void
+test_list_shards_paging(void **state)
+{
+	struct fx *f = *state;
+	char body[1024];
+	json_t *l;
+
+	create(f, "ls", 5);
+	ack(f);
+	l = list_shards(f, "{\"StreamName\":\"ls\"}", 5, false);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 4), "ShardId"),
+			    "shardId-000000000004");
+	json_decref(l);
+	l = list_shards(f, "{\"StreamName\":\"ls\",\"MaxResults\":2}", 2, true);
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\",\"MaxResults\":2}",
+		 sget(l, "NextToken"));
+	json_decref(l);
+	l = list_shards(f, body, 2, true);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 0), "ShardId"),
+			    "shardId-000000000002");
+	char tok[700];
+
+	snprintf(tok, sizeof(tok), "%s", sget(l, "NextToken"));
+	json_decref(l);
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\"}", tok);
+	l = list_shards(f, body, 1, false);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 0), "ShardId"),
+			    "shardId-000000000004");
+	json_decref(l);
+
+	/* Still valid at 300 s, expired after. */
+	f->ctx.now_ms += 300000;
+	json_decref(list_shards(f, body, 1, false));
+	f->ctx.now_ms += 1;
+	expect_err(f, SP_KOP_LIST_SHARDS, body, "ExpiredNextTokenException",
+		   "The NextToken has expired: it was issued more than 300 seconds ago.");
+	f->ctx.now_ms = T_NOW;
+
+	/* Tampering: every changed character is caught. */
+	for (size_t i = 0; i < strlen(tok); i += 7) {
+		char bad[700];
+
+		snprintf(bad, sizeof(bad), "%s", tok);
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		snprintf(body, sizeof(body), "{\"NextToken\":\"%s\"}", bad);
+		expect_err(f, SP_KOP_LIST_SHARDS, body, "InvalidArgumentException",
+			   "Invalid NextToken.");
+	}
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%.*s\"}", (int)strlen(tok) - 1, tok);
+	expect_err(f, SP_KOP_LIST_SHARDS, body, "InvalidArgumentException", "Invalid NextToken.");
+	/* A ListStreams token is no ListShards token. */
+	create(f, "ls2", 1);
+	l = expect_ok(f, SP_KOP_LIST_STREAMS, "{\"Limit\":1}");
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\"}", sget(l, "NextToken"));
+	json_decref(l);
+	expect_err(f, SP_KOP_LIST_SHARDS, body, "InvalidArgumentException", "Invalid NextToken.");
+	/* ExclusiveStartShardId pages too. */
+	json_decref(list_shards(f,
+				"{\"StreamName\":\"ls\",\"ExclusiveStartShardId\":"
+				"\"shardId-000000000001\",\"MaxResults\":2}",
+				2, true));
+}
+
+static void
+test_list_shards_token_gone(void **state)
+{
+	struct fx *f = *state;
+	char body[1024];
+	json_t *l;
+
+	create(f, "tg", 3);
+	ack(f);
+	l = list_shards(f, "{\"StreamName\":\"tg\",\"MaxResults\":1}", 1, true);
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\"}", sget(l, "NextToken"));
+	json_decref(l);
+	json_decref(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"tg\"}"));
+	ack(f);
+	f->ctx.now_ms += 10;
+	create(f, "tg", 3);
+	ack(f);
+	expect_err(f, SP_KOP_LIST_SHARDS, body, "ResourceNotFoundException",
+		   "Stream tg under account " T_ACCT " not found.");
+}
+
+static void
+test_list_shards_rules(void **state)
+{
+	struct fx *f = *state;
+
+	expect_err(f, SP_KOP_LIST_SHARDS, "{}", "InvalidArgumentException",
+		   "Either NextToken or StreamName should be provided.");
+	expect_err(f, SP_KOP_LIST_SHARDS, "{\"StreamName\":\"x\",\"NextToken\":\"t\"}",
+		   "InvalidArgumentException",
+		   "NextToken and StreamName cannot be provided together.");
+	expect_err(f, SP_KOP_LIST_SHARDS,
+		   "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT ":stream/x\","
+		   "\"NextToken\":\"t\"}",
+		   "InvalidArgumentException",
+		   "NextToken and StreamARN cannot be provided together.");
+	expect_err(f, SP_KOP_LIST_SHARDS, "{\"ExclusiveStartShardId\":\"x\",\"NextToken\":\"t\"}",
+		   "InvalidArgumentException",
+		   "NextToken and ExclusiveStartShardId cannot be provided together.");
+	expect_err(f, SP_KOP_LIST_SHARDS, "{\"StreamCreationTimestamp\":1,\"NextToken\":\"t\"}",
+		   "InvalidArgumentException",
+		   "NextToken and StreamCreationTimestamp cannot be provided together.");
+	expect_err(f, SP_KOP_LIST_SHARDS,
+		   "{\"StreamName\":\"x\",\"ShardFilter\":{\"Type\":\"AFTER_SHARD_ID\"}}",
+		   "InvalidArgumentException",
+		   "ShardFilter of type AFTER_SHARD_ID needs a ShardId.");
+	expect_err(f, SP_KOP_LIST_SHARDS,
+		   "{\"StreamName\":\"x\",\"ShardFilter\":{\"Type\":\"FROM_TIMESTAMP\"}}",
+		   "InvalidArgumentException",
+		   "ShardFilter of type FROM_TIMESTAMP needs a Timestamp.");
+	expect_err(f, SP_KOP_LIST_SHARDS, "{\"StreamName\":\"x\"}", "ResourceNotFoundException",
+		   "Stream x under account " T_ACCT " not found.");
+	create(f, "cr", 2);
+	/* CREATING: no shards yet, as DescribeStream shows them (kinesalite). */
+	json_decref(list_shards(f, "{\"StreamName\":\"cr\"}", 0, false));
+	expect_valid(f, SP_KOP_LIST_SHARDS,
+		     "{\"StreamName\":\"x\",\"ShardFilter\":{\"ShardId\":\"a\"}}",
+		     "1 validation error detected: Value null at 'shardFilter.type' failed to "
+		     "satisfy constraint: Member must not be null");
+	/* Eleven failures: ten are listed, and the count says ten. */
+	expect_valid(f, SP_KOP_LIST_SHARDS,
+		     "{\"ExclusiveStartShardId\":\"\",\"MaxResults\":0,\"NextToken\":\"\","
+		     "\"StreamName\":\"\",\"ShardFilter\":{\"Type\":\"X\",\"ShardId\":\"\"},"
+		     "\"StreamARN\":\"\"}",
+		     "10 validation errors detected: Value '' at 'exclusiveStartShardId' failed to "
+		     "satisfy constraint: Member must satisfy regular expression pattern: "
+		     "[a-zA-Z0-9_.-]+; Value '' at 'exclusiveStartShardId' failed to satisfy "
+		     "constraint: Member must have length greater than or equal to 1; Value '0' at "
+		     "'maxResults' failed to satisfy constraint: Member must have value greater "
+		     "than or equal to 1; Value '' at 'nextToken' failed to satisfy constraint: "
+		     "Member must have length greater than or equal to 1; Value '' at 'streamName' "
+		     "failed to satisfy constraint: Member must satisfy regular expression "
+		     "pattern: [a-zA-Z0-9_.-]+; Value '' at 'streamName' failed to satisfy "
+		     "constraint: Member must have length greater than or equal to 1; Value 'X' at "
+		     "'shardFilter.type' failed to satisfy constraint: Member must satisfy enum "
+		     "value set: [AFTER_SHARD_ID, AT_TRIM_HORIZON, FROM_TRIM_HORIZON, AT_LATEST, "
+		     "AT_TIMESTAMP, FROM_TIMESTAMP]; Value '' at 'shardFilter.shardId' failed to "
+		     "satisfy constraint: Member must satisfy regular expression pattern: "
+		     "[a-zA-Z0-9_.-]+; Value '' at 'shardFilter.shardId' failed to satisfy "
+		     "constraint: Member must have length greater than or equal to 1; Value '' at "
+		     "'streamARN' failed to satisfy constraint: Member must satisfy regular "
+		     "expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+}
+
+static void
+test_list_shards_filters(void **state)
+{
+	struct fx *f = *state;
+	char body[512];
+	json_t *l;
+
+	create(f, "fl", 4);
+	ack(f);
+	json_decref(list_shards(
+	    f, "{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":\"AT_LATEST\"}}", 4, false));
+	json_decref(list_shards(f,
+				"{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":"
+				"\"FROM_TRIM_HORIZON\"}}",
+				4, false));
+	json_decref(list_shards(f,
+				"{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":"
+				"\"AT_TRIM_HORIZON\"}}",
+				4, false));
+	l = list_shards(f,
+			"{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":\"AFTER_SHARD_ID\","
+			"\"ShardId\":\"shardId-000000000001\"},\"MaxResults\":1}",
+			1, true);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 0), "ShardId"),
+			    "shardId-000000000002");
+	/* The token keeps the filter. */
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\"}", sget(l, "NextToken"));
+	json_decref(l);
+	l = list_shards(f, body, 1, false);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 0), "ShardId"),
+			    "shardId-000000000003");
+	json_decref(l);
+	/* Timestamps before creation clamp to it; after it, all open shards qualify. */
+	json_decref(list_shards(f,
+				"{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":\"AT_TIMESTAMP\","
+				"\"Timestamp\":1000}}",
+				4, false));
+	json_decref(
+	    list_shards(f,
+			"{\"StreamName\":\"fl\",\"ShardFilter\":{\"Type\":\"FROM_TIMESTAMP\","
+			"\"Timestamp\":1800000000.5}}",
+			4, false));
+	/* StreamCreationTimestamp must name this incarnation (to the second). */
+	json_decref(list_shards(f, "{\"StreamName\":\"fl\",\"StreamCreationTimestamp\":1700000000}",
+				4, false));
+	json_decref(list_shards(
+	    f, "{\"StreamName\":\"fl\",\"StreamCreationTimestamp\":1700000000.123}", 4, false));
+	expect_err(f, SP_KOP_LIST_SHARDS,
+		   "{\"StreamName\":\"fl\",\"StreamCreationTimestamp\":1600000000}",
+		   "ResourceNotFoundException", "Stream fl under account " T_ACCT " not found.");
+}
+
+static void
+test_list_shards_cap(void **state)
+{
+	struct fx *f = *state;
+	char body[1024];
+	json_t *l;
+
+	f->ctx.shard_limit = 5000;
+	create(f, "k", 1500);
+	ack(f);
+	l = list_shards(f, "{\"StreamName\":\"k\",\"MaxResults\":10000}", 1000, true);
+	snprintf(body, sizeof(body), "{\"NextToken\":\"%s\",\"MaxResults\":10000}",
+		 sget(l, "NextToken"));
+	json_decref(l);
+	l = list_shards(f, body, 500, false);
+	assert_string_equal(sget(json_array_get(json_object_get(l, "Shards"), 499), "ShardId"),
+			    "shardId-000000001499");
+	json_decref(l);
+	/* The snapshot of a wide stream still tiles the hash space. */
+	json_t *snap;
+
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &snap), 0);
+	json_t *shards =
+	    json_object_get(json_array_get(json_object_get(snap, "streams"), 0), "shards");
+
+	assert_int_equal(json_array_size(shards), 1500);
+	assert_string_equal(sget(json_array_get(shards, 1499), "ending_hash_key"), T_MAX);
+	json_decref(snap);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_and_describe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_on_demand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_utf16_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serialization, setup, teardown),
+		cmocka_unit_test(test_hash_ranges),
+		cmocka_unit_test_setup_teardown(test_delete_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_validation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_selector, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_describe_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_streams, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_streams_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_shards_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_shards_token_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_shards_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_shards_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_shards_cap, setup, teardown),
+	};
+
+	sp_ctl_log_set_level(SP_CTL_LOG_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
