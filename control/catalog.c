@@ -773,6 +773,81 @@ sp_cat_stream_set_quota(struct sp_cat *cat, const char *name, int64_t records_pe
 	return rc;
 }
 
+struct cat_retention {
+	const char *name;
+	int64_t hours;
+};
+
+/* 1 when the stream's retention differs from r->hours, 0 when it matches, -ENOENT or -EIO. */
+static int
+cat_retention_differs(struct sp_cat *cat, const struct cat_retention *r)
+{
+	sqlite3_stmt *st;
+	int rc = cat_prepare(cat, "SELECT retention_hours IS NOT ?2 FROM streams WHERE name = ?1",
+			     &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_text(st, 1, r->name);
+	sqlite3_bind_int64(st, 2, r->hours);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = sqlite3_column_int(st, 0) != 0 ? 1 : 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		SP_CTL_ERR("catalog %s: reading retention: %s", cat->path,
+			   sqlite3_errmsg(cat->db));
+		rc = -EIO;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+cat_set_retention_step(struct sp_cat *cat, void *arg)
+{
+	const struct cat_retention *r = arg;
+	sqlite3_stmt *st;
+	int rc = cat_retention_differs(cat, r);
+
+	if (rc <= 0) {
+		return rc; /* unchanged (no bump), unknown or failed */
+	}
+	rc = cat_prepare(cat, "UPDATE streams SET retention_hours = ?2 WHERE name = ?1", &st);
+	if (rc != 0) {
+		return rc;
+	}
+	cat_bind_text(st, 1, r->name);
+	sqlite3_bind_int64(st, 2, r->hours);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: setting retention of %s: %s", cat->path, r->name,
+			   sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	/* The row was read in this same write transaction: it is still there. */
+	SP_VERIFY(sqlite3_changes(cat->db) == 1);
+	return 1;
+}
+
+int
+sp_cat_stream_set_retention(struct sp_cat *cat, const char *name, int64_t hours)
+{
+	struct cat_retention r = {.name = name, .hours = hours};
+
+	SP_VERIFY(cat != NULL && name != NULL);
+	if (hours < SP_K_RETENTION_HOURS_MIN || hours > SP_K_RETENTION_HOURS_MAX) {
+		return -EINVAL;
+	}
+	int rc = cat_write(cat, cat_set_retention_step, &r);
+
+	SP_VERIFY(rc <= 1);
+	return rc;
+}
+
 static void
 cat_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {

@@ -156,6 +156,15 @@ SP_MUST_CHECK int sp_cat_stream_insert(struct sp_cat *cat, const struct sp_cat_s
 SP_MUST_CHECK int sp_cat_stream_set_quota(struct sp_cat *cat, const char *name,
 					  int64_t records_per_s, int64_t bytes_per_s);
 
+/*
+ * Set a stream's retention (SP_K_RETENTION_HOURS_MIN..SP_K_RETENTION_HOURS_MAX hours) in one
+ * transaction that bumps catalog_version. Returns 1 (changed, version bumped), 0 (already that
+ * value: nothing changes, the version stays), -ENOENT (no such stream), -EINVAL (out of range;
+ * nothing changes) or -EIO. Any state is accepted; the caller decides which states may change.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_retention(struct sp_cat *cat, const char *name,
+					      int64_t hours);
+
 /* Read one stream. Returns 0, -ENOENT or -EIO. */
 SP_MUST_CHECK int sp_cat_stream_get(struct sp_cat *cat, const char *name,
 				    struct sp_cat_stream_row *out);

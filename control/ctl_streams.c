@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Kinesis control operations: CreateStream, DeleteStream, DescribeStream,
- * DescribeStreamSummary, ListStreams and ListShards, run against the catalog, plus the stream
- * lifecycle driven by the dataplane's "applied" acknowledgements.
+ * DescribeStreamSummary, ListStreams, ListShards and Increase/DecreaseStreamRetentionPeriod,
+ * run against the catalog, plus the stream lifecycle driven by the dataplane's "applied"
+ * acknowledgements.
  *
  * A request goes through the checks of reference §1.7 in order: the body must be a JSON object
  * (step 6, SerializationException without a message); member types, first failure only, in the
@@ -205,7 +206,7 @@ kb_ts(struct kbuf *b, int64_t ms)
 enum ktype { KT_STRING, KT_INTEGER, KT_BOOLEAN, KT_TIMESTAMP, KT_MAP, KT_STRUCT };
 enum kpat { KP_NONE, KP_NAME, KP_ARN };
 
-/* Every member any of the six operations reads. */
+/* Every member any of the operations reads. */
 enum kmid {
 	KM_STREAM_NAME,
 	KM_STREAM_ARN,
@@ -226,6 +227,7 @@ enum kmid {
 	KM_FILTER_TYPE,
 	KM_FILTER_SHARD,
 	KM_FILTER_TS,
+	KM_RETENTION,
 	KM_COUNT,
 };
 
@@ -376,6 +378,14 @@ static const struct kmember g_kin_list_shards[] = {
 	KIN_STREAM_NAME,
 	{.id = KM_SHARD_FILTER, .key = "ShardFilter", .path = "shardFilter", .type = KT_STRUCT,
 	 .kids = g_kin_filter_kids},
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* Increase/DecreaseStreamRetentionPeriod: no range in the model (the limits are step 12's). */
+static const struct kmember g_kin_retention[] = {
+	KIN_INT(KM_RETENTION, "RetentionPeriodHours", "retentionPeriodHours", KF_NOT_NULL, 0, 0),
+	KIN_STREAM_NAME,
 	KIN_STREAM_ARN,
 	KIN_END,
 };
@@ -1848,6 +1858,79 @@ kin_list_shards_op(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const stru
 	return kin_list_shards_out(cat, &l, &t, out);
 }
 
+/*
+ * Increase (increase == true) or DecreaseStreamRetentionPeriod. Checks after the selector, in
+ * kinesalite's order (the range before the stream's state and current value), then ours:
+ * below 24 h, above 8760 h, not ACTIVE, the wrong direction. An equal value succeeds without
+ * a catalog change.
+ */
+static int
+kin_retention(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	      bool increase, struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	int64_t h = r->m[KM_RETENTION].i;
+	int rc;
+
+	SP_VERIFY(r->m[KM_RETENTION].present); /* not null: checked in step 11 */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (h < SP_K_RETENTION_HOURS_MIN) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Minimum allowed retention period is %d hours. Requested retention "
+			  "period (%lld hours) is too short.",
+			  SP_K_RETENTION_HOURS_MIN, (long long)h);
+		return 0;
+	}
+	if (h > SP_K_RETENTION_HOURS_MAX) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Maximum allowed retention period is %d hours. Requested retention "
+			  "period (%lld hours) is too long.",
+			  SP_K_RETENTION_HOURS_MAX, (long long)h);
+		return 0;
+	}
+	if (strcmp(row.status, "ACTIVE") != 0) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s not ACTIVE, instead in state %s", row.name,
+			  ctx->account, row.status);
+		return 0;
+	}
+	if (increase ? h < row.retention_hours : h > row.retention_hours) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Requested retention period (%lld hours) for stream %s can not be %s "
+			  "than existing retention period (%lld hours). Use %sRetentionPeriod API.",
+			  (long long)h, row.name, increase ? "shorter" : "longer",
+			  (long long)row.retention_hours, increase ? "Decrease" : "Increase");
+		return 0;
+	}
+	rc = sp_cat_stream_set_retention(cat, row.name, h);
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(rc == 1 || h == row.retention_hours);
+	out->catalog_changed = rc == 1;
+	return 0;
+}
+
+static int
+kin_increase_retention(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		       struct sp_ctl_kreply *out)
+{
+	return kin_retention(cat, ctx, r, true, out);
+}
+
+static int
+kin_decrease_retention(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		       struct sp_ctl_kreply *out)
+{
+	return kin_retention(cat, ctx, r, false, out);
+}
+
 /* ---- Entry points ----------------------------------------------------------------------- */
 
 typedef int (*kin_op_fn)(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
@@ -1868,6 +1951,8 @@ kin_op_find(enum sp_kop op)
 		[SP_KOP_DESCRIBE_STREAM_SUMMARY] = {g_kin_summary, kin_summary},
 		[SP_KOP_LIST_STREAMS] = {g_kin_list_streams, kin_list_streams},
 		[SP_KOP_LIST_SHARDS] = {g_kin_list_shards, kin_list_shards_op},
+		[SP_KOP_INCREASE_RETENTION] = {g_kin_retention, kin_increase_retention},
+		[SP_KOP_DECREASE_RETENTION] = {g_kin_retention, kin_decrease_retention},
 	};
 
 	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The Kinesis control operations spate-control serves for the dataplane (CreateStream,
- * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards) and the stream
+ * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards,
+ * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod) and the stream
  * lifecycle the dataplane's acknowledgements drive. In-process and socket-free: chan_server.c
  * feeds it the kreq messages, the unit tests call it directly. Behaviour, texts and check
  * order: docs/internals/control-ops.md.

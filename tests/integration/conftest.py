@@ -40,7 +40,10 @@ def instance(request):
     # a run that was killed may have left the reserved test instance behind
     instance_down(SESSION_NAME, purge=True)
     try:
-        inst = instance_up(SESSION_NAME, SESSION_WORKERS, "--set", "test_services=true")
+        # The Kinesis bulk test puts ~250 MiB over 4 shards: 96 MiB shard rings hold it, and
+        # 2.5 GiB of hugepages leave room for the other tests' streams meanwhile.
+        inst = instance_up(SESSION_NAME, SESSION_WORKERS, "--set", "test_services=true",
+                           "--set", "shard_ring_mb=96", "--set", "mem_mb=2560")
         yield inst
     finally:
         instance_down(SESSION_NAME, purge=True)

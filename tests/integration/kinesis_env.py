@@ -329,8 +329,21 @@ class Env:
         The partial-PutRecords-failure test lowers the quota so that one PutRecords call
         overruns it. Raise NotImplementedError while unsupported: the calling test skips.
         """
-        raise NotImplementedError("per-stream shard quota: fill in kinesis_env.Env."
-                                  "set_shard_quota (spate-dev / spatectl on self.instance)")
+        if self.kind != "spate" or self.instance is None:
+            raise NotImplementedError("per-stream shard quotas are a Spate control-socket "
+                                      "method (stream_quota_set)")
+        params = {"stream": stream_name, "records_per_s": int(records_per_s or 0),
+                  "bytes_per_s": int(bytes_per_s or 0)}
+        self.instance.spatectl("call", "stream_quota_set", json.dumps(params))
+        # the dataplane enforces the quota once it serves the snapshot that carries it
+        want = json.loads(self.instance.spatectl("--json", "catalog").stdout)["catalog_version"]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            api = self.instance.dataplane().get("api", {})
+            if api.get("catalog_version", 0) >= want:
+                return
+            time.sleep(0.05)
+        raise AssertionError("dataplane did not apply catalog version %d" % want)
 
     def close(self):
         self.ex.shutdown()

@@ -132,7 +132,7 @@ def test_signed_header_changed(kenv):
     req = AWSRequest(method="POST", url=kenv.url + "/", data=body, headers=hdrs)
     SigV4Auth(Credentials(kenv.access_key, kenv.secret_key), "kinesis", kenv.region).add_auth(req)
     sent = dict(req.headers.items())
-    sent["X-Amz-Target"] = "Kinesis_20131202.DescribeLimits"
+    sent["X-Amz-Target"] = "Kinesis_20131202.ListShards"
     r = kenv.raw(None, body, sign=False, content_type=None, headers=sent)
     expect_raw_error(kenv, r, "InvalidSignatureException", BAD_SIGNATURE)
 

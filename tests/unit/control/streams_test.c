@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of control/ctl_streams.c, in process against an in-memory catalog: the six
+ * Unit tests of control/ctl_streams.c, in process against an in-memory catalog: the eight
  * Kinesis control operations (happy paths, every error and validation text byte for byte),
  * hash-range tiling, the CREATING -> ACTIVE and DELETING -> gone lifecycle driven by
  * sp_ctl_kinesis_applied(), and pagination tokens (paging, expiry, tampering).
@@ -1102,6 +1102,210 @@ test_list_shards_cap(void **state)
 	json_decref(snap);
 }
 
+/* ---- Increase/DecreaseStreamRetentionPeriod ---- */
+
+#define T_INC SP_KOP_INCREASE_RETENTION
+#define T_DEC SP_KOP_DECREASE_RETENTION
+
+/* {"StreamName":name,"RetentionPeriodHours":hours} into buf. */
+static const char *
+ret_body(char *buf, size_t cap, const char *name, const char *hours)
+{
+	snprintf(buf, cap, "{\"StreamName\":\"%s\",\"RetentionPeriodHours\":%s}", name, hours);
+	return buf;
+}
+
+/* A successful change (or none, when the value is the current one). */
+static void
+ret_ok(struct fx *f, enum sp_kop op, const char *name, const char *hours, bool changed)
+{
+	char body[256];
+	int64_t v = version(f);
+
+	assert_null(expect_ok(f, op, ret_body(body, sizeof(body), name, hours)));
+	assert_int_equal(f->rep.body_len, 0);
+	assert_int_equal(f->rep.catalog_changed, changed);
+	assert_int_equal(version(f), v + (changed ? 1 : 0));
+}
+
+static void
+ret_err(struct fx *f, enum sp_kop op, const char *name, const char *hours, const char *type,
+	const char *msg)
+{
+	char body[256];
+	int64_t v = version(f);
+
+	expect_err(f, op, ret_body(body, sizeof(body), name, hours), type, msg);
+	assert_int_equal(version(f), v);
+}
+
+/* RetentionPeriodHours as DescribeStream, DescribeStreamSummary and the snapshot show it. */
+static void
+ret_shown(struct fx *f, const char *name, json_int_t want)
+{
+	char body[256];
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\"}", name);
+	j = describe(f, body);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(j, "StreamDescription"), "RetentionPeriodHours")),
+			 want);
+	json_decref(j);
+	j = expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, body);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(j, "StreamDescriptionSummary"), "RetentionPeriodHours")),
+			 want);
+	json_decref(j);
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &j), 0);
+	json_t *st = json_array_get(json_object_get(j, "streams"), 0);
+
+	assert_string_equal(sget(st, "name"), name);
+	assert_int_equal(json_integer_value(json_object_get(st, "retention_hours")), want);
+	json_decref(j);
+}
+
+static void
+test_retention_change(void **state)
+{
+	struct fx *f = *state;
+
+	create(f, "r", 2);
+	ack(f);
+	ret_shown(f, "r", 24);
+	ret_ok(f, T_INC, "r", "48", true);
+	ret_shown(f, "r", 48);
+	/* Equal values pass either way, without a catalog change. */
+	ret_ok(f, T_INC, "r", "48", false);
+	ret_ok(f, T_DEC, "r", "48", false);
+	ret_ok(f, T_INC, "r", "8760", true);
+	ret_shown(f, "r", 8760);
+	/* Integer semantics: floored (100.9 -> 100). */
+	ret_ok(f, T_DEC, "r", "100.9", true);
+	ret_shown(f, "r", 100);
+	ret_ok(f, T_DEC, "r", "24", true);
+	ret_shown(f, "r", 24);
+	/* By ARN, and by both (StreamId ignored). */
+	assert_null(expect_ok(f, T_INC,
+			      "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT
+			      ":stream/r\",\"RetentionPeriodHours\":168}"));
+	assert_true(f->rep.catalog_changed);
+	assert_null(expect_ok(f, T_DEC,
+			      "{\"StreamName\":\"r\",\"StreamId\":\"x\",\"StreamARN\":"
+			      "\"arn:aws:kinesis:us-east-1:" T_ACCT
+			      ":stream/r\",\"RetentionPeriodHours\":25}"));
+	assert_true(f->rep.catalog_changed);
+	ret_shown(f, "r", 25);
+	/* The catalog accepts only 24..8760 and knows which streams exist. */
+	assert_int_equal(sp_cat_stream_set_retention(f->cat, "r", 23), -EINVAL);
+	assert_int_equal(sp_cat_stream_set_retention(f->cat, "r", 8761), -EINVAL);
+	assert_int_equal(sp_cat_stream_set_retention(f->cat, "nope", 48), -ENOENT);
+	assert_int_equal(sp_cat_stream_set_retention(f->cat, "r", 25), 0);
+	ret_shown(f, "r", 25);
+}
+
+static void
+test_retention_errors(void **state)
+{
+	static const enum sp_kop ops[] = {T_INC, T_DEC};
+	struct fx *f = *state;
+
+	create(f, "r", 1);
+	for (size_t i = 0; i < 2; i++) {
+		enum sp_kop op = ops[i];
+
+		expect_valid(f, op, "{\"StreamName\":\"r\"}",
+			     "1 validation error detected: Value null at 'retentionPeriodHours' "
+			     "failed to satisfy constraint: Member must not be null");
+		expect_valid(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":null}",
+			     "1 validation error detected: Value null at 'retentionPeriodHours' "
+			     "failed to satisfy constraint: Member must not be null");
+		/* Member order: retentionPeriodHours, streamName, streamARN. */
+		expect_valid(f, op, "{\"StreamARN\":\"x\",\"StreamName\":\"a b\"}",
+			     "3 validation errors detected: Value null at 'retentionPeriodHours' "
+			     "failed to satisfy constraint: Member must not be null; Value 'a b' at "
+			     "'streamName' failed to satisfy constraint: Member must satisfy "
+			     "regular expression pattern: [a-zA-Z0-9_.-]+; Value 'x' at "
+			     "'streamARN' failed to satisfy constraint: Member must satisfy "
+			     "regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
+		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":\"48\"}",
+			   "class java.lang.String can not be converted to an Integer");
+		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":true}",
+			   "class java.lang.Boolean can not be converted to an Integer");
+		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":[48]}",
+			   "Start of list found where not expected");
+		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":{}}",
+			   "Start of structure or map found where not expected.");
+		expect_ser(f, op, "{\"StreamName\":5,\"RetentionPeriodHours\":\"x\"}",
+			   "class java.lang.String can not be converted to an Integer");
+		expect_ser(f, op, "{\"RetentionPeriodHours\":48,\"StreamName\":false}",
+			   "class java.lang.Boolean can not be converted to an String");
+		expect_ser(f, op, "[48]", "");
+		expect_err(f, op, "{\"RetentionPeriodHours\":48}", "InvalidArgumentException",
+			   "Neither StreamName nor StreamARN was provided.");
+		expect_err(f, op,
+			   "{\"StreamName\":\"q\",\"RetentionPeriodHours\":48,\"StreamARN\":"
+			   "\"arn:aws:kinesis:us-east-1:" T_ACCT ":stream/r\"}",
+			   "InvalidArgumentException",
+			   "StreamName q does not match the stream of StreamARN "
+			   "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/r.");
+		/* The stream is looked up before the value is judged (kinesalite). */
+		ret_err(f, op, "nope", "1", "ResourceNotFoundException",
+			"Stream nope under account " T_ACCT " not found.");
+		expect_err(f, op,
+			   "{\"StreamARN\":\"arn:aws:kinesis:eu-west-1:" T_ACCT
+			   ":stream/r\",\"RetentionPeriodHours\":48}",
+			   "ResourceNotFoundException",
+			   "Stream r under account " T_ACCT " not found.");
+		/* The range comes before the stream's state (r is still CREATING). */
+		ret_err(f, op, "r", "23", "InvalidArgumentException",
+			"Minimum allowed retention period is 24 hours. Requested retention period "
+			"(23 hours) is too short.");
+		ret_err(f, op, "r", "-5", "InvalidArgumentException",
+			"Minimum allowed retention period is 24 hours. Requested retention period "
+			"(-5 hours) is too short.");
+		ret_err(f, op, "r", "23.99", "InvalidArgumentException",
+			"Minimum allowed retention period is 24 hours. Requested retention period "
+			"(23 hours) is too short.");
+		ret_err(f, op, "r", "8761", "InvalidArgumentException",
+			"Maximum allowed retention period is 8760 hours. Requested retention period "
+			"(8761 hours) is too long.");
+		/* Clamped at Integer's maximum before the check. */
+		ret_err(f, op, "r", "1e12", "InvalidArgumentException",
+			"Maximum allowed retention period is 8760 hours. Requested retention period "
+			"(2147483647 hours) is too long.");
+		ret_err(f, op, "r", "48", "ResourceInUseException",
+			"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
+		ret_err(f, op, "r", "24", "ResourceInUseException",
+			"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
+	}
+	ack(f);
+	ret_ok(f, T_INC, "r", "72", true);
+	ret_err(f, T_INC, "r", "48", "InvalidArgumentException",
+		"Requested retention period (48 hours) for stream r can not be shorter than existing "
+		"retention period (72 hours). Use DecreaseRetentionPeriod API.");
+	ret_err(f, T_DEC, "r", "100", "InvalidArgumentException",
+		"Requested retention period (100 hours) for stream r can not be longer than "
+		"existing retention period (72 hours). Use IncreaseRetentionPeriod API.");
+	/* By ARN, the message names the stream. */
+	expect_err(f, T_INC,
+		   "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT
+		   ":stream/r\",\"RetentionPeriodHours\":71}",
+		   "InvalidArgumentException",
+		   "Requested retention period (71 hours) for stream r can not be shorter than "
+		   "existing retention period (72 hours). Use DecreaseRetentionPeriod API.");
+	ret_shown(f, "r", 72);
+	/* A DELETING stream is not ACTIVE either. */
+	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"r\"}"));
+	ret_err(f, T_DEC, "r", "24", "ResourceInUseException",
+		"Stream r under account " T_ACCT " not ACTIVE, instead in state DELETING");
+	ret_err(f, T_INC, "r", "100", "ResourceInUseException",
+		"Stream r under account " T_ACCT " not ACTIVE, instead in state DELETING");
+	ack(f);
+	ret_err(f, T_INC, "r", "100", "ResourceNotFoundException",
+		"Stream r under account " T_ACCT " not found.");
+}
+
 int
 main(void)
 {
@@ -1126,6 +1330,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_shards_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_shards_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_shards_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_errors, setup, teardown),
 	};
 
 	sp_ctl_log_set_level(SP_CTL_LOG_ERR);

@@ -645,6 +645,38 @@ test_header_errors(void **state)
 		 E400H " used=23\n");
 }
 
+/* Every octet at every position of a value (the check runs eight octets at a time). */
+static void
+test_value_octets(void **state)
+{
+	static const char pre[] = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
+	char in[128], head[256];
+	struct sp_http_req h;
+
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		bool ok = (c >= 0x20 && c != 0x7f) || c == '\t';
+
+		if (c == '\n') {
+			continue; /* a line end, not a value octet */
+		}
+		for (size_t pos = 0; pos < 24; pos++) {
+			size_t n = sizeof(pre) - 1, used;
+			int rc;
+
+			memcpy(in, pre, n);
+			memset(in + n, 'v', 24);
+			in[n + pos] = (char)c;
+			n += 24;
+			memcpy(in + n, "\r\n\r\n", 4);
+			n += 4;
+			sp_http_req_init(&h, head, sizeof(head), 0);
+			rc = sp_http_parse(&h, in, n, &used);
+			assert_int_equal(rc, ok ? SP_HTTP_DONE : SP_HTTP_E_BAD_HEADER);
+		}
+	}
+}
+
 static void
 test_host_rules(void **state)
 {
@@ -1420,6 +1452,7 @@ main(void)
 		cmocka_unit_test(test_request_line_errors),
 		cmocka_unit_test(test_line_ends),
 		cmocka_unit_test(test_header_errors),
+		cmocka_unit_test(test_value_octets),
 		cmocka_unit_test(test_host_rules),
 		cmocka_unit_test(test_content_length),
 		cmocka_unit_test(test_body_limits),
