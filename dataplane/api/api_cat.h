@@ -98,6 +98,13 @@ const struct sp_api_shard *sp_api_stream_shard(const struct sp_api_stream *st, u
 const struct sp_api_shard *sp_api_stream_route(const struct sp_api_stream *st, sp_u128 h);
 
 /*
+ * The order a PutRecords' records travel in: ord[i] = owner << 48 | shard index << 16 | request
+ * position, sorted, so each owner worker gets one run and each shard's records keep request
+ * order (api_put.c; a counting sort for up to 64 shards, qsort above).
+ */
+void sp_api_put_order(uint64_t *ord, const struct sp_api_shard **route, uint32_t n);
+
+/*
  * Parse a ShardId the way kinesalite accepts it: the digits after the last '-' (or the whole
  * string), 0..2147483647. Returns 0 or -EINVAL.
  */

@@ -434,7 +434,7 @@ http_content_length(struct sp_http_req *h, const char *v, size_t n)
 	}
 	h->has_length = true;
 	h->content_length = x;
-	SP_ASSERT(x == UINT64_MAX || n <= 20);
+	SP_ASSERT(n > 0 && h->content_length == x);
 	return SP_AGAIN;
 }
 

@@ -5,9 +5,8 @@
  * in 1448-byte slices as TCP delivers them, the router's JSON-object check (api_router.c step 6),
  * sp_sigv4_verify, the PutRecords decoder, sp_md5_batch, routing on a catalog snapshot built by
  * sp_api_cat_build, sp_b64_decode per record (as put_serve_run), sp_shard_ring_append per shard
- * run, and the answer through the JSON and HTTP writers (as put_finish_batch). The one piece of
- * glue copied rather than called is put_group() of api_put.c (static there): the same qsort on
- * the same key, so that its cost shows. Left out as too small to matter per record: the stream
+ * run, and the answer through the JSON and HTTP writers (as put_finish_batch). Grouping calls
+ * the server's sp_api_put_order() (what put_group() of api_put.c runs). Left out as too small to matter per record: the stream
  * ARN and record-size checks of api_put.c, get_fit() of api_get.c, and the x-amzn-RequestId
  * generator (the head goes through sp_http_resp_* rather than conn_write_head's snprintf).
  * GetRecords: the request path, sp_shard_iter_decode, sp_shard_ring_read of 10000 records, the
@@ -154,7 +153,7 @@ static const struct bench_stage_desc bench_put_desc[PS_COUNT] = {
 	[PS_DECODE] = {"decode", "sp_api_req_put_records", BASE_JANSSON},
 	[PS_MD5] = {"md5", "sp_md5_batch, 500 keys", BASE_MD5},
 	[PS_ROUTE] = {"route", "sp_api_cat_stream + _stream_route", BASE_NONE},
-	[PS_GROUP] = {"group", "qsort as put_group (copied glue)", BASE_NONE},
+	[PS_GROUP] = {"group", "sp_api_put_order (put_group)", BASE_NONE},
 	[PS_B64] = {"base64", "sp_b64_decode per record", BASE_B64DEC},
 	[PS_APPEND] = {"ring append", "sp_shard_ring_append per shard", BASE_NONE},
 	[PS_RESP] = {"response", "sp_api_jw_put_records_* + http", BASE_NONE},
@@ -729,13 +728,6 @@ bench_resp_head(struct bench *b, struct bench_conn *c, size_t body_len)
 
 /* ---- PutRecords ---- */
 
-static int
-put_order_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Decode and validate: sp_api_op_put's put_decode. */
 static bool
@@ -780,15 +772,11 @@ put_route(struct bench *b, struct bench_put *p)
 	return true;
 }
 
-/* put_group: order by (owner, shard, request position) with the same qsort. */
+/* put_group: the server's ordering by (owner, shard, request position). */
 static void
 put_group(struct bench_put *p)
 {
-	for (uint32_t i = 0; i < p->pr.n; i++) {
-		p->order[i] = (uint64_t)p->route[i]->owner << 48 |
-			      (uint64_t)(p->route[i]->index & 0xffffffffu) << 16 | i;
-	}
-	qsort(p->order, p->pr.n, sizeof(p->order[0]), put_order_cmp);
+	sp_api_put_order(p->order, p->route, p->pr.n);
 	for (uint32_t g = 0; g < p->pr.n; g++) {
 		p->pos[p->order[g] & 0xffff] = (uint16_t)g;
 	}
