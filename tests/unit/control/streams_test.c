@@ -1144,7 +1144,7 @@ static void
 ret_shown(struct fx *f, const char *name, json_int_t want)
 {
 	char body[256];
-	json_t *j;
+	json_t *j, *sd;
 
 	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\"}", name);
 	j = describe(f, body);
@@ -1153,9 +1153,8 @@ ret_shown(struct fx *f, const char *name, json_int_t want)
 			 want);
 	json_decref(j);
 	j = expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, body);
-	assert_int_equal(json_integer_value(json_object_get(
-			     json_object_get(j, "StreamDescriptionSummary"), "RetentionPeriodHours")),
-			 want);
+	sd = json_object_get(j, "StreamDescriptionSummary");
+	assert_int_equal(json_integer_value(json_object_get(sd, "RetentionPeriodHours")), want);
 	json_decref(j);
 	assert_int_equal(sp_cat_snapshot_json(f->cat, &j), 0);
 	json_t *st = json_array_get(json_object_get(j, "streams"), 0);
@@ -1204,93 +1203,100 @@ test_retention_change(void **state)
 	ret_shown(f, "r", 25);
 }
 
+#define T_NULL_RET                                                                         \
+	"Value null at 'retentionPeriodHours' failed to satisfy constraint: Member must not "  \
+	"be null"
+#define T_PAT_NAME "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+#define T_PAT_ARN                                                                          \
+	"Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:"        \
+	"stream/\\S+"
+#define T_RET_MIN "Minimum allowed retention period is 24 hours. Requested retention period "
+#define T_RET_MAX "Maximum allowed retention period is 8760 hours. Requested retention period "
+#define T_ARN_R "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/r"
+
+/* Steps 6, 10 and 11 and the selector: the same for both operations. */
+static void
+ret_errors_request(struct fx *f, enum sp_kop op)
+{
+	expect_valid(f, op, "{\"StreamName\":\"r\"}", "1 validation error detected: " T_NULL_RET);
+	expect_valid(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":null}",
+		     "1 validation error detected: " T_NULL_RET);
+	/* Member order: retentionPeriodHours, streamName, streamARN. */
+	expect_valid(f, op, "{\"StreamARN\":\"x\",\"StreamName\":\"a b\"}",
+		     "3 validation errors detected: " T_NULL_RET "; Value 'a b' at 'streamName' "
+		     "failed to satisfy constraint: " T_PAT_NAME "; Value 'x' at 'streamARN' "
+		     "failed to satisfy constraint: " T_PAT_ARN);
+	expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":\"48\"}",
+		   "class java.lang.String can not be converted to an Integer");
+	expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":true}",
+		   "class java.lang.Boolean can not be converted to an Integer");
+	expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":[48]}",
+		   "Start of list found where not expected");
+	expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":{}}",
+		   "Start of structure or map found where not expected.");
+	expect_ser(f, op, "{\"StreamName\":5,\"RetentionPeriodHours\":\"x\"}",
+		   "class java.lang.String can not be converted to an Integer");
+	expect_ser(f, op, "{\"RetentionPeriodHours\":48,\"StreamName\":false}",
+		   "class java.lang.Boolean can not be converted to an String");
+	expect_ser(f, op, "[48]", "");
+	expect_err(f, op, "{\"RetentionPeriodHours\":48}", "InvalidArgumentException",
+		   "Neither StreamName nor StreamARN was provided.");
+	expect_err(f, op,
+		   "{\"StreamName\":\"q\",\"RetentionPeriodHours\":48,\"StreamARN\":\"" T_ARN_R
+		   "\"}",
+		   "InvalidArgumentException",
+		   "StreamName q does not match the stream of StreamARN " T_ARN_R ".");
+}
+
+/* Step 12 on a CREATING stream "r": lookup, range, then state. */
+static void
+ret_errors_creating(struct fx *f, enum sp_kop op)
+{
+	/* The stream is looked up before the value is judged (kinesalite). */
+	ret_err(f, op, "nope", "1", "ResourceNotFoundException",
+		"Stream nope under account " T_ACCT " not found.");
+	expect_err(f, op,
+		   "{\"StreamARN\":\"arn:aws:kinesis:eu-west-1:" T_ACCT
+		   ":stream/r\",\"RetentionPeriodHours\":48}",
+		   "ResourceNotFoundException", "Stream r under account " T_ACCT " not found.");
+	/* The range comes before the stream's state. */
+	ret_err(f, op, "r", "23", "InvalidArgumentException",
+		T_RET_MIN "(23 hours) is too short.");
+	ret_err(f, op, "r", "-5", "InvalidArgumentException",
+		T_RET_MIN "(-5 hours) is too short.");
+	ret_err(f, op, "r", "23.99", "InvalidArgumentException",
+		T_RET_MIN "(23 hours) is too short.");
+	ret_err(f, op, "r", "8761", "InvalidArgumentException",
+		T_RET_MAX "(8761 hours) is too long.");
+	/* Clamped at Integer's maximum before the check. */
+	ret_err(f, op, "r", "1e12", "InvalidArgumentException",
+		T_RET_MAX "(2147483647 hours) is too long.");
+	ret_err(f, op, "r", "48", "ResourceInUseException",
+		"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
+	ret_err(f, op, "r", "24", "ResourceInUseException",
+		"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
+}
+
 static void
 test_retention_errors(void **state)
 {
-	static const enum sp_kop ops[] = {T_INC, T_DEC};
 	struct fx *f = *state;
 
 	create(f, "r", 1);
-	for (size_t i = 0; i < 2; i++) {
-		enum sp_kop op = ops[i];
-
-		expect_valid(f, op, "{\"StreamName\":\"r\"}",
-			     "1 validation error detected: Value null at 'retentionPeriodHours' "
-			     "failed to satisfy constraint: Member must not be null");
-		expect_valid(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":null}",
-			     "1 validation error detected: Value null at 'retentionPeriodHours' "
-			     "failed to satisfy constraint: Member must not be null");
-		/* Member order: retentionPeriodHours, streamName, streamARN. */
-		expect_valid(f, op, "{\"StreamARN\":\"x\",\"StreamName\":\"a b\"}",
-			     "3 validation errors detected: Value null at 'retentionPeriodHours' "
-			     "failed to satisfy constraint: Member must not be null; Value 'a b' at "
-			     "'streamName' failed to satisfy constraint: Member must satisfy "
-			     "regular expression pattern: [a-zA-Z0-9_.-]+; Value 'x' at "
-			     "'streamARN' failed to satisfy constraint: Member must satisfy "
-			     "regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+");
-		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":\"48\"}",
-			   "class java.lang.String can not be converted to an Integer");
-		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":true}",
-			   "class java.lang.Boolean can not be converted to an Integer");
-		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":[48]}",
-			   "Start of list found where not expected");
-		expect_ser(f, op, "{\"StreamName\":\"r\",\"RetentionPeriodHours\":{}}",
-			   "Start of structure or map found where not expected.");
-		expect_ser(f, op, "{\"StreamName\":5,\"RetentionPeriodHours\":\"x\"}",
-			   "class java.lang.String can not be converted to an Integer");
-		expect_ser(f, op, "{\"RetentionPeriodHours\":48,\"StreamName\":false}",
-			   "class java.lang.Boolean can not be converted to an String");
-		expect_ser(f, op, "[48]", "");
-		expect_err(f, op, "{\"RetentionPeriodHours\":48}", "InvalidArgumentException",
-			   "Neither StreamName nor StreamARN was provided.");
-		expect_err(f, op,
-			   "{\"StreamName\":\"q\",\"RetentionPeriodHours\":48,\"StreamARN\":"
-			   "\"arn:aws:kinesis:us-east-1:" T_ACCT ":stream/r\"}",
-			   "InvalidArgumentException",
-			   "StreamName q does not match the stream of StreamARN "
-			   "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/r.");
-		/* The stream is looked up before the value is judged (kinesalite). */
-		ret_err(f, op, "nope", "1", "ResourceNotFoundException",
-			"Stream nope under account " T_ACCT " not found.");
-		expect_err(f, op,
-			   "{\"StreamARN\":\"arn:aws:kinesis:eu-west-1:" T_ACCT
-			   ":stream/r\",\"RetentionPeriodHours\":48}",
-			   "ResourceNotFoundException",
-			   "Stream r under account " T_ACCT " not found.");
-		/* The range comes before the stream's state (r is still CREATING). */
-		ret_err(f, op, "r", "23", "InvalidArgumentException",
-			"Minimum allowed retention period is 24 hours. Requested retention period "
-			"(23 hours) is too short.");
-		ret_err(f, op, "r", "-5", "InvalidArgumentException",
-			"Minimum allowed retention period is 24 hours. Requested retention period "
-			"(-5 hours) is too short.");
-		ret_err(f, op, "r", "23.99", "InvalidArgumentException",
-			"Minimum allowed retention period is 24 hours. Requested retention period "
-			"(23 hours) is too short.");
-		ret_err(f, op, "r", "8761", "InvalidArgumentException",
-			"Maximum allowed retention period is 8760 hours. Requested retention period "
-			"(8761 hours) is too long.");
-		/* Clamped at Integer's maximum before the check. */
-		ret_err(f, op, "r", "1e12", "InvalidArgumentException",
-			"Maximum allowed retention period is 8760 hours. Requested retention period "
-			"(2147483647 hours) is too long.");
-		ret_err(f, op, "r", "48", "ResourceInUseException",
-			"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
-		ret_err(f, op, "r", "24", "ResourceInUseException",
-			"Stream r under account " T_ACCT " not ACTIVE, instead in state CREATING");
-	}
+	ret_errors_request(f, T_INC);
+	ret_errors_request(f, T_DEC);
+	ret_errors_creating(f, T_INC);
+	ret_errors_creating(f, T_DEC);
 	ack(f);
 	ret_ok(f, T_INC, "r", "72", true);
 	ret_err(f, T_INC, "r", "48", "InvalidArgumentException",
-		"Requested retention period (48 hours) for stream r can not be shorter than existing "
-		"retention period (72 hours). Use DecreaseRetentionPeriod API.");
+		"Requested retention period (48 hours) for stream r can not be shorter than "
+		"existing retention period (72 hours). Use DecreaseRetentionPeriod API.");
 	ret_err(f, T_DEC, "r", "100", "InvalidArgumentException",
 		"Requested retention period (100 hours) for stream r can not be longer than "
 		"existing retention period (72 hours). Use IncreaseRetentionPeriod API.");
 	/* By ARN, the message names the stream. */
-	expect_err(f, T_INC,
-		   "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT
-		   ":stream/r\",\"RetentionPeriodHours\":71}",
+	expect_err(f, T_INC, "{\"StreamARN\":\"" T_ARN_R "\",\"RetentionPeriodHours\":71}",
 		   "InvalidArgumentException",
 		   "Requested retention period (71 hours) for stream r can not be shorter than "
 		   "existing retention period (72 hours). Use DecreaseRetentionPeriod API.");
