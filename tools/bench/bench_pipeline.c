@@ -7,7 +7,8 @@
  * sp_api_cat_build, sp_b64_decode per record (as put_serve_run), sp_shard_ring_append per shard
  * run, and the answer through the JSON and HTTP writers (as put_finish_batch). Grouping
  * calls the server's sp_api_put_order() (what put_group() of api_put.c runs). Left out as too
- * small to matter per record: the stream ARN and record-size checks of api_put.c, get_fit() of api_get.c, and the x-amzn-RequestId
+ * small to matter per record: the stream ARN and record-size checks of api_put.c, get_fit()
+ * of api_get.c, and the x-amzn-RequestId
  * generator (the head goes through sp_http_resp_* rather than conn_write_head's snprintf).
  * GetRecords: the request path, sp_shard_iter_decode, sp_shard_ring_read of 10000 records, the
  * JSON/base64 encode, sp_shard_iter_encode of the next iterator (as api_get.c).
