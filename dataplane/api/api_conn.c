@@ -629,6 +629,8 @@ conn_parse_loop(struct sp_api_conn *c)
 			continue;
 		}
 		if (rc == SP_HTTP_DONE) {
+			/* a request without a body skips SP_HTTP_HEAD_DONE: decide keep-alive here */
+			c->close_after = !sp_http_keep_alive(&c->http);
 			c->api->cnt.requests++;
 			c->state = SP_API_CONN_ASYNC; /* the router decides; it always answers */
 			sp_api_dispatch(c);
