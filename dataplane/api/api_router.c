@@ -169,7 +169,8 @@ void
 sp_api_dispatch(struct sp_api_conn *c)
 {
 	struct sp_http_req *h = &c->http;
-	const char *method, *body = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	/* a request without a body took no buffer (the parser never asked for one) */
+	const char *method, *body = c->buf.p != NULL ? c->buf.p + SP_API_RESP_HEAD_BYTES : NULL;
 	size_t mlen;
 	uint32_t len = (uint32_t)sp_http_body_len(h);
 	bool service_op;
