@@ -109,6 +109,8 @@ conn_accept(void *arg, struct sp_tcb *tcb, void **app)
 	c->close_after = false;
 	c->peer_closed = false;
 	c->sent_continue = false;
+	c->cors = false;
+	c->cors_extra = NULL;
 	sp_http_req_reset(&c->http);
 	conn_deadline(c, api->g->conf.idle_timeout_ms);
 	api->cnt.conns_accepted++;
@@ -298,6 +300,8 @@ conn_finish_response(struct sp_api_conn *c)
 	}
 	c->state = SP_API_CONN_READ;
 	c->sent_continue = false;
+	c->cors = false;
+	c->cors_extra = NULL;
 	sp_http_req_reset(&c->http);
 	conn_deadline(c, api->g->conf.idle_timeout_ms);
 	conn_run(c); /* pipelined requests already received */
@@ -318,6 +322,12 @@ conn_head_buf(const struct sp_api_conn *c)
 {
 	return c->api->heads + (size_t)c->idx * SP_HTTP_HEAD_MAX_BYTES;
 }
+
+/* With an Origin header (reference §1.1): any origin, and the headers SDKs read. */
+#define CONN_CORS_HEADERS                                                                          \
+	"Access-Control-Allow-Origin: *\r\n"                                                       \
+	"Access-Control-Expose-Headers: x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,"       \
+	"x-amz-id-2,x-amzn-ErrorMessage,Date\r\n"
 
 /* xorshift64*: request ids need uniqueness, not secrecy. */
 static uint64_t
@@ -351,14 +361,15 @@ conn_write_head(struct sp_api_conn *c, uint16_t status, const char *ctype, uint3
 	    "Content-Length: %u\r\n"
 	    "Date: %s\r\n"
 	    "%s%s%s"
-	    "%s"
+	    "%s%s%s"
 	    "\r\n",
 	    status, sp_http_reason(status), (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
 	    (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
 	    (unsigned long long)(b & UINT64_C(0xffffffffffff)), ctype, body_len, date,
 	    kerr != SP_KERR_NONE ? "x-amzn-ErrorType: " : "",
 	    kerr != SP_KERR_NONE ? sp_kerr_table[kerr].type : "",
-	    kerr != SP_KERR_NONE ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
+	    kerr != SP_KERR_NONE ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "",
+	    c->cors ? CONN_CORS_HEADERS : "", c->cors_extra != NULL ? c->cors_extra : "");
 	SP_VERIFY(n > 0 && (size_t)n < cap);
 	return (size_t)n;
 }
@@ -629,7 +640,8 @@ conn_parse_loop(struct sp_api_conn *c)
 			continue;
 		}
 		if (rc == SP_HTTP_DONE) {
-			/* a request without a body skips SP_HTTP_HEAD_DONE: decide keep-alive here */
+			/* a request without a body skips SP_HTTP_HEAD_DONE: decide keep-alive here
+			 */
 			c->close_after = !sp_http_keep_alive(&c->http);
 			c->api->cnt.requests++;
 			c->state = SP_API_CONN_ASYNC; /* the router decides; it always answers */

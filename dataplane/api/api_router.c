@@ -165,6 +165,42 @@ router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t
 	}
 }
 
+/* Append "Name: value\r\n" of the request header hname, if present, as header out_name. */
+static size_t
+router_echo(const struct sp_http_req *h, const char *hname, const char *out_name, char *buf,
+	    size_t cap)
+{
+	int i = sp_http_header_find(h, hname, strlen(hname), 0);
+	const char *name, *value;
+	size_t nlen, vlen;
+	int n;
+
+	if (i < 0) {
+		return 0;
+	}
+	sp_http_header_at(h, (unsigned)i, &name, &nlen, &value, &vlen);
+	n = snprintf(buf, cap, "%s: %.*s\r\n", out_name, (int)SP_MIN(vlen, (size_t)1024), value);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* OPTIONS with Origin (reference §1.1): 200, empty, the requested headers and method echoed. */
+static void
+router_preflight(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+	size_t n = 0;
+
+	n += router_echo(&c->http, "access-control-request-headers", "Access-Control-Allow-Headers",
+			 api->cors + n, sizeof(api->cors) - n);
+	n += router_echo(&c->http, "access-control-request-method", "Access-Control-Allow-Methods",
+			 api->cors + n, sizeof(api->cors) - n);
+	n += (size_t)snprintf(api->cors + n, sizeof(api->cors) - n,
+			      "Access-Control-Max-Age: 172800\r\n");
+	SP_VERIFY(n < sizeof(api->cors));
+	c->cors_extra = api->cors; /* read while the answer's head is written, right below */
+	sp_api_respond_raw(c, 200, SP_KINESIS_CONTENT_TYPE_JSON, "", 0);
+}
+
 void
 sp_api_dispatch(struct sp_api_conn *c)
 {
@@ -173,12 +209,19 @@ sp_api_dispatch(struct sp_api_conn *c)
 	const char *method, *body = c->buf.p != NULL ? c->buf.p + SP_API_RESP_HEAD_BYTES : NULL;
 	size_t mlen;
 	uint32_t len = (uint32_t)sp_http_body_len(h);
+	const char *v;
+	size_t vlen;
 	bool service_op;
 	enum sp_kop op;
 
 	sp_http_method(h, &method, &mlen);
 	op = router_target(h, &service_op);
 	c->req.op = op;
+	c->cors = sp_http_header(h, SP_HTTP_H_ORIGIN, &v, &vlen);
+	if (c->cors && router_eq(method, mlen, "OPTIONS")) {
+		router_preflight(c);
+		return;
+	}
 	if (!router_eq(method, mlen, "POST")) {
 		sp_api_respond_raw(c, 403, "application/xml", router_xml_denied,
 				   sizeof(router_xml_denied) - 1);

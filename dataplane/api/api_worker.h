@@ -27,6 +27,7 @@ struct sp_sigv4;
 #define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
 #define SP_API_RESUME_PER_POLL 16u   /* waiting connections retried per poll */
 #define SP_API_MSG_BYTES       9216u /* an error message (SigV4 texts echo the header) */
+#define SP_API_CORS_BYTES      4096u /* a preflight answer's echoed request headers and method */
 /* A response's fixed part: status line and headers. */
 #define SP_API_RESP_HEAD_BYTES 1024u
 /*
@@ -91,10 +92,12 @@ struct sp_api_conn {
 	struct sp_api_buf buf; /* body, then response */
 	const char *out;       /* response bytes not yet handed to TCP */
 	uint32_t out_len;
-	bool close_after;   /* Connection: close, HTTP/1.0, or an error that ends it */
-	bool peer_closed;   /* FIN received */
-	bool sent_continue; /* 100 Continue sent for this request */
-	bool in_run;        /* inside conn_run(): a finished response must not recurse */
+	bool close_after;       /* Connection: close, HTTP/1.0, or an error that ends it */
+	bool peer_closed;       /* FIN received */
+	bool sent_continue;     /* 100 Continue sent for this request */
+	bool cors;              /* the request had an Origin header: CORS headers on the answer */
+	const char *cors_extra; /* preflight headers (OPTIONS), NUL-terminated, or NULL */
+	bool in_run;            /* inside conn_run(): a finished response must not recurse */
 	uint64_t deadline_ms;
 	struct sp_api_conn *next_wait; /* WAIT_BUF list */
 	struct sp_api_req req;
@@ -118,7 +121,7 @@ struct sp_api_counters {
 	uint64_t xput_sent;
 	uint64_t xput_served;
 	uint64_t xput_ring_full;
-	uint64_t ring_full; /* records refused: shard ring full */
+	uint64_t ring_full;     /* records refused: shard ring full */
 	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
@@ -151,6 +154,7 @@ struct sp_api {
 
 	uint8_t *scratch; /* owner-side decode space for one hand-off (SP_API_BIG_BUF_BYTES) */
 	char msg[SP_API_MSG_BYTES];
+	char cors[SP_API_CORS_BYTES];     /* a preflight answer's echoed headers */
 	struct sp_api_req_put_records pr; /* the request being decoded (500 entries) */
 	struct sp_shard_rec_view views[SP_K_GET_RECORDS_MAX_RECORDS]; /* a GetRecords read */
 	struct sp_shard_iter_mac *iter; /* iterator sealing, keyed by the global iter_key */
