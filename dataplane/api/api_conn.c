@@ -815,10 +815,11 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	g->workers[lc->worker] = api;
 	api->conns = calloc(api->nconns, sizeof(*api->conns));
 	api->free_conns = calloc(api->nconns, sizeof(uint32_t));
+	api->ctlwait = calloc(api->nconns, sizeof(uint32_t));
 	api->heads = malloc((size_t)api->nconns * SP_HTTP_HEAD_MAX_BYTES);
 	api->scratch = malloc(SP_API_BIG_BUF_BYTES);
-	if (api->conns == NULL || api->free_conns == NULL || api->heads == NULL ||
-	    api->scratch == NULL) {
+	if (api->conns == NULL || api->free_conns == NULL || api->ctlwait == NULL ||
+	    api->heads == NULL || api->scratch == NULL) {
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < api->nconns; i++) {
@@ -872,6 +873,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	free(api->big_free);
 	free(api->conns);
 	free(api->free_conns);
+	free(api->ctlwait);
 	free(api->heads);
 	free(api->scratch);
 	g->workers[worker] = NULL;

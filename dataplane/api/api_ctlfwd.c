@@ -15,24 +15,18 @@
 
 #include "api_worker.h"
 
-void
-sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len)
+/* Hand the request to main. The message must be free (released by main). */
+static void
+ctl_send(struct sp_api_conn *c)
 {
 	struct sp_api *api = c->api;
 	struct sp_api_xctl *x = &c->req.xctl;
 
-	if (__atomic_load_n(&x->busy, __ATOMIC_ACQUIRE)) {
-		/* the previous answer on this connection is still being released: seconds at most
-		 */
-		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE, "Retry the request.", false);
-		return;
-	}
+	SP_VERIFY(!__atomic_load_n(&x->busy, __ATOMIC_ACQUIRE));
 	x->req = &c->req;
 	x->worker = (uint16_t)api->worker;
 	x->release = false;
 	x->op = c->req.op;
-	x->body = body;
-	x->body_len = len;
 	memcpy(x->account, c->req.account, sizeof(x->account));
 	memcpy(x->region, c->req.region, sizeof(x->region));
 	x->status = 0;
@@ -41,13 +35,50 @@ sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len)
 	x->resp_body = NULL;
 	x->resp_len = 0;
 	x->busy = true;
-	if (rte_ring_sp_enqueue(api->g->ctl[api->worker], x) != 0) {
-		x->busy = false;
-		sp_api_respond_error(c, SP_KERR_LIMIT_EXCEEDED,
-				     "Rate exceeded for control operations.", false);
+	/* sized for a request and a release per connection (api_main.c): never full */
+	SP_VERIFY(rte_ring_sp_enqueue(api->g->ctl[api->worker], x) == 0);
+	c->req.pending = 1;
+}
+
+void
+sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_xctl *x = &c->req.xctl;
+
+	x->body = body;
+	x->body_len = len;
+	if (__atomic_load_n(&x->busy, __ATOMIC_ACQUIRE)) {
+		/*
+		 * The previous answer on this connection (pipelined requests) is still being
+		 * released by main: wait for it from the poll (a millisecond at most).
+		 */
+		SP_VERIFY(api->nctlwait < api->nconns);
+		api->ctlwait[(api->ctlwait_head + api->nctlwait++) % api->nconns] = c->idx;
+		c->req.pending = 1;
 		return;
 	}
-	c->req.pending = 1;
+	ctl_send(c);
+}
+
+/* Connections whose control request waited for its message to come free. */
+static unsigned
+ctl_resume(struct sp_api *api)
+{
+	unsigned work = 0;
+
+	while (api->nctlwait > 0) {
+		struct sp_api_conn *c = &api->conns[api->ctlwait[api->ctlwait_head]];
+
+		if (__atomic_load_n(&c->req.xctl.busy, __ATOMIC_ACQUIRE)) {
+			break; /* FIFO: main releases in order */
+		}
+		api->ctlwait_head = (api->ctlwait_head + 1) % api->nconns;
+		api->nctlwait--;
+		ctl_send(c);
+		work++;
+	}
+	return work;
 }
 
 /* Make room for an answer larger than the connection's buffer. */
@@ -99,5 +130,5 @@ sp_api_ctl_poll(struct sp_api *api)
 	for (unsigned i = 0; i < n; i++) {
 		ctl_answer(api, objs[i]);
 	}
-	return n;
+	return n + ctl_resume(api);
 }

@@ -142,6 +142,9 @@ struct sp_api {
 	uint32_t nfree_conns;
 	char *heads; /* nconns x SP_HTTP_HEAD_MAX_BYTES */
 	uint32_t sweep_cursor;
+	uint32_t *ctlwait; /* connections whose control message is still being released (FIFO) */
+	uint32_t ctlwait_head;
+	uint32_t nctlwait;
 
 	struct sp_api_buf *small_free; /* stacks */
 	uint32_t nsmall_free;

@@ -43,7 +43,8 @@ def instance(request):
         # The Kinesis bulk test puts ~250 MiB over 4 shards: 96 MiB shard rings hold it, and
         # 2.5 GiB of hugepages leave room for the other tests' streams meanwhile.
         inst = instance_up(SESSION_NAME, SESSION_WORKERS, "--set", "test_services=true",
-                           "--set", "shard_ring_mb=96", "--set", "mem_mb=2560")
+                           "--set", "shard_ring_mb=96", "--set", "mem_mb=2560",
+                           "--set", "api_head_timeout_ms=3000")
         yield inst
     finally:
         instance_down(SESSION_NAME, purge=True)
