@@ -237,7 +237,8 @@ put_route(struct sp_api_conn *c, const struct sp_api_stream *st,
 			}
 		}
 		route[i] = sp_api_stream_route(st, h);
-		if (route[i] == NULL) {
+		/* an owner this dataplane does not run (restarted with fewer workers): refuse */
+		if (route[i] == NULL || route[i]->owner >= api->g->nb_workers) {
 			sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
 			return false;
 		}
