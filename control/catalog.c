@@ -683,42 +683,48 @@ sp_cat_stream_insert(struct sp_cat *cat, const struct sp_cat_stream *st,
 	return rc < 0 ? rc : 0;
 }
 
-struct cat_quota {
+/*
+ * A change of some settings of one stream (quota, retention): the SELECT tells whether the
+ * stored values differ from ?2.. (so an unchanged value does not bump the version), the
+ * UPDATE writes them; both bind the stream name as ?1.
+ */
+struct cat_setting {
 	const char *name;
-	int64_t records_per_s;
-	int64_t bytes_per_s;
+	const char *what; /* for logs */
+	const char *differs_sql;
+	const char *update_sql;
+	unsigned nvals;
+	int64_t vals[2];
 };
 
-/* Bind the stream name (?1) and the two quotas (?2, ?3). */
 static void
-cat_bind_quota(sqlite3_stmt *st, const struct cat_quota *q)
+cat_bind_setting(sqlite3_stmt *st, const struct cat_setting *s)
 {
-	cat_bind_text(st, 1, q->name);
-	sqlite3_bind_int64(st, 2, q->records_per_s);
-	sqlite3_bind_int64(st, 3, q->bytes_per_s);
+	cat_bind_text(st, 1, s->name);
+	for (unsigned i = 0; i < s->nvals; i++) {
+		sqlite3_bind_int64(st, (int)i + 2, s->vals[i]);
+	}
 }
 
-/* 1 when the stream's quotas differ from q, 0 when they match, -ENOENT or -EIO. */
+/* 1 when the stream's stored values differ, 0 when they match, -ENOENT or -EIO. */
 static int
-cat_quota_differs(struct sp_cat *cat, const struct cat_quota *q)
+cat_setting_differs(struct sp_cat *cat, const struct cat_setting *s)
 {
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat,
-			     "SELECT quota_records_per_s != ?2 OR quota_bytes_per_s != ?3"
-			     " FROM streams WHERE name = ?1",
-			     &st);
+	int rc = cat_prepare(cat, s->differs_sql, &st);
 
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_quota(st, q);
+	cat_bind_setting(st, s);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		rc = sqlite3_column_int(st, 0) != 0 ? 1 : 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = -ENOENT;
 	} else {
-		SP_CTL_ERR("catalog %s: reading quotas: %s", cat->path, sqlite3_errmsg(cat->db));
+		SP_CTL_ERR("catalog %s: reading %s: %s", cat->path, s->what,
+			   sqlite3_errmsg(cat->db));
 		rc = -EIO;
 	}
 	sqlite3_finalize(st);
@@ -726,126 +732,82 @@ cat_quota_differs(struct sp_cat *cat, const struct cat_quota *q)
 }
 
 static int
-cat_set_quota_step(struct sp_cat *cat, void *arg)
+cat_set_setting_step(struct sp_cat *cat, void *arg)
 {
-	const struct cat_quota *q = arg;
+	const struct cat_setting *s = arg;
 	sqlite3_stmt *st;
-	int rc = cat_quota_differs(cat, q);
+	int rc = cat_setting_differs(cat, s);
 
 	if (rc <= 0) {
 		return rc; /* unchanged (no bump), unknown or failed */
 	}
-	rc = cat_prepare(cat,
-			 "UPDATE streams SET quota_records_per_s = ?2, quota_bytes_per_s = ?3"
-			 " WHERE name = ?1",
-			 &st);
+	rc = cat_prepare(cat, s->update_sql, &st);
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_quota(st, q);
+	cat_bind_setting(st, s);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		SP_CTL_ERR("catalog %s: setting quotas of %s: %s", cat->path, q->name,
+		SP_CTL_ERR("catalog %s: setting %s of %s: %s", cat->path, s->what, s->name,
 			   sqlite3_errmsg(cat->db));
 		return -EIO;
 	}
 	/* The row was read in this same write transaction: it is still there. */
 	SP_VERIFY(sqlite3_changes(cat->db) == 1);
 	return 1;
+}
+
+/* Apply s in one write transaction (bumping the version only on a change). */
+static int
+cat_set_setting(struct sp_cat *cat, const struct cat_setting *s)
+{
+	int rc;
+
+	SP_VERIFY(cat != NULL && s->name != NULL && s->nvals <= SP_ARRAY_SIZE(s->vals));
+	rc = cat_write(cat, cat_set_setting_step, (void *)s);
+	SP_VERIFY(rc <= 1);
+	return rc;
 }
 
 int
 sp_cat_stream_set_quota(struct sp_cat *cat, const char *name, int64_t records_per_s,
 			int64_t bytes_per_s)
 {
-	struct cat_quota q = {.name = name, .records_per_s = records_per_s,
-			      .bytes_per_s = bytes_per_s};
+	struct cat_setting s = {
+	    .name = name,
+	    .what = "quotas",
+	    .differs_sql = "SELECT quota_records_per_s != ?2 OR quota_bytes_per_s != ?3"
+			   " FROM streams WHERE name = ?1",
+	    .update_sql = "UPDATE streams SET quota_records_per_s = ?2, quota_bytes_per_s = ?3"
+			  " WHERE name = ?1",
+	    .nvals = 2,
+	    .vals = {records_per_s, bytes_per_s},
+	};
 
-	SP_VERIFY(cat != NULL && name != NULL);
 	if (records_per_s < 0 || records_per_s > SP_CAT_QUOTA_MAX || bytes_per_s < 0 ||
 	    bytes_per_s > SP_CAT_QUOTA_MAX) {
 		return -EINVAL;
 	}
-	int rc = cat_write(cat, cat_set_quota_step, &q);
-
-	SP_VERIFY(rc <= 1);
-	return rc;
-}
-
-struct cat_retention {
-	const char *name;
-	int64_t hours;
-};
-
-/* 1 when the stream's retention differs from r->hours, 0 when it matches, -ENOENT or -EIO. */
-static int
-cat_retention_differs(struct sp_cat *cat, const struct cat_retention *r)
-{
-	sqlite3_stmt *st;
-	int rc = cat_prepare(cat, "SELECT retention_hours IS NOT ?2 FROM streams WHERE name = ?1",
-			     &st);
-
-	if (rc != 0) {
-		return rc;
-	}
-	cat_bind_text(st, 1, r->name);
-	sqlite3_bind_int64(st, 2, r->hours);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		rc = sqlite3_column_int(st, 0) != 0 ? 1 : 0;
-	} else if (rc == SQLITE_DONE) {
-		rc = -ENOENT;
-	} else {
-		SP_CTL_ERR("catalog %s: reading retention: %s", cat->path,
-			   sqlite3_errmsg(cat->db));
-		rc = -EIO;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-cat_set_retention_step(struct sp_cat *cat, void *arg)
-{
-	const struct cat_retention *r = arg;
-	sqlite3_stmt *st;
-	int rc = cat_retention_differs(cat, r);
-
-	if (rc <= 0) {
-		return rc; /* unchanged (no bump), unknown or failed */
-	}
-	rc = cat_prepare(cat, "UPDATE streams SET retention_hours = ?2 WHERE name = ?1", &st);
-	if (rc != 0) {
-		return rc;
-	}
-	cat_bind_text(st, 1, r->name);
-	sqlite3_bind_int64(st, 2, r->hours);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		SP_CTL_ERR("catalog %s: setting retention of %s: %s", cat->path, r->name,
-			   sqlite3_errmsg(cat->db));
-		return -EIO;
-	}
-	/* The row was read in this same write transaction: it is still there. */
-	SP_VERIFY(sqlite3_changes(cat->db) == 1);
-	return 1;
+	return cat_set_setting(cat, &s);
 }
 
 int
 sp_cat_stream_set_retention(struct sp_cat *cat, const char *name, int64_t hours)
 {
-	struct cat_retention r = {.name = name, .hours = hours};
+	struct cat_setting s = {
+	    .name = name,
+	    .what = "retention",
+	    .differs_sql = "SELECT retention_hours IS NOT ?2 FROM streams WHERE name = ?1",
+	    .update_sql = "UPDATE streams SET retention_hours = ?2 WHERE name = ?1",
+	    .nvals = 1,
+	    .vals = {hours},
+	};
 
-	SP_VERIFY(cat != NULL && name != NULL);
 	if (hours < SP_K_RETENTION_HOURS_MIN || hours > SP_K_RETENTION_HOURS_MAX) {
 		return -EINVAL;
 	}
-	int rc = cat_write(cat, cat_set_retention_step, &r);
-
-	SP_VERIFY(rc <= 1);
-	return rc;
+	return cat_set_setting(cat, &s);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "../tcp/tcp_stack.h"
 #include "../shard/shard_iter.h"
 #include "../sigv4/sigv4.h"
+#include "api_json.h"
 #include "api_worker.h"
 
 uint64_t
@@ -75,6 +76,24 @@ sp_api_buf_put(struct sp_api *api, struct sp_api_buf *b)
 	SP_VERIFY(api->nbig_free + api->nsmall_free <= api->nall_bufs);
 	b->p = NULL;
 	b->cap = 0;
+}
+
+bool
+sp_api_conn_room(struct sp_api_conn *c, size_t need)
+{
+	struct sp_api_buf big;
+
+	if (c->buf.p != NULL && need + SP_API_RESP_HEAD_BYTES <= c->buf.cap) {
+		return true;
+	}
+	if (need + SP_API_RESP_HEAD_BYTES > SP_API_BIG_BUF_BYTES ||
+	    !sp_api_buf_get(c->api, true, &big)) {
+		return false;
+	}
+	sp_api_buf_put(c->api, &c->buf);
+	c->buf = big;
+	SP_VERIFY(c->buf.cap >= need + SP_API_RESP_HEAD_BYTES);
+	return true;
 }
 
 /* ---- connection lifecycle ---- */
@@ -432,39 +451,13 @@ sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctype, co
 	conn_respond(c, status, ctype, SP_KERR_NONE, body, len);
 }
 
-/* JSON string body per RFC 8259 §7: quotes, backslash and control characters escaped. */
-static size_t
-conn_json_str(char *out, size_t cap, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = 0;
-
-	for (; *s != '\0' && n + 7 < cap; s++) {
-		uint8_t ch = (uint8_t)*s;
-
-		if (ch == '"' || ch == '\\') {
-			out[n++] = '\\';
-			out[n++] = (char)ch;
-		} else if (ch < 0x20) {
-			out[n++] = '\\';
-			out[n++] = 'u';
-			out[n++] = '0';
-			out[n++] = '0';
-			out[n++] = hex[ch >> 4];
-			out[n++] = hex[ch & 15];
-		} else {
-			out[n++] = (char)ch;
-		}
-	}
-	return n;
-}
-
 void
 sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *message,
 		     bool message_key_upper)
 {
 	char *base;
-	size_t cap, n;
+	size_t cap;
+	ssize_t n;
 
 	SP_VERIFY(kerr != SP_KERR_NONE && kerr < SP_KERR_COUNT);
 	if (c->tcb == NULL) {
@@ -473,17 +466,13 @@ sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *messa
 	}
 	base = (c->buf.p != NULL ? c->buf.p : conn_head_buf(c)) + SP_API_RESP_HEAD_BYTES;
 	cap = (c->buf.p != NULL ? c->buf.cap : SP_HTTP_HEAD_MAX_BYTES) - SP_API_RESP_HEAD_BYTES;
-	if (message == NULL) {
-		n = (size_t)snprintf(base, cap, "{\"__type\":\"%s\"}", sp_kerr_table[kerr].type);
-	} else {
-		n = (size_t)snprintf(base, cap, "{\"__type\":\"%s\",\"%s\":\"",
-				     sp_kerr_table[kerr].type,
-				     message_key_upper ? "Message" : "message");
-		n += conn_json_str(base + n, cap - n - 2, message);
-		base[n++] = '"';
-		base[n++] = '}';
+	n = sp_api_json_write_error(base, cap, kerr, message, message != NULL ? strlen(message) : 0,
+				    message_key_upper);
+	if (n < 0) {
+		/* a message longer than the head buffer (no body buffer held): the type alone */
+		n = sp_api_json_write_error(base, cap, kerr, NULL, 0, false);
 	}
-	SP_VERIFY(n < cap);
+	SP_VERIFY(n > 0 && (size_t)n < cap);
 	conn_respond(c, sp_kerr_table[kerr].status, SP_KINESIS_CONTENT_TYPE_JSON, kerr, base,
 		     (uint32_t)n);
 }

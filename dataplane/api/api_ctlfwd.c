@@ -81,24 +81,6 @@ ctl_resume(struct sp_api *api)
 	return work;
 }
 
-/* Make room for an answer larger than the connection's buffer. */
-static bool
-ctl_room(struct sp_api_conn *c, size_t len)
-{
-	struct sp_api_buf big;
-
-	if (c->buf.p != NULL && len + SP_API_RESP_HEAD_BYTES <= c->buf.cap) {
-		return true;
-	}
-	if (len + SP_API_RESP_HEAD_BYTES > SP_API_BIG_BUF_BYTES ||
-	    !sp_api_buf_get(c->api, true, &big)) {
-		return false;
-	}
-	sp_api_buf_put(c->api, &c->buf);
-	c->buf = big;
-	return true;
-}
-
 static void
 ctl_answer(struct sp_api *api, struct sp_api_xctl *x)
 {
@@ -108,7 +90,7 @@ ctl_answer(struct sp_api *api, struct sp_api_xctl *x)
 	c->req.pending = 0;
 	if (x->kerr != SP_KERR_NONE) {
 		sp_api_respond_error(c, x->kerr, x->message, x->message_key_upper);
-	} else if (c->tcb != NULL && !ctl_room(c, x->resp_len)) {
+	} else if (c->tcb != NULL && !sp_api_conn_room(c, x->resp_len)) {
 		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE, "Retry the request.", false);
 	} else {
 		sp_api_respond(c, x->status, x->resp_body, (uint32_t)x->resp_len);

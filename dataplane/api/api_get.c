@@ -124,23 +124,15 @@ static const struct sp_api_shard *
 get_locate(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	   const struct sp_api_req_get_shard_iterator *r, const struct sp_api_stream **stp)
 {
-	const struct sp_api_json_str *name = &r->stream_name;
 	const struct sp_api_stream *st;
 	const struct sp_api_shard *sh;
 	uint32_t idx;
-	const char *n = name->ptr;
-	size_t nlen = name->len;
+	const char *n;
+	size_t nlen;
 
-	if (r->has & SP_API_REQ_HAS_STREAM_ARN) {
-		const char *slash = memchr(r->stream_arn.ptr, '/', r->stream_arn.len);
-
-		n = slash != NULL ? slash + 1 : r->stream_arn.ptr;
-		nlen = r->stream_arn.len - (size_t)(n - r->stream_arn.ptr);
-	} else if (!(r->has & SP_API_REQ_HAS_STREAM_NAME)) {
-		sp_api_respond_error(c, SP_KERR_VALIDATION,
-				     "1 validation error detected: Value null at 'streamName' "
-				     "failed to satisfy constraint: Member must not be null",
-				     false);
+	if (!sp_api_stream_selector(c, &r->stream_name, &r->stream_arn,
+				    r->has & SP_API_REQ_HAS_STREAM_NAME,
+				    r->has & SP_API_REQ_HAS_STREAM_ARN, &n, &nlen)) {
 		return NULL;
 	}
 	if (sp_api_parse_shard_id(r->shard_id.ptr, r->shard_id.len, &idx) != 0) {
@@ -243,18 +235,6 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 
 /* ---- GetRecords ---- */
 
-/* A big buffer for the answer when one is free; the small one otherwise (fewer records). */
-static void
-get_grow(struct sp_api_conn *c)
-{
-	struct sp_api_buf big;
-
-	if (!c->buf.big && sp_api_buf_get(c->api, true, &big)) {
-		sp_api_buf_put(c->api, &c->buf);
-		c->buf = big;
-	}
-}
-
 /* How many of the n views read fit the answer buffer once encoded. */
 static unsigned
 get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
@@ -344,7 +324,8 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 		get_no_shard(c, it.name, it.name_len, it.shard_index);
 		return;
 	}
-	get_grow(c);
+	/* a big buffer when one is free; the small one otherwise (fewer records) */
+	(void)sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES);
 	pos.seq = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
 	for (unsigned attempt = 0; attempt < GET_READ_ATTEMPTS; attempt++) {
 		size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;

@@ -27,15 +27,13 @@
 
 #define PUT_ARN_PREFIX "arn:aws:kinesis:"
 
-const struct sp_api_stream *
-sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
-		      const struct sp_api_json_str *name, const struct sp_api_json_str *arn,
-		      bool has_name, bool has_arn)
+bool
+sp_api_stream_selector(struct sp_api_conn *c, const struct sp_api_json_str *name,
+		       const struct sp_api_json_str *arn, bool has_name, bool has_arn,
+		       const char **out, size_t *out_len)
 {
-	struct sp_api *api = c->api;
 	const char *n = name->ptr;
 	size_t nlen = name->len;
-	const struct sp_api_stream *st;
 
 	if (has_arn) {
 		const char *slash = memchr(arn->ptr, '/', arn->len);
@@ -46,13 +44,13 @@ sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		    memcmp(arn->ptr, PUT_ARN_PREFIX, sizeof(PUT_ARN_PREFIX) - 1) != 0) {
 			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
 					     "StreamARN is not a Kinesis stream ARN.", false);
-			return NULL;
+			return false;
 		}
 		if (has_name && (alen != nlen || memcmp(an, n, nlen) != 0)) {
 			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
 					     "StreamARN and StreamName name different streams.",
 					     false);
-			return NULL;
+			return false;
 		}
 		n = an;
 		nlen = alen;
@@ -61,6 +59,24 @@ sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
 				     "1 validation error detected: Value null at 'streamName' "
 				     "failed to satisfy constraint: Member must not be null",
 				     false);
+		return false;
+	}
+	*out = n;
+	*out_len = nlen;
+	return true;
+}
+
+const struct sp_api_stream *
+sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		      const struct sp_api_json_str *name, const struct sp_api_json_str *arn,
+		      bool has_name, bool has_arn)
+{
+	struct sp_api *api = c->api;
+	const struct sp_api_stream *st;
+	const char *n;
+	size_t nlen;
+
+	if (!sp_api_stream_selector(c, name, arn, has_name, has_arn, &n, &nlen)) {
 		return NULL;
 	}
 	st = sp_api_cat_stream(cat, n, nlen);

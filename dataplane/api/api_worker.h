@@ -173,6 +173,12 @@ uint64_t sp_api_now_ms(const struct sp_api *api);
 /* Buffers. */
 bool sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out);
 void sp_api_buf_put(struct sp_api *api, struct sp_api_buf *b);
+/*
+ * Room for need bytes of answer after the response head in c's buffer: true when it has it
+ * already or now (swapped for a big buffer, the small one returned); false when no big
+ * buffer is free or need exceeds one.
+ */
+bool sp_api_conn_room(struct sp_api_conn *c, size_t need);
 
 /* Responses (api_conn.c): queue status + JSON body (may be empty) and start sending. */
 void sp_api_respond(struct sp_api_conn *c, uint16_t status, const char *body, uint32_t len);
@@ -185,6 +191,14 @@ void sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *
 
 /* The router (api_router.c): a complete request in c->http / c->buf. */
 void sp_api_dispatch(struct sp_api_conn *c);
+
+/*
+ * The stream name a request selects by StreamName and/or StreamARN (they must agree; one is
+ * required). false after answering the error.
+ */
+bool sp_api_stream_selector(struct sp_api_conn *c, const struct sp_api_json_str *name,
+			    const struct sp_api_json_str *arn, bool has_name, bool has_arn,
+			    const char **out, size_t *out_len);
 
 /* The stream a request names by StreamName and/or StreamARN; NULL after answering. */
 const struct sp_api_stream *sp_api_resolve_stream(struct sp_api_conn *c,

@@ -21,17 +21,6 @@
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
-/* Message names added with the Kinesis API (include/spate/chan_proto.h documents them). */
-#ifndef SP_CHAN_MSG_KREQ
-#define SP_CHAN_MSG_KREQ "kreq"
-#endif
-#ifndef SP_CHAN_MSG_KRESP
-#define SP_CHAN_MSG_KRESP "kresp"
-#endif
-#ifndef SP_CHAN_MSG_APPLIED
-#define SP_CHAN_MSG_APPLIED "applied"
-#endif
-
 #define CHAN_RECV_CHUNK 65536 /* bytes read per recv call */
 #define CHAN_IO_BUDGET 64     /* recv/send calls per poll: bounded work per service tick */
 
