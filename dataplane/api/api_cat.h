@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -112,6 +113,37 @@ SP_MUST_CHECK int sp_api_parse_shard_id(const char *s, size_t len, uint32_t *idx
 
 /* Format "shardId-%012u" into buf (SP_API_SHARD_ID_BYTES). Returns the length. */
 size_t sp_api_format_shard_id(uint32_t idx, char *buf);
+
+/*
+ * Shard ids kept formatted while one answer is written: a PutRecords batch touches few shards,
+ * in any order, and names one on every entry. Direct-mapped by index.
+ */
+#define SP_API_SHARD_IDS_SLOTS 16u
+struct sp_api_shard_ids {
+	uint32_t index[SP_API_SHARD_IDS_SLOTS];
+	uint8_t len[SP_API_SHARD_IDS_SLOTS]; /* 0: empty (an id is never empty) */
+	char id[SP_API_SHARD_IDS_SLOTS][SP_API_SHARD_ID_BYTES];
+};
+
+static inline void
+sp_api_shard_ids_init(struct sp_api_shard_ids *c)
+{
+	memset(c->len, 0, sizeof(c->len));
+}
+
+/* The id of shard idx (NUL-terminated); *len its length. */
+static inline const char *
+sp_api_shard_ids_get(struct sp_api_shard_ids *c, uint32_t idx, size_t *len)
+{
+	uint32_t h = idx % SP_API_SHARD_IDS_SLOTS;
+
+	if (c->len[h] == 0 || c->index[h] != idx) {
+		c->index[h] = idx;
+		c->len[h] = (uint8_t)sp_api_format_shard_id(idx, c->id[h]);
+	}
+	*len = c->len[h];
+	return c->id[h];
+}
 
 /* "arn:aws:kinesis:<region>:<account>:stream/<name>" into buf. Returns the length. */
 size_t sp_api_stream_arn(const struct sp_api_cat *cat, const struct sp_api_stream *st, char *buf,

@@ -262,13 +262,60 @@ put_route(struct sp_api_conn *c, const struct sp_api_stream *st,
 	return true;
 }
 
-/* Sizes the decoder cannot know: the stream's record limit and the request total. */
+/*
+ * Data over the stream's record limit (the decoder checked only the model's 10 MiB): the
+ * ValidationException the model's own check gives, with the stream's limit as the bound, so a
+ * default stream answers exactly as AWS's classic 1 MiB check. Every such record is listed.
+ */
+static SP_COLD void
+put_refuse_data(struct sp_api_conn *c, const struct sp_api_stream *st,
+		const struct sp_api_req_record *recs, uint32_t n, bool batch)
+{
+	struct sp_kvalid v;
+	char value[96], path[48], constraint[80];
+
+	sp_kvalid_init(&v);
+	snprintf(constraint, sizeof(constraint), "Member must have length less than or equal to %u",
+		 st->max_record_bytes);
+	for (uint32_t i = 0; i < n; i++) {
+		if (recs[i].data_len <= st->max_record_bytes) {
+			continue;
+		}
+		snprintf(value, sizeof(value), "'java.nio.HeapByteBuffer[pos=0 lim=%u cap=%u]'",
+			 recs[i].data_len, recs[i].data_len);
+		if (batch) {
+			snprintf(path, sizeof(path), "records.%u.member.data", i + 1);
+		} else {
+			snprintf(path, sizeof(path), "data");
+		}
+		sp_kvalid_add(&v, value, path, constraint);
+	}
+	SP_VERIFY(v.n > 0);
+	(void)sp_kvalid_message(&v, c->api->msg, sizeof(c->api->msg));
+	sp_api_respond_error(c, SP_KERR_VALIDATION, c->api->msg, false);
+}
+
+/*
+ * Sizes the decoder cannot know: the stream's record limit (Data alone, then Data with its
+ * partition key, as the limit counts both) and the request total, 5 MiB, or 10 MiB on a
+ * stream that takes records above 1 MiB (reference §5).
+ */
 static bool
 put_check_sizes(struct sp_api_conn *c, const struct sp_api_stream *st,
 		const struct sp_api_req_record *recs, uint32_t n, bool batch)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, max_total = st->max_record_bytes > SP_K_RECORD_MAX_BYTES_DEFAULT
+						? SP_K_PUT_RECORDS_MAX_BYTES_LARGE
+						: SP_K_PUT_RECORDS_MAX_BYTES;
+	uint32_t max_data = 0;
 
+	for (uint32_t i = 0; i < n; i++) {
+		max_data = SP_MAX(max_data, recs[i].data_len);
+	}
+	if (max_data > st->max_record_bytes) {
+		put_refuse_data(c, st, recs, n, batch);
+		return false;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t sz = (uint64_t)recs[i].data_len + recs[i].key.len;
 
@@ -282,8 +329,11 @@ put_check_sizes(struct sp_api_conn *c, const struct sp_api_stream *st,
 		}
 		total += sz;
 	}
-	if (batch && total > SP_K_PUT_RECORDS_MAX_BYTES) {
-		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, "Records size exceeds 5 MB limit",
+	if (batch && total > max_total) {
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
+				     max_total == SP_K_PUT_RECORDS_MAX_BYTES
+					 ? "Records size exceeds 5 MB limit"
+					 : "Records size exceeds 10 MB limit",
 				     false);
 		return false;
 	}
@@ -408,18 +458,31 @@ put_group(struct sp_api_req *req, const struct sp_api_req_record *recs, uint32_t
 	return ng;
 }
 
-/* Decode into the connection's buffer: the body, then the scratch arena right after it. */
-static int
-put_decode(struct sp_api_conn *c, const char *body, uint32_t len, struct sp_api_req_put_records *pr,
-	   struct sp_api_req_put_record *p1, struct sp_api_req_err *err)
+/*
+ * Decode into the connection's buffer: the body, then the scratch arena right after it (the
+ * buffer was sized for both).
+ */
+bool
+sp_api_put_decode(struct sp_api_conn *c, const char *body, uint32_t len)
 {
+	struct sp_api *api = c->api;
 	char *scratch = (char *)body + len;
 	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len;
+	struct sp_api_req_err *err = &api->put_err;
 
+	SP_VERIFY(c->req.op == SP_KOP_PUT_RECORD || c->req.op == SP_KOP_PUT_RECORDS);
+	api->put_conn = c;
 	if (c->req.op == SP_KOP_PUT_RECORD) {
-		return sp_api_req_put_record(body, len, scratch, cap, p1, err);
+		api->put_rc = sp_api_req_put_record(body, len, scratch, cap, &api->p1, err);
+	} else {
+		api->put_rc = sp_api_req_put_records(body, len, scratch, cap, &api->pr, err);
 	}
-	return sp_api_req_put_records(body, len, scratch, cap, pr, err);
+	if (api->put_rc != 0 && err->kerr == SP_KERR_SERIALIZATION && !err->has_msg) {
+		api->put_conn = NULL;
+		sp_api_respond_error(c, SP_KERR_SERIALIZATION, NULL, false);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -466,11 +529,11 @@ put_send(struct sp_api_conn *c, const struct sp_api_stream *st, uint32_t ng, con
 }
 
 void
-sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body, uint32_t len)
+sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat)
 {
-	struct sp_api_req_put_records *prp = &c->api->pr;
-	struct sp_api_req_put_record p1;
-	struct sp_api_req_err err;
+	struct sp_api *api = c->api;
+	const struct sp_api_req_put_records *prp = &api->pr;
+	const struct sp_api_req_put_record *p1 = &api->p1;
 	const struct sp_api_req_record *recs;
 	const struct sp_api_shard *route[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	uint32_t gstart[SP_MAX_WORKERS], glen[SP_MAX_WORKERS], n, ng;
@@ -478,20 +541,24 @@ sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *b
 	const struct sp_api_stream *st;
 	bool batch = c->req.op == SP_KOP_PUT_RECORDS;
 
-	if (put_decode(c, body, len, prp, &p1, &err) != 0) {
-		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
+	SP_VERIFY(api->put_conn == c); /* decoded by this dispatch's step 6 */
+	api->put_conn = NULL;
+	if (api->put_rc != 0) {
+		const struct sp_api_req_err *err = &api->put_err;
+
+		sp_api_respond_error(c, err->kerr, err->has_msg ? err->msg : NULL, err->capital_m);
 		return;
 	}
 	st = batch ? sp_api_resolve_stream(c, cat, &prp->stream_name, &prp->stream_arn,
 					   prp->has & SP_API_REQ_HAS_STREAM_NAME,
 					   prp->has & SP_API_REQ_HAS_STREAM_ARN)
-		   : sp_api_resolve_stream(c, cat, &p1.stream_name, &p1.stream_arn,
-					   p1.has & SP_API_REQ_HAS_STREAM_NAME,
-					   p1.has & SP_API_REQ_HAS_STREAM_ARN);
+		   : sp_api_resolve_stream(c, cat, &p1->stream_name, &p1->stream_arn,
+					   p1->has & SP_API_REQ_HAS_STREAM_NAME,
+					   p1->has & SP_API_REQ_HAS_STREAM_ARN);
 	if (st == NULL) {
 		return;
 	}
-	recs = batch ? prp->rec : &p1.rec;
+	recs = batch ? prp->rec : &p1->rec;
 	n = batch ? prp->n : 1;
 	if (!put_check_sizes(c, st, recs, n, batch) || !put_route(c, st, recs, n, route)) {
 		return;
@@ -500,7 +567,7 @@ sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *b
 	c->req.stream_len = st->name_len;
 	c->req.nrecs = n;
 	ng = put_group(&c->req, recs, n, route, gstart, glen, gowner);
-	SP_VERIFY(ng >= 1 && ng <= c->api->g->nb_workers);
+	SP_VERIFY(ng >= 1 && ng <= api->g->nb_workers);
 	put_send(c, st, ng, gstart, glen, gowner);
 }
 
@@ -571,11 +638,13 @@ put_finish_batch(struct sp_api_conn *c)
 {
 	struct sp_api_req *req = &c->req;
 	uint16_t pos[SP_K_PUT_RECORDS_MAX_ENTRIES];
-	char seq[SP_U128_DEC_MAX + 1], id[SP_API_SHARD_ID_BYTES], msg[256];
+	char seq[SP_U128_DEC_MAX + 1], msg[256];
 	struct sp_api_jw w;
+	struct sp_api_shard_ids ids;
 	uint32_t failed = 0;
 	ssize_t n;
 
+	sp_api_shard_ids_init(&ids);
 	for (uint32_t p = 0; p < req->nrecs; p++) {
 		pos[req->recs[p].slot] = (uint16_t)p;
 		failed += req->recs[p].status != SP_API_XREC_OK;
@@ -587,8 +656,10 @@ put_finish_batch(struct sp_api_conn *c)
 		enum sp_kerr kerr;
 
 		if (r->status == SP_API_XREC_OK) {
-			sp_api_jw_put_records_ok(&w, id, sp_api_format_shard_id(r->shard_index, id),
-						 seq, sp_u128_format(r->seq, seq));
+			size_t id_len;
+			const char *id = sp_api_shard_ids_get(&ids, r->shard_index, &id_len);
+
+			sp_api_jw_put_records_ok(&w, id, id_len, seq, sp_u128_format(r->seq, seq));
 		} else {
 			const char *code = put_fail_code(r->status, &kerr);
 

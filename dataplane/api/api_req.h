@@ -36,8 +36,12 @@
 
 /* An error message buffer of this size never cuts a decoder's message. */
 #define SP_API_REQ_MSG_MAX (SP_KVALID_MSG_BYTES + 64u)
-/* Data's model maximum in decoded bytes: ValidationException beyond it (kinesis-api.md §3.3). */
-#define SP_API_REQ_DATA_MAX SP_K_RECORD_MAX_BYTES_DEFAULT
+/*
+ * Data's model maximum in decoded bytes: ValidationException beyond it (kinesis-api.md §3.3:
+ * the model allows 10 MiB; the stream's own, usually lower, limit is checked once the stream
+ * is known, with the same message shape).
+ */
+#define SP_API_REQ_DATA_MAX SP_K_RECORD_MAX_BYTES_LIMIT
 
 /* Why a request was refused: the reply is sp_api_json_write_error(kerr, msg, capital_m). */
 struct sp_api_req_err {

@@ -152,7 +152,7 @@ router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t
 	switch (op) {
 	case SP_KOP_PUT_RECORD:
 	case SP_KOP_PUT_RECORDS:
-		sp_api_op_put(c, cat, body, len);
+		sp_api_op_put(c, cat);
 		break;
 	case SP_KOP_GET_SHARD_ITERATOR:
 		sp_api_op_get_iterator(c, cat, body, len);
@@ -243,7 +243,12 @@ sp_api_dispatch(struct sp_api_conn *c)
 		}
 		return;
 	}
-	if (!router_is_object(c, body, len)) {
+	if (op == SP_KOP_PUT_RECORD || op == SP_KOP_PUT_RECORDS) {
+		/* the hot operations decode here: one scan of the body, not two */
+		if (!sp_api_put_decode(c, body, len)) {
+			return;
+		}
+	} else if (!router_is_object(c, body, len)) {
 		sp_api_respond_error(c, SP_KERR_SERIALIZATION, NULL, false);
 		return;
 	}

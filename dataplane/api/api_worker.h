@@ -23,18 +23,21 @@ struct sp_tcb;
 struct sp_sigv4;
 
 #define SP_API_SMALL_BUF_BYTES (256u * 1024u)
-#define SP_API_BIG_BUF_BYTES   (SP_K_HTTP_BODY_MAX_BYTES)
 #define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
 #define SP_API_RESUME_PER_POLL 16u   /* waiting connections retried per poll */
 #define SP_API_MSG_BYTES       9216u /* an error message (SigV4 texts echo the header) */
 #define SP_API_CORS_BYTES      4096u /* a preflight answer's echoed request headers and method */
 /* A response's fixed part: status line and headers. */
 #define SP_API_RESP_HEAD_BYTES 1024u
+/* Largest request body: a 10 MiB record's base64 and its JSON fit (reference §1.7). */
+#define SP_API_BODY_MAX_BYTES SP_K_HTTP_BODY_MAX_BYTES
 /*
- * Largest request body: half a big buffer, the other half being the JSON scanner's arena for
- * unescaped strings (docs/DESIGN.md, "The Kinesis API service").
+ * A big buffer: the response head, the body, and after it the JSON scanner's arena for
+ * unescaped strings, which can be as long as the body (docs/DESIGN.md, "The Kinesis API
+ * service"). Allocated from the heap at start: pages are touched only when a request is
+ * that large.
  */
-#define SP_API_BODY_MAX_BYTES ((SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES) / 2u)
+#define SP_API_BIG_BUF_BYTES (SP_API_RESP_HEAD_BYTES + 2u * SP_API_BODY_MAX_BYTES)
 
 /*
  * Per-shard write quota state on the shard's owner: a one-second window (records and bytes
@@ -159,6 +162,14 @@ struct sp_api {
 	char msg[SP_API_MSG_BYTES];
 	char cors[SP_API_CORS_BYTES];     /* a preflight answer's echoed headers */
 	struct sp_api_req_put_records pr; /* the request being decoded (500 entries) */
+	/*
+	 * A PutRecord(s) decoded by the router at step 6 (sp_api_put_decode) and consumed by
+	 * sp_api_op_put in the same dispatch: put_conn says which request it belongs to.
+	 */
+	struct sp_api_req_put_record p1;
+	struct sp_api_req_err put_err;
+	int put_rc;
+	const struct sp_api_conn *put_conn;
 	struct sp_shard_rec_view views[SP_K_GET_RECORDS_MAX_RECORDS]; /* a GetRecords read */
 	struct sp_shard_iter_mac *iter; /* iterator sealing, keyed by the global iter_key */
 	uint64_t rng;                   /* request ids */
@@ -207,9 +218,16 @@ const struct sp_api_stream *sp_api_resolve_stream(struct sp_api_conn *c,
 						  const struct sp_api_json_str *arn, bool has_name,
 						  bool has_arn);
 
+/*
+ * Step 6 of the check order for PutRecord(s), fused with their decoding (one scan of the body
+ * instead of two): decode into c->api, and answer only what step 6 answers (the body is not
+ * one JSON object: false after responding). A type or constraint failure is kept for
+ * sp_api_op_put to answer after SigV4, where the reference orders it.
+ */
+bool sp_api_put_decode(struct sp_api_conn *c, const char *body, uint32_t len);
+
 /* Operations. Each ends with exactly one sp_api_respond*() now or when its messages return. */
-void sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
-		   uint32_t len);
+void sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat); /* after _put_decode */
 void sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
 			    uint32_t len);
 void sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,

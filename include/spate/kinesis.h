@@ -24,6 +24,8 @@
 #define SP_K_RECORD_MAX_BYTES_LIMIT (10u * 1024u * 1024u) /* stream setting ceiling */
 #define SP_K_PUT_RECORDS_MAX_ENTRIES 500u
 #define SP_K_PUT_RECORDS_MAX_BYTES (5u * 1024u * 1024u) /* classic: data + keys */
+/* A stream whose record limit is above the default takes PutRecords of up to 10 MiB. */
+#define SP_K_PUT_RECORDS_MAX_BYTES_LARGE (10u * 1024u * 1024u)
 #define SP_K_PARTITION_KEY_MAX_CHARS 256u
 #define SP_K_PARTITION_KEY_MIN_CHARS 1u
 #define SP_K_STREAM_NAME_MAX_CHARS 128u

@@ -2,12 +2,13 @@
 /*
  * bench_pipeline: one worker's in-process Kinesis request pipeline, stage by stage, on one core,
  * in records/s. Every stage runs the server's own code: sp_http_parse over the wire bytes fed
- * in 1448-byte slices as TCP delivers them, the router's JSON-object check (api_router.c step 6),
- * sp_sigv4_verify, the PutRecords decoder, sp_md5_batch, routing on a catalog snapshot built by
- * sp_api_cat_build, sp_b64_decode per record (as put_serve_run), sp_shard_ring_append per shard
- * run, and the answer through the JSON and HTTP writers (as put_finish_batch). Grouping
- * calls the server's sp_api_put_order() (what put_group() of api_put.c runs). Left out as too
- * small to matter per record: the stream ARN and record-size checks of api_put.c, get_fit()
+ * in 1448-byte slices as TCP delivers them, the PutRecords decoder (which the router runs at
+ * its step 6 in place of a separate JSON-object scan), sp_sigv4_verify, sp_md5_batch, routing
+ * on a catalog snapshot built by sp_api_cat_build, sp_b64_decode per record (as
+ * put_serve_run), sp_shard_ring_append per shard run, and the answer through the JSON and
+ * HTTP writers (as put_finish_batch). Grouping calls the server's sp_api_put_order() (what
+ * put_group() of api_put.c runs). Left out as too small to matter per record: the stream ARN
+ * and record-size checks of api_put.c, get_fit()
  * of api_get.c, and the x-amzn-RequestId
  * generator (the head goes through sp_http_resp_* rather than conn_write_head's snprintf).
  * GetRecords: the request path, sp_shard_iter_decode, sp_shard_ring_read of 10000 records, the
@@ -104,9 +105,8 @@
 
 enum bench_put_stage {
 	PS_HTTP,
-	PS_OBJECT,
-	PS_SIGV4,
 	PS_DECODE,
+	PS_SIGV4,
 	PS_MD5,
 	PS_ROUTE,
 	PS_GROUP,
@@ -149,9 +149,8 @@ struct bench_stage_desc {
 
 static const struct bench_stage_desc bench_put_desc[PS_COUNT] = {
 	[PS_HTTP] = {"http parse", "sp_http_parse, 1448-B slices", BASE_NONE},
-	[PS_OBJECT] = {"json check", "sp_api_json_skip (router step 6)", BASE_NONE},
+	[PS_DECODE] = {"decode", "sp_api_req_put_records (step 6)", BASE_JANSSON},
 	[PS_SIGV4] = {"sigv4", "sp_sigv4_verify", BASE_SHA256},
-	[PS_DECODE] = {"decode", "sp_api_req_put_records", BASE_JANSSON},
 	[PS_MD5] = {"md5", "sp_md5_batch, 500 keys", BASE_MD5},
 	[PS_ROUTE] = {"route", "sp_api_cat_stream + _stream_route", BASE_NONE},
 	[PS_GROUP] = {"group", "sp_api_put_order (put_group)", BASE_NONE},
@@ -730,7 +729,7 @@ bench_resp_head(struct bench *b, struct bench_conn *c, size_t body_len)
 /* ---- PutRecords ---- */
 
 
-/* Decode and validate: sp_api_op_put's put_decode. */
+/* Decode and validate: what sp_api_put_decode does at the router's step 6. */
 static bool
 put_decode(struct bench_put *p, struct bench_conn *c)
 {
@@ -834,17 +833,20 @@ put_append(struct bench *b, struct bench_put *p)
 static void
 put_respond(struct bench *b, struct bench_put *p, struct bench_conn *c)
 {
-	char seq[SP_U128_DEC_MAX + 1], id[SP_API_SHARD_ID_BYTES];
+	char seq[SP_U128_DEC_MAX + 1];
+	struct sp_api_shard_ids ids;
 	struct sp_api_jw w;
 	ssize_t n;
 
+	sp_api_shard_ids_init(&ids);
 	sp_api_jw_init(&w, c->buf + BENCH_RESP_HEAD_BYTES, c->cap - BENCH_RESP_HEAD_BYTES);
 	sp_api_jw_put_records_begin(&w, 0);
 	for (uint32_t k = 0; k < p->pr.n; k++) {
 		uint16_t g = p->pos[k];
+		size_t id_len;
+		const char *id = sp_api_shard_ids_get(&ids, p->route[k]->index, &id_len);
 
-		sp_api_jw_put_records_ok(&w, id, sp_api_format_shard_id(p->route[k]->index, id),
-					 seq, sp_u128_format(p->seqs[g], seq));
+		sp_api_jw_put_records_ok(&w, id, id_len, seq, sp_u128_format(p->seqs[g], seq));
 	}
 	sp_api_jw_put_records_end(&w);
 	n = sp_api_jw_finish(&w);
@@ -865,14 +867,13 @@ put_iteration(struct bench *b, uint64_t *acc)
 	BENCH_CHECK(bench_http(c) == 0 && sp_http_body_len(&c->http) == c->body_len,
 		    "HTTP parse of the PutRecords request");
 	bench_lap(acc, PS_HTTP, &t);
-	BENCH_CHECK(bench_is_object(c), "the body is not one JSON object");
-	bench_lap(acc, PS_OBJECT, &t);
+	/* PutRecord(s) decode at the router's step 6 (sp_api_put_decode): no separate scan */
+	BENCH_CHECK(put_decode(p, c), "PutRecords decode");
+	bench_lap(acc, PS_DECODE, &t);
 	if (bench_sigv4(b, c, msg, sizeof(msg)) != SP_KERR_NONE) {
 		bench_fail(__LINE__, msg);
 	}
 	bench_lap(acc, PS_SIGV4, &t);
-	BENCH_CHECK(put_decode(p, c), "PutRecords decode");
-	bench_lap(acc, PS_DECODE, &t);
 	put_md5(p);
 	bench_lap(acc, PS_MD5, &t);
 	BENCH_CHECK(put_route(b, p), "routing");

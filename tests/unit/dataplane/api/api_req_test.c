@@ -20,7 +20,7 @@
 #include "api_req.h"
 #include "b64.h"
 
-#define BIG_BODY (4u * 1024u * 1024u)
+#define BIG_BODY (16u * 1024u * 1024u) /* a Data of 10 MiB + 1 in base64 fits */
 
 static char *g_body;	/* BIG_BODY bytes for built bodies */
 static char *g_scratch; /* BIG_BODY bytes */
@@ -503,7 +503,7 @@ test_valid_put_record(void **state)
 		     "length "
 		     "greater than or equal to 1");
 
-	/* kinesalite's "long StreamName" vector, at today's Data limit. */
+	/* kinesalite's "long StreamName" vector, at the model's Data limit (10 MiB today). */
 	memset(name, 'a', 129);
 	memset(key, 'a', 257);
 	n = (size_t)snprintf(g_body, BIG_BODY,
@@ -518,10 +518,11 @@ test_valid_put_record(void **state)
 		 "length less than or equal to 256; "
 		 "Value '' at 'explicitHashKey' failed to satisfy constraint: Member must satisfy "
 		 "regular expression pattern: " HASH_RE "; "
-		 "Value 'java.nio.HeapByteBuffer[pos=0 lim=1048577 cap=1048577]' at 'data' failed "
-		 "to satisfy constraint: Member must have length less than or equal to 1048576; "
+		 "Value 'java.nio.HeapByteBuffer[pos=0 lim=%u cap=%u]' at 'data' failed "
+		 "to satisfy constraint: Member must have length less than or equal to %u; "
 		 "Value '%s' at 'streamName' failed to satisfy constraint: Member must have length "
-		 "less than or equal to 128", key, name);
+		 "less than or equal to 128", key, SP_API_REQ_DATA_MAX + 1, SP_API_REQ_DATA_MAX + 1,
+		 SP_API_REQ_DATA_MAX, name);
 	expect_valid(g_body);
 	free(name);
 	free(key);
@@ -544,12 +545,17 @@ test_valid_data_limit(void **state)
 			assert_int_equal(put_record(g_body, &r), 0);
 			assert_int_equal(r.rec.data_len, len);
 		} else {
+			char want[256];
+
 			assert_int_equal(put_record(g_body, &r), -EINVAL);
-			expect_valid("1 validation error detected: Value "
-				     "'java.nio.HeapByteBuffer[pos=0 "
-				     "lim=1048577 cap=1048577]' at 'data' failed to satisfy "
-				     "constraint: Member must have length less than or equal to "
-				     "1048576");
+			snprintf(want, sizeof(want),
+				 "1 validation error detected: Value "
+				 "'java.nio.HeapByteBuffer[pos=0 lim=%u cap=%u]' at 'data' "
+				 "failed to satisfy constraint: Member must have length less "
+				 "than or equal to %u",
+				 SP_API_REQ_DATA_MAX + 1, SP_API_REQ_DATA_MAX + 1,
+				 SP_API_REQ_DATA_MAX);
+			expect_valid(want);
 		}
 	}
 }
