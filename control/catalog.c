@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sqlite3.h>
 
 #include <spate/assert.h>
@@ -32,6 +35,9 @@ struct sp_cat {
 	sqlite3 *db;
 	char *path;
 	uint8_t token_key[SP_CAT_TOKEN_KEY_BYTES];
+	/* Test mode only (sp_cat_clock_offset_allow): held in memory, never written to the file. */
+	bool clock_offset_allowed;
+	int64_t clock_offset_ms;
 };
 
 /* One schema step: SQL, then an optional fix-up in C inside the same transaction. */
@@ -1187,5 +1193,84 @@ sp_cat_snapshot_json(struct sp_cat *cat, json_t **out)
 		return rc;
 	}
 	*out = snap;
+	return 0;
+}
+
+/* ---- What only the dataplane gets: shard-iterator settings ---- */
+
+/* Derivation label of the iterator key: another label would give an unrelated key. */
+#define CAT_ITER_KEY_LABEL "spate shard iterator key v1"
+
+void
+sp_cat_iter_key(const struct sp_cat *cat, uint8_t out[SP_CAT_ITER_KEY_BYTES])
+{
+	static const char label[] = CAT_ITER_KEY_LABEL;
+	unsigned int len = 0;
+
+	SP_VERIFY(cat != NULL && out != NULL);
+	SP_STATIC_ASSERT(SP_CAT_ITER_KEY_BYTES == 32, "HMAC-SHA256 output");
+	/* One-way: the dataplane holding this key learns nothing about the token key. */
+	SP_VERIFY(HMAC(EVP_sha256(), cat->token_key, SP_CAT_TOKEN_KEY_BYTES,
+		       (const unsigned char *)label, sizeof(label) - 1, out, &len) != NULL);
+	SP_VERIFY(len == SP_CAT_ITER_KEY_BYTES);
+}
+
+void
+sp_cat_clock_offset_allow(struct sp_cat *cat)
+{
+	SP_VERIFY(cat != NULL);
+	cat->clock_offset_allowed = true;
+}
+
+int
+sp_cat_clock_offset_set(struct sp_cat *cat, int64_t ms)
+{
+	SP_VERIFY(cat != NULL);
+	if (!cat->clock_offset_allowed) {
+		return -EPERM;
+	}
+	if (ms < -SP_CAT_CLOCK_OFFSET_MAX_MS || ms > SP_CAT_CLOCK_OFFSET_MAX_MS) {
+		return -EINVAL;
+	}
+	if (ms == cat->clock_offset_ms) {
+		return 0;
+	}
+	cat->clock_offset_ms = ms;
+	return 1;
+}
+
+int64_t
+sp_cat_clock_offset_ms(const struct sp_cat *cat)
+{
+	SP_VERIFY(cat != NULL);
+	SP_ASSERT(cat->clock_offset_ms == 0 || cat->clock_offset_allowed);
+	return cat->clock_offset_ms;
+}
+
+int
+sp_cat_dataplane_snapshot_json(struct sp_cat *cat, json_t **out)
+{
+	uint8_t key[SP_CAT_ITER_KEY_BYTES];
+	char hex[2 * SP_CAT_ITER_KEY_BYTES + 1];
+	json_t *it;
+	int rc = sp_cat_snapshot_json(cat, out);
+
+	if (rc != 0) {
+		return rc;
+	}
+	SP_VERIFY(*out != NULL);
+	sp_cat_iter_key(cat, key);
+	for (size_t i = 0; i < sizeof(key); i++) {
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	it = json_pack("{s:s,s:I}", "key", hex, "clock_offset_ms",
+		       (json_int_t)sp_cat_clock_offset_ms(cat));
+	OPENSSL_cleanse(hex, sizeof(hex));
+	if (it == NULL || json_object_set_new(*out, "iterators", it) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }

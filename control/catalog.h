@@ -226,4 +226,39 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);
 
+/*
+ * ---- Shard-iterator settings: sent to the dataplane only ----
+ *
+ * The dataplane seals shard iterators under a key derived here from the token key (HMAC-SHA256
+ * of it with a fixed label), so an iterator stays valid across a dataplane restart, and for as
+ * long as the catalog file lives; the token key itself never leaves spate-control. A clock
+ * offset, for tests only, moves the time iterators and NextTokens are issued and expire at.
+ */
+#define SP_CAT_ITER_KEY_BYTES 32
+/* Largest clock offset either way: a year is plenty for expiry tests. */
+#define SP_CAT_CLOCK_OFFSET_MAX_MS (366LL * 24 * 3600 * 1000)
+
+/* The shard-iterator key (fixed per catalog, like the token key it is derived from). */
+void sp_cat_iter_key(const struct sp_cat *cat, uint8_t out[SP_CAT_ITER_KEY_BYTES]);
+
+/* Test mode (spate-control --test-services): let sp_cat_clock_offset_set() work. */
+void sp_cat_clock_offset_allow(struct sp_cat *cat);
+
+/*
+ * Set the test clock offset (memory only; a restarted spate-control starts at 0). Returns 1
+ * (changed), 0 (already ms), -EPERM (not allowed: production) or -EINVAL (|ms| above
+ * SP_CAT_CLOCK_OFFSET_MAX_MS).
+ */
+SP_MUST_CHECK int sp_cat_clock_offset_set(struct sp_cat *cat, int64_t ms);
+
+/* The test clock offset: 0 unless set in test mode. */
+int64_t sp_cat_clock_offset_ms(const struct sp_cat *cat);
+
+/*
+ * The snapshot as the channel sends it: sp_cat_snapshot_json()'s, plus
+ * "iterators":{"key":"<64 hex digits>","clock_offset_ms":N}. Not for `catalog_get`: the key
+ * is for the dataplane only. Returns 0, -EIO or -ENOMEM.
+ */
+SP_MUST_CHECK int sp_cat_dataplane_snapshot_json(struct sp_cat *cat, json_t **out);
+
 #endif /* SPATE_CONTROL_CATALOG_H */

@@ -20,7 +20,8 @@
  * An applied message moves the stream lifecycle on (ctl_streams.c) and, when that changed the
  * catalog, pushes the next snapshot: the exchange ends once an applied changes nothing.
  * A control-socket method that changed the catalog (ctl_admin.c) has the same catalog
- * message sent through the context's dp_catalog hook.
+ * message sent through the context's dp_catalog hook. Snapshots sent here carry the
+ * shard-iterator settings too (sp_cat_dataplane_snapshot_json()), which catalog_get does not.
  *
  * A closed connection is freed after the event batch (sp_chan_server_service()). All on
  * spate-control's single thread.
@@ -228,7 +229,7 @@ chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 
 	/* A new boot epoch for every hello: sequence numbers keep growing across restarts. */
 	if (srv->ctx->cat == NULL || sp_cat_epoch_next(srv->ctx->cat, &epoch) != 0 ||
-	    sp_cat_snapshot_json(srv->ctx->cat, &snap) != 0) {
+	    sp_cat_dataplane_snapshot_json(srv->ctx->cat, &snap) != 0) {
 		chan_conn_kill(srv, c, "catalog unreadable");
 		return;
 	}
@@ -250,7 +251,7 @@ static void
 chan_push_catalog(struct sp_chan_server *srv, struct chan_conn *c)
 {
 	json_t *snap;
-	int rc = sp_cat_snapshot_json(srv->ctx->cat, &snap);
+	int rc = sp_cat_dataplane_snapshot_json(srv->ctx->cat, &snap);
 
 	SP_VERIFY(c->hello);
 	if (rc != 0) {

@@ -2,7 +2,9 @@
 /*
  * Handlers of the control-socket methods that change state; the read-only ones live in
  * ctl_methods.c. Today: stream_quota_set, an operator's per-stream setting that no Kinesis
- * operation reaches (per-shard write quotas, off by default: control/catalog.h).
+ * operation reaches (per-shard write quotas, off by default: control/catalog.h), and
+ * clock_offset_set, time travel for expiry tests, refused unless spate-control runs with
+ * --test-services (held in memory only, never in the catalog file).
  *
  * Each handler checks all of its params before it touches anything (-32602 names the first
  * bad one, unknown members included), makes its change in one catalog transaction that bumps
@@ -95,27 +97,35 @@ admin_stream_param(struct sp_ctl_req *req, const char **out)
 	return true;
 }
 
-/* params[key]: a JSON integer (not a real) in [0, max]. */
+/* params[key]: a JSON integer (not a real) in [min, max]. */
 static bool
-admin_count_param(struct sp_ctl_req *req, const char *key, int64_t max, int64_t *out)
+admin_int_param(struct sp_ctl_req *req, const char *key, int64_t min, int64_t max, int64_t *out)
 {
 	json_t *v = json_object_get(req->params, key);
 	char msg[SP_CTL_MAX_ERRMSG_BYTES];
 
-	SP_VERIFY(max > 0 && out != NULL);
+	SP_VERIFY(min < max && out != NULL);
 	if (v == NULL) {
 		snprintf(msg, sizeof(msg), "missing param \"%s\"", key);
 		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, msg);
 		return false;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max) {
-		snprintf(msg, sizeof(msg), "\"%s\" must be an integer from 0 to %lld", key,
-			 (long long)max);
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(msg, sizeof(msg), "\"%s\" must be an integer from %lld to %lld", key,
+			 (long long)min, (long long)max);
 		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, msg);
 		return false;
 	}
 	*out = json_integer_value(v);
 	return true;
+}
+
+/* params[key]: a JSON integer (not a real) in [0, max]. */
+static bool
+admin_count_param(struct sp_ctl_req *req, const char *key, int64_t max, int64_t *out)
+{
+	SP_VERIFY(max > 0);
+	return admin_int_param(req, key, 0, max, out);
 }
 
 /* Answer a failed catalog change: unknown stream, or spate-control's own failure. */
@@ -180,4 +190,43 @@ sp_ctl_m_stream_quota_set(struct sp_ctl_req *req)
 				    "records_per_s", (json_int_t)records, "bytes_per_s",
 				    (json_int_t)bytes, "changed", rc == 1, "catalog_version",
 				    ver >= 0 ? json_integer(ver) : json_null(), "pushed", pushed));
+}
+
+void
+sp_ctl_m_clock_offset_set(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"ms"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	int64_t ms;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_clock_offset_set);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members)) ||
+	    !admin_int_param(req, "ms", -SP_CAT_CLOCK_OFFSET_MAX_MS, SP_CAT_CLOCK_OFFSET_MAX_MS,
+			     &ms)) {
+		return;
+	}
+	if (ctx->cat == NULL) {
+		sp_ctl_error(req, SP_CTL_E_INTERNAL, "catalog not open");
+		return;
+	}
+	int rc = sp_cat_clock_offset_set(ctx->cat, ms);
+
+	if (rc == -EPERM) {
+		sp_ctl_error(req, SP_CTL_E_STATE,
+			     "clock_offset_set is for tests: spate-control runs without "
+			     "--test-services");
+		return;
+	}
+	/* -EINVAL cannot happen: the param was checked against the same bound. */
+	SP_VERIFY(rc == 0 || rc == 1);
+	/* It travels with the snapshot; the dataplane applies it though the version stays. */
+	bool pushed = rc == 1 && ctx->dp_catalog != NULL && ctx->dp_catalog(ctx->dp_arg);
+
+	if (rc == 1) {
+		SP_CTL_WARN("test clock offset now %lld ms (iterator and NextToken expiry), %s",
+			    (long long)ms,
+			    pushed ? "pushed to the dataplane" : "no dataplane connected");
+	}
+	sp_ctl_reply(req, json_pack("{s:I,s:b,s:b}", "ms", (json_int_t)ms, "changed", rc == 1,
+				    "pushed", pushed));
 }

@@ -1129,7 +1129,9 @@ kin_token_take(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct k
 		kin_error(out, SP_KERR_INVALID_ARGUMENT, "Invalid NextToken.");
 		return false;
 	}
-	if (ctx->now_ms - t->issued_ms > (int64_t)SP_K_NEXT_TOKEN_LIFETIME_MS) {
+	/* the test clock offset (0 outside tests) moves token expiry only */
+	if (ctx->now_ms + sp_cat_clock_offset_ms(cat) - t->issued_ms >
+	    (int64_t)SP_K_NEXT_TOKEN_LIFETIME_MS) {
 		kin_error(out, SP_KERR_EXPIRED_NEXT_TOKEN,
 			  "The NextToken has expired: it was issued more than %u seconds ago.",
 			  SP_K_NEXT_TOKEN_LIFETIME_MS / 1000u);
@@ -1644,7 +1646,8 @@ kin_list_streams_out(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, struct k
 	kb_raw(&b, ls->names.p != NULL ? ls->names.p : "");
 	kb_raw(&b, ls->more ? "],\"HasMoreStreams\":true" : "],\"HasMoreStreams\":false");
 	if (ls->more) {
-		struct ktoken t = {.kind = KTOK_STREAMS, .issued_ms = ctx->now_ms};
+		struct ktoken t = {.kind = KTOK_STREAMS,
+				   .issued_ms = ctx->now_ms + sp_cat_clock_offset_ms(cat)};
 		char tok[KTOK_CHARS_MAX + 1];
 
 		snprintf(t.after, sizeof(t.after), "%s", ls->last);
@@ -1814,7 +1817,7 @@ kin_list_shards_out(struct sp_cat *cat, struct kin_list *l, struct ktoken *t,
 		char tok[KTOK_CHARS_MAX + 1];
 
 		t->kind = KTOK_SHARDS;
-		t->issued_ms = l->ctx->now_ms;
+		t->issued_ms = l->ctx->now_ms + sp_cat_clock_offset_ms(cat);
 		t->created_ms = l->st->created_ms;
 		snprintf(t->stream, sizeof(t->stream), "%s", l->st->name);
 		snprintf(t->after, sizeof(t->after), "%s", l->last);

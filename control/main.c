@@ -7,9 +7,11 @@
  * the dataplane connection and removes its sockets and pid file.
  *
  * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]
- *                      [--region REGION] [--shard-limit N] [--verbose]
+ *                      [--region REGION] [--shard-limit N] [--test-services] [--verbose]
  * The Kinesis settings (account, region, shard limit) apply to the control operations the
- * dataplane forwards (ctl_streams.h).
+ * dataplane forwards (ctl_streams.h). --test-services is to spate-control what the
+ * dataplane's test_services key is to it (tools/spate-dev passes both or neither): it allows
+ * the test-only method clock_offset_set. Production never sets it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,7 @@ struct ctl_main {
 	const char *data_dir;
 	const char *run_dir;
 	const char *name;
+	bool test_services; /* --test-services: allow clock_offset_set */
 	struct sp_chan_kconf kconf;
 	char cat_path[SP_PATH_MAX_BYTES];
 	char ctl_path[SP_PATH_MAX_BYTES];
@@ -64,7 +67,8 @@ ctl_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
-		"                     [--region REGION] [--shard-limit N] [--verbose]\n"
+		"                     [--region REGION] [--shard-limit N] [--test-services]\n"
+		"                     [--verbose]\n"
 		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
 		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
@@ -75,6 +79,8 @@ ctl_usage(FILE *out)
 		"  --region REGION    Kinesis region, [a-z0-9-], default "
 		SP_CTL_K_REGION_DEFAULT "\n"
 		"  --shard-limit N    open shards allowed across all streams, default %u\n"
+		"  --test-services    allow test-only methods (clock_offset_set); never in "
+		"production\n"
 		"  --verbose          debug logging\n"
 		"  --version          print the version and exit\n",
 		SP_CTL_K_SHARD_LIMIT_DEFAULT);
@@ -252,6 +258,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"account", required_argument, NULL, 'a'},
 		{"region", required_argument, NULL, 'g'},
 		{"shard-limit", required_argument, NULL, 'l'},
+		{"test-services", no_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -263,7 +270,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	m->name = "spate";
 	m->kconf.account = SP_CTL_K_ACCOUNT_DEFAULT;
 	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
-	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:vVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:tvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -282,6 +289,9 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			break;
 		case 'l':
 			limit = optarg;
+			break;
+		case 't':
+			m->test_services = true;
 			break;
 		case 'v':
 			sp_ctl_log_set_level(SP_CTL_LOG_DEBUG);
@@ -340,6 +350,10 @@ ctl_start(struct ctl_main *m)
 		return rc;
 	}
 	m->ctx.cat = m->cat;
+	if (m->test_services) {
+		sp_cat_clock_offset_allow(m->cat);
+		SP_CTL_WARN("test services on: clock_offset_set is allowed (never in production)");
+	}
 	if ((rc = sp_chan_server_open(&m->loop, &m->ctx, m->chan_path, &m->kconf, &m->chan)) !=
 	    0) {
 		return rc;

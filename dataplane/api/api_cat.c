@@ -118,6 +118,49 @@ sp_api_stream_arn(const struct sp_api_cat *cat, const struct sp_api_stream *st, 
 }
 
 static int
+cat_hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int
+sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out)
+{
+	const json_t *it = json_object_get(catalog, "iterators");
+	const json_t *off = json_object_get(it, "clock_offset_ms");
+	const char *key;
+	size_t len;
+
+	SP_VERIFY(out != NULL);
+	if (it == NULL) {
+		return -ENOENT;
+	}
+	if (cat_str(it, "key", &key, &len) != 0 || len != 2 * SP_API_ITER_KEY_BYTES ||
+	    !json_is_integer(off) || json_integer_value(off) < -SP_API_ITER_CLOCK_OFFSET_MAX_MS ||
+	    json_integer_value(off) > SP_API_ITER_CLOCK_OFFSET_MAX_MS) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < SP_API_ITER_KEY_BYTES; i++) {
+		int hi = cat_hexval(key[2 * i]);
+		int lo = cat_hexval(key[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			return -EINVAL;
+		}
+		out->key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	out->clock_offset_ms = json_integer_value(off);
+	SP_VERIFY(out->clock_offset_ms >= -SP_API_ITER_CLOCK_OFFSET_MAX_MS);
+	return 0;
+}
+
+static int
 cat_build_shard(const json_t *js, struct sp_api_shard *sh)
 {
 	const char *id;
@@ -266,6 +309,12 @@ sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const 
 	}
 	cat->version = version;
 	cat->epoch = epoch;
+	rc = sp_api_iter_conf_parse(catalog, &cat->iter);
+	if (rc == -EINVAL) {
+		goto fail;
+	}
+	cat->has_iter = rc == 0; /* optional here: tools build catalogs without one */
+	rc = 0;
 	snprintf(cat->account, sizeof(cat->account), "%s", account);
 	snprintf(cat->region, sizeof(cat->region), "%s", region);
 	cat->nstreams = (uint32_t)json_array_size(streams);

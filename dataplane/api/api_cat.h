@@ -30,6 +30,9 @@ struct sp_shard_ring;
 #define SP_API_REGION_BYTES          32u
 #define SP_API_MAX_STREAMS           4096u  /* streams in one snapshot */
 #define SP_API_MAX_SHARDS_PER_STREAM 10000u /* reference §5 */
+#define SP_API_ITER_KEY_BYTES        32u    /* = SP_SHARD_ITER_KEY_BYTES (checked in api_get.c) */
+/* Largest test clock offset either way (control's bound, SP_CAT_CLOCK_OFFSET_MAX_MS). */
+#define SP_API_ITER_CLOCK_OFFSET_MAX_MS (366LL * 24 * 3600 * 1000)
 
 enum sp_api_status {
 	SP_API_CREATING = 0,
@@ -66,9 +69,23 @@ struct sp_api_stream {
 	uint32_t *open_by_hash; /* indices into shards[], sorted by start_hash */
 };
 
+/*
+ * Shard-iterator settings, from the "iterators" member control adds to the catalog object it
+ * sends: the MAC key (derived by control from the catalog's persistent token key, so that an
+ * iterator outlives a dataplane restart) and an offset added to iterator issue and expiry
+ * times only (test mode, `clock_offset_set`; 0 otherwise).
+ */
+struct sp_api_iter_conf {
+	uint8_t key[SP_API_ITER_KEY_BYTES];
+	int64_t clock_offset_ms; /* |offset| <= SP_API_ITER_CLOCK_OFFSET_MAX_MS */
+};
+
 struct sp_api_cat {
 	uint64_t version;
 	uint32_t epoch;
+	bool has_iter; /* carried "iterators" (api_main.c publishes no snapshot without) */
+	struct sp_api_iter_conf iter;
+	uint64_t iter_gen; /* set by api_main.c: >= 1, and changes exactly when iter.key does */
 	char account[SP_API_ACCOUNT_BYTES];
 	char region[SP_API_REGION_BYTES];
 	uint32_t nstreams;
@@ -87,6 +104,12 @@ SP_MUST_CHECK int sp_api_cat_build(const json_t *catalog, uint64_t version, uint
 				   const char *account, const char *region, sp_api_ring_fn ring_fn,
 				   void *ring_arg, struct sp_api_cat **out);
 void sp_api_cat_free(struct sp_api_cat *cat);
+
+/*
+ * The "iterators" member of a catalog object: {"key": 64 hex digits, "clock_offset_ms": N}.
+ * Returns 0, -ENOENT (absent) or -EINVAL (malformed, or the offset out of bounds).
+ */
+SP_MUST_CHECK int sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out);
 
 /* The stream named name[0..len), or NULL. */
 const struct sp_api_stream *sp_api_cat_stream(const struct sp_api_cat *cat, const char *name,

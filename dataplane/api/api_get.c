@@ -5,6 +5,9 @@
  * first record whose sequence number is >= a value) sealed with a MAC (shard_iter.c) together
  * with the stream's name and incarnation tag, the shard and the issue time; GetRecords opens
  * it, reads from the ring into the response, and seals the position after the last record.
+ * The MAC key and the iterator clock come from the snapshot in force: the key is control's
+ * (so iterators survive a dataplane restart), and the clock is the wall clock plus the test
+ * offset, used for iterator issue and expiry times and nothing else.
  * Texts are kinesalite's (../shared/reference/kinesis-api.md §3.3). Runs on worker lcores.
  */
 #include <string.h>
@@ -21,6 +24,33 @@
 #define GET_KEY_ESC_MAX   6u    /* an escaped key byte takes at most \u00XX */
 #define GET_TAIL_BYTES    2048u /* NextShardIterator, MillisBehindLatest, closing */
 #define GET_READ_ATTEMPTS 4u    /* reads overrun by a trim before giving up */
+
+SP_STATIC_ASSERT(SP_API_ITER_KEY_BYTES == SP_SHARD_ITER_KEY_BYTES, "control's key is the MAC's");
+
+/*
+ * This worker's iterator MAC, keyed for the snapshot in force: re-keyed here, on its own lcore,
+ * when a snapshot brings a new key (once per key, not per request; no allocation). api_main.c
+ * publishes no snapshot without a key, so the boot placeholder never seals anything.
+ */
+static struct sp_shard_iter_mac *
+get_mac(struct sp_api *api, const struct sp_api_cat *cat)
+{
+	SP_VERIFY(cat->has_iter && cat->iter_gen != 0);
+	if (SP_UNLIKELY(api->iter_gen != cat->iter_gen)) {
+		sp_shard_iter_mac_rekey(api->iter, cat->iter.key);
+		api->iter_gen = cat->iter_gen;
+	}
+	return api->iter;
+}
+
+/* Iterator time: the request's wall clock plus the test offset (0 outside test mode). */
+static uint64_t
+get_iter_now(const struct sp_api_conn *c, const struct sp_api_cat *cat)
+{
+	SP_ASSERT(cat->iter.clock_offset_ms >= -SP_API_ITER_CLOCK_OFFSET_MAX_MS &&
+		  cat->iter.clock_offset_ms <= SP_API_ITER_CLOCK_OFFSET_MAX_MS);
+	return (uint64_t)((int64_t)c->req.now_ms + cat->iter.clock_offset_ms);
+}
 
 static void
 get_no_shard(struct sp_api_conn *c, const char *stream, size_t slen, uint32_t idx)
@@ -154,12 +184,12 @@ get_locate(struct sp_api_conn *c, const struct sp_api_cat *cat,
 
 /* Seal a position into an iterator string; returns its length. */
 static size_t
-get_seal(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api_shard *sh,
-	 sp_u128 pos, char *out, size_t cap)
+get_seal(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
+	 const struct sp_api_shard *sh, sp_u128 pos, char *out, size_t cap)
 {
 	struct sp_shard_iter it = {
 	    .seq = pos,
-	    .issued_ms = sp_api_now_ms(api),
+	    .issued_ms = get_iter_now(c, cat),
 	    .stream_tag = st->tag,
 	    .shard_index = sh->index,
 	    .kind = SP_SHARD_ITER_AT,
@@ -168,7 +198,7 @@ get_seal(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api
 	int n;
 
 	memcpy(it.name, st->name, st->name_len + 1u);
-	n = sp_shard_iter_encode(api->iter, &it, out, cap);
+	n = sp_shard_iter_encode(get_mac(c->api, cat), &it, out, cap);
 	SP_VERIFY(n > 0 && (size_t)n < cap);
 	return (size_t)n;
 }
@@ -177,7 +207,6 @@ void
 sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
 		       uint32_t len)
 {
-	struct sp_api *api = c->api;
 	struct sp_api_req_get_shard_iterator r;
 	struct sp_api_req_err err;
 	const struct sp_api_stream *st = NULL;
@@ -228,7 +257,7 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 		return;
 	}
 	n = sp_api_json_write_shard_iterator(out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
-					     get_seal(api, st, sh, pos.seq, it, sizeof(it)));
+					     get_seal(c, cat, st, sh, pos.seq, it, sizeof(it)));
 	SP_VERIFY(n > 0);
 	sp_api_respond(c, 200, out, (uint32_t)n);
 }
@@ -254,8 +283,9 @@ get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
 
 /* Encode the answer into the connection's buffer; returns its length. */
 static uint32_t
-get_answer(struct sp_api_conn *c, const struct sp_api_stream *st, const struct sp_api_shard *sh,
-	   const struct sp_shard_rec_view *v, unsigned n, const struct sp_shard_read_res *res)
+get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
+	   const struct sp_api_shard *sh, const struct sp_shard_rec_view *v, unsigned n,
+	   const struct sp_shard_read_res *res)
 {
 	struct sp_api *api = c->api;
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
@@ -278,7 +308,7 @@ get_answer(struct sp_api_conn *c, const struct sp_api_stream *st, const struct s
 		};
 		sp_api_jw_get_records_record(&w, &r);
 	}
-	sp_api_jw_get_records_end(&w, it, get_seal(api, st, sh, next, it, sizeof(it)),
+	sp_api_jw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
 				  res->millis_behind, NULL, 0);
 	len = sp_api_jw_finish(&w);
 	SP_VERIFY(len > 0); /* get_fit() sized it */
@@ -306,10 +336,11 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
 		return;
 	}
-	rc = sp_shard_iter_decode(api->iter, r.shard_iterator.ptr, r.shard_iterator.len,
-				  c->req.now_ms, &it);
+	rc = sp_shard_iter_decode(get_mac(api, cat), r.shard_iterator.ptr, r.shard_iterator.len,
+				  get_iter_now(c, cat), &it);
 	if (rc == SP_SHARD_ITER_EXPIRED) {
-		sp_shard_iter_expired_msg(it.issued_ms, c->req.now_ms, api->msg, sizeof(api->msg));
+		sp_shard_iter_expired_msg(it.issued_ms, get_iter_now(c, cat), api->msg,
+					  sizeof(api->msg));
 		sp_api_respond_error(c, SP_KERR_EXPIRED_ITERATOR, api->msg, false);
 		return;
 	}
@@ -337,7 +368,7 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 			break;
 		}
 		rc = (int)get_fit(api->views, (unsigned)rc, cap);
-		blen = get_answer(c, st, sh, api->views, (unsigned)rc, &res);
+		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, &res);
 		if (sp_shard_ring_read_intact(sh->ring, &res)) {
 			/* encoded from records nobody trimmed meanwhile */
 			sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);

@@ -70,7 +70,6 @@ struct sp_api_global {
 	uint32_t epoch;
 	char account[SP_API_ACCOUNT_BYTES];
 	char region[SP_API_REGION_BYTES];
-	uint8_t iter_key[32]; /* shard-iterator MAC key */
 
 	struct sp_sigv4_keys *keys; /* credentials, read-only after boot */
 	struct sp_api *workers[SP_MAX_WORKERS];

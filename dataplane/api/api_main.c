@@ -12,11 +12,17 @@
  * Runs only on the main lcore, from the service loop and the channel hooks; allocation and
  * jansson are fine here. After every snapshot it applies it tells control ("applied"), which
  * moves CREATING streams to ACTIVE: a stream is ACTIVE only once every worker can serve it.
+ *
+ * Shard iterators are sealed under a key control sends with every snapshot (derived from the
+ * catalog's persistent token key), not one made here: an iterator stays valid across a
+ * dataplane restart, as AWS's do for their 5 minutes. A snapshot without that key is refused,
+ * so no worker ever seals with anything else (data operations answer 503 until a snapshot is
+ * in force). A snapshot repeating the current version is applied anyway when its iterator
+ * settings differ (a new key, or the test clock offset of clock_offset_set).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -109,10 +115,6 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 	}
 	rc = rte_rcu_qsbr_init(g->qsbr, nb_workers);
 	SP_VERIFY(rc == 0);
-	if (getrandom(g->iter_key, sizeof(g->iter_key), 0) != (ssize_t)sizeof(g->iter_key)) {
-		rc = -EIO;
-		goto fail;
-	}
 	rc = main_rings(g);
 	if (rc != 0) {
 		goto fail;
@@ -266,6 +268,44 @@ main_reclaim(struct sp_api_global *g)
 	g->nretired = keep;
 }
 
+/* Whether the message brings nothing new: an older version, or the same one and settings. */
+static bool
+main_is_repeat(const struct sp_api_global *g, uint64_t version, const struct sp_api_iter_conf *it)
+{
+	const struct sp_api_cat *cur = g->cat;
+
+	if (cur == NULL || version > cur->version) {
+		return false;
+	}
+	SP_VERIFY(cur->has_iter);
+	return version < cur->version || (memcmp(cur->iter.key, it->key, sizeof(it->key)) == 0 &&
+					  cur->iter.clock_offset_ms == it->clock_offset_ms);
+}
+
+/* Number the new snapshot's key (workers re-key when it changes) and log what changed. */
+static void
+main_iter_gen(const struct sp_api_global *g, struct sp_api_cat *cat)
+{
+	const struct sp_api_cat *cur = g->cat;
+
+	SP_VERIFY(cat->has_iter);
+	if (cur == NULL) {
+		cat->iter_gen = 1;
+	} else if (memcmp(cur->iter.key, cat->iter.key, sizeof(cat->iter.key)) != 0) {
+		cat->iter_gen = cur->iter_gen + 1;
+		RTE_LOG(WARNING, SPATE,
+			"api: shard-iterator key changed (catalog replaced?): "
+			"iterators issued before are refused\n");
+	} else {
+		cat->iter_gen = cur->iter_gen;
+	}
+	if (cat->iter.clock_offset_ms != (cur != NULL ? cur->iter.clock_offset_ms : 0)) {
+		RTE_LOG(WARNING, SPATE, "api: iterator clock offset %lld ms (test mode)\n",
+			(long long)cat->iter.clock_offset_ms);
+	}
+	SP_VERIFY(cat->iter_gen >= 1);
+}
+
 static void
 main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
 {
@@ -273,10 +313,19 @@ main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *ch
 	json_int_t version = json_integer_value(json_object_get(msg, "catalog_version"));
 	struct main_build_ctx ctx = {.g = g, .version = (uint64_t)version};
 	struct sp_api_cat *cat = NULL;
+	struct sp_api_iter_conf iter;
 	struct sp_api_retired *r;
 	int rc;
 
-	if (g->cat != NULL && (uint64_t)version <= g->cat->version) {
+	/* without the key a worker could not seal or open an iterator: nothing to serve with */
+	rc = sp_api_iter_conf_parse(catalog, &iter);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "api: catalog version %lld refused: iterators: %s\n",
+			(long long)version, sp_strerror(rc));
+		g->snapshots_bad++;
+		return;
+	}
+	if (main_is_repeat(g, (uint64_t)version, &iter)) {
 		sp_chan_client_send_applied(chan, g->cat->version);
 		return; /* a repeat (reconnect): nothing new */
 	}
@@ -291,6 +340,7 @@ main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *ch
 		g->snapshots_bad++;
 		return;
 	}
+	main_iter_gen(g, cat);
 	r = &g->retired[g->nretired];
 	main_collect_dropped(g, (uint64_t)version, r);
 	r->cat = g->cat;
@@ -488,12 +538,15 @@ sp_api_status_json(const struct sp_api_global *g)
 	const struct sp_api_cat *cat = g->cat;
 
 	return json_pack(
-	    "{s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "catalog_version",
-	    (json_int_t)(cat != NULL ? cat->version : 0), "epoch", (json_int_t)g->epoch, "streams",
-	    cat != NULL ? (int)cat->nstreams : 0, "snapshots_applied",
-	    (json_int_t)g->snapshots_applied, "snapshots_bad", (json_int_t)g->snapshots_bad,
-	    "rings", (json_int_t)g->nrings, "rings_created", (json_int_t)g->rings_created,
-	    "rings_failed", (json_int_t)g->rings_failed, "rings_freed", (json_int_t)g->rings_freed,
-	    "ctl_forwarded", (json_int_t)g->ctl_forwarded, "ctl_unavailable",
-	    (json_int_t)g->ctl_unavailable, "ctl_timeouts", (json_int_t)g->ctl_timeouts);
+	    "{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "catalog_version", (json_int_t)(cat != NULL ? cat->version : 0), "iter_key_gen",
+	    (json_int_t)(cat != NULL ? cat->iter_gen : 0), "iter_clock_offset_ms",
+	    (json_int_t)(cat != NULL ? cat->iter.clock_offset_ms : 0), "epoch",
+	    (json_int_t)g->epoch, "streams", cat != NULL ? (int)cat->nstreams : 0,
+	    "snapshots_applied", (json_int_t)g->snapshots_applied, "snapshots_bad",
+	    (json_int_t)g->snapshots_bad, "rings", (json_int_t)g->nrings, "rings_created",
+	    (json_int_t)g->rings_created, "rings_failed", (json_int_t)g->rings_failed,
+	    "rings_freed", (json_int_t)g->rings_freed, "ctl_forwarded",
+	    (json_int_t)g->ctl_forwarded, "ctl_unavailable", (json_int_t)g->ctl_unavailable,
+	    "ctl_timeouts", (json_int_t)g->ctl_timeouts);
 }

@@ -171,7 +171,8 @@ struct sp_api {
 	int put_rc;
 	const struct sp_api_conn *put_conn;
 	struct sp_shard_rec_view views[SP_K_GET_RECORDS_MAX_RECORDS]; /* a GetRecords read */
-	struct sp_shard_iter_mac *iter; /* iterator sealing, keyed by the global iter_key */
+	struct sp_shard_iter_mac *iter; /* iterator sealing, keyed from the snapshot (api_get.c) */
+	uint64_t iter_gen;              /* the snapshot iter_gen iter is keyed for; 0: none yet */
 	uint64_t rng;                   /* request ids */
 	struct sp_api_quota quota[SP_API_QUOTA_SLOTS];
 

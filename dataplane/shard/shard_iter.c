@@ -201,6 +201,20 @@ shard_iter_selftest(struct sp_shard_iter_mac *m, const uint8_t *key)
 	return memcmp(ours, ref, SHARD_ITER_SHA256_BYTES) == 0 ? 0 : -EIO;
 }
 
+/* The key's HMAC pad blocks (RFC 2104 §2: the key, zero-padded to the block, XOR ipad/opad). */
+static void
+shard_iter_set_key(struct sp_shard_iter_mac *m, const uint8_t *key)
+{
+	SP_STATIC_ASSERT(SP_SHARD_ITER_KEY_BYTES <= SHARD_ITER_SHA256_BLOCK, "key used unhashed");
+	SP_VERIFY(m != NULL && key != NULL);
+	for (unsigned i = 0; i < SHARD_ITER_SHA256_BLOCK; i++) {
+		uint8_t k = i < SP_SHARD_ITER_KEY_BYTES ? key[i] : 0;
+
+		m->ipad[i] = k ^ 0x36;
+		m->opad[i] = k ^ 0x5c;
+	}
+}
+
 int
 sp_shard_iter_mac_create(const uint8_t *key, struct sp_shard_iter_mac **out)
 {
@@ -208,17 +222,11 @@ sp_shard_iter_mac_create(const uint8_t *key, struct sp_shard_iter_mac **out)
 	int rc;
 
 	SP_VERIFY(key != NULL && out != NULL);
-	SP_STATIC_ASSERT(SP_SHARD_ITER_KEY_BYTES <= SHARD_ITER_SHA256_BLOCK, "key used unhashed");
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < SHARD_ITER_SHA256_BLOCK; i++) {
-		uint8_t k = i < SP_SHARD_ITER_KEY_BYTES ? key[i] : 0;
-
-		m->ipad[i] = k ^ 0x36;
-		m->opad[i] = k ^ 0x5c;
-	}
+	shard_iter_set_key(m, key);
 	m->md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	rc = m->md != NULL ? shard_iter_bind(m) : -EIO;
 	if (rc == 0) {
@@ -231,6 +239,14 @@ sp_shard_iter_mac_create(const uint8_t *key, struct sp_shard_iter_mac **out)
 	SP_VERIFY(m->dctx != NULL && m->init != NULL);
 	*out = m;
 	return 0;
+}
+
+void
+sp_shard_iter_mac_rekey(struct sp_shard_iter_mac *m, const uint8_t *key)
+{
+	/* the digest binding is the one create tested; only the pads depend on the key */
+	SP_VERIFY(m != NULL && m->dctx != NULL);
+	shard_iter_set_key(m, key);
 }
 
 void

@@ -9,8 +9,9 @@
  * It is signed, not encrypted: the fields are readable by whoever holds the token.
  *
  * One struct sp_shard_iter_mac per lcore (it holds a digest context that every call reuses, so
- * encode and decode allocate nothing); create it at boot on that lcore's behalf, with the key
- * shared by every lcore. docs/internals/shard-ring.md describes the token layout.
+ * encode and decode allocate nothing); create it at boot on that lcore's behalf, and give it
+ * the key shared by every lcore (at create, or later with sp_shard_iter_mac_rekey).
+ * docs/internals/shard-ring.md describes the token layout.
  */
 #ifndef SP_SHARD_ITER_H
 #define SP_SHARD_ITER_H
@@ -69,6 +70,11 @@ struct sp_shard_iter_mac;
  * HMAC. Returns 0, -ENOMEM, or -EIO (OpenSSL has no usable SHA-256 or the self-test failed).
  */
 SP_MUST_CHECK int sp_shard_iter_mac_create(const uint8_t *key, struct sp_shard_iter_mac **out);
+/*
+ * Seal and check with key (SP_SHARD_ITER_KEY_BYTES) from now on, on the lcore that owns m.
+ * Allocates nothing and cannot fail: the key only changes the precomputed HMAC pads.
+ */
+void sp_shard_iter_mac_rekey(struct sp_shard_iter_mac *m, const uint8_t *key);
 void sp_shard_iter_mac_destroy(struct sp_shard_iter_mac *m);
 
 /*

@@ -68,9 +68,9 @@ def fresh_name(request):
 
 
 
-# Modules that disturb the session instance (restart its control) or bring others up run last,
-# so a failure there cannot mask the basic tests. Everything else keeps file order.
-LAST_MODULES = ("test_control_restart.py", "test_instances.py")
+# Modules that disturb the session instance (restart its dataplane or control) or bring others
+# up run last, so a failure there cannot mask the basic tests. Everything else keeps file order.
+LAST_MODULES = ("test_api_iterators.py", "test_control_restart.py", "test_instances.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

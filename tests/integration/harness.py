@@ -21,6 +21,7 @@ SESSION_WORKERS = 2
 UP_TIMEOUT_S = 600  # `up` may build the tree the first time
 DOWN_TIMEOUT_S = 90
 STATUS_TIMEOUT_S = 15
+RESTART_TIMEOUT_S = 120  # restart-dataplane: stop, start, ready, connected
 
 
 def build_dir():
@@ -171,6 +172,25 @@ class Instance:
     def peer_mac(self):
         p = run(["ip", "-n", self.netns, "-j", "link", "show", self.iface], timeout=10)
         return json.loads(p.stdout)[0]["address"].lower()
+
+    # -- disruption ---------------------------------------------------------------------
+    def restart_dataplane(self, kill=True, timeout=RESTART_TIMEOUT_S):
+        """Stop the dataplane (SIGKILL: a crash; SIGTERM with kill=False) and start it again
+        the way `spate-dev up` did (`spate-dev restart-dataplane`). Returns once the new
+        process serves the catalog control holds; self.dataplane_pid names it."""
+        args = ["restart-dataplane", self.name] + (["--kill"] if kill else [])
+        info = parse_kv(spate_dev(*args, timeout=timeout).stdout)
+        self.dataplane_pid = int(info["dataplane_pid"])
+        want = json.loads(self.spatectl("--json", "catalog").stdout)["catalog_version"]
+
+        def serving():
+            dp = self.dataplane()
+            return (dp.get("pid") == self.dataplane_pid and
+                    dp.get("api", {}).get("catalog_version", 0) >= want)
+
+        wait_until(serving, STATUS_TIMEOUT_S, interval=0.1,
+                   what="the restarted dataplane to apply catalog version %d" % want)
+        return self.dataplane_pid
 
 
 def instance_up(name, workers, *extra):

@@ -10,9 +10,12 @@ Two kinds of endpoint:
   endpoint  `--endpoint URL` (kinesalite on loopback, see tools/kinesalite-run): every client
             runs directly from the pytest process with a fixed key.
 
-Hooks the lead fills in for Spate (tests skip while they raise NoTimeControl /
+Hooks for what only Spate can do (tests skip where they raise NoTimeControl /
 NotImplementedError); tests reach them through the fixtures of the same names:
-  Env.advance_clock(seconds)          time travel for expired iterators / NextTokens
+  Env.advance_clock(seconds)          time travel for expired iterators / NextTokens: the
+                                      test-only control method clock_offset_set (spate-control
+                                      runs with --test-services when the instance was brought up
+                                      with test_services=true); the fixture resets it afterwards
   Env.set_shard_quota(stream, ...)    per-shard throughput quota of one stream (partial failures)
 
 conftest.py loads this module as a pytest plugin (pytest_plugins), which provides the fixtures
@@ -183,6 +186,7 @@ class Env:
         self.ex = NetnsExecutor(netns)
         self._account = None
         self._lock = threading.Lock()
+        self._clock_offset_ms = 0  # what this Env set through clock_offset_set
 
     @property
     def is_spate(self):
@@ -312,16 +316,49 @@ class Env:
                 self._account = arn.split(":")[4]
             return self._account
 
-    # -- hooks for Spate (filled in by the lead) ------------------------------------------
+    # -- hooks for Spate ------------------------------------------------------------------
     def advance_clock(self, seconds):
-        """TIME-TRAVEL HOOK: move the endpoint's clock forward by seconds.
+        """TIME-TRAVEL HOOK: move the endpoint's clock forward by seconds (cumulative).
 
-        Needed by the ExpiredIteratorException / ExpiredNextTokenException tests. kinesalite
-        cannot do it; Spate will offer a way (e.g. a spatectl command on self.instance).
-        Raise NoTimeControl while unsupported: the calling test skips.
+        Needed by the ExpiredIteratorException / ExpiredNextTokenException tests. On Spate it
+        moves only the time shard iterators and NextTokens are issued and expire at (control
+        method clock_offset_set); SigV4, arrival timestamps and quotas keep the real clock.
+        Raises NoTimeControl where that is out of reach (kinesalite, or an instance without
+        test_services): the calling test skips. The advance_clock fixture resets it.
         """
-        raise NoTimeControl("endpoint %s (%s) has no clock control yet: fill in "
-                            "kinesis_env.Env.advance_clock" % (self.url, self.kind))
+        if self.kind != "spate" or self.instance is None:
+            raise NoTimeControl("endpoint %s (%s) cannot move its clock" % (self.url, self.kind))
+        self.set_clock_offset(self._clock_offset_ms + int(round(seconds * 1000)))
+
+    def set_clock_offset(self, ms):
+        """Set Spate's test clock offset to ms and wait until the dataplane applies it."""
+        p = self.instance.spatectl("call", "clock_offset_set", json.dumps({"ms": int(ms)}),
+                                   check=False)
+        if p.returncode != 0:
+            if "--test-services" in p.stderr:
+                raise NoTimeControl("instance %s runs without test services (spate-dev up "
+                                    "--set test_services=true)" % self.instance.name)
+            raise AssertionError("clock_offset_set: exit %d\nstdout:\n%s\nstderr:\n%s"
+                                 % (p.returncode, p.stdout, p.stderr))
+        self._clock_offset_ms = int(ms)
+        # control pushes the offset with the snapshot; workers use it once the main lcore has
+        # published that snapshot, which status reports
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            api = self.instance.dataplane().get("api", {})
+            if api.get("iter_clock_offset_ms") == int(ms):
+                return
+            time.sleep(0.05)
+        raise AssertionError("dataplane did not apply clock offset %d ms" % ms)
+
+    def reset_clock(self):
+        """Back to the real clock (after a test, and once at start against a leftover)."""
+        if self.kind != "spate" or self.instance is None:
+            return
+        try:
+            self.set_clock_offset(0)
+        except NoTimeControl:
+            pass
 
     def set_shard_quota(self, stream_name, records_per_s=None, bytes_per_s=None):
         """QUOTA HOOK: set the per-shard write quota of one stream (Spate only).
@@ -401,6 +438,7 @@ def pytest_runtest_setup(item):
 @pytest.fixture(scope="session")
 def kenv(request):
     env = make_env(request.config, request)
+    env.reset_clock()  # an interrupted run against --instance may have left an offset behind
     yield env
     env.close()
 
@@ -454,13 +492,20 @@ class Streams:
 @pytest.fixture
 def advance_clock(kenv):
     """advance_clock(seconds): move the endpoint's clock (Env.advance_clock); skips the test
-    where the endpoint offers no time control."""
+    where the endpoint offers no time control. The clock is back to real time after the test,
+    whatever its outcome, so an offset never leaks into another test."""
+    moved = []
+
     def move(seconds):
+        moved.append(seconds)  # before the call: a half-done move is undone too
         try:
             kenv.advance_clock(seconds)
         except NoTimeControl as e:
             pytest.skip(str(e))
-    return move
+
+    yield move
+    if moved:
+        kenv.reset_clock()
 
 
 @pytest.fixture

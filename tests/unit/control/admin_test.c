@@ -3,7 +3,9 @@
  * Unit tests of control/ctl_admin.c through the dispatcher, on an in-memory catalog and a fake
  * dataplane hook: stream_quota_set's success (catalog change, version bump, push through
  * ctx->dp_catalog seeing the new snapshot), an unchanged call (no bump, no push), no dataplane,
- * unknown stream, every kind of bad params, the state mask and a missing catalog.
+ * unknown stream, every kind of bad params, the state mask and a missing catalog;
+ * clock_offset_set refused outside test mode, then set, pushed and shown in the dataplane's
+ * snapshot only; the shard-iterator key (derived, not the token key, stable across reopens).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "catalog.h"
 #include "ctl.h"
@@ -32,6 +36,7 @@ struct fixture {
 	json_int_t pushed_version;
 	json_int_t pushed_records;
 	json_int_t pushed_bytes;
+	json_int_t pushed_offset; /* iterators.clock_offset_ms of the dataplane's snapshot */
 };
 
 static void
@@ -55,9 +60,12 @@ fake_dp_catalog(void *arg)
 	json_t *snap;
 
 	f->n_pushes++;
-	assert_int_equal(sp_cat_snapshot_json(f->cat, &snap), 0);
+	assert_int_equal(sp_cat_dataplane_snapshot_json(f->cat, &snap), 0);
 	json_t *s = json_array_get(json_object_get(snap, "streams"), 0);
+	json_t *it = json_object_get(snap, "iterators");
 
+	assert_true(json_is_integer(json_object_get(it, "clock_offset_ms")));
+	f->pushed_offset = json_integer_value(json_object_get(it, "clock_offset_ms"));
 	f->pushed_version = json_integer_value(json_object_get(snap, "catalog_version"));
 	f->pushed_records = json_integer_value(json_object_get(s, "quota_records_per_s"));
 	f->pushed_bytes = json_integer_value(json_object_get(s, "quota_bytes_per_s"));
@@ -307,6 +315,178 @@ test_state_and_no_catalog(void **state)
 	assert_non_null(json_object_get(f->reply, "result"));
 }
 
+/* Dispatch clock_offset_set with this params text; return the reply (owned by f). */
+static json_t *
+clock_set(struct fixture *f, const char *params)
+{
+	char line[512];
+	int n = f->n_replies;
+
+	snprintf(line, sizeof(line), "{\"id\":7,\"method\":\"clock_offset_set\",\"params\":%s}",
+		 params);
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	assert_int_equal(f->n_replies, n + 1);
+	assert_int_equal(json_integer_value(json_object_get(f->reply, "id")), 7);
+	return f->reply;
+}
+
+static void
+test_clock_offset_needs_test_mode(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg;
+
+	assert_int_equal(err(clock_set(f, "{\"ms\":301000}"), &msg), SP_CTL_E_STATE);
+	assert_string_equal(msg, "clock_offset_set is for tests: spate-control runs without "
+				 "--test-services");
+	assert_int_equal(sp_cat_clock_offset_ms(f->cat), 0);
+	assert_int_equal(sp_cat_clock_offset_set(f->cat, 5), -EPERM);
+	assert_int_equal(f->n_pushes, 0);
+	const struct sp_ctl_method *m = sp_ctl_method_find("clock_offset_set");
+
+	assert_non_null(m);
+	assert_int_equal(m->state_mask, SP_CTL_RUNTIME);
+}
+
+static void
+test_clock_offset_set_and_push(void **state)
+{
+	struct fixture *f = *state;
+	json_t *r;
+
+	sp_cat_clock_offset_allow(f->cat);
+	r = result(clock_set(f, "{\"ms\":301000}"));
+	assert_int_equal(json_integer_value(json_object_get(r, "ms")), 301000);
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	assert_true(json_is_true(json_object_get(r, "pushed")));
+	assert_int_equal(f->n_pushes, 1);
+	assert_int_equal(f->pushed_offset, 301000);
+	/* Not a catalog change: the version stays (the dataplane applies it all the same). */
+	assert_int_equal(f->pushed_version, 2);
+	assert_int_equal(version(f), 2);
+	assert_int_equal(sp_cat_clock_offset_ms(f->cat), 301000);
+
+	/* The same again: nothing pushed. Negative offsets and both bounds are accepted. */
+	r = result(clock_set(f, "{\"ms\":301000}"));
+	assert_true(json_is_false(json_object_get(r, "changed")));
+	assert_true(json_is_false(json_object_get(r, "pushed")));
+	assert_int_equal(f->n_pushes, 1);
+	result(clock_set(f, "{\"ms\":-31622400000}"));
+	assert_int_equal(f->pushed_offset, -SP_CAT_CLOCK_OFFSET_MAX_MS);
+	result(clock_set(f, "{\"ms\":31622400000}"));
+	assert_int_equal(f->pushed_offset, SP_CAT_CLOCK_OFFSET_MAX_MS);
+
+	/* No dataplane: set all the same, its next hello's config carries it. */
+	f->dp_connected = false;
+	r = result(clock_set(f, "{\"ms\":0}"));
+	assert_true(json_is_true(json_object_get(r, "changed")));
+	assert_true(json_is_false(json_object_get(r, "pushed")));
+	assert_int_equal(sp_cat_clock_offset_ms(f->cat), 0);
+	assert_int_equal(f->n_pushes, 4);
+}
+
+static void
+test_clock_offset_bad_params(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+		"{}",
+		"null",
+		"{\"ms\":31622400001}",
+		"{\"ms\":-31622400001}",
+		"{\"ms\":9223372036854775807}",
+		"{\"ms\":1.5}",
+		"{\"ms\":\"5\"}",
+		"{\"ms\":null}",
+		"{\"ms\":5,\"s\":1}",
+	};
+	const char *msg;
+
+	sp_cat_clock_offset_allow(f->cat);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_int_t code = err(clock_set(f, bad[i]), NULL);
+
+		if (code != SP_CTL_E_INVALID_PARAMS) {
+			fail_msg("params %s: code %lld", bad[i], (long long)code);
+		}
+	}
+	err(clock_set(f, bad[2]), &msg);
+	assert_string_equal(msg,
+			    "\"ms\" must be an integer from -31622400000 to 31622400000");
+	err(clock_set(f, bad[0]), &msg);
+	assert_string_equal(msg, "missing param \"ms\"");
+	assert_int_equal(sp_cat_clock_offset_ms(f->cat), 0);
+	assert_int_equal(f->n_pushes, 0);
+	f->ctx.cat = NULL;
+	assert_int_equal(err(clock_set(f, "{\"ms\":1}"), NULL), SP_CTL_E_INTERNAL);
+}
+
+/* The key in the dataplane's snapshot, as bytes. */
+static void
+snapshot_iter_key(struct sp_cat *cat, uint8_t out[SP_CAT_ITER_KEY_BYTES])
+{
+	json_t *snap;
+
+	assert_int_equal(sp_cat_dataplane_snapshot_json(cat, &snap), 0);
+	const char *hex =
+	    json_string_value(json_object_get(json_object_get(snap, "iterators"), "key"));
+
+	assert_non_null(hex);
+	assert_int_equal(strlen(hex), 2 * SP_CAT_ITER_KEY_BYTES);
+	for (size_t i = 0; i < SP_CAT_ITER_KEY_BYTES; i++) {
+		unsigned v;
+
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+	json_decref(snap);
+}
+
+static void
+test_iter_key(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t k1[SP_CAT_ITER_KEY_BYTES], k2[SP_CAT_ITER_KEY_BYTES], ref[EVP_MAX_MD_SIZE];
+	static const char label[] = "spate shard iterator key v1";
+	unsigned int ref_len = 0;
+	char path[] = "/tmp/spate-admin-test-XXXXXX";
+	char db[sizeof(path) + 16];
+	struct sp_cat *cat;
+	json_t *snap;
+
+	/* HMAC-SHA256(token key, label): never the token key itself. */
+	snapshot_iter_key(f->cat, k1);
+	assert_non_null(HMAC(EVP_sha256(), sp_cat_token_key(f->cat), SP_CAT_TOKEN_KEY_BYTES,
+			     (const unsigned char *)label, sizeof(label) - 1, ref, &ref_len));
+	assert_int_equal(ref_len, SP_CAT_ITER_KEY_BYTES);
+	assert_memory_equal(k1, ref, SP_CAT_ITER_KEY_BYTES);
+	assert_memory_not_equal(k1, sp_cat_token_key(f->cat), SP_CAT_ITER_KEY_BYTES);
+	/* catalog_get's snapshot does not carry it. */
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &snap), 0);
+	assert_null(json_object_get(snap, "iterators"));
+	json_decref(snap);
+
+	/* The same key after a reopen (a restart), another for another catalog. */
+	assert_non_null(mkdtemp(path));
+	snprintf(db, sizeof(db), "%s/catalog.db", path);
+	assert_int_equal(sp_cat_open(db, &cat), 0);
+	snapshot_iter_key(cat, k1);
+	sp_cat_close(cat);
+	assert_int_equal(sp_cat_open(db, &cat), 0);
+	snapshot_iter_key(cat, k2);
+	sp_cat_close(cat);
+	assert_memory_equal(k1, k2, SP_CAT_ITER_KEY_BYTES);
+	snapshot_iter_key(f->cat, k2);
+	assert_memory_not_equal(k1, k2, SP_CAT_ITER_KEY_BYTES);
+	for (int i = 0; i < 3; i++) {
+		char file[sizeof(db) + 8];
+
+		snprintf(file, sizeof(file), "%s%s", db, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		(void)unlink(file); /* SQLite's side files may or may not be there */
+	}
+	assert_int_equal(rmdir(path), 0);
+}
+
 int
 main(void)
 {
@@ -316,6 +496,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_and_no_catalog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_offset_needs_test_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_offset_set_and_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_clock_offset_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_iter_key, setup, teardown),
 	};
 
 	sp_ctl_log_set_level(SP_CTL_LOG_ERR);
