@@ -816,6 +816,25 @@ sp_cat_stream_set_retention(struct sp_cat *cat, const char *name, int64_t hours)
 	return cat_set_setting(cat, &s);
 }
 
+int
+sp_cat_stream_set_max_record(struct sp_cat *cat, const char *name, int64_t bytes)
+{
+	struct cat_setting s = {
+	    .name = name,
+	    .what = "max record size",
+	    .differs_sql = "SELECT max_record_bytes IS NOT ?2 FROM streams WHERE name = ?1",
+	    .update_sql = "UPDATE streams SET max_record_bytes = ?2 WHERE name = ?1",
+	    .nvals = 1,
+	    .vals = {bytes},
+	};
+
+	/* The default (1 MiB) is also the smallest size a stream may be given. */
+	if (bytes < SP_K_RECORD_MAX_BYTES_DEFAULT || bytes > SP_K_RECORD_MAX_BYTES_LIMIT) {
+		return -EINVAL;
+	}
+	return cat_set_setting(cat, &s);
+}
+
 static void
 cat_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {

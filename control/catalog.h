@@ -165,6 +165,16 @@ SP_MUST_CHECK int sp_cat_stream_set_quota(struct sp_cat *cat, const char *name,
 SP_MUST_CHECK int sp_cat_stream_set_retention(struct sp_cat *cat, const char *name,
 					      int64_t hours);
 
+/*
+ * Set a stream's largest record (key + data, SP_K_RECORD_MAX_BYTES_DEFAULT..
+ * SP_K_RECORD_MAX_BYTES_LIMIT bytes) in one transaction that bumps catalog_version. Returns 1
+ * (changed, version bumped), 0 (already that value: nothing changes, the version stays),
+ * -ENOENT (no such stream), -EINVAL (out of range; nothing changes) or -EIO. Any state is
+ * accepted; the caller decides which states may change.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_max_record(struct sp_cat *cat, const char *name,
+					       int64_t bytes);
+
 /* Read one stream. Returns 0, -ENOENT or -EIO. */
 SP_MUST_CHECK int sp_cat_stream_get(struct sp_cat *cat, const char *name,
 				    struct sp_cat_stream_row *out);

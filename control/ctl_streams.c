@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Kinesis control operations: CreateStream, DeleteStream, DescribeStream,
- * DescribeStreamSummary, ListStreams, ListShards and Increase/DecreaseStreamRetentionPeriod,
- * run against the catalog, plus the stream lifecycle driven by the dataplane's "applied"
- * acknowledgements.
+ * DescribeStreamSummary, ListStreams, ListShards, Increase/DecreaseStreamRetentionPeriod and
+ * UpdateMaxRecordSize, run against the catalog, plus the stream lifecycle driven by the
+ * dataplane's "applied" acknowledgements.
  *
  * A request goes through the checks of reference §1.7 in order: the body must be a JSON object
  * (step 6, SerializationException without a message); member types, first failure only, in the
@@ -336,7 +336,7 @@ static const struct kmember g_kin_create[] = {
 	 .flags = KF_LEN_MIN | KF_LEN_MAX | KF_TAG_LENGTHS, .len_min = 1, .len_max = 200},
 	KIN_INT(KM_WARM, "WarmThroughputMiBps", "warmThroughputMiBps", KF_MIN, 0, 0),
 	KIN_INT(KM_MAX_RECORD_KIB, "MaxRecordSizeInKiB", "maxRecordSizeInKiB", KF_MIN | KF_MAX,
-		1024, 10240),
+		SP_CTL_K_MAX_RECORD_KIB_MIN, SP_CTL_K_MAX_RECORD_KIB_MAX),
 	KIN_END,
 };
 
@@ -387,6 +387,19 @@ static const struct kmember g_kin_retention[] = {
 	KIN_INT(KM_RETENTION, "RetentionPeriodHours", "retentionPeriodHours", KF_NOT_NULL, 0, 0),
 	KIN_STREAM_NAME,
 	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/*
+ * UpdateMaxRecordSize: the model's members in its order (kinesalite lacks the operation), then
+ * StreamName, which the model lacks but the selector takes as for every other operation.
+ */
+static const struct kmember g_kin_max_record[] = {
+	KIN_STREAM_ARN,
+	KIN_INT(KM_MAX_RECORD_KIB, "MaxRecordSizeInKiB", "maxRecordSizeInKiB",
+		KF_NOT_NULL | KF_MIN | KF_MAX, SP_CTL_K_MAX_RECORD_KIB_MIN,
+		SP_CTL_K_MAX_RECORD_KIB_MAX),
+	KIN_STREAM_NAME,
 	KIN_END,
 };
 
@@ -1934,6 +1947,44 @@ kin_decrease_retention(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const 
 	return kin_retention(cat, ctx, r, false, out);
 }
 
+/*
+ * UpdateMaxRecordSize. The range was checked in step 11; then the selector, the state (only an
+ * ACTIVE stream changes, in the retention operations' words) and the change itself. An equal
+ * value succeeds without a catalog change. The dataplane takes the new limit from the next
+ * snapshot.
+ */
+static int
+kin_max_record(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	       struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	int64_t kib = r->m[KM_MAX_RECORD_KIB].i;
+	int rc;
+
+	SP_VERIFY(r->m[KM_MAX_RECORD_KIB].present); /* not null: checked in step 11 */
+	SP_VERIFY(kib >= SP_CTL_K_MAX_RECORD_KIB_MIN && kib <= SP_CTL_K_MAX_RECORD_KIB_MAX);
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (strcmp(row.status, "ACTIVE") != 0) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s not ACTIVE, instead in state %s", row.name,
+			  ctx->account, row.status);
+		return 0;
+	}
+	rc = sp_cat_stream_set_max_record(cat, row.name, kib * 1024);
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(rc == 1 || kib * 1024 == row.max_record_bytes);
+	out->catalog_changed = rc == 1;
+	return 0;
+}
+
 /* ---- Entry points ----------------------------------------------------------------------- */
 
 typedef int (*kin_op_fn)(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
@@ -1956,6 +2007,7 @@ kin_op_find(enum sp_kop op)
 		[SP_KOP_LIST_SHARDS] = {g_kin_list_shards, kin_list_shards_op},
 		[SP_KOP_INCREASE_RETENTION] = {g_kin_retention, kin_increase_retention},
 		[SP_KOP_DECREASE_RETENTION] = {g_kin_retention, kin_decrease_retention},
+		[SP_KOP_UPDATE_MAX_RECORD_SIZE] = {g_kin_max_record, kin_max_record},
 	};
 
 	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {

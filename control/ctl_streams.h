@@ -2,10 +2,10 @@
 /*
  * The Kinesis control operations spate-control serves for the dataplane (CreateStream,
  * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards,
- * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod) and the stream
- * lifecycle the dataplane's acknowledgements drive. In-process and socket-free: chan_server.c
- * feeds it the kreq messages, the unit tests call it directly. Behaviour, texts and check
- * order: docs/internals/control-ops.md.
+ * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, UpdateMaxRecordSize) and the
+ * stream lifecycle the dataplane's acknowledgements drive. In-process and socket-free:
+ * chan_server.c feeds it the kreq messages, the unit tests call it directly. Behaviour, texts
+ * and check order: docs/internals/control-ops.md.
  */
 #ifndef SPATE_CONTROL_CTL_STREAMS_H
 #define SPATE_CONTROL_CTL_STREAMS_H
@@ -34,6 +34,8 @@ struct sp_cat;
 #define SP_CTL_K_DESCRIBE_LIMIT_DEFAULT 100u	/* DescribeStream Limit: default and cap */
 #define SP_CTL_K_LIST_STREAMS_LIMIT_DEFAULT 100u /* ListStreams Limit: default and cap */
 #define SP_CTL_K_LIST_SHARDS_MAX_DEFAULT 1000u	/* ListShards MaxResults: default and cap */
+#define SP_CTL_K_MAX_RECORD_KIB_MIN 1024	/* MaxRecordSizeInKiB (CreateStream, */
+#define SP_CTL_K_MAX_RECORD_KIB_MAX 10240	/* UpdateMaxRecordSize): the model's range */
 
 /* Longest error message in a reply: a full ValidationException plus its prefix. */
 #define SP_CTL_K_MSG_MAX_BYTES (SP_KVALID_MSG_BYTES + 512u)

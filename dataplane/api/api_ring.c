@@ -5,6 +5,7 @@
  * sequence numbers carry the boot epoch in force, so a ring made after a restart numbers
  * above every ring of an earlier boot (docs/internals/seqno.md).
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include <rte_errno.h>
@@ -13,6 +14,7 @@
 
 #include <spate/assert.h>
 #include <spate/err.h>
+#include <spate/kinesis.h>
 
 #include "../shard/shard_ring.h"
 #include "api_internal.h"
@@ -32,7 +34,7 @@ sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
 		   .stream_tag = st->tag,
 		   .shard_index = sh->index},
 	    .first_counter = 0,
-	    .max_record_bytes = st->max_record_bytes,
+	    .max_record_bytes = SP_K_RECORD_MAX_BYTES_LIMIT,
 	};
 	char name[RTE_MEMZONE_NAMESIZE];
 	const struct rte_memzone *z;
@@ -47,7 +49,21 @@ sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
 			rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	/*
+	 * The ring takes records up to the 10 MiB ceiling, whatever the stream's limit is now:
+	 * UpdateMaxRecordSize changes that limit (the API's check) without remaking rings. A ring
+	 * too small for four such records takes the stream's own limit; raising it later then
+	 * needs a larger shard_ring_mb (the ring refuses what it cannot hold, counted).
+	 */
 	rc2 = sp_shard_ring_init(z->addr, z->len, &rc, ring);
+	if (rc2 == -ENOSPC && st->max_record_bytes < rc.max_record_bytes) {
+		RTE_LOG(WARNING, SPATE,
+			"api: stream %s shard %u: a %u MiB ring holds records of up to %u bytes "
+			"only (shard_ring_mb >= 41 for 10 MiB records)\n",
+			st->name, sh->index, g->conf.shard_ring_bytes >> 20, st->max_record_bytes);
+		rc.max_record_bytes = st->max_record_bytes;
+		rc2 = sp_shard_ring_init(z->addr, z->len, &rc, ring);
+	}
 	if (rc2 != 0) {
 		RTE_LOG(ERR, SPATE, "api: stream %s shard %u: ring layout: %s\n", st->name,
 			sh->index, sp_strerror(rc2));

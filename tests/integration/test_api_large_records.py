@@ -11,6 +11,7 @@ signed call; puts and reads go through boto3 itself.
 """
 import hashlib
 import os
+import re
 
 import pytest
 
@@ -129,3 +130,22 @@ def test_put_records_total_is_ten_mib_on_large_streams(kenv, streams):
     recs = [{"Data": bytes([i]) * (MIB - 8), "PartitionKey": "k%d" % i} for i in range(6)]
     expect_client_error(c.put_records, "InvalidArgumentException",
                         "Records size exceeds 5 MB limit", StreamName=small, Records=recs)
+
+
+@pytest.mark.spate_only
+def test_raised_limit_applies_to_existing_shards(kenv, streams):
+    """UpdateMaxRecordSize on a stream with data: its shards take the larger records at once
+    (the control answer follows the snapshot that carries the new limit)."""
+    name = streams.create()
+    c = kenv.client()
+    data = os.urandom(3 * MIB // 2)
+    c.put_record(StreamName=name, Data=b"small", PartitionKey="k")
+    expect_client_error(c.put_record, "ValidationException", re.compile(r"1 validation error.*"),
+                        StreamName=name, Data=data, PartitionKey="k")
+    arn = c.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    r = kenv.call("UpdateMaxRecordSize", {"StreamARN": arn, "MaxRecordSizeInKiB": 2048})
+    assert r.status == 200, r
+    put = c.put_record(StreamName=name, Data=data, PartitionKey="k")
+    got = _read_all(c, name, 2)
+    assert [g["Data"] for g in got] == [b"small", data]
+    assert got[1]["SequenceNumber"] == put["SequenceNumber"]

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of control/ctl_streams.c, in process against an in-memory catalog: the eight
+ * Unit tests of control/ctl_streams.c, in process against an in-memory catalog: the nine
  * Kinesis control operations (happy paths, every error and validation text byte for byte),
  * hash-range tiling, the CREATING -> ACTIVE and DELETING -> gone lifecycle driven by
  * sp_ctl_kinesis_applied(), and pagination tokens (paging, expiry, tampering).
@@ -1312,6 +1312,196 @@ test_retention_errors(void **state)
 		"Stream r under account " T_ACCT " not found.");
 }
 
+/* ---- UpdateMaxRecordSize ---- */
+
+#define T_MRS   SP_KOP_UPDATE_MAX_RECORD_SIZE
+#define T_ARN_M "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/m"
+#define T_MRS_NULL                                                                                 \
+	"Value null at 'maxRecordSizeInKiB' failed to satisfy constraint: Member must not be "     \
+	"null"
+
+/* {"StreamARN":<ARN of name>,"MaxRecordSizeInKiB":kib} into buf. */
+static const char *
+mrs_body(char *buf, size_t cap, const char *name, const char *kib)
+{
+	snprintf(buf, cap,
+		 "{\"StreamARN\":\"arn:aws:kinesis:us-east-1:" T_ACCT
+		 ":stream/%s\",\"MaxRecordSizeInKiB\":%s}",
+		 name, kib);
+	return buf;
+}
+
+/* A successful update (or none, when the value is the current one). */
+static void
+mrs_ok(struct fx *f, const char *name, const char *kib, bool changed)
+{
+	char body[256];
+	int64_t v = version(f);
+
+	assert_null(expect_ok(f, T_MRS, mrs_body(body, sizeof(body), name, kib)));
+	assert_int_equal(f->rep.body_len, 0);
+	assert_int_equal(f->rep.catalog_changed, changed);
+	assert_int_equal(version(f), v + (changed ? 1 : 0));
+}
+
+static void
+mrs_err(struct fx *f, const char *body, const char *type, const char *msg)
+{
+	int64_t v = version(f);
+
+	expect_err(f, T_MRS, body, type, msg);
+	assert_int_equal(version(f), v);
+}
+
+/* The setting as DescribeStreamSummary (KiB) and the snapshot (bytes) show it. */
+static void
+mrs_shown(struct fx *f, const char *name, json_int_t kib)
+{
+	char body[256];
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\"}", name);
+	j = expect_ok(f, SP_KOP_DESCRIBE_STREAM_SUMMARY, body);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(j, "StreamDescriptionSummary"), "MaxRecordSizeInKiB")),
+			 kib);
+	json_decref(j);
+	/* DescribeStream's output has no such member in the model. */
+	j = describe(f, body);
+	assert_null(json_object_get(json_object_get(j, "StreamDescription"), "MaxRecordSizeInKiB"));
+	json_decref(j);
+	assert_int_equal(sp_cat_snapshot_json(f->cat, &j), 0);
+	json_t *st = json_array_get(json_object_get(j, "streams"), 0);
+
+	assert_string_equal(sget(st, "name"), name);
+	assert_int_equal(json_integer_value(json_object_get(st, "max_record_bytes")), kib * 1024);
+	json_decref(j);
+}
+
+static void
+test_max_record_change(void **state)
+{
+	struct fx *f = *state;
+
+	create(f, "m", 2);
+	ack(f);
+	mrs_shown(f, "m", 1024);
+	mrs_ok(f, "m", "2048", true);
+	mrs_shown(f, "m", 2048);
+	/* The same value again: success without a catalog change. */
+	mrs_ok(f, "m", "2048", false);
+	mrs_shown(f, "m", 2048);
+	/* Both ends of the range; Integer semantics (floored). */
+	mrs_ok(f, "m", "10240", true);
+	mrs_shown(f, "m", 10240);
+	mrs_ok(f, "m", "1024", true);
+	mrs_shown(f, "m", 1024);
+	mrs_ok(f, "m", "4096.9", true);
+	mrs_shown(f, "m", 4096);
+	/* By StreamName (our extension), and by both (StreamId ignored). */
+	assert_null(expect_ok(f, T_MRS, "{\"StreamName\":\"m\",\"MaxRecordSizeInKiB\":3072}"));
+	assert_true(f->rep.catalog_changed);
+	assert_null(expect_ok(f, T_MRS,
+			      "{\"StreamName\":\"m\",\"StreamId\":\"x\",\"StreamARN\":\"" T_ARN_M
+			      "\",\"MaxRecordSizeInKiB\":5120}"));
+	assert_true(f->rep.catalog_changed);
+	mrs_shown(f, "m", 5120);
+	/* The catalog accepts only 1 MiB..10 MiB and knows which streams exist. */
+	assert_int_equal(sp_cat_stream_set_max_record(f->cat, "m", 1048575), -EINVAL);
+	assert_int_equal(sp_cat_stream_set_max_record(f->cat, "m", 10485761), -EINVAL);
+	assert_int_equal(sp_cat_stream_set_max_record(f->cat, "nope", 2097152), -ENOENT);
+	assert_int_equal(sp_cat_stream_set_max_record(f->cat, "m", 5120 * 1024), 0);
+	mrs_shown(f, "m", 5120);
+}
+
+/* Steps 6, 10 and 11 and the selector. */
+static void
+mrs_errors_request(struct fx *f)
+{
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\"}", "ValidationException",
+		"1 validation error detected: " T_MRS_NULL);
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":null}",
+		"ValidationException", "1 validation error detected: " T_MRS_NULL);
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":1023}",
+		"ValidationException",
+		"1 validation error detected: Value '1023' at 'maxRecordSizeInKiB' failed to "
+		"satisfy constraint: Member must have value greater than or equal to 1024");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":10241}",
+		"ValidationException",
+		"1 validation error detected: Value '10241' at 'maxRecordSizeInKiB' failed to "
+		"satisfy constraint: Member must have value less than or equal to 10240");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":-1}",
+		"ValidationException",
+		"1 validation error detected: Value '-1' at 'maxRecordSizeInKiB' failed to "
+		"satisfy constraint: Member must have value greater than or equal to 1024");
+	/* Clamped at Integer's maximum before the check. */
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":1e12}",
+		"ValidationException",
+		"1 validation error detected: Value '2147483647' at 'maxRecordSizeInKiB' failed "
+		"to satisfy constraint: Member must have value less than or equal to 10240");
+	/* Member order: streamARN, maxRecordSizeInKiB, streamName. */
+	mrs_err(f, "{\"StreamName\":\"a b\",\"StreamARN\":\"x\"}", "ValidationException",
+		"3 validation errors detected: Value 'x' at 'streamARN' failed to satisfy "
+		"constraint: " T_PAT_ARN "; " T_MRS_NULL "; Value 'a b' at 'streamName' failed "
+		"to satisfy constraint: " T_PAT_NAME);
+	/* Range errors come before the lookup (step 11 before step 12). */
+	mrs_err(f, "{\"StreamName\":\"nope\",\"MaxRecordSizeInKiB\":1000}", "ValidationException",
+		"1 validation error detected: Value '1000' at 'maxRecordSizeInKiB' failed to "
+		"satisfy constraint: Member must have value greater than or equal to 1024");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":\"2048\"}",
+		"SerializationException",
+		"class java.lang.String can not be converted to an Integer");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":true}",
+		"SerializationException",
+		"class java.lang.Boolean can not be converted to an Integer");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":[2048]}",
+		"SerializationException", "Start of list found where not expected");
+	mrs_err(f, "{\"StreamARN\":\"" T_ARN_M "\",\"MaxRecordSizeInKiB\":{}}",
+		"SerializationException", "Start of structure or map found where not expected.");
+	/* The first failure in member order wins: StreamARN before MaxRecordSizeInKiB. */
+	mrs_err(f, "{\"MaxRecordSizeInKiB\":\"x\",\"StreamARN\":5}", "SerializationException",
+		"class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be "
+		"converted to an String");
+	mrs_err(f, "[2048]", "SerializationException", "");
+	mrs_err(f, "{\"MaxRecordSizeInKiB\":2048}", "InvalidArgumentException",
+		"Neither StreamName nor StreamARN was provided.");
+	mrs_err(f,
+		"{\"StreamName\":\"q\",\"MaxRecordSizeInKiB\":2048,\"StreamARN\":\"" T_ARN_M "\"}",
+		"InvalidArgumentException",
+		"StreamName q does not match the stream of StreamARN " T_ARN_M ".");
+}
+
+static void
+test_max_record_errors(void **state)
+{
+	struct fx *f = *state;
+	char body[256];
+
+	create(f, "m", 1);
+	mrs_errors_request(f);
+	mrs_err(f, mrs_body(body, sizeof(body), "nope", "2048"), "ResourceNotFoundException",
+		"Stream nope under account " T_ACCT " not found.");
+	mrs_err(f,
+		"{\"StreamARN\":\"arn:aws:kinesis:eu-west-1:" T_ACCT
+		":stream/m\",\"MaxRecordSizeInKiB\":2048}",
+		"ResourceNotFoundException", "Stream m under account " T_ACCT " not found.");
+	mrs_err(f, mrs_body(body, sizeof(body), "m", "2048"), "ResourceInUseException",
+		"Stream m under account " T_ACCT " not ACTIVE, instead in state CREATING");
+	/* Also when the value would not change anything. */
+	mrs_err(f, mrs_body(body, sizeof(body), "m", "1024"), "ResourceInUseException",
+		"Stream m under account " T_ACCT " not ACTIVE, instead in state CREATING");
+	ack(f);
+	mrs_ok(f, "m", "8192", true);
+	mrs_shown(f, "m", 8192);
+	/* A DELETING stream is not ACTIVE either; once gone it is not found. */
+	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"m\"}"));
+	mrs_err(f, mrs_body(body, sizeof(body), "m", "2048"), "ResourceInUseException",
+		"Stream m under account " T_ACCT " not ACTIVE, instead in state DELETING");
+	ack(f);
+	mrs_err(f, mrs_body(body, sizeof(body), "m", "2048"), "ResourceNotFoundException",
+		"Stream m under account " T_ACCT " not found.");
+}
+
 int
 main(void)
 {
@@ -1338,6 +1528,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_list_shards_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_record_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_record_errors, setup, teardown),
 	};
 
 	sp_ctl_log_set_level(SP_CTL_LOG_ERR);
