@@ -47,6 +47,9 @@ struct sp_dp_config {
 	uint64_t tcp_keepalive_idle_s;
 	uint64_t tcp_keepalive_intvl_s;
 	uint64_t tcp_keepalive_probes;
+	uint64_t arp_cache_entries;
+	uint64_t arp_reachable_ms;
+	uint64_t arp_probes;
 	bool test_services;
 	bool api;
 	uint64_t api_port;

@@ -26,6 +26,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include <spate/assert.h>
 #include <spate/chan_proto.h>
@@ -37,6 +38,7 @@
 #include "api/api.h"
 #include "app/testsvc.h"
 #include "core/pktio_fault.h"
+#include "net/arp.h"
 #include "net/port.h"
 #include "tcp/tcp_stack.h"
 
@@ -308,6 +310,24 @@ dp_setup_fault(struct sp_dp *dp, struct sp_lcore *lc)
 	return rc;
 }
 
+/* A worker's neighbour cache (before its TCP stack, which sends through it). */
+static int
+dp_setup_arp(struct sp_dp *dp, struct sp_lcore *lc)
+{
+	struct sp_arp_conf ac = {
+	    .entries = (uint32_t)dp->cfg.arp_cache_entries,
+	    .reachable_ms = (uint32_t)dp->cfg.arp_reachable_ms,
+	    .probes = (uint32_t)dp->cfg.arp_probes,
+	    .seed = rte_rand(),
+	};
+	int rc = sp_arp_create(&lc->arp, lc, &ac);
+
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "worker %u: ARP cache: %s\n", lc->worker, sp_strerror(rc));
+	}
+	return rc;
+}
+
 /* A worker's TCP stack and, when configured, the test services on it. */
 static int
 dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
@@ -485,6 +505,10 @@ dp_setup(struct sp_dp *dp)
 		if (rc != 0) {
 			return rc;
 		}
+		rc = dp_setup_arp(dp, lc);
+		if (rc != 0) {
+			return rc;
+		}
 		rc = dp_setup_tcp(dp, lc);
 		if (rc != 0) {
 			return rc;
@@ -551,6 +575,8 @@ dp_shutdown(struct sp_dp *dp)
 		}
 		sp_testsvc_destroy(dp->testsvc[w]);
 		dp->testsvc[w] = NULL;
+		sp_arp_destroy(dp->lcores[w].arp);
+		dp->lcores[w].arp = NULL;
 		sp_pktio_fault_destroy(dp->fault[w]);
 		dp->fault[w] = NULL;
 	}

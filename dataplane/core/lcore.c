@@ -16,6 +16,7 @@
 
 #include <spate/assert.h>
 
+#include "../net/arp.h"
 #include "../net/net.h"
 #include "../tcp/tcp_stack.h"
 #include "lcore.h"
@@ -96,6 +97,9 @@ sp_lcore_poll(struct sp_lcore *lc)
 			sp_net_input(lc, i, pkts[j]);
 		}
 		total += n;
+	}
+	if (lc->arp != NULL) {
+		sp_arp_timers(lc);
 	}
 	if (lc->tcp != NULL) {
 		sp_tcp_timers(lc->tcp);

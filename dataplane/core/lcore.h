@@ -22,6 +22,7 @@
 
 struct rte_mbuf;
 struct rte_mempool;
+struct sp_arp;
 struct sp_tcp;
 struct sp_api;
 
@@ -49,6 +50,7 @@ struct sp_lcore {
 	unsigned nb_ifaces;
 	const struct sp_iface *ifaces;
 	struct rte_mempool *pool; /* this worker's mbufs (its rx queues allocate from it) */
+	struct sp_arp *arp;	  /* this worker's neighbour cache (NULL: answer ARP only) */
 	struct sp_tcp *tcp;	  /* this worker's TCP stack (NULL: TCP not served) */
 	struct sp_api *api;	  /* this worker's Kinesis API service (NULL: not served) */
 	/* The application's per-poll work (cross-core rings, timeouts); returns work done. A

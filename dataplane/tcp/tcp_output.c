@@ -15,6 +15,7 @@
 
 #include <spate/assert.h>
 
+#include "../net/arp.h"
 #include "tcp_internal.h"
 
 #define TCP_TTL 64
@@ -23,7 +24,7 @@
 
 struct tcp_seg {
 	unsigned ifidx;
-	const struct rte_ether_addr *dst_mac;
+	const struct rte_ether_addr *dst_mac; /* hint for a neighbour-cache miss, or NULL */
 	uint32_t saddr, daddr; /* network order */
 	uint16_t sport, dport; /* network order */
 	uint32_t seq, ack;
@@ -57,7 +58,6 @@ tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	ip = (struct rte_ipv4_hdr *)(eth + 1);
 	th = (struct rte_tcp_hdr *)(ip + 1);
-	rte_ether_addr_copy(s->dst_mac, &eth->dst_addr);
 	rte_ether_addr_copy(&ifc->mac, &eth->src_addr);
 	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 	ip->version_ihl = 0x45;
@@ -123,7 +123,8 @@ tcp_xmit(struct sp_tcp *tcp, const struct tcp_seg *s)
 	if (s->flags & RTE_TCP_RST_FLAG) {
 		lc->cnt.tcp_out_rsts++;
 	}
-	sp_lcore_tx(lc, s->ifidx, m);
+	/* The ARP cache addresses the frame; the hint covers a miss (docs/internals/arp.md). */
+	sp_arp_output(lc, s->ifidx, s->daddr, m, s->dst_mac);
 	return 0;
 }
 
@@ -211,7 +212,8 @@ tcp_seg_init(struct tcp_seg *s, const struct sp_tcb *tcb)
 {
 	memset(s, 0, sizeof(*s));
 	s->ifidx = tcb->key.ifidx;
-	s->dst_mac = &tcb->peer_mac;
+	/* The SYN's source MAC for a passive open; none (zero) for an active one. */
+	s->dst_mac = rte_is_zero_ether_addr(&tcb->peer_mac) ? NULL : &tcb->peer_mac;
 	s->saddr = sp_tcp_key_laddr4(&tcb->key);
 	s->daddr = sp_tcp_key_raddr4(&tcb->key);
 	s->sport = tcb->key.lport;

@@ -87,7 +87,11 @@ test_arp_drops(void **state)
 	feed(&h, len);
 	assert_int_equal(h.lc.cnt.drop_arp_bad_sender, 1);
 
+	/* Replies: to us (counted as such; learned only with a cache), or to someone else. */
 	len = nh_build_arp(&h, g_buf, RTE_ARP_OP_REPLY, NH_OUR_IP);
+	feed(&h, len);
+	assert_int_equal(h.lc.cnt.arp_reply_in, 1);
+	len = nh_build_arp(&h, g_buf, RTE_ARP_OP_REPLY, "198.18.0.77");
 	feed(&h, len);
 	assert_int_equal(h.lc.cnt.arp_other_in, 1);
 
