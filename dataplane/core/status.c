@@ -18,6 +18,7 @@
 #include "../api/api.h"
 
 #include "../dp.h"
+#include "../net/arp.h"
 #include "../tcp/tcp_internal.h"
 
 uint64_t
@@ -147,6 +148,25 @@ status_tcp(const struct sp_dp *dp)
 	return o;
 }
 
+/* ARP cache occupancy per worker (a racy read of each worker's gauge, like status_tcp). */
+static json_t *
+status_arp(const struct sp_dp *dp)
+{
+	json_t *a = json_array();
+
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		const struct sp_arp *arp = dp->lcores[w].arp;
+
+		if (arp != NULL) {
+			json_array_append_new(a, json_pack("{s:i, s:I, s:I}", "worker", (int)w,
+							   "entries", (json_int_t)sp_arp_count(arp),
+							   "capacity",
+							   (json_int_t)sp_arp_capacity(arp)));
+		}
+	}
+	return a;
+}
+
 json_t *
 sp_dp_status_json(void *arg)
 {
@@ -176,6 +196,7 @@ sp_dp_status_json(void *arg)
 	json_object_set_new(o, "counters", status_counters(&sum));
 	json_object_set_new(o, "workers", workers);
 	json_object_set_new(o, "tcp", status_tcp(dp));
+	json_object_set_new(o, "arp", status_arp(dp));
 	if (dp->api != NULL) {
 		json_object_set_new(o, "api", sp_api_status_json(dp->api));
 	}

@@ -48,6 +48,8 @@ struct arp_entry {
 	struct rte_mbuf *pend[SP_ARP_PENDING_MAX]; /* oldest first */
 };
 
+SP_STATIC_ASSERT(sizeof(struct arp_entry) == 88, "docs/internals/arp.md budgets 88 B an entry");
+
 struct arp_slot {
 	uint64_t key; /* ifidx << 32 | ip */
 	uint32_t ref; /* entry index + 1; 0: empty */
