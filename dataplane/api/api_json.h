@@ -152,6 +152,11 @@ struct sp_api_jw {
 	bool overflow;	   /* a write did not fit: sp_api_jw_finish() fails */
 };
 
+/*
+ * Write into buf[0..cap). Bytes past the length written so far are scratch until written:
+ * a record is assembled in place (whole words and vectors, some stored past its end) and kept
+ * only when it is complete, so they may change even when the body ends before them.
+ */
 void sp_api_jw_init(struct sp_api_jw *w, char *buf, size_t cap);
 void sp_api_jw_obj_begin(struct sp_api_jw *w);
 void sp_api_jw_obj_end(struct sp_api_jw *w);

@@ -26,6 +26,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #define SP_SEQNO_VERSION 1u
 #define SP_SEQNO_EPOCH_BITS 20u
@@ -88,25 +93,55 @@ sp_seqno_stream_tag(const char *name, size_t len, int64_t created_ms)
 	return (uint32_t)(h >> 44) & SP_SEQNO_TAG_MAX;
 }
 
+/*
+ * Decimal printing. Hot: every PutRecords entry and every GetRecords record prints a sequence
+ * number, so nothing below loops per digit or divides at run time more than once. Digits come
+ * from SWAR arithmetic (one word holds several lanes; each lane is split by a multiply with a
+ * reciprocal, exact for the lane's range) and, on x86-64, from the same steps on SSE2 lanes.
+ * Byte lane 0 holds the most significant digit, which is memory order on little-endian
+ * machines only.
+ */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "seqno.h prints digits in little-endian byte order"
+#endif
+
+#define SP_DEC_E8 UINT64_C(100000000)
+#define SP_DEC_E16 UINT64_C(10000000000000000)
+#define SP_DEC_ASCII8 UINT64_C(0x3030303030303030) /* '0' in each byte */
+
+/*
+ * The eight decimal digits of v < 10^8 as byte values 0..9, the most significant in the lowest
+ * byte: v into 4-digit halves (32-bit lanes), those into 2-digit quarters (16-bit lanes), those
+ * into digits. x * 10486 >> 20 is x / 100 for x < 10^4, x * 103 >> 10 is x / 10 for x < 100;
+ * no product crosses into the next lane.
+ */
+static inline uint64_t
+sp_dec8_swar(uint32_t v)
+{
+	uint32_t hi = v / 10000u;
+	uint64_t x = hi | (uint64_t)(v - hi * 10000u) << 32;
+	uint64_t y = (x * 10486u) >> 20 & UINT64_C(0x0000007f0000007f);
+
+	x = y | (x - y * 100u) << 16;
+	y = (x * 103u) >> 10 & UINT64_C(0x000f000f000f000f);
+	return y | (x - y * 10u) << 8;
+}
+
 /* Digits of a 64-bit value into buf, right-aligned in exactly width digits (zero-padded). */
 static inline void
 sp_u64_digits(uint64_t v, char *buf, unsigned width)
 {
-	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
-				    "25262728293031323334353637383940414243444546474849"
-				    "50515253545556575859606162636465666768697071727374"
-				    "75767778798081828384858687888990919293949596979899";
-	unsigned i = width;
+	uint64_t d;
 
-	while (i >= 2) {
-		unsigned d = (unsigned)(v % 100u);
-
-		v /= 100u;
-		buf[--i] = pairs[2 * d + 1];
-		buf[--i] = pairs[2 * d];
+	while (width >= 8) {
+		d = sp_dec8_swar((uint32_t)(v % SP_DEC_E8)) | SP_DEC_ASCII8;
+		width -= 8;
+		memcpy(buf + width, &d, 8);
+		v /= SP_DEC_E8;
 	}
-	if (i == 1) {
-		buf[0] = (char)('0' + (unsigned)(v % 10u));
+	if (width > 0) {
+		d = sp_dec8_swar((uint32_t)(v % SP_DEC_E8)) | SP_DEC_ASCII8;
+		memcpy(buf, (const char *)&d + 8 - width, width);
 	}
 }
 
@@ -129,33 +164,128 @@ sp_u128_divq(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem)
 }
 
 /*
- * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes). Returns the length. Two
- * 128-by-64-bit divisions by 10^19 split v into three 64-bit chunks (2^128 < 10^39), printed
- * two digits at a time: a sequence number costs tens of ns, not 38 128-bit divisions.
+ * v = a * 10^32 + b * 10^16 + c with b, c < 10^16 and a < 10^7 (2^128 < 3.5 * 10^38). One
+ * divq gives c and the low 64 bits of v / 10^16 (75 bits). a comes from v's high half h alone,
+ * in parallel: h * floor(2^170 / 10^32) / 2^106 is below v / 10^32 by less than 2^-41 (the low
+ * half left out, the reciprocal rounded down), so its floor is a or a - 1, and one compare of
+ * b against 10^16 tells. The printers are latency-bound: this keeps the chain from v to the
+ * digits at one divq and two multiplies.
+ */
+static inline void
+sp_u128_split16(sp_u128 v, uint64_t *a, uint64_t *b, uint64_t *c)
+{
+	uint64_t h = (uint64_t)(v >> 64);
+	uint64_t qh = h / SP_DEC_E16; /* v / 10^16 = qh:ql, qh < 1845 */
+	uint64_t ql = sp_u128_divq(h - qh * SP_DEC_E16, (uint64_t)v, SP_DEC_E16, c);
+	uint64_t ae = (uint64_t)(((sp_u128)h * UINT64_C(0xcfb11ead453994ba)) >> 106);
+	uint64_t be = ql - ae * SP_DEC_E16; /* below 2 * 10^16, so exact modulo 2^64 */
+	uint64_t fix = 0 - (uint64_t)(be >= SP_DEC_E16);
+
+	*a = ae - fix;
+	*b = be - (fix & SP_DEC_E16);
+}
+
+/*
+ * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes, all of which it may
+ * write). Returns the length; a NUL follows the digits. Portable SWAR version: five words of
+ * eight digits, the leading zeros counted from the first nonzero word, and the 40-byte result
+ * assembled from word pairs shifted by that count, without a branch.
  */
 static inline size_t
+sp_u128_format_swar(sp_u128 v, char *buf)
+{
+	uint64_t a, b, c, w[11] = {0}, o;
+	unsigned k, lz, s;
+
+	sp_u128_split16(v, &a, &b, &c);
+	w[0] = sp_dec8_swar((uint32_t)a);
+	w[1] = sp_dec8_swar((uint32_t)(b / SP_DEC_E8));
+	w[2] = sp_dec8_swar((uint32_t)(b % SP_DEC_E8));
+	w[3] = sp_dec8_swar((uint32_t)(c / SP_DEC_E8));
+	w[4] = sp_dec8_swar((uint32_t)(c % SP_DEC_E8));
+	/* the last digit always counts (bit 63 stands in for it): "0" has one digit */
+	k = (unsigned)__builtin_ctz((w[0] != 0) | (w[1] != 0) << 1 | (w[2] != 0) << 2 |
+				    (w[3] != 0) << 3 | 1u << 4);
+	lz = 8 * k + (unsigned)__builtin_ctzll(w[k] | UINT64_C(1) << 63) / 8;
+	s = 8 * (lz % 8);
+	for (unsigned i = 0; i < 5; i++) {
+		w[i] |= SP_DEC_ASCII8; /* w[5..10] stay 0: the NUL and what follows */
+	}
+	for (unsigned j = 0; j < 5; j++) {
+		k = lz / 8 + j;
+		o = w[k] >> s | w[k + 1] << (56 - s) << 8;
+		memcpy(buf + 8 * j, &o, 8);
+	}
+	return SP_U128_DEC_MAX + 1 - lz;
+}
+
+#if defined(__SSE2__) && defined(__x86_64__)
+/*
+ * The sixteen digit values (0..9 per byte, most significant first) of the two numbers below
+ * 10^8 in x's 64-bit lanes: the steps of sp_dec8_swar on SSE2 lanes. x / 10^4 is
+ * x * 0xd1b71759 >> 45 for x < 2^32, x / 100 is (x * 5243 >> 16) >> 3 for x < 43690,
+ * x / 10 is x * 6554 >> 16 for x < 16384.
+ */
+static inline __m128i
+sp_dec16_sse2(__m128i x)
+{
+	__m128i q, r, k2559 = _mm_set1_epi16(2559);
+
+	/* gcc turns a multiply by this constant into four shifts and adds; one pmullw is less */
+	__asm__("" : "+x"(k2559));
+	q = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi64x(0xd1b71759)), 45);
+	r = _mm_sub_epi32(x, _mm_mul_epu32(q, _mm_set1_epi64x(10000)));
+	x = _mm_or_si128(q, _mm_slli_epi64(r, 32));
+	q = _mm_srli_epi16(_mm_mulhi_epu16(x, _mm_set1_epi32(5243)), 3);
+	r = _mm_sub_epi16(x, _mm_mullo_epi16(q, _mm_set1_epi32(100)));
+	x = _mm_or_si128(q, _mm_slli_epi32(r, 16));
+	q = _mm_mulhi_epu16(x, _mm_set1_epi16(6554));
+	/* tens | units << 8 = q + (x - 10q) * 256 = x * 256 - q * 2559 */
+	return _mm_sub_epi16(_mm_slli_epi16(x, 8), _mm_mullo_epi16(q, k2559));
+}
+#endif
+
+/*
+ * Print v in decimal into buf (at least SP_U128_DEC_MAX + 1 bytes, all of which it may
+ * write). Returns the length; a NUL follows the digits. On x86-64, for v >= 10^32 (33 to 39
+ * digits: every sequence number): 40 digits in three SSE2 registers (d0: a and b's upper half,
+ * d1: b's lower and c's upper half, d2: c's lower half), the leading zeros (1 to 7, all in a)
+ * counted from a itself, d0 shifted left by that many bytes, d1 and d2 stored right after it.
+ * Smaller values take the portable path.
+ */
+static inline __attribute__((always_inline)) size_t
 sp_u128_format(sp_u128 v, char *buf)
 {
-	const uint64_t e19 = UINT64_C(10000000000000000000);
-	uint64_t h = (uint64_t)(v >> 64), l = (uint64_t)v;
-	uint64_t qh = h / e19, r, lo, mid, hi, q;
-	char tmp[SP_U128_DEC_MAX + 1];
-	size_t n = SP_U128_DEC_MAX, start = 0;
+#if defined(__SSE2__) && defined(__x86_64__)
+	static const uint32_t p10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+	const __m128i ascii = _mm_set1_epi8('0');
+	uint64_t a, b, c;
+	__m128i d0, d1, d2;
+	unsigned t;
+	int lz;
 
-	q = sp_u128_divq(h % e19, l, e19, &lo); /* v = (qh:q) * 10^19 + lo */
-	hi = sp_u128_divq(qh, q, e19, &r);	 /* qh < 10^19 always */
-	mid = r;
-	sp_u64_digits(hi, tmp, 1);
-	sp_u64_digits(mid, tmp + 1, 19);
-	sp_u64_digits(lo, tmp + 20, 19);
-	while (start < n - 1 && tmp[start] == '0') {
-		start++;
+	sp_u128_split16(v, &a, &b, &c);
+	if (__builtin_expect(a == 0, 0)) {
+		return sp_u128_format_swar(v, buf);
 	}
-	for (size_t i = start; i < n; i++) {
-		buf[i - start] = tmp[i];
-	}
-	buf[n - start] = '\0';
-	return n - start;
+	/* a's digits: floor(log10(2^bits)) = bits * 1233 >> 12, or one more */
+	t = ((32u - (unsigned)__builtin_clz((uint32_t)a)) * 1233u) >> 12;
+	lz = 8 - (int)t - ((uint32_t)a >= p10[t]);
+	d0 = sp_dec16_sse2(_mm_set_epi64x((long long)(b / SP_DEC_E8), (long long)a));
+	d1 = sp_dec16_sse2(_mm_set_epi64x((long long)(c / SP_DEC_E8), (long long)(b % SP_DEC_E8)));
+	d2 = sp_dec16_sse2(_mm_cvtsi64_si128((long long)(c % SP_DEC_E8)));
+	/* d0 >> 8 * lz as one 128-bit value: SSE2 shifts only 64-bit lanes by a count register */
+	d0 = _mm_or_si128(d0, ascii);
+	d0 = _mm_or_si128(_mm_srl_epi64(d0, _mm_cvtsi32_si128(8 * lz)),
+			  _mm_sll_epi64(_mm_srli_si128(d0, 8), _mm_cvtsi32_si128(64 - 8 * lz)));
+	_mm_storeu_si128((__m128i *)(void *)buf, d0);
+	_mm_storeu_si128((__m128i *)(void *)(buf + 16 - lz), _mm_or_si128(d1, ascii));
+	_mm_storel_epi64((__m128i *)(void *)(buf + 32 - lz), _mm_or_si128(d2, ascii));
+	buf[(int)SP_U128_DEC_MAX + 1 - lz] = '\0';
+	return (size_t)((int)SP_U128_DEC_MAX + 1 - lz);
+#else
+	return sp_u128_format_swar(v, buf);
+#endif
 }
 
 /*

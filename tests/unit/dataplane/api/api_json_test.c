@@ -7,6 +7,9 @@
  * use, number conversions and UTF-16 lengths are checked directly. The writer's output is
  * parsed back with jansson, its escaping and timestamp format are checked byte for byte, and
  * every buffer size below the needed one fails with -ENOSPC without writing past the end.
+ * The one-piece record writers (PutRecords entries, GetRecords records, PutRecord) are
+ * checked against a reference built byte by byte, on random records (strings to escape or
+ * not, invalid UTF-8, timestamps of every range) at every capacity around the needed one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -681,6 +684,12 @@ test_write_epoch(void **state)
 		{ -1500, "-1.500" },
 		{ INT64_MAX, "9223372036854775.807" },
 		{ INT64_MIN, "-9223372036854775.808" },
+		/* the ends of the thirteen-digit fast path (2001 to 2286) and just outside */
+		{ 999999999999ll, "999999999.999" },
+		{ 1000000000000ll, "1000000000.000" },
+		{ 9999999999999ll, "9999999999.999" },
+		{ 10000000000000ll, "10000000000.000" },
+		{ 1000000000000000ll, "1000000000000.000" },
 	};
 	char buf[64];
 	struct sp_api_jw w;
@@ -868,6 +877,343 @@ test_write_roundtrip(void **state)
 	}
 }
 
+/* ---- Writer: the one-piece paths against a reference built byte by byte ---- */
+
+#define REF_BYTES (64u * 1024u)
+#define REF_RECORDS 8u
+#define REF_ROUNDS 3000u
+
+struct ref {
+	char buf[REF_BYTES];
+	size_t len;
+};
+
+static void
+ref_put(struct ref *r, const char *s, size_t n)
+{
+	assert_true(n <= sizeof(r->buf) - r->len);
+	memcpy(r->buf + r->len, s, n);
+	r->len += n;
+}
+
+static void
+ref_lit(struct ref *r, const char *s)
+{
+	ref_put(r, s, strlen(s));
+}
+
+/* The escaping api_json.h documents, one byte at a time. */
+static void
+ref_str(struct ref *r, const char *s, size_t len)
+{
+	ref_lit(r, "\"");
+	for (size_t i = 0; i < len;) {
+		uint8_t c = (uint8_t)s[i];
+		char e[8];
+		unsigned n = 1;
+
+		if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+			ref_put(r, e, 2);
+		} else if (c < 0x20) {
+			const char *sh = c == '\b'   ? "\\b"
+					 : c == '\f' ? "\\f"
+					 : c == '\n' ? "\\n"
+					 : c == '\r' ? "\\r"
+					 : c == '\t' ? "\\t"
+						     : NULL;
+
+			if (sh != NULL) {
+				ref_lit(r, sh);
+			} else {
+				snprintf(e, sizeof(e), "\\u%04x", c);
+				ref_lit(r, e);
+			}
+		} else if (c < 0x80) {
+			ref_put(r, s + i, 1);
+		} else if ((n = sp_api_json_utf8_len(s + i, s + len)) != 0) {
+			ref_put(r, s + i, n);
+		} else {
+			ref_lit(r, "\\ufffd");
+			n = 1;
+		}
+		i += n;
+	}
+	ref_lit(r, "\"");
+}
+
+static void
+ref_epoch(struct ref *r, int64_t ms)
+{
+	uint64_t a = ms < 0 ? 0 - (uint64_t)ms : (uint64_t)ms;
+	char t[32];
+
+	snprintf(t, sizeof(t), "%s%llu.%03llu", ms < 0 ? "-" : "", (unsigned long long)(a / 1000),
+		 (unsigned long long)(a % 1000));
+	ref_lit(r, t);
+}
+
+/* Random text: digits, printable ASCII, or anything with escapes and (in)valid UTF-8. */
+static size_t
+rnd_text(char *s, size_t max, unsigned kind)
+{
+	static const char odd[] = "\"\\\x01\x1f\n\t\b\x7f\xc3\xa9\xe2\x82\xac"
+				  "\xf0\x9f\x98\x80\xff\xc3\xed";
+	size_t n = rng_next() % (max + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		if (kind == 0) {
+			s[i] = (char)('0' + rng_next() % 10);
+		} else if (kind == 1 || rng_next() % 8 != 0) {
+			s[i] = (char)(0x20 + rng_next() % 0x60); /* 0x7f included */
+			s[i] = s[i] == '"' || s[i] == '\\' ? 'q' : s[i];
+		} else {
+			s[i] = odd[rng_next() % (sizeof(odd) - 1)];
+		}
+	}
+	/* one byte to escape at any offset, vector boundaries included */
+	if (n > 0 && kind != 1 && rng_next() % 4 == 0) {
+		s[rng_next() % n] = odd[rng_next() % (sizeof(odd) - 1)];
+	}
+	return n;
+}
+
+static int64_t
+rnd_ms(void)
+{
+	static const int64_t edge[] = { 0, -1, 999, 1000, 999999999999ll, 1000000000000ll,
+					9999999999999ll, 10000000000000ll, INT64_MAX, INT64_MIN };
+
+	switch (rng_next() % 6) {
+	case 0:
+		return (int64_t)rng_next();
+	case 1:
+		return edge[rng_next() % SP_ARRAY_SIZE(edge)];
+	case 2:
+		return (int64_t)(rng_next() % 100000u) - 50000;
+	default:
+		return 1000000000000ll + (int64_t)(rng_next() % 9000000000000ull);
+	}
+}
+
+struct rnd_rec {
+	char seq[64], id[48], key[300], enc[16], msg[80];
+	uint8_t data[200];
+	size_t seq_len, id_len, key_len, msg_len, data_len;
+	int64_t ms;
+	bool fail, has_enc;
+};
+
+static void
+rnd_rec(struct rnd_rec *x)
+{
+	size_t n;
+
+	x->seq_len = rnd_text(x->seq, 56, rng_next() % 8 == 0 ? 2 : 0);
+	x->id_len = rnd_text(x->id, 40, rng_next() % 8 == 0 ? 2 : 1);
+	x->key_len = rnd_text(x->key, rng_next() % 4 == 0 ? 256 : 40, rng_next() % 3 == 0 ? 2 : 1);
+	x->msg_len = rnd_text(x->msg, 70, 2);
+	x->data_len = rng_next() % 160;
+	for (size_t i = 0; i < x->data_len; i++) {
+		x->data[i] = (uint8_t)rng_next();
+	}
+	x->ms = rnd_ms();
+	x->fail = rng_next() % 5 == 0;
+	x->has_enc = rng_next() % 3 != 0;
+	n = rnd_text(x->enc, 12, rng_next() % 6 == 0 ? 2 : 1);
+	x->enc[n] = '\0'; /* a NUL inside cuts it: strlen() is what the writer takes */
+}
+
+static void
+ref_get_records(struct ref *r, const struct rnd_rec *x, unsigned n, const char *next,
+		size_t next_len)
+{
+	char b64[SP_ARRAY_SIZE(x->data) * 2];
+
+	r->len = 0;
+	ref_lit(r, "{\"Records\":[");
+	for (unsigned i = 0; i < n; i++) {
+		ref_lit(r, i > 0 ? ",{\"SequenceNumber\":" : "{\"SequenceNumber\":");
+		ref_str(r, x[i].seq, x[i].seq_len);
+		ref_lit(r, ",\"ApproximateArrivalTimestamp\":");
+		ref_epoch(r, x[i].ms);
+		ref_lit(r, ",\"Data\":\"");
+		ref_put(r, b64, sp_b64_encode(x[i].data, x[i].data_len, b64));
+		ref_lit(r, "\",\"PartitionKey\":");
+		ref_str(r, x[i].key, x[i].key_len);
+		if (x[i].has_enc) {
+			ref_lit(r, ",\"EncryptionType\":");
+			ref_str(r, x[i].enc, strlen(x[i].enc));
+		}
+		ref_lit(r, "}");
+	}
+	ref_lit(r, "],\"NextShardIterator\":");
+	ref_str(r, next, next_len);
+	ref_lit(r, ",\"MillisBehindLatest\":7}");
+}
+
+static void
+ref_put_records(struct ref *r, const struct rnd_rec *x, unsigned n)
+{
+	r->len = 0;
+	ref_lit(r, "{\"FailedRecordCount\":3,\"Records\":[");
+	for (unsigned i = 0; i < n; i++) {
+		ref_lit(r, i > 0 ? ",{" : "{");
+		ref_lit(r, x[i].fail ? "\"ErrorCode\":" : "\"SequenceNumber\":");
+		ref_str(r, x[i].fail ? x[i].id : x[i].seq, x[i].fail ? x[i].id_len : x[i].seq_len);
+		ref_lit(r, x[i].fail ? ",\"ErrorMessage\":" : ",\"ShardId\":");
+		ref_str(r, x[i].fail ? x[i].msg : x[i].id, x[i].fail ? x[i].msg_len : x[i].id_len);
+		ref_lit(r, "}");
+	}
+	ref_lit(r, "],\"EncryptionType\":\"NONE\"}");
+}
+
+static ssize_t
+jw_get_records(char *buf, size_t cap, const struct rnd_rec *x, unsigned n, const char *next,
+	       size_t next_len)
+{
+	struct sp_api_jw w;
+
+	sp_api_jw_init(&w, buf, cap);
+	sp_api_jw_get_records_begin(&w);
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_api_jw_record rec = {
+		    x[i].seq, x[i].seq_len, x[i].ms, x[i].data, x[i].data_len,
+		    x[i].key, x[i].key_len, x[i].has_enc ? x[i].enc : NULL,
+		};
+
+		sp_api_jw_get_records_record(&w, &rec);
+	}
+	sp_api_jw_get_records_end(&w, next, next_len, 7, NULL, 0);
+	return sp_api_jw_finish(&w);
+}
+
+static ssize_t
+jw_put_records(char *buf, size_t cap, const struct rnd_rec *x, unsigned n)
+{
+	struct sp_api_jw w;
+
+	sp_api_jw_init(&w, buf, cap);
+	sp_api_jw_put_records_begin(&w, 3);
+	for (unsigned i = 0; i < n; i++) {
+		if (x[i].fail) {
+			sp_api_jw_put_records_fail(&w, x[i].id, x[i].id_len, x[i].msg,
+						   x[i].msg_len);
+		} else {
+			sp_api_jw_put_records_ok(&w, x[i].id, x[i].id_len, x[i].seq, x[i].seq_len);
+		}
+	}
+	sp_api_jw_put_records_end(&w);
+	return sp_api_jw_finish(&w);
+}
+
+/*
+ * The body in a buffer of every interesting capacity: the exact size and its neighbours, the
+ * sizes where the one-piece paths stop fitting, and random ones. It fits exactly when cap is
+ * at least its length, with the same bytes; it never writes past cap.
+ */
+static void
+check_caps(const struct ref *want, int shape, const struct rnd_rec *x, unsigned n, const char *next,
+	   size_t next_len)
+{
+	static char buf[REF_BYTES + 64];
+	size_t caps[] = { want->len, want->len - 1, want->len + 1, want->len + 31, want->len + 33,
+			  want->len / 2, rng_next() % want->len, want->len + rng_next() % 64, 0 };
+
+	for (size_t c = 0; c < SP_ARRAY_SIZE(caps); c++) {
+		size_t cap = caps[c];
+		ssize_t got;
+
+		memset(buf, 0xa5, cap + 64);
+		if (shape == 0) {
+			got = jw_get_records(buf, cap, x, n, next, next_len);
+		} else if (shape == 1) {
+			got = jw_put_records(buf, cap, x, n);
+		} else {
+			got = sp_api_json_write_put_record(buf, cap, x->id, x->id_len, x->seq,
+							   x->seq_len);
+		}
+		for (size_t i = cap; i < cap + 64; i++) {
+			assert_int_equal((uint8_t)buf[i], 0xa5);
+		}
+		if (cap < want->len) {
+			assert_int_equal(got, -ENOSPC);
+			continue;
+		}
+		if (got != (ssize_t)want->len || memcmp(buf, want->buf, want->len) != 0) {
+			fprintf(stderr, "cap %zu: got %zd bytes\n%.*s\nwant %zu\n%.*s\n", cap, got,
+				(int)SP_MAX(got, 0), buf, want->len, (int)want->len, want->buf);
+			fail();
+		}
+	}
+}
+
+static void
+test_write_records_reference(void **state)
+{
+	static struct rnd_rec x[REF_RECORDS];
+	static struct ref want;
+	char next[80];
+
+	(void)state;
+	for (unsigned round = 0; round < REF_ROUNDS; round++) {
+		unsigned n = (unsigned)(rng_next() % (REF_RECORDS + 1));
+		size_t next_len = rnd_text(next, 70, 2);
+
+		for (unsigned i = 0; i < n; i++) {
+			rnd_rec(&x[i]);
+		}
+		ref_get_records(&want, x, n, next, next_len);
+		check_caps(&want, 0, x, n, next, next_len);
+		ref_put_records(&want, x, n);
+		check_caps(&want, 1, x, n, NULL, 0);
+		if (n > 0) {
+			want.len = 0;
+			ref_lit(&want, "{\"ShardId\":");
+			ref_str(&want, x->id, x->id_len);
+			ref_lit(&want, ",\"SequenceNumber\":");
+			ref_str(&want, x->seq, x->seq_len);
+			ref_lit(&want, ",\"EncryptionType\":\"NONE\"}");
+			check_caps(&want, 2, x, 1, NULL, 0);
+		}
+	}
+}
+
+/* A string with one byte to escape at every offset, at every length around 8 and 16. */
+static void
+test_write_str_offsets(void **state)
+{
+	static const char odd[] = { '"', '\\', '\n', 0x01, 0x1f, (char)0x80, (char)0xc3, 0x7f };
+	static char buf[256];
+	static struct ref want;
+	char src[48];
+	struct sp_api_jw w;
+
+	(void)state;
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t at = 0; at <= len; at++) {
+			for (size_t k = 0; k < sizeof(odd); k++) {
+				memset(src, 'a' + (int)(len % 26), sizeof(src));
+				if (at < len) {
+					src[at] = odd[k];
+				}
+				want.len = 0;
+				ref_lit(&want, "[1,");
+				ref_str(&want, src, len);
+				ref_lit(&want, "]");
+				sp_api_jw_init(&w, buf, sizeof(buf));
+				sp_api_jw_arr_begin(&w);
+				sp_api_jw_raw(&w, "1", 1);
+				sp_api_jw_str(&w, src, len);
+				sp_api_jw_arr_end(&w);
+				assert_int_equal(sp_api_jw_finish(&w), (ssize_t)want.len);
+				assert_memory_equal(buf, want.buf, want.len);
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -887,6 +1233,8 @@ main(void)
 		cmocka_unit_test(test_write_get_records),
 		cmocka_unit_test(test_write_bounds),
 		cmocka_unit_test(test_write_roundtrip),
+		cmocka_unit_test(test_write_records_reference),
+		cmocka_unit_test(test_write_str_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
