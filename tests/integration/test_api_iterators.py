@@ -88,6 +88,7 @@ def test_clock_is_back_after_a_test(kenv):
 
 
 def test_expired_next_token(kenv, streams, advance_clock):
+    advance_clock(0)  # skips here on an endpoint without a clock to move (kinesalite)
     c = kenv.client()
     name = streams.create(shards=2)
     tok = c.list_shards(StreamName=name, MaxResults=1)["NextToken"]
