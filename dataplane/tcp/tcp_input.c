@@ -257,7 +257,44 @@ tcp_reset_by_peer(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	sp_tcp_conn_free(tcp, tcb);
 }
 
-/* RFC 5681 3.2 and RFC 6582 3.2: the third duplicate ACK starts fast recovery. */
+/*
+ * Enter loss recovery (RFC 5681 3.2, RFC 6582 3.2 step 2; RFC 6675 5 step 4). With SACK
+ * blocks on the scoreboard it is RFC 6675's: cwnd = ssthresh, resend the segment at snd_una,
+ * and sp_tcp_output sends what pipe allows. Without, NewReno's inflated window.
+ */
+static void
+tcp_enter_recovery(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t flight = tcb->snd_max - tcb->snd_una;
+
+	SP_VERIFY(!tcb->in_recovery);
+	if (tcb->ts_ok) {
+		tcb->undo_armed = true;
+		tcb->undo_cwnd = tcb->cwnd;
+		tcb->undo_ssthresh = tcb->ssthresh;
+		tcb->undo_tsval = sp_tcp_ts_now(tcp);
+	}
+	tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
+	tcb->recover = tcb->snd_max; /* RFC 6675 (4.1) RecoveryPoint = HighData */
+	tcb->in_recovery = true;
+	tcb->rtt_timing = false;
+	tcp->lc->cnt.tcp_fast_rexmits++;
+	tcb->sack_rec = tcb->sack_ok && !sp_sack_sb_empty(&tcb->sb);
+	if (tcb->sack_rec) {
+		tcp->lc->cnt.tcp_sack_recoveries++;
+		tcb->cwnd = tcb->ssthresh; /* (4.2) */
+		sp_tcp_sack_rexmit_first(tcp, tcb); /* (4.3); (4.4) in sp_tcp_output */
+		return;
+	}
+	tcb->cwnd = tcb->ssthresh + SP_TCP_DUPACK_THRESH * (uint32_t)tcb->mss;
+	sp_tcp_rexmit_one(tcp, tcb);
+}
+
+/*
+ * A duplicate ACK. Recovery starts at the dupthresh-th (RFC 5681 3.2), or earlier when the
+ * scoreboard already says snd_una is lost (RFC 6675 5 step 2), once snd_una passed the
+ * previous recovery point (RFC 6582 3.2 step 1).
+ */
 static void
 tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
@@ -265,25 +302,13 @@ tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	if (tcb->dupacks < UINT8_MAX) {
 		tcb->dupacks++;
 	}
-	if (tcb->dupacks == tcb->dupthresh && !tcb->in_recovery &&
-	    sp_seq_gt(tcb->snd_una, tcb->recover)) {
-		uint32_t flight = tcb->snd_max - tcb->snd_una;
-
-		if (tcb->ts_ok) {
-			tcb->undo_armed = true;
-			tcb->undo_cwnd = tcb->cwnd;
-			tcb->undo_ssthresh = tcb->ssthresh;
-			tcb->undo_tsval = sp_tcp_ts_now(tcp);
-		}
-		tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
-		tcb->recover = tcb->snd_max;
-		tcb->in_recovery = true;
-		tcb->cwnd = tcb->ssthresh + SP_TCP_DUPACK_THRESH * (uint32_t)tcb->mss;
-		tcb->rtt_timing = false;
-		tcp->lc->cnt.tcp_fast_rexmits++;
-		sp_tcp_rexmit_one(tcp, tcb);
-	} else if (tcb->in_recovery) {
-		tcb->cwnd += tcb->mss; /* each dupack: a segment left the network */
+	if (!tcb->in_recovery && sp_seq_gt(tcb->snd_una, tcb->recover) &&
+	    (tcb->dupacks == tcb->dupthresh ||
+	     (tcb->sack_ok && !sp_sack_sb_empty(&tcb->sb) &&
+	      sp_sack_is_lost(&tcb->sb, tcb->snd_una, sp_tcp_smss(tcb), tcb->dupthresh)))) {
+		tcp_enter_recovery(tcp, tcb);
+	} else if (tcb->in_recovery && !tcb->sack_rec) {
+		tcb->cwnd += tcb->mss; /* NewReno: each dupack, a segment left the network */
 	}
 }
 
@@ -307,11 +332,16 @@ tcp_eifel(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct sp_tcp_opts *o)
 	tcb->cwnd = SP_MAX(tcb->cwnd, tcb->undo_cwnd);
 	tcb->ssthresh = SP_MAX(tcb->ssthresh, tcb->undo_ssthresh);
 	tcb->in_recovery = false;
+	tcb->sack_rec = false;
 	tcb->dupacks = 0;
 	tcb->dupthresh = (uint8_t)SP_MIN(2u * tcb->dupthresh, (unsigned)SP_TCP_DUPACK_THRESH_MAX);
 }
 
-/* Congestion window on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). */
+/*
+ * Congestion window on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2 steps 3-5). In SACK
+ * recovery a partial ACK changes nothing here: RFC 6675 (B)-(C) run in sp_tcp_output, and
+ * only an ACK covering RecoveryPoint ends the recovery (A).
+ */
 static void
 tcp_cc_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t acked)
 {
@@ -321,8 +351,9 @@ tcp_cc_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t acked)
 
 			tcb->cwnd = SP_MIN(tcb->ssthresh, flight + tcb->mss);
 			tcb->in_recovery = false;
+			tcb->sack_rec = false;
 			tcb->dupacks = 0;
-		} else {
+		} else if (!tcb->sack_rec) {
 			/* Partial ACK: the next hole is lost too; retransmit it now. */
 			sp_tcp_rexmit_one(tcp, tcb);
 			tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
@@ -336,6 +367,29 @@ tcp_cc_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t acked)
 	} else {
 		tcb->cwnd += SP_MAX(1u, (uint32_t)tcb->mss * tcb->mss / tcb->cwnd);
 	}
+}
+
+SP_STATIC_ASSERT(SP_TCP_SACK_BLOCKS_MAX <= SP_SACK_BLOCKS_IN_MAX, "scoreboard input bound");
+
+/*
+ * RFC 6675 Update(): record the SACK blocks of an acceptable ACK on the scoreboard, after
+ * validating them against [ack, snd_max] (tcp_sack.c). Returns the bytes newly SACKed.
+ */
+static uint32_t
+tcp_sack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct tcp_in *in)
+{
+	uint32_t una = sp_seq_gt(in->ack, tcb->snd_una) ? in->ack : tcb->snd_una;
+	struct sp_sack_update su;
+
+	SP_VERIFY(in->o.nb_sack <= SP_TCP_SACK_BLOCKS_MAX);
+	if (!tcb->sack_ok || in->o.nb_sack == 0) {
+		return 0;
+	}
+	sp_sack_sb_update(&tcb->sb, (const uint32_t(*)[2])in->o.sack, in->o.nb_sack, una,
+			  tcb->snd_max, &su);
+	tcp->lc->cnt.tcp_dsack_rcvd += su.dsack;
+	tcp->lc->cnt.tcp_sack_bad_blocks += su.bad;
+	return su.newly_sacked;
 }
 
 /* RFC 9293 3.10.7.4 "fifth": ACK processing in a synchronized state. Returns false if the
@@ -359,6 +413,7 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		return false;
 	}
 	tcb->zero_wnd_probes = 0; /* the peer answers: alive, whatever its window */
+	(void)tcp_sack_input(tcp, tcb, in);
 	if (sp_seq_gt(in->ack, tcb->snd_una)) {
 		uint32_t acked = in->ack - tcb->snd_una;
 		uint32_t data = SP_MIN(acked, tcb->sndq_bytes);
@@ -375,6 +430,7 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		}
 		sp_tcp_sndq_drop(tcp, tcb, data);
 		tcb->snd_una = in->ack;
+		sp_sack_sb_ack(&tcb->sb, tcb->snd_una);
 		if (sp_seq_lt(tcb->snd_nxt, tcb->snd_una)) {
 			tcb->snd_nxt = tcb->snd_una;
 		}

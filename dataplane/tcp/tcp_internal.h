@@ -17,6 +17,7 @@
 
 #include "../core/lcore.h"
 #include "tcp.h"
+#include "tcp_sack.h"
 #include "tcp_seq.h"
 #include "tcp_stack.h"
 
@@ -118,6 +119,8 @@ void sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_probe(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_rexmit_one(struct sp_tcp *tcp, struct sp_tcb *tcb);
+/* RFC 6675 5 step (4.3): on entering SACK recovery, resend the segment at snd_una. */
+void sp_tcp_sack_rexmit_first(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_segment(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t len,
 			 bool fin);
 uint32_t sp_tcp_rcv_window(const struct sp_tcp *tcp, const struct sp_tcb *tcb);
@@ -210,6 +213,13 @@ sp_tcp_cksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint3
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+/* Payload bytes a full segment carries: RFC 6675's SMSS (the MSS less the timestamps). */
+static inline uint32_t
+sp_tcp_smss(const struct sp_tcb *tcb)
+{
+	return (uint32_t)tcb->mss - (tcb->ts_ok ? 12u : 0u);
 }
 
 /* RFC 7323 timestamp clock: 1 ms ticks. */

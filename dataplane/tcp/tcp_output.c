@@ -470,6 +470,160 @@ tcp_can_send_data(enum sp_tcp_state s)
 	       s == SP_TCP_CLOSING || s == SP_TCP_LAST_ACK;
 }
 
+/*
+ * Resend the already-sent sequence range [s, e) (e <= snd_max; it may end with our FIN).
+ * Returns the sequence space covered (payload, plus one for a FIN), or a negative errno.
+ */
+static int
+tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
+{
+	uint32_t data_end = tcb->snd_una + tcb->sndq_bytes;
+	uint32_t len = sp_seq_lt(s, data_end) ? sp_seq_min(e, data_end) - s : 0;
+	bool fin = tcb->fin_sent && sp_seq_gt(e, data_end);
+	int n;
+
+	SP_VERIFY(sp_seq_leq(tcb->snd_una, s) && sp_seq_lt(s, e) && sp_seq_leq(e, tcb->snd_max));
+	n = tcp_send_data(tcp, tcb, s, len, fin, &fin);
+	if (n < 0) {
+		return n;
+	}
+	tcp->lc->cnt.tcp_sack_rexmits++;
+	if (!sp_tw_armed(&tcb->t_rexmt)) {
+		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+	}
+	return n + (fin ? 1 : 0);
+}
+
+void
+sp_tcp_sack_rexmit_first(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t s = tcb->snd_una;
+	uint32_t e = sp_sack_next_sacked(&tcb->sb, s,
+					 sp_seq_min(tcb->snd_max, s + sp_tcp_smss(tcb)));
+	int n;
+
+	SP_VERIFY(tcb->sack_rec && sp_seq_lt(s, tcb->snd_max));
+	tcb->hi_rxt = s;
+	tcb->rescue_rxt = s;
+	n = tcp_sack_resend(tcp, tcb, s, e);
+	if (n > 0) {
+		/* HighRxt and RescueRxt both at its end: no early rescue of the same bytes. */
+		tcb->hi_rxt = s + (uint32_t)n;
+		tcb->rescue_rxt = tcb->hi_rxt;
+	}
+	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+}
+
+/* NextSeg() rule 2: one segment of new data at snd_max, if the queue and rwnd allow. */
+static int
+tcp_sack_new_data(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t off = tcb->snd_max - tcb->snd_una;
+	uint32_t avail = !tcb->fin_sent && off <= tcb->sndq_bytes ? tcb->sndq_bytes - off : 0;
+	uint32_t edge = tcb->snd_una + tcb->snd_wnd;
+	uint32_t usable = sp_seq_gt(edge, tcb->snd_max) ? edge - tcb->snd_max : 0;
+	uint32_t len = SP_MIN(SP_MIN(avail, sp_tcp_smss(tcb)), usable);
+	bool fin = tcb->fin_queued && !tcb->fin_sent &&
+		   tcb->snd_max + len == tcb->snd_una + tcb->sndq_bytes;
+	int n;
+
+	if (len == 0 && !fin) {
+		return 0;
+	}
+	n = tcp_send_data(tcp, tcb, tcb->snd_max, len, fin, &fin);
+	if (n < 0) {
+		return n;
+	}
+	tcb->snd_max += (uint32_t)n + (fin ? 1u : 0u);
+	tcb->snd_nxt = tcb->snd_max;
+	tcb->fin_sent = tcb->fin_sent || fin;
+	if (!sp_tw_armed(&tcb->t_rexmt)) {
+		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+	}
+	return n + (fin ? 1 : 0);
+}
+
+/*
+ * NextSeg() rule 4, the rescue retransmission: once per recovery, when nothing else may
+ * go, resend the tail segment ending at snd_max if no SACK lies above it and it was not
+ * resent already (a lost tail otherwise waits for the RTO). HighRxt is not moved.
+ */
+static int
+tcp_sack_rescue(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t low = tcb->snd_una;
+	uint32_t smss = sp_tcp_smss(tcb);
+	int n;
+
+	if (sp_seq_lt(tcb->snd_una, tcb->rescue_rxt)) {
+		return 0;
+	}
+	if (!sp_sack_sb_empty(&tcb->sb)) {
+		low = sp_seq_max(low, sp_sack_sb_high(&tcb->sb));
+	}
+	low = sp_seq_max(low, tcb->hi_rxt);
+	if (!sp_seq_lt(low, tcb->snd_max)) {
+		return 0;
+	}
+	if (tcb->snd_max - low > smss) {
+		low = tcb->snd_max - smss;
+	}
+	n = tcp_sack_resend(tcp, tcb, low, tcb->snd_max);
+	if (n > 0) {
+		tcb->rescue_rxt = tcb->recover;
+	}
+	return n;
+}
+
+/*
+ * RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg() names: a lost hole
+ * (rule 1), new data (2), any hole below SACKed data (3), the rescue (4). Returns the
+ * segments sent.
+ */
+static unsigned
+tcp_sack_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t smss = sp_tcp_smss(tcb);
+	unsigned sent = 0;
+
+	SP_VERIFY(tcb->in_recovery && tcb->sack_rec);
+	SP_VERIFY(tcb->snd_nxt == tcb->snd_max);
+	while (sent < SP_TCP_SEND_SEGS_PER_CALL) {
+		uint32_t pipe, s, e;
+		int n;
+
+		if (sp_seq_lt(tcb->hi_rxt, tcb->snd_una)) {
+			tcb->hi_rxt = tcb->snd_una;
+		}
+		pipe = sp_sack_pipe(&tcb->sb, tcb->snd_una, tcb->snd_max, tcb->hi_rxt, smss,
+				    tcb->dupthresh);
+		if (tcb->cwnd < pipe + smss) {
+			break;
+		}
+		if (sp_sack_next_hole(&tcb->sb, tcb->snd_una, tcb->hi_rxt, smss, tcb->dupthresh,
+				      true, &s, &e)) {
+			n = tcp_sack_resend(tcp, tcb, s, e);
+			tcb->hi_rxt = n > 0 ? s + (uint32_t)n : tcb->hi_rxt;
+		} else if ((n = tcp_sack_new_data(tcp, tcb)) != 0) {
+			/* rule 2 sent, or failed */
+		} else if (sp_sack_next_hole(&tcb->sb, tcb->snd_una, tcb->hi_rxt, smss,
+					     tcb->dupthresh, false, &s, &e)) {
+			n = tcp_sack_resend(tcp, tcb, s, e);
+			tcb->hi_rxt = n > 0 ? s + (uint32_t)n : tcb->hi_rxt;
+		} else {
+			n = tcp_sack_rescue(tcp, tcb);
+		}
+		if (n <= 0) {
+			if (n < 0) {
+				tcb->ack_now = true; /* pools dry: the ACK is still owed */
+			}
+			break;
+		}
+		sent++;
+	}
+	return sent;
+}
+
 void
 sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
@@ -478,7 +632,11 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	if (tcb->state == SP_TCP_CLOSED) {
 		return;
 	}
-	while (tcp_can_send_data(tcb->state) && sent < SP_TCP_SEND_SEGS_PER_CALL) {
+	if (tcb->in_recovery && tcb->sack_rec && tcp_can_send_data(tcb->state)) {
+		sent = tcp_sack_output(tcp, tcb);
+	}
+	while (!(tcb->in_recovery && tcb->sack_rec) && tcp_can_send_data(tcb->state) &&
+	       sent < SP_TCP_SEND_SEGS_PER_CALL) {
 		uint32_t off = tcb->snd_nxt - tcb->snd_una;
 		uint32_t avail = off <= tcb->sndq_bytes ? tcb->sndq_bytes - off : 0;
 		/* Limited Transmit (RFC 3042): the first two duplicate ACKs each let one new
@@ -491,9 +649,22 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		uint32_t edge = tcb->snd_una + wnd;
 		uint32_t usable = sp_seq_gt(edge, tcb->snd_nxt) ? edge - tcb->snd_nxt : 0;
 		uint32_t len = SP_MIN(SP_MIN(avail, (uint32_t)tcb->mss), usable);
-		/* The FIN sits at the sequence number after the last queued byte. */
-		bool fin = tcb->fin_queued && tcb->snd_nxt + len == tcb->snd_una + tcb->sndq_bytes;
+		bool fin;
 		int n;
+
+		if (sp_seq_lt(tcb->snd_nxt, tcb->snd_max) && !sp_sack_sb_empty(&tcb->sb)) {
+			/* Resending after an RTO: what the peer SACKed need not go again (RFC
+			 * 6675 5.1), so skip it and stop at the next SACKed range. */
+			uint32_t nx = sp_sack_skip(&tcb->sb, tcb->snd_nxt);
+
+			if (nx != tcb->snd_nxt) {
+				tcb->snd_nxt = nx;
+				continue;
+			}
+			len = SP_MIN(len, sp_sack_next_sacked(&tcb->sb, nx, tcb->snd_max) - nx);
+		}
+		/* The FIN sits at the sequence number after the last queued byte. */
+		fin = tcb->fin_queued && tcb->snd_nxt + len == tcb->snd_una + tcb->sndq_bytes;
 
 		if (len == 0 && !fin) {
 			break;
@@ -574,6 +745,16 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	tcb->dupacks = 0;
 	tcb->rtt_timing = false; /* Karn's algorithm */
 	tcb->rto_backoff++;
+	/*
+	 * RFC 6675 5.1: the SACK recovery ends; retransmission marks go (every hole is resent
+	 * in slow start), SACKed ranges stay so they are skipped. A second timeout in a row
+	 * suggests the peer reneged (RFC 2018 8): forget them too.
+	 */
+	tcb->sack_rec = false;
+	tcb->hi_rxt = tcb->snd_una;
+	if (tcb->rto_backoff >= 2) {
+		sp_sack_sb_reset(&tcb->sb);
+	}
 	tcb->rto_ms = SP_MIN(tcb->rto_ms * 2, (uint32_t)SP_TCP_RTO_MAX_MS);
 	/* Go back to the first unacknowledged byte; a FIN sent follows the data again. */
 	tcb->snd_nxt = tcb->snd_una;

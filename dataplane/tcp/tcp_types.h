@@ -13,6 +13,7 @@
 #include <rte_ether.h>
 
 #include "tcp_reass.h"
+#include "tcp_sack.h"
 #include "tcp_timer.h"
 
 /* RFC 9293 3.3.2 states, in the order of the state diagram. */
@@ -115,6 +116,11 @@ struct sp_tcb {
 	uint32_t undo_cwnd;
 	uint32_t undo_ssthresh;
 	uint32_t undo_tsval; /* our TSval when we retransmitted */
+	/* SACK-based loss recovery (RFC 6675); NewReno above when the peer sends no blocks. */
+	bool sack_rec;	     /* this recovery is RFC 6675's (cwnd = ssthresh, pipe, NextSeg) */
+	uint32_t hi_rxt;     /* RFC 6675 HighRxt + 1: end of the highest retransmitted byte */
+	uint32_t rescue_rxt; /* RescueRxt + 1: rule 4 may fire once snd_una reaches it */
+	struct sp_sack_sb sb; /* what the peer SACKed above snd_una */
 
 	/* Delayed ACK: full segments received since our last ACK. */
 	uint8_t unacked_segs;

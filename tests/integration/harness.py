@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 SPATE_DEV = REPO / "tools" / "spate-dev"
 NSTOOL = Path(__file__).resolve().parent / "nstool.py"
 PY = "/usr/bin/python3"
-SESSION_NAME = "spt-it"
+# SPATE_IT_NAME: another name for the session instance, so two trees can run suites at once.
+SESSION_NAME = os.environ.get("SPATE_IT_NAME", "spt-it")
 SESSION_WORKERS = 2
 UP_TIMEOUT_S = 600  # `up` may build the tree the first time
 DOWN_TIMEOUT_S = 90
