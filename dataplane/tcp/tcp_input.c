@@ -298,11 +298,15 @@ tcp_enter_recovery(struct sp_tcp *tcp, struct sp_tcb *tcb)
 static void
 tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
+	/* RFC 6582 asks the ACK to pass recover; RFC 6675 5.1 only to reach it. */
+	bool past = tcb->sack_ok ? sp_seq_geq(tcb->snd_una, tcb->recover)
+				 : sp_seq_gt(tcb->snd_una, tcb->recover);
+
 	tcp->lc->cnt.tcp_dupacks_in++;
 	if (tcb->dupacks < UINT8_MAX) {
 		tcb->dupacks++;
 	}
-	if (!tcb->in_recovery && sp_seq_gt(tcb->snd_una, tcb->recover) &&
+	if (!tcb->in_recovery && past &&
 	    (tcb->dupacks == tcb->dupthresh ||
 	     (tcb->sack_ok && !sp_sack_sb_empty(&tcb->sb) &&
 	      sp_sack_is_lost(&tcb->sb, tcb->snd_una, sp_tcp_smss(tcb), tcb->dupthresh)))) {

@@ -488,6 +488,10 @@ tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
 		return n;
 	}
 	tcp->lc->cnt.tcp_sack_rexmits++;
+	if (s == tcb->snd_una) {
+		tcb->rxt_una = s;
+		tcb->rxt_max = tcb->snd_max;
+	}
 	if (!sp_tw_armed(&tcb->t_rexmt)) {
 		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 	}
@@ -588,6 +592,22 @@ tcp_sack_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 
 	SP_VERIFY(tcb->in_recovery && tcb->sack_rec);
 	SP_VERIFY(tcb->snd_nxt == tcb->snd_max);
+	if (tcb->rxt_una != tcb->snd_una) {
+		/* A new head: if it was resent, it was resent no later than now. */
+		tcb->rxt_una = tcb->snd_una;
+		tcb->rxt_max = tcb->snd_max;
+	} else if (sp_seq_lt(tcb->snd_una, tcb->hi_rxt) && !sp_sack_sb_empty(&tcb->sb) &&
+		   sp_seq_gt(sp_sack_sb_high(&tcb->sb), tcb->rxt_max)) {
+		/*
+		 * Data sent after the resend of the segment at snd_una was SACKed, and that
+		 * segment is still missing: the resend was lost as well. RFC 6675 would wait for
+		 * the RTO; let NextSeg() pick the holes again from snd_una (Linux detects lost
+		 * retransmissions the same way).
+		 */
+		tcp->lc->cnt.tcp_sack_lost_rexmits++;
+		tcb->hi_rxt = tcb->snd_una;
+		tcb->rxt_max = tcb->snd_max;
+	}
 	while (sent < SP_TCP_SEND_SEGS_PER_CALL) {
 		uint32_t pipe, s, e;
 		int n;

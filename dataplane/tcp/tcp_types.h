@@ -120,6 +120,8 @@ struct sp_tcb {
 	bool sack_rec;	     /* this recovery is RFC 6675's (cwnd = ssthresh, pipe, NextSeg) */
 	uint32_t hi_rxt;     /* RFC 6675 HighRxt + 1: end of the highest retransmitted byte */
 	uint32_t rescue_rxt; /* RescueRxt + 1: rule 4 may fire once snd_una reaches it */
+	uint32_t rxt_una;     /* snd_una when rxt_max was taken */
+	uint32_t rxt_max;     /* snd_max when the segment at rxt_una was resent (or later) */
 	struct sp_sack_sb sb; /* what the peer SACKed above snd_una */
 
 	/* Delayed ACK: full segments received since our last ACK. */
