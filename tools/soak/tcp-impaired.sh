@@ -16,7 +16,7 @@ shift || true
 PROFILES=("$@")
 ((${#PROFILES[@]})) || PROFILES=(loss5 reorder25 dup2 corrupt01 delay20 all)
 DEADLINE=${SOAK_DEADLINE_S:-7200}
-NAME=spt-soak
+NAME=${SOAK_NAME:-spt-soak} # another name lets two trees soak at once
 DEV="$REPO/tools/spate-dev"
 PY=/usr/bin/python3
 
@@ -50,7 +50,8 @@ for prof in "${PROFILES[@]}"; do
 import json, sys
 c = json.load(sys.stdin)["dataplane"]["counters"]
 print(" ".join("%s=%d" % (k, c[k]) for k in ("tcp_retrans_segs", "tcp_rto_timeouts",
-      "tcp_fast_rexmits", "tcp_spurious_rexmits", "fault_drops", "fault_corrupts")))')
+      "tcp_fast_rexmits", "tcp_spurious_rexmits", "tcp_sack_recoveries", "tcp_sack_rexmits",
+      "tcp_sack_lost_rexmits", "tcp_dsack_rcvd", "fault_drops", "fault_corrupts")))')
 		echo "profile=$prof workload=$wl bytes=$BYTES result=$res $ctr"
 	done
 done
