@@ -383,14 +383,26 @@ static uint32_t
 tcp_sack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct tcp_in *in)
 {
 	uint32_t una = sp_seq_gt(in->ack, tcb->snd_una) ? in->ack : tcb->snd_una;
+	/* Holes resent after the segment at snd_una, while snd_una stays (no ACK advance). */
+	bool watch = tcb->in_recovery && tcb->sack_rec && una == tcb->snd_una &&
+		     tcb->rxt_una == tcb->snd_una && sp_seq_lt(tcb->snd_una, tcb->hi_rxt) &&
+		     sp_seq_lt(tcb->rxt_head_end, tcb->hi_rxt);
+	uint32_t before = 0;
 	struct sp_sack_update su;
 
 	SP_VERIFY(in->o.nb_sack <= SP_TCP_SACK_BLOCKS_MAX);
 	if (!tcb->sack_ok || in->o.nb_sack == 0) {
 		return 0;
 	}
+	if (watch) {
+		before = sp_sack_bytes_in(&tcb->sb, tcb->rxt_head_end, tcb->hi_rxt);
+	}
 	sp_sack_sb_update(&tcb->sb, (const uint32_t(*)[2])in->o.sack, in->o.nb_sack, una,
 			  tcb->snd_max, &su);
+	if (watch && sp_sack_bytes_in(&tcb->sb, tcb->rxt_head_end, tcb->hi_rxt) > before) {
+		/* A later resend arrived and the earlier one at snd_una did not: lost again. */
+		tcb->rxt_head_lost = true;
+	}
 	tcp->lc->cnt.tcp_dsack_rcvd += su.dsack;
 	tcp->lc->cnt.tcp_sack_bad_blocks += su.bad;
 	return su.newly_sacked;

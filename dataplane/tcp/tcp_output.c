@@ -491,6 +491,8 @@ tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
 	if (s == tcb->snd_una) {
 		tcb->rxt_una = s;
 		tcb->rxt_max = tcb->snd_max;
+		tcb->rxt_head_end = s + (uint32_t)n + (fin ? 1u : 0u);
+		tcb->rxt_head_lost = false;
 	}
 	if (!sp_tw_armed(&tcb->t_rexmt)) {
 		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
@@ -596,17 +598,26 @@ tcp_sack_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		/* A new head: if it was resent, it was resent no later than now. */
 		tcb->rxt_una = tcb->snd_una;
 		tcb->rxt_max = tcb->snd_max;
-	} else if (sp_seq_lt(tcb->snd_una, tcb->hi_rxt) && !sp_sack_sb_empty(&tcb->sb) &&
-		   sp_seq_gt(sp_sack_sb_high(&tcb->sb), tcb->rxt_max)) {
+		tcb->rxt_head_end = tcb->snd_una;
+		tcb->rxt_head_lost = false;
+	} else if (sp_seq_lt(tcb->snd_una, tcb->hi_rxt) &&
+		   (tcb->rxt_head_lost || (!sp_sack_sb_empty(&tcb->sb) &&
+					   sp_seq_gt(sp_sack_sb_high(&tcb->sb), tcb->rxt_max)))) {
 		/*
-		 * Data sent after the resend of the segment at snd_una was SACKed, and that
-		 * segment is still missing: the resend was lost as well. RFC 6675 would wait for
-		 * the RTO; let NextSeg() pick the holes again from snd_una (Linux detects lost
-		 * retransmissions the same way).
+		 * Data sent after the resend of the segment at snd_una (new data, or a later
+		 * hole) was SACKed, and that segment is still missing: the resend was lost as
+		 * well. RFC 6675 would wait for the RTO; resend it now (Linux detects lost
+		 * retransmissions the same way). Only the head: later resends may be in flight.
 		 */
+		uint32_t s = tcb->snd_una;
+		uint32_t e = sp_sack_next_sacked(&tcb->sb, s, sp_seq_min(tcb->snd_max, s + smss));
+
 		tcp->lc->cnt.tcp_sack_lost_rexmits++;
-		tcb->hi_rxt = tcb->snd_una;
+		if (tcp_sack_resend(tcp, tcb, s, e) > 0) {
+			sent++;
+		}
 		tcb->rxt_max = tcb->snd_max;
+		tcb->rxt_head_lost = false;
 	}
 	while (sent < SP_TCP_SEND_SEGS_PER_CALL) {
 		uint32_t pipe, s, e;

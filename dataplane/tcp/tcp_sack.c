@@ -225,6 +225,21 @@ sp_sack_next_sacked(const struct sp_sack_sb *sb, uint32_t seq, uint32_t limit)
 	return limit;
 }
 
+uint32_t
+sp_sack_bytes_in(const struct sp_sack_sb *sb, uint32_t a, uint32_t b)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < sb->nb && sp_seq_lt(a, b); i++) {
+		uint32_t l = sp_seq_max(a, sb->r[i].left), r = sp_seq_min(b, sb->r[i].right);
+
+		if (sp_seq_lt(l, r)) {
+			n += r - l;
+		}
+	}
+	return n;
+}
+
 bool
 sp_sack_sb_valid(const struct sp_sack_sb *sb, uint32_t una, uint32_t snd_max)
 {

@@ -105,6 +105,9 @@ uint32_t sp_sack_skip(const struct sp_sack_sb *sb, uint32_t seq);
 /* Left edge of the first SACKed range above seq, or limit if there is none below limit. */
 uint32_t sp_sack_next_sacked(const struct sp_sack_sb *sb, uint32_t seq, uint32_t limit);
 
+/* SACKed bytes inside [a, b). */
+uint32_t sp_sack_bytes_in(const struct sp_sack_sb *sb, uint32_t a, uint32_t b);
+
 /* Debug check: sorted, disjoint, non-empty ranges inside [una, snd_max]. */
 bool sp_sack_sb_valid(const struct sp_sack_sb *sb, uint32_t una, uint32_t snd_max);
 

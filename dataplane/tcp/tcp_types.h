@@ -122,6 +122,8 @@ struct sp_tcb {
 	uint32_t rescue_rxt; /* RescueRxt + 1: rule 4 may fire once snd_una reaches it */
 	uint32_t rxt_una;     /* snd_una when rxt_max was taken */
 	uint32_t rxt_max;     /* snd_max when the segment at rxt_una was resent (or later) */
+	uint32_t rxt_head_end; /* end of that resend */
+	bool rxt_head_lost;    /* a hole resent after it was SACKed: it was lost again */
 	struct sp_sack_sb sb; /* what the peer SACKed above snd_una */
 
 	/* Delayed ACK: full segments received since our last ACK. */

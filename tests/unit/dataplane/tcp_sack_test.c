@@ -59,6 +59,9 @@ test_merge(void **state)
 	assert_int_equal(u.newly_sacked, 1000); /* only [4000, 5000) was new */
 	assert_int_equal(sb.r[0].left, 2000);
 	assert_int_equal(sb.r[0].right, 6000);
+	assert_int_equal(sp_sack_bytes_in(&sb, 0, 10000), 4000);
+	assert_int_equal(sp_sack_bytes_in(&sb, 2500, 3500), 1000);
+	assert_int_equal(sp_sack_bytes_in(&sb, 6000, 7000), 0);
 	/* The same blocks again: nothing new (RFC 6675's DupAck needs newly SACKed data). */
 	update(&sb, c, 1, una, max, &u);
 	assert_int_equal(u.newly_sacked, 0);
