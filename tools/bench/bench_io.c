@@ -6,7 +6,9 @@
  * Prints MB/s and per-batch latency p50/p99/p99.9 for 128 KiB..1 MiB batches, and our
  * bandwidth as a fraction of fio's. A program, never a test.
  *
- *   bench_io [DIR [MIB]]   DIR: where the scratch file goes (default /tmp); MIB: bytes
+ *   bench_io [-y] [DIR [MIB]]
+ *                          -y: sched_yield() between polls instead of spinning (see below);
+ *                          DIR: where the scratch file goes (default /tmp); MIB: bytes
  *                          written per run (default 64), each run also stops after 300 ms.
  *
  * Shared virtual disks vary from second to second, so each size runs ROUNDS times, ours and
@@ -14,15 +16,22 @@
  *
  * Both sides overwrite a file laid out (written and synced) beforehand, so neither pays for
  * block allocation or unwritten-extent conversion: what is measured is data reaching stable
- * storage. Latency is submit to completion (fio's lat, not clat). Busy-polls one CPU.
+ * storage. Latency is submit to completion (fio's lat, not clat); for ours, also the time
+ * spent inside submit() (the io_uring_enter of the batch) and how many submits slept in the
+ * kernel (a voluntary context switch: the call blocked, as opposed to being preempted).
+ * Busy-polls one CPU by default; on a machine with few CPUs the spinning competes with the
+ * kernel workers that finish a DSYNC write, which -y shows.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,8 +46,12 @@
 struct result {
 	double mbps;
 	double p50_us, p99_us, p999_us;
+	double sub_p50_us, sub_p99_us; /* time inside submit(): ours only, 0 for fio */
 	uint64_t batches;
+	uint64_t slept; /* submits during which the thread slept (a voluntary context switch) */
 };
+
+static bool g_yield; /* -y */
 
 static uint64_t
 now_ns(void)
@@ -94,7 +107,7 @@ layout(const char *path, uint64_t size)
 
 /* One run through the backend: sequential DSYNC writes of bs, one per batch. */
 static int
-run_ours(const char *path, uint32_t bs, uint64_t size, uint8_t *buf, uint64_t *lat,
+run_ours(const char *path, uint32_t bs, uint64_t size, uint8_t *buf, uint64_t *lat, uint64_t *sub,
 	 struct result *res)
 {
 	const char *paths[] = {path};
@@ -106,7 +119,7 @@ run_ours(const char *path, uint32_t bs, uint64_t size, uint8_t *buf, uint64_t *l
 		return err;
 	}
 	struct sp_io io = sp_io_uring_io(u);
-	uint64_t n = 0, off = 0, t0 = now_ns(), t = t0;
+	uint64_t n = 0, off = 0, slept = 0, t0 = now_ns(), t = t0;
 	while (off + bs <= size && t - t0 < RUN_MS * 1000000ull) {
 		struct sp_io_req r = {.op = SP_IO_WRITE,
 				      .flags = SP_IO_F_DSYNC,
@@ -114,14 +127,21 @@ run_ours(const char *path, uint32_t bs, uint64_t size, uint8_t *buf, uint64_t *l
 				      .buf = buf,
 				      .len = bs,
 				      .tag = n};
+		struct rusage ru0, ru1;
+		getrusage(RUSAGE_THREAD, &ru0);
 		uint64_t s = now_ns();
 		if (io.ops->submit(io.ctx, &r, 1) != 1) {
 			err = -EIO;
 			break;
 		}
+		sub[n] = now_ns() - s;
+		getrusage(RUSAGE_THREAD, &ru1);
+		slept += ru1.ru_nvcsw != ru0.ru_nvcsw;
 		struct sp_io_cpl c;
 		while (io.ops->poll(io.ctx, &c, 1) == 0) {
-			/* busy-poll, as the dataplane's loop does */
+			if (g_yield) {
+				sched_yield();
+			} /* else busy-poll, as the dataplane's loop does */
 		}
 		t = now_ns();
 		if (c.res != (int32_t)bs) {
@@ -136,11 +156,15 @@ run_ours(const char *path, uint32_t bs, uint64_t size, uint8_t *buf, uint64_t *l
 		return err != 0 ? err : -EIO;
 	}
 	qsort(lat, n, sizeof(*lat), cmp_u64);
+	qsort(sub, n, sizeof(*sub), cmp_u64);
 	*res = (struct result){.mbps = (double)off / ((double)(t - t0) / 1e9) / 1e6,
 			       .p50_us = pct(lat, n, 50),
 			       .p99_us = pct(lat, n, 99),
 			       .p999_us = pct(lat, n, 99.9),
-			       .batches = n};
+			       .sub_p50_us = pct(sub, n, 50),
+			       .sub_p99_us = pct(sub, n, 99),
+			       .batches = n,
+			       .slept = slept};
 	return 0;
 }
 
@@ -192,13 +216,22 @@ run_fio(const char *path, const char *out, uint32_t bs, uint64_t size, struct re
 static void
 print_row(const char *who, uint32_t bs, const struct result *r)
 {
-	printf("%-6s %5u KiB %9.1f %8" PRIu64 " %10.0f %10.0f %10.0f\n", who, bs >> 10, r->mbps,
+	printf("%-6s %5u KiB %9.1f %8" PRIu64 " %10.0f %10.0f %10.0f", who, bs >> 10, r->mbps,
 	       r->batches, r->p50_us, r->p99_us, r->p999_us);
+	if (r->sub_p50_us > 0) {
+		printf(" %10.1f %10.1f %6" PRIu64, r->sub_p50_us, r->sub_p99_us, r->slept);
+	}
+	printf("\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "-y") == 0) {
+		g_yield = true;
+		argc--;
+		argv++;
+	}
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	uint64_t size = (argc > 2 ? strtoull(argv[2], NULL, 10) : 64) << 20;
 	if (size < MAX_BATCH || size > (8ull << 30)) {
@@ -215,7 +248,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	uint8_t *buf = NULL;
-	uint64_t *lat = calloc(size / (128u << 10) + 1, sizeof(uint64_t));
+	uint64_t cap = size / (128u << 10) + 1; /* batches per run, at most */
+	uint64_t *lat = calloc(2 * cap, sizeof(uint64_t));
 	if (posix_memalign((void **)&buf, 4096, MAX_BATCH) != 0 || lat == NULL) {
 		unlink(path);
 		return 1;
@@ -223,16 +257,16 @@ main(int argc, char **argv)
 	memset(buf, 0xa5, MAX_BATCH);
 	int have_fio = access(FIO, X_OK) == 0;
 	printf("sequential O_DIRECT writes, one RWF_DSYNC write per batch (queue depth 1), "
-	       "%s, %" PRIu64 " MiB or %u ms per run, median of %u\n",
-	       dir, size >> 20, RUN_MS, ROUNDS);
-	printf("%-6s %9s %9s %8s %10s %10s %10s\n", "who", "batch", "MB/s", "batches", "p50 us",
-	       "p99 us", "p99.9 us");
+	       "%s, %" PRIu64 " MiB or %u ms per run, median of %u, poll: %s\n",
+	       dir, size >> 20, RUN_MS, ROUNDS, g_yield ? "yield" : "spin");
+	printf("%-6s %9s %9s %8s %10s %10s %10s %10s %10s %6s\n", "who", "batch", "MB/s", "batches",
+	       "p50 us", "p99 us", "p99.9 us", "submit p50", "submit p99", "slept");
 	int rc = 0;
 	for (uint32_t bs = 128u << 10; bs <= MAX_BATCH && rc == 0; bs <<= 1) {
 		struct result ours[ROUNDS], fio[ROUNDS];
 		unsigned n_fio = 0;
 		for (unsigned r = 0; r < ROUNDS; r++) {
-			err = run_ours(path, bs, size, buf, lat, &ours[r]);
+			err = run_ours(path, bs, size, buf, lat, lat + cap, &ours[r]);
 			if (err != 0) {
 				fprintf(stderr, "bench_io: io_uring run: %s\n", strerror(-err));
 				rc = 1;
