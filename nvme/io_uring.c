@@ -274,6 +274,7 @@ sp_io_uring_submit(void *ctx, const struct sp_io_req *reqs, unsigned n)
 {
 	struct sp_io_uring *u = ctx;
 	unsigned k = 0;
+	bool full = false;
 	for (; k < n; k++) {
 		if (sp_io_req_check(&reqs[k], u->n_files, u->block) != 0) {
 			if (k == 0) {
@@ -282,19 +283,17 @@ sp_io_uring_submit(void *ctx, const struct sp_io_req *reqs, unsigned n)
 			}
 			break;
 		}
-		if (u->in_flight == u->cq_entries) {
-			break; /* the completion ring could overflow */
-		}
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+		/* the completion ring could overflow */
+		struct io_uring_sqe *sqe =
+		    u->in_flight < u->cq_entries ? io_uring_get_sqe(&u->ring) : NULL;
 		if (sqe == NULL) {
-			break; /* SQ full: accept fewer, never wait */
+			full = true; /* accept fewer, never wait */
+			break;
 		}
 		io_uring_prep(u, sqe, &reqs[k]);
 		u->in_flight++;
 	}
-	if (k < n) {
-		u->st.full++;
-	}
+	u->st.full += full ? 1 : 0;
 	if (k > 0) {
 		/*
 		 * One enter for the batch. An error (-EINTR, -EAGAIN) leaves the SQEs in the SQ

@@ -380,6 +380,20 @@ test_bad_cfg(void **state)
 	assert_int_equal(sp_io_uring_create(&cfg, &u), -ENOENT);
 	cfg.depth = 0;
 	assert_int_equal(sp_io_uring_create(&cfg, &u), -EINVAL);
+	/* F_CREATE makes a missing file; an empty file still reports its block */
+	char fresh[64];
+	snprintf(fresh, sizeof(fresh), "/tmp/sp_io_uring_new.%d", (int)getpid());
+	const char *fp[] = {fresh};
+	cfg = (struct sp_io_uring_cfg){
+	    .paths = fp, .n_files = 1, .depth = 8, .flags = SP_IO_URING_F_CREATE};
+	int err = sp_io_uring_create(&cfg, &u);
+	unlink(fresh);
+	assert_int_equal(err, 0);
+	assert_true(sp_io_uring_block(u, 0) >= 512);
+	assert_int_equal(sp_io_uring_size(u, 0), 0);
+	sp_io_uring_destroy(u);
+	cfg.flags = 0x8; /* unknown flag */
+	assert_int_equal(sp_io_uring_create(&cfg, &u), -EINVAL);
 	const char *dir[] = {"/tmp"};
 	cfg = (struct sp_io_uring_cfg){.paths = dir, .n_files = 1, .depth = 8};
 	assert_true(sp_io_uring_create(&cfg, &u) < 0);
