@@ -9,7 +9,7 @@ PKGS=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	# libraries (pkg-config names in meson.build)
 	dpdk dpdk-dev libdpdk-dev libssl-dev libjansson-dev liburing-dev libnuma-dev
-	libsqlite3-dev libcmocka-dev libpcap-dev
+	libsqlite3-dev libcmocka-dev libpcap-dev zlib1g-dev
 	# hugepages
 	libhugetlbfs-bin
 	# dev network and tests
