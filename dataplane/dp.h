@@ -21,6 +21,8 @@ struct rte_mempool;
 struct sp_api_global;
 struct sp_testsvc;
 struct sp_pktio_fault;
+struct sp_rss_ctx;
+struct sp_steer;
 
 struct sp_dp {
 	struct sp_dp_config cfg;
@@ -36,6 +38,10 @@ struct sp_dp {
 
 	struct sp_testsvc *testsvc[SP_MAX_WORKERS];
 	struct sp_pktio_fault *fault[SP_MAX_WORKERS];
+
+	/* Software flow steering (net/steer.h); NULL when no port is steered. */
+	struct sp_rss_ctx *steer_rss;
+	struct sp_steer *steer[SP_MAX_WORKERS];
 
 	struct sp_api_global *api; /* the Kinesis API service (NULL: config api=false) */
 

@@ -21,6 +21,7 @@ enum cfg_type {
 	CFG_UINT,
 	CFG_BOOL,
 	CFG_IDLE,
+	CFG_STEER,
 };
 
 struct cfg_key {
@@ -38,6 +39,7 @@ struct cfg_key {
 #define CFG_T_UINT CFG_UINT
 #define CFG_T_BOOL CFG_BOOL
 #define CFG_T_IDLE CFG_IDLE
+#define CFG_T_STEER CFG_STEER
 
 static const struct cfg_key cfg_keys[] = {
 #define SP_CFG_KEY(n, t, field, d, mn, mx, doc_)                                                   \
@@ -96,6 +98,20 @@ cfg_parse_bool(const char *value, bool *out)
 		}
 		if (strcmp(value, no[i]) == 0) {
 			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int
+cfg_parse_steer(const char *value, enum sp_steer_mode *out)
+{
+	static const char *const names[] = {"auto", "on", "off"}; /* enum order */
+
+	for (size_t i = 0; i < SP_ARRAY_SIZE(names); i++) {
+		if (strcmp(value, names[i]) == 0) {
+			*out = (enum sp_steer_mode)i;
 			return 0;
 		}
 	}
@@ -163,6 +179,15 @@ sp_cfg_set(struct sp_dp_config *cfg, const char *key, const char *value, char *e
 			break;
 		}
 		memcpy(field, &p, sizeof(p));
+		break;
+	}
+	case CFG_STEER: {
+		enum sp_steer_mode sm;
+		SP_VERIFY(k->size == sizeof(enum sp_steer_mode));
+		rc = cfg_parse_steer(value, &sm);
+		if (rc == 0) {
+			memcpy(field, &sm, sizeof(sm));
+		}
 		break;
 	}
 	default:

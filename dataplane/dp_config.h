@@ -20,6 +20,13 @@ enum sp_idle_policy {
 	SP_IDLE_SLEEP = 1, /* dev/test: back off and sleep when polls find nothing */
 };
 
+/* Software flow steering (net/steer.h). */
+enum sp_steer_mode {
+	SP_STEER_AUTO = 0, /* on for ports whose RSS is unconfirmed, when workers > 1 */
+	SP_STEER_ON = 1,   /* on for every port when workers > 1 (RSS or not) */
+	SP_STEER_OFF = 2,  /* each queue's frames stay on the worker polling it */
+};
+
 struct sp_dp_config {
 	char name[SP_PATH_MAX_BYTES];
 	char run_dir[SP_PATH_MAX_BYTES];
@@ -36,6 +43,7 @@ struct sp_dp_config {
 	enum sp_idle_policy idle;
 	uint64_t idle_polls_before_sleep;
 	uint64_t idle_sleep_max_us;
+	enum sp_steer_mode steering;
 	uint64_t rx_desc;
 	uint64_t tx_desc;
 	uint64_t tcp_max_conns;

@@ -27,6 +27,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_random.h>
+#include <rte_ring.h>
 
 #include <spate/assert.h>
 #include <spate/chan_proto.h>
@@ -40,6 +41,8 @@
 #include "core/pktio_fault.h"
 #include "net/arp.h"
 #include "net/port.h"
+#include "net/rss.h"
+#include "net/steer.h"
 #include "tcp/tcp_stack.h"
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
@@ -264,6 +267,8 @@ dp_remove_file(const char *dir, const char *name)
  * plus tcp_mbufs for data TCP holds: send queues until acknowledged, received data the upper
  * layer has not consumed, out-of-order segments. When that share runs out, rx allocation
  * fails (counted by the port as rx_nombuf) and TCP recovers by retransmission.
+ * Plus, when steering may be on, a ring to each other worker (SP_STEER_RING_SIZE slots each):
+ * frames handed off stay in the receiver's pool until their owner frees them.
  * Rounded up to 2^n - 1, the size a ring-backed mempool uses best.
  */
 static unsigned
@@ -273,6 +278,10 @@ dp_pool_size(const struct sp_dp_config *cfg, unsigned nports)
 	    nports * ((unsigned)cfg->rx_desc + (unsigned)cfg->tx_desc + SP_TX_BUF + SP_RX_BURST) +
 	    DP_MBUF_CACHE * 3 / 2 + (unsigned)cfg->tcp_mbufs;
 	unsigned p = 1;
+
+	if (cfg->steering != SP_STEER_OFF && cfg->workers > 1) {
+		n += ((unsigned)cfg->workers - 1) * SP_STEER_RING_SIZE;
+	}
 
 	while (p - 1 < n) {
 		p <<= 1;
@@ -360,6 +369,101 @@ dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Software flow steering (net/steer.h): decide per port from the steering key and the port's
+ * confirmed RSS; when any port is steered, build the shared hash context, one SPSC ring per
+ * (receiver, owner) pair and each worker's struct sp_steer. Main lcore, before launch.
+ */
+static int
+dp_setup_steer(struct sp_dp *dp)
+{
+	unsigned nw = dp->nb_workers, steered = 0;
+	int socket = (int)rte_lcore_to_socket_id(dp->main_lcore);
+	struct rte_ring *ring[SP_MAX_WORKERS][SP_MAX_WORKERS] = {{NULL}};
+	int rc;
+
+	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
+		struct sp_iface *ifc = &dp->ifaces[i];
+
+		ifc->steer = nw > 1 && (dp->cfg.steering == SP_STEER_ON ||
+					(dp->cfg.steering == SP_STEER_AUTO && !ifc->rss));
+		steered += ifc->steer;
+		RTE_LOG(INFO, SPATE, "port %s: software steering %s\n", ifc->name,
+			ifc->steer ? "on" : "off");
+	}
+	if (steered == 0) {
+		return 0;
+	}
+	dp->steer_rss = rte_zmalloc_socket("sp_steer_rss", sizeof(*dp->steer_rss), SP_CACHE_LINE,
+					   socket);
+	if (dp->steer_rss == NULL) {
+		return -ENOMEM;
+	}
+	rc = sp_rss_ctx_init(dp->steer_rss, sp_rss_sym_key, sizeof(sp_rss_sym_key));
+	SP_VERIFY(rc == 0 && dp->steer_rss->symmetric);
+	for (unsigned r = 0; r < nw; r++) {
+		for (unsigned o = 0; o < nw; o++) {
+			char name[RTE_RING_NAMESIZE];
+
+			if (r == o) {
+				continue;
+			}
+			snprintf(name, sizeof(name), "sp_steer_%u_%u", r & 0xffu, o & 0xffu);
+			ring[r][o] = rte_ring_create(name, SP_STEER_RING_SIZE, socket,
+						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (ring[r][o] == NULL) {
+				RTE_LOG(ERR, SPATE, "ring %s: %s\n", name,
+					rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+		}
+	}
+	for (unsigned w = 0; w < nw; w++) {
+		struct sp_steer *st = rte_zmalloc_socket("sp_steer", sizeof(*st), SP_CACHE_LINE,
+							 socket);
+
+		if (st == NULL) {
+			return -ENOMEM;
+		}
+		st->rss = dp->steer_rss;
+		st->nb_workers = (uint16_t)nw;
+		st->self = (uint16_t)w;
+		for (unsigned o = 0; o < nw; o++) {
+			st->out[o] = ring[w][o];
+			st->in[o] = ring[o][w];
+		}
+		dp->steer[w] = st;
+	}
+	return 0;
+}
+
+/* Free the steering rings (workers joined), with any frames still in them. */
+static void
+dp_steer_destroy(struct sp_dp *dp)
+{
+	for (unsigned w = 0; w < SP_MAX_WORKERS; w++) {
+		struct sp_steer *st = dp->steer[w];
+		void *m;
+
+		if (st == NULL) {
+			continue;
+		}
+		for (unsigned o = 0; o < st->nb_workers; o++) {
+			if (st->out[o] == NULL) {
+				continue;
+			}
+			while (rte_ring_dequeue(st->out[o], &m) == 0) {
+				rte_pktmbuf_free(m);
+			}
+			rte_ring_free(st->out[o]);
+		}
+		rte_free(st);
+		dp->steer[w] = NULL;
+	}
+	rte_free(dp->steer_rss);
+	dp->steer_rss = NULL;
 }
 
 /* The Kinesis API's main-lcore half (rings, RCU, credentials) and the channel hooks. */
@@ -481,6 +585,10 @@ dp_setup(struct sp_dp *dp)
 		}
 		dp->nb_ifaces++;
 	}
+	rc = dp_setup_steer(dp);
+	if (rc != 0) {
+		return rc;
+	}
 	rc = dp_setup_api_global(dp);
 	if (rc != 0) {
 		return rc;
@@ -498,6 +606,7 @@ dp_setup(struct sp_dp *dp)
 		lc->nb_ifaces = dp->nb_ifaces;
 		lc->ifaces = dp->ifaces;
 		lc->pool = dp->pools[w];
+		lc->steer = dp->steer[w];
 		lc->idle = dp->cfg.idle;
 		lc->idle_polls_before_sleep = (uint32_t)dp->cfg.idle_polls_before_sleep;
 		lc->idle_sleep_max_us = (uint32_t)dp->cfg.idle_sleep_max_us;
@@ -580,6 +689,7 @@ dp_shutdown(struct sp_dp *dp)
 		sp_pktio_fault_destroy(dp->fault[w]);
 		dp->fault[w] = NULL;
 	}
+	dp_steer_destroy(dp);
 	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
 		sp_port_close(&dp->ifaces[i]);
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The worker poll loop and its transmit buffering. Each worker runs sp_lcore_run() on its own
- * lcore: rx burst on its queue of every port, the receive path frame by frame, one tx flush
+ * lcore: rx burst on its queue of every port, the receive path frame by frame (on a steered
+ * port, after handing other workers' flows to them), the frames handed to it, one tx flush
  * per port, then the idle policy. Fixed budgets bound every step (SP_RX_BURST, SP_TX_BUF,
  * SP_TX_RETRIES). No malloc, lock or syscall on this path; the only syscall is the idle sleep,
  * taken when polls have found nothing for idle_polls_before_sleep iterations.
@@ -9,7 +10,8 @@
  * Idle policy (docs/DESIGN.md, "Polling on two CPUs"): `spin` polls without pause
  * (production: the core is dedicated). `sleep` counts empty polls; after the threshold it
  * sleeps 1 us, doubling up to idle_sleep_max_us while polls stay empty, and drops back to
- * polling at full speed on the first frame.
+ * polling at full speed on the first frame. Frames another worker handed over (net/steer.h)
+ * count as received, and a worker never sleeps while one waits in its incoming rings.
  */
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
@@ -18,6 +20,7 @@
 
 #include "../net/arp.h"
 #include "../net/net.h"
+#include "../net/steer.h"
 #include "../tcp/tcp_stack.h"
 #include "lcore.h"
 
@@ -82,19 +85,34 @@ sp_lcore_poll(struct sp_lcore *lc)
 	struct rte_mbuf *pkts[SP_RX_BURST];
 	unsigned total = 0;
 
+	if (lc->steer != NULL) {
+		/*
+		 * Handed-off frames first: they left their port before anything now waiting in our
+		 * own queue, and a flow can move between queues (a tap sends a flow to the queue
+		 * we last transmitted it on). Handed-off frames count as work, so a worker
+		 * receiving them does not sleep.
+		 */
+		total += sp_steer_drain(lc);
+	}
 	for (unsigned i = 0; i < lc->nb_ifaces; i++) {
 		uint16_t n = lc->io.ops->rx_burst(lc->io.ctx, lc->ifaces[i].port_id, lc->queue,
 						  pkts, SP_RX_BURST);
 		SP_VERIFY(n <= SP_RX_BURST);
 		for (uint16_t j = 0; j < n; j++) {
-			if (j + 1 < n) {
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
-			}
 			lc->qcnt[i].rx_pkts++;
 			lc->qcnt[i].rx_bytes += pkts[j]->pkt_len;
 			lc->cnt.rx_pkts++;
 			lc->cnt.rx_bytes += pkts[j]->pkt_len;
-			sp_net_input(lc, i, pkts[j]);
+		}
+		if (lc->steer != NULL && lc->ifaces[i].steer) {
+			sp_steer_rx(lc, i, pkts, n);
+		} else {
+			for (uint16_t j = 0; j < n; j++) {
+				if (j + 1 < n) {
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
+				}
+				sp_net_input(lc, i, pkts[j]);
+			}
 		}
 		total += n;
 	}
@@ -129,7 +147,7 @@ sp_lcore_run(struct sp_lcore *lc)
 			lc->idle_run = 0;
 			lc->sleep_us = SP_SLEEP_MIN_US;
 		} else if (lc->idle == SP_IDLE_SLEEP &&
-			   ++lc->idle_run >= lc->idle_polls_before_sleep) {
+			   ++lc->idle_run >= lc->idle_polls_before_sleep && !sp_steer_pending(lc)) {
 			lc->clk.ops->sleep_us(lc->clk.ctx, lc->sleep_us);
 			lc->cnt.sleeps++;
 			lc->sleep_us = SP_MIN(lc->sleep_us * 2, lc->idle_sleep_max_us);

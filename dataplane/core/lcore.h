@@ -25,6 +25,7 @@ struct rte_mempool;
 struct sp_arp;
 struct sp_tcp;
 struct sp_api;
+struct sp_steer;
 
 #define SP_RX_BURST 32	   /* frames taken from one rx queue per poll */
 #define SP_TX_BUF 64	   /* frames buffered per port before a tx burst */
@@ -56,6 +57,8 @@ struct sp_lcore {
 	/* The application's per-poll work (cross-core rings, timeouts); returns work done. A
 	 * pointer, not a call, so the stack's library does not link the layers above it. */
 	unsigned (*app_poll)(struct sp_api *api);
+	/* Software flow steering (net/steer.h) for ports with iface.steer; NULL: off. */
+	struct sp_steer *steer;
 
 	/* Idle policy and its state. */
 	enum sp_idle_policy idle;
@@ -82,7 +85,10 @@ void sp_lcore_tx(struct sp_lcore *lc, unsigned ifidx, struct rte_mbuf *m);
 /* Transmit every buffered frame; frames the port refuses after SP_TX_RETRIES are dropped. */
 void sp_lcore_tx_flush(struct sp_lcore *lc);
 
-/* One poll of every port: rx, input, tx flush. Returns frames received. */
+/*
+ * One poll of every port: rx, input (or hand-off to the flow's owner on a steered port), the
+ * frames other workers handed over, timers, app work, tx flush. Returns the work done.
+ */
 unsigned sp_lcore_poll(struct sp_lcore *lc);
 
 /* The worker loop: poll until lc->stop, applying the idle policy. */

@@ -93,10 +93,10 @@ status_port(const struct sp_dp *dp, unsigned i)
 							"tx_bytes", (json_int_t)q->tx_bytes,
 							"tx_drops", (json_int_t)q->tx_drops));
 	}
-	p = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:b}", "port", (int)ifc->port_id, "name",
-		      ifc->name, "mac", mac, "ipv4", ifc->ipv4_text, "link",
+	p = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:b, s:b}", "port", (int)ifc->port_id,
+		      "name", ifc->name, "mac", mac, "ipv4", ifc->ipv4_text, "link",
 		      link.link_status ? "up" : "down", "speed_mbps", (int)link.link_speed, "rss",
-		      ifc->rss);
+		      ifc->rss, "steering", ifc->steer);
 	SP_VERIFY(p != NULL);
 	json_object_set_new(p, "offloads",
 			    json_pack("{s:b, s:b}", "tx_ipv4_cksum", ifc->tx_ipv4_cksum,

@@ -382,8 +382,8 @@ static const struct spatectl_col g_spatectl_lcore_cols[] = {
 static const struct spatectl_col g_spatectl_port_cols[] = {
 	{"PORT", "port"},	    {"NAME", "name"},		 {"MAC", "mac"},
 	{"IPV4", "ipv4"},	    {"LINK", "link"},		 {"RSS", "rss"},
-	{"RX_PKTS", "stats.ipackets"}, {"TX_PKTS", "stats.opackets"}, {"IMISSED", "stats.imissed"},
-	{"IERRORS", "stats.ierrors"},
+	{"STEER", "steering"},	    {"RX_PKTS", "stats.ipackets"}, {"TX_PKTS", "stats.opackets"},
+	{"IMISSED", "stats.imissed"}, {"IERRORS", "stats.ierrors"},
 };
 
 static const struct spatectl_col g_spatectl_queue_cols[] = {

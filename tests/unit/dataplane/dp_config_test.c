@@ -21,6 +21,7 @@ test_defaults(void **state)
 	assert_true(c.no_pci);
 	assert_true(c.huge);
 	assert_int_equal(c.idle, SP_IDLE_SLEEP);
+	assert_int_equal(c.steering, SP_STEER_AUTO);
 	assert_string_equal(c.port_vdev[0], "net_tap0,iface=sp0");
 	assert_string_equal(c.port_vdev[1], "");
 	assert_int_equal(sp_cfg_validate(&c, err, sizeof(err)), 0);
@@ -52,6 +53,14 @@ test_set_types(void **state)
 	assert_int_equal(sp_cfg_set(&c, "idle", "spin", err, sizeof(err)), 0);
 	assert_int_equal(c.idle, SP_IDLE_SPIN);
 	assert_int_equal(sp_cfg_set(&c, "idle", "nap", err, sizeof(err)), -EINVAL);
+	assert_int_equal(sp_cfg_set(&c, "steering", "off", err, sizeof(err)), 0);
+	assert_int_equal(c.steering, SP_STEER_OFF);
+	assert_int_equal(sp_cfg_set(&c, "steering", "on", err, sizeof(err)), 0);
+	assert_int_equal(c.steering, SP_STEER_ON);
+	assert_int_equal(sp_cfg_set(&c, "steering", "auto", err, sizeof(err)), 0);
+	assert_int_equal(c.steering, SP_STEER_AUTO);
+	assert_int_equal(sp_cfg_set(&c, "steering", "yes", err, sizeof(err)), -EINVAL);
+	assert_int_equal(c.steering, SP_STEER_AUTO);
 	assert_int_equal(sp_cfg_set(&c, "nonsense", "1", err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "nonsense"));
 }
