@@ -8,6 +8,11 @@ The instance gets a second port, net_memif in server role, beside its tap. testp
 as the memif client, in txonly mode, addressed to the dataplane's MAC and address, for a few
 seconds (bounded by timeout). Its frames are UDP, which the dataplane does not serve yet, so
 they are counted as drop_ip_proto: proof they were parsed, not just received.
+
+The instance runs two workers, and memif has no RSS, so software steering is on for that
+port: testpmd sends over two queues with --txonly-multi-flow (varying source addresses), and
+each flow's frames must be processed by the worker its Toeplitz hash names, whichever queue
+they came in on: the receiving workers hand frames to their owners (steer_out / steer_in).
 """
 import re
 import shutil
@@ -28,17 +33,19 @@ def test_memif_frames_from_another_dpdk_process(fresh_name):
     name = fresh_name("m")
     sock = "/run/spate/%s-memif.sock" % name
     subnet = "198.19.250"
-    inst = instance_up(name, 1, "--set", "port1=net_memif0,role=server,socket=%s,socket-abstract=no" % sock,
+    inst = instance_up(name, 2, "--set", "port1=net_memif0,role=server,socket=%s,socket-abstract=no" % sock,
                        "--set", "port1_ipv4=%s.2/24" % subnet)
     ports = inst.dataplane()["ports"]
     memif = [p for p in ports if p["name"] == "net_memif0"]
     assert memif, ports
+    assert memif[0]["rss"] is False and memif[0]["steering"] is True, memif
     mac = memif[0]["mac"]
     base = inst.counters()
     cmd = ["timeout", "-s", "INT", str(SECONDS + 5), "dpdk-testpmd", "--no-pci",
            "--file-prefix", name + "-tp", "--huge-unlink", "-m", "128", "-l", "0,1",
            "--vdev", "net_memif0,role=client,socket=%s,socket-abstract=no" % sock, "--log-level", "4", "--",
-           "--forward-mode=txonly", "--eth-peer=0,%s" % mac,
+           "--forward-mode=txonly", "--txonly-multi-flow", "--rxq=2", "--txq=2",
+           "--eth-peer=0,%s" % mac,
            "--tx-ip=%s.1,%s.2" % (subnet, subnet), "--stats-period", "1", "--nb-cores=1"]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=SECONDS + 30)
@@ -50,4 +57,12 @@ def test_memif_frames_from_another_dpdk_process(fresh_name):
     assert rx > 1000, memif
     c = inst.counters()
     assert c["drop_ip_proto"] - base["drop_ip_proto"] > 1000, c
+    # Steering moved frames between the workers, and both own some flows. (testpmd floods:
+    # a full ring may drop, counted as steer_drop_full, like a full rx queue.)
+    workers = [w["counters"] for w in inst.dataplane()["workers"]]
+    assert c["steer_out"] - base["steer_out"] > 100, c
+    assert all(w["steer_in"] > 0 and w["drop_ip_proto"] > 0 for w in workers), workers
+    print("steer_out %d steer_in %d steer_drop_full %d rx %d" % (
+        c["steer_out"] - base["steer_out"], c["steer_in"] - base["steer_in"],
+        c["steer_drop_full"] - base["steer_drop_full"], rx))
     subprocess.run(["rm", "-rf", "/var/run/dpdk/%s-tp" % name], check=False)
