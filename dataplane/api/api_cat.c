@@ -14,6 +14,7 @@
 
 #include <spate/assert.h>
 #include <spate/err.h>
+#include <spate/hex.h>
 
 #include "api_cat.h"
 
@@ -117,18 +118,6 @@ sp_api_stream_arn(const struct sp_api_cat *cat, const struct sp_api_stream *st, 
 	return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-static int
-cat_hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 int
 sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out)
 {
@@ -146,14 +135,8 @@ sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out)
 	    json_integer_value(off) > SP_API_ITER_CLOCK_OFFSET_MAX_MS) {
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < SP_API_ITER_KEY_BYTES; i++) {
-		int hi = cat_hexval(key[2 * i]);
-		int lo = cat_hexval(key[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			return -EINVAL;
-		}
-		out->key[i] = (uint8_t)(hi << 4 | lo);
+	if (sp_hex_decode(key, out->key, SP_API_ITER_KEY_BYTES) != 0) {
+		return -EINVAL;
 	}
 	out->clock_offset_ms = json_integer_value(off);
 	SP_VERIFY(out->clock_offset_ms >= -SP_API_ITER_CLOCK_OFFSET_MAX_MS);

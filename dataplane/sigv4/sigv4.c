@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include <spate/assert.h>
+#include <spate/hex.h>
 
 #include "sigv4.h"
 
@@ -632,21 +633,6 @@ sigv4_hw_encoded(struct sigv4_hw *w, struct sigv4_str s)
 	SP_ASSERT(s.n == 0);
 }
 
-static int
-sigv4_hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
 /* Percent-decode s into dst (room for s.n bytes); a '%' without two hex digits is literal. */
 static size_t
 sigv4_decode(struct sigv4_str s, char *dst)
@@ -660,8 +646,8 @@ sigv4_decode(struct sigv4_str s, char *dst)
 		int lo = -1;
 
 		if (s.p[i] == '%' && i + 2 < s.n) {
-			hi = sigv4_hexval(s.p[i + 1]);
-			lo = sigv4_hexval(s.p[i + 2]);
+			hi = sp_hex_val(s.p[i + 1]);
+			lo = sp_hex_val(s.p[i + 2]);
 		}
 		if (hi >= 0 && lo >= 0) {
 			dst[o++] = (char)(hi * 16 + lo);
