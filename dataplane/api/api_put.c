@@ -307,27 +307,30 @@ put_check_sizes(struct sp_api_conn *c, const struct sp_api_stream *st,
 	uint64_t total = 0, max_total = st->max_record_bytes > SP_K_RECORD_MAX_BYTES_DEFAULT
 						? SP_K_PUT_RECORDS_MAX_BYTES_LARGE
 						: SP_K_PUT_RECORDS_MAX_BYTES;
-	uint32_t max_data = 0;
+	uint32_t max_data = 0, over = UINT32_MAX; /* over: first record over with its key */
 
 	for (uint32_t i = 0; i < n; i++) {
+		uint64_t sz = (uint64_t)recs[i].data_len + recs[i].key.len;
+
 		max_data = SP_MAX(max_data, recs[i].data_len);
+		if (sz > st->max_record_bytes && over == UINT32_MAX) {
+			over = i;
+		}
+		total += sz;
 	}
+	/* Data alone over the limit is the model-shaped answer and wins over any sum. */
 	if (max_data > st->max_record_bytes) {
 		put_refuse_data(c, st, recs, n, batch);
 		return false;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t sz = (uint64_t)recs[i].data_len + recs[i].key.len;
-
-		if (sz > st->max_record_bytes) {
-			snprintf(c->api->msg, sizeof(c->api->msg),
-				 "Record size %llu (data + partition key) exceeds the stream's "
-				 "limit of %u bytes.",
-				 (unsigned long long)sz, st->max_record_bytes);
-			sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, c->api->msg, false);
-			return false;
-		}
-		total += sz;
+	if (over != UINT32_MAX) {
+		snprintf(c->api->msg, sizeof(c->api->msg),
+			 "Record size %llu (data + partition key) exceeds the stream's limit of %u "
+			 "bytes.",
+			 (unsigned long long)recs[over].data_len + recs[over].key.len,
+			 st->max_record_bytes);
+		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT, c->api->msg, false);
+		return false;
 	}
 	if (batch && total > max_total) {
 		sp_api_respond_error(c, SP_KERR_INVALID_ARGUMENT,
