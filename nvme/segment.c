@@ -346,8 +346,8 @@ sp_seg_index_init(struct sp_seg_index *idx, struct sp_seg_index_ent *ent, uint32
 	idx->every_bytes = every_bytes;
 }
 
-static void
-seg_index_add(struct sp_seg_index *idx, sp_u128 seq, uint64_t max_ms, uint64_t off)
+void
+sp_seg_index_add(struct sp_seg_index *idx, sp_u128 seq, uint64_t max_ms, uint64_t off)
 {
 	if (idx->n > 0 && idx->recs_since < idx->every_recs &&
 	    off - idx->last_off < idx->every_bytes) {
@@ -599,7 +599,7 @@ sp_seg_scan(struct sp_seg_scan *s, const uint8_t *buf, uint64_t buf_off, size_t 
 		}
 		s->max_ms = r.arrival_ms > s->max_ms ? r.arrival_ms : s->max_ms;
 		if (s->idx != NULL) {
-			seg_index_add(s->idx, r.seq, s->max_ms, s->next_off);
+			sp_seg_index_add(s->idx, r.seq, s->max_ms, s->next_off);
 		}
 		s->last_seq = r.seq;
 		s->any = true;

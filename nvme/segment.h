@@ -164,6 +164,11 @@ struct sp_seg_index {
 void sp_seg_index_init(struct sp_seg_index *idx, struct sp_seg_index_ent *ent, uint32_t cap,
 		       uint32_t every_recs, uint32_t every_bytes);
 /*
+ * Note a record (frame at off, running largest arrival time max_ms) as a scan does: a writer
+ * keeps the index of the segment it fills with it.
+ */
+void sp_seg_index_add(struct sp_seg_index *idx, sp_u128 seq, uint64_t max_ms, uint64_t off);
+/*
  * Where to start a forward walk for the first record with sequence number >= seq (or, for
  * _time, the first whose running largest arrival time is >= t_ms): a frame offset, and the
  * running largest arrival time before it. data_off is the first record's offset (used when
