@@ -85,6 +85,7 @@ struct sp_shard_ring {
 	/* Written by the writer, read by everyone. */
 	_Atomic uint64_t trim_off SP_CACHE_ALIGNED;
 	_Atomic uint64_t commit_gen;
+	_Atomic uint64_t visible; /* readers see counters up to this (durable ack mode) */
 	struct shard_commit slots[SHARD_COMMIT_SLOTS];
 };
 
@@ -335,6 +336,7 @@ shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
 	for (unsigned i = 0; i < SP_SHARD_READ_RETRIES; i++) {
 		uint64_t g;
 		uint64_t g2;
+		uint64_t vis;
 		const struct shard_commit *c;
 
 		/* Trim first: the writer trims only what it published, so end >= trim below. */
@@ -344,6 +346,7 @@ shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
 		s->end = atomic_load_explicit(&c->end, memory_order_relaxed);
 		s->tip_counter = atomic_load_explicit(&c->tip_counter, memory_order_relaxed);
 		s->tip_arrival = atomic_load_explicit(&c->tip_arrival, memory_order_relaxed);
+		vis = atomic_load_explicit(&ring->visible, memory_order_relaxed);
 		atomic_thread_fence(memory_order_acquire);
 		g2 = atomic_load_explicit(&ring->commit_gen, memory_order_relaxed);
 		/* Slot g is rewritten only while batch g + SLOTS is built, after g + SLOTS - 1.
@@ -351,6 +354,8 @@ shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
 		 * appended in between, so load both again. */
 		if (g2 - g < SHARD_COMMIT_SLOTS - 1 && s->end - s->trim <= ring->cap) {
 			SP_VERIFY(s->trim <= s->end);
+			/* records above the visible gate are not there yet for readers */
+			s->tip_counter = SP_MIN(s->tip_counter, vis);
 			return 0;
 		}
 	}
@@ -439,6 +444,9 @@ shard_read_once(const struct sp_shard_ring *ring, const struct shard_snap *s,
 	r = shard_locate(ring, s, shard_target(ring, pos->seq), from, &cur, &h);
 	/* the views' bytes start at the first record returned */
 	res->guard = cur.off;
+	if (r == 1 && shard_hdr_counter(&h) > s->tip_counter) {
+		r = 0; /* behind the visible gate */
+	}
 	while (r == 1 && n < max_records) {
 		uint64_t len = (uint64_t)h.key_len + h.data_len;
 
@@ -451,6 +459,9 @@ shard_read_once(const struct sp_shard_ring *ring, const struct shard_snap *s,
 		res->next.seq = sp_shard_ring_seq(ring, shard_hdr_counter(&h) + 1);
 		shard_cur_step(ring, &cur, h.size);
 		r = shard_walk(ring, &cur, s->end, SHARD_BY_COUNTER, 0, &h);
+		if (r == 1 && shard_hdr_counter(&h) > s->tip_counter) {
+			r = 0;
+		}
 	}
 	if (r < 0) {
 		return r;
@@ -899,11 +910,27 @@ sp_shard_ring_init(void *mem, size_t bytes, const struct sp_shard_ring_conf *con
 	ring->w.next_counter = ring->base;
 	ring->w.trim_counter = ring->base;
 	atomic_store_explicit(&ring->slots[0].tip_counter, ring->base - 1, memory_order_relaxed);
+	atomic_store_explicit(&ring->visible, conf->gated ? ring->base - 1 : UINT64_MAX,
+			      memory_order_relaxed);
 	ring->magic = SHARD_RING_MAGIC;
 	SP_VERIFY(ring->data + cap <= (uint8_t *)mem + bytes);
 	SP_VERIFY((uint8_t *)(ring->idx + ring->nidx) <= ring->data);
 	*out = ring;
 	return 0;
+}
+
+void
+sp_shard_ring_set_visible(struct sp_shard_ring *ring, sp_u128 upto)
+{
+	uint64_t t = upto == ~(sp_u128)0 ? SP_SEQNO_COUNTER_MAX + 1 : shard_target(ring, upto + 1);
+	uint64_t c = t > ring->base ? t - 1 : ring->base - 1;
+
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	/* never past what was committed, never backwards */
+	c = SP_MIN(c, ring->w.next_counter - 1);
+	if (c > atomic_load_explicit(&ring->visible, memory_order_relaxed)) {
+		atomic_store_explicit(&ring->visible, c, memory_order_release);
+	}
 }
 
 /* ---- observation ---- */

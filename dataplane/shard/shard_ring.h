@@ -89,6 +89,12 @@ struct sp_shard_ring_conf {
 	uint64_t first_counter;
 	/* largest key + data accepted, 1..SP_SHARD_RECORD_MAX_LIMIT */
 	uint32_t max_record_bytes;
+	/*
+	 * Readers see only records the writer made visible (sp_shard_ring_set_visible): durable
+	 * ack mode, where a record is readable once it is on stable storage. false: committed
+	 * records are visible at once.
+	 */
+	bool gated;
 };
 
 /* One record to append. key and data may be NULL when their length is 0. */
@@ -221,6 +227,12 @@ SP_MUST_CHECK int sp_shard_ring_trim_horizon(const struct sp_shard_ring *ring,
 
 /* Just after the newest committed record (LATEST). 0 or -EAGAIN. */
 SP_MUST_CHECK int sp_shard_ring_latest(const struct sp_shard_ring *ring, struct sp_shard_pos *pos);
+
+/*
+ * Gated ring (writer lcore): records with numbers <= upto become visible to readers (reads,
+ * the tip, LATEST). Never moves backwards, never past the last committed record.
+ */
+void sp_shard_ring_set_visible(struct sp_shard_ring *ring, sp_u128 upto);
 
 void sp_shard_ring_stats(const struct sp_shard_ring *ring, struct sp_shard_ring_stats *out);
 void sp_shard_ring_info(const struct sp_shard_ring *ring, struct sp_shard_ring_info *out);

@@ -260,6 +260,62 @@ test_append_read_basic(void **state)
 	t_ring_free(&t);
 }
 
+/* A gated ring (durable ack mode) shows records only up to what the writer made visible. */
+static void
+test_visible_gate(void **state)
+{
+	struct sp_shard_ring_conf conf = {
+	    .id = {.epoch = T_EPOCH, .node = T_NODE, .stream_tag = T_TAG, .shard_index = T_SHARD},
+	    .max_record_bytes = 4096,
+	    .gated = true,
+	};
+	size_t bytes = sp_shard_ring_mem_bytes(1 << 16);
+	void *mem = aligned_alloc(SP_SHARD_RING_ALIGN, bytes);
+	struct sp_shard_ring *ring;
+	struct sp_shard_rec_view v[16];
+	struct sp_shard_read_res res;
+	struct sp_shard_pos pos = {.seq = t_seq(1)};
+	struct t_rec recs[10];
+	struct sp_shard_rec_in in[10];
+
+	(void)state;
+	assert_non_null(mem);
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	for (unsigned i = 0; i < 10; i++) {
+		t_rec_make(i + 1, 20, &recs[i]);
+		in[i] = recs[i].in;
+	}
+	assert_int_equal(sp_shard_ring_append(ring, in, 10, 100, NULL), 10);
+	/* nothing visible yet: at the tip, LATEST before the first record */
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 0);
+	assert_true(res.at_tip && res.tip_seq == 0 && res.next.seq == t_seq(1));
+	assert_int_equal(sp_shard_ring_latest(ring, &pos), 0);
+	assert_true(pos.seq == t_seq(1));
+	/* up to the 4th */
+	sp_shard_ring_set_visible(ring, t_seq(4));
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 4);
+	assert_true(res.at_tip && res.millis_behind == 0 && res.next.seq == t_seq(5));
+	assert_true(t_view_ok(&v[3], 4, 20) && res.tip_seq == t_seq(4));
+	assert_int_equal(sp_shard_ring_latest(ring, &pos), 0);
+	assert_true(pos.seq == t_seq(5));
+	/* a number between two records, a lower one (ignored), one past the last committed */
+	sp_shard_ring_set_visible(ring, t_seq(6) + 1);
+	pos.seq = t_seq(5);
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 2);
+	sp_shard_ring_set_visible(ring, t_seq(2));
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 2);
+	sp_shard_ring_set_visible(ring, t_seq(99));
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 6);
+	assert_true(res.at_tip && res.tip_seq == t_seq(10));
+	/* a number of an older epoch shows nothing new on a fresh gated ring */
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	assert_int_equal(sp_shard_ring_append(ring, in, 3, 100, NULL), 3);
+	sp_shard_ring_set_visible(ring, t_seq(2) - ((sp_u128)1 << 104));
+	pos.seq = t_seq(1);
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 0);
+	free(mem);
+}
+
 /* Model of what the ring holds: counters [lo, hi) with their data lengths. */
 struct t_model {
 	uint64_t lo;
@@ -822,6 +878,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_append_read_basic),
+	    cmocka_unit_test(test_visible_gate),
 	    cmocka_unit_test(test_wrap_many_sizes),
 	    cmocka_unit_test(test_full_and_exact_fit),
 	    cmocka_unit_test(test_max_record_anywhere),
