@@ -512,6 +512,10 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .idle_timeout_ms = (uint32_t)dp->cfg.api_idle_timeout_ms,
 	    .ctl_timeout_ms = (uint32_t)dp->cfg.api_ctl_timeout_ms,
 	    .shard_ring_bytes = (uint32_t)(dp->cfg.shard_ring_mb << 20),
+	    .data_dir = dp->cfg.data_dir,
+	    .durable = strcmp(dp->cfg.ack_mode, "durable") == 0,
+	    .store_bytes = dp->cfg.store_mb << 20,
+	    .seg_bytes = dp->cfg.seg_mb << 20,
 	    .credentials_file = dp->cfg.credentials_file,
 	    .account_id = dp->cfg.account_id,
 	};
@@ -519,6 +523,14 @@ dp_setup_api_global(struct sp_dp *dp)
 
 	if (!dp->cfg.api) {
 		return 0;
+	}
+	if (strcmp(dp->cfg.ack_mode, "durable") != 0 && strcmp(dp->cfg.ack_mode, "memory") != 0) {
+		RTE_LOG(ERR, SPATE, "ack_mode: durable or memory, not '%s'\n", dp->cfg.ack_mode);
+		return -EINVAL;
+	}
+	if (ac.durable && dp->cfg.data_dir[0] == '\0') {
+		RTE_LOG(ERR, SPATE, "ack_mode durable needs a data_dir\n");
+		return -EINVAL;
 	}
 	rc = sp_api_global_create(&dp->api, &ac, dp->nb_workers,
 				  (int)rte_lcore_to_socket_id(dp->main_lcore));

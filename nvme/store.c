@@ -86,6 +86,7 @@ struct sp_store {
 	struct store_seg *segs;
 	struct sp_seg_index_ent *ents; /* nsegs x index_cap */
 	uint32_t alloc_cursor;
+	uint32_t nfree; /* segments with no log */
 	struct sp_slog *logs; /* max_logs */
 	uint32_t nlogs;
 	uint32_t *hash; /* slot + 1, open addressing, hcap entries */
@@ -357,6 +358,8 @@ seg_alloc(struct sp_store *s)
 		uint32_t g = (s->alloc_cursor + i) % s->nsegs;
 
 		if (s->segs[g].log == 0) {
+			SP_VERIFY(s->nfree > 0);
+			s->nfree--;
 			s->alloc_cursor = (g + 1) % s->nsegs;
 			seg_reset(s, g);
 			return g;
@@ -644,6 +647,26 @@ void
 sp_store_stats(const struct sp_store *s, struct sp_store_stats *out)
 {
 	*out = s->st;
+}
+
+uint32_t
+sp_slog_slot(const struct sp_slog *l)
+{
+	return l->slot;
+}
+
+int
+sp_slog_state(const struct sp_slog *l, uint64_t need)
+{
+	const struct sp_store *s = l->s;
+
+	if (l->err != 0) {
+		return l->err;
+	}
+	if (l->wopen && l->w.buf_off + l->w.used + need <= s->seg_bytes) {
+		return 0;
+	}
+	return s->nfree > 0 ? 0 : -ENOSPC;
 }
 
 void
@@ -1017,6 +1040,9 @@ sp_store_recover(struct sp_store *s, struct sp_store_recovery *rep)
 		}
 	}
 	rep->logs = s->nlogs;
+	for (uint32_t g = 0; g < s->nsegs; g++) {
+		s->nfree += s->segs[g].log == 0;
+	}
 	return recover_logs(s, rep);
 }
 

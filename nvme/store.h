@@ -144,6 +144,16 @@ sp_u128 sp_slog_durable(const struct sp_slog *l);
 
 void sp_slog_info(const struct sp_slog *l, struct sp_slog_info *out);
 
+/* The log's number in its store, 0..max_logs - 1 (for the caller's per-log tables). */
+uint32_t sp_slog_slot(const struct sp_slog *l);
+
+/*
+ * Whether need more frame bytes can be taken now: 0, the write error being retried, or
+ * -ENOSPC (the tail segment cannot hold them and no segment is free). A hint for refusing
+ * records before they are numbered; sp_slog_append decides.
+ */
+int sp_slog_state(const struct sp_slog *l, uint64_t need);
+
 /* Submit pending writes, collect completions. Returns the number of events handled. */
 unsigned sp_store_poll(struct sp_store *s);
 

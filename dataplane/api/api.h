@@ -33,6 +33,10 @@ struct sp_api_conf {
 	uint32_t idle_timeout_ms;  /* keep-alive connection with no request */
 	uint32_t ctl_timeout_ms;   /* control operation without an answer from spate-control */
 	uint32_t shard_ring_bytes; /* one shard's ring */
+	const char *data_dir;      /* store files; NULL or empty: no storage */
+	bool durable;              /* ack mode durable (needs data_dir) */
+	uint64_t store_bytes;      /* each worker's store file */
+	uint64_t seg_bytes;        /* segment size for a new store */
 	const char *credentials_file;
 	const char *account_id; /* for keys without one (ARNs, messages) */
 };

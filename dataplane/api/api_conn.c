@@ -30,6 +30,7 @@
 #include "../shard/shard_iter.h"
 #include "../sigv4/sigv4.h"
 #include "api_json.h"
+#include "api_store.h"
 #include "api_worker.h"
 
 uint64_t
@@ -725,6 +726,7 @@ sp_api_worker_poll(struct sp_api *api)
 	unsigned work = 0;
 
 	work += sp_api_put_poll(api);
+	work += sp_api_store_poll(api);
 	work += sp_api_ctl_poll(api);
 	work += conn_resume_waiting(api);
 	work += conn_sweep(api, sp_api_now_ms(api));
@@ -835,6 +837,9 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 		rc = sp_shard_iter_mac_create(placeholder, &api->iter);
 	}
 	if (rc == 0) {
+		rc = sp_api_store_open(api); /* recovery: before the worker serves anything */
+	}
+	if (rc == 0) {
 		rc = sp_tcp_listen(api->tcp, conf->port, &conn_ops, api);
 	}
 	if (rc != 0) {
@@ -861,6 +866,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	for (uint32_t i = 0; i < api->nall_bufs; i++) {
 		free(api->all_bufs[i].p);
 	}
+	sp_api_store_close(api);
 	sp_sigv4_destroy(api->sigv4);
 	sp_shard_iter_mac_destroy(api->iter);
 	free(api->all_bufs);

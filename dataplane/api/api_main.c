@@ -101,6 +101,9 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 	snprintf(g->credentials_file, sizeof(g->credentials_file), "%s",
 		 conf->credentials_file != NULL ? conf->credentials_file : "");
 	snprintf(g->account_id, sizeof(g->account_id), "%s", conf->account_id);
+	snprintf(g->data_dir, sizeof(g->data_dir), "%s",
+		 conf->data_dir != NULL ? conf->data_dir : "");
+	g->conf.data_dir = g->data_dir;
 	g->conf.credentials_file = g->credentials_file;
 	g->conf.account_id = g->account_id;
 	g->nb_workers = nb_workers;

@@ -23,6 +23,7 @@
 #include "../md5/md5.h"
 #include "../shard/shard_ring.h"
 #include "api_req.h"
+#include "api_store.h"
 #include "api_worker.h"
 
 #define PUT_ARN_PREFIX "arn:aws:kinesis:"
@@ -131,6 +132,20 @@ put_quota(struct sp_api *api, const struct sp_api_stream *st, uint32_t shard,
 	return k;
 }
 
+static void put_finish(struct sp_api_conn *c);
+
+/* Segment frame bytes of n records (what their log must have room for). */
+static uint64_t
+put_frame_bytes(const struct sp_api_xrec *recs, uint32_t n)
+{
+	uint64_t b = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		b += sp_seg_frame_bytes((uint16_t)recs[i].key_len, recs[i].data_len);
+	}
+	return b;
+}
+
 /* Append one run of records of one shard (x->recs[from..to)) on its owner. */
 static void
 put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_xput *x,
@@ -142,6 +157,8 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	sp_u128 seqs[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	uint32_t n = to - from, done = 0, admitted;
 	size_t off = 0;
+	struct sp_slog *log;
+	int serr;
 
 	SP_VERIFY(n >= 1 && n <= SP_K_PUT_RECORDS_MAX_ENTRIES);
 	if (sh == NULL || !sh->open || sh->ring == NULL || sh->owner != api->worker) {
@@ -149,6 +166,16 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 			x->recs[i].status =
 			    sh == NULL ? SP_API_XREC_NO_STREAM : SP_API_XREC_INTERNAL;
 		}
+		return;
+	}
+	log = sp_api_store_log(api, st, sh, put_frame_bytes(&x->recs[from], n), &serr);
+	if (serr != 0) {
+		/* the shard's log cannot take records now (write errors, no space): refuse them
+		 * before they are numbered, so none becomes visible without being durable */
+		for (uint32_t i = from; i < to; i++) {
+			x->recs[i].status = SP_API_XREC_INTERNAL;
+		}
+		api->cnt.store_refused += n;
 		return;
 	}
 	admitted = put_quota(api, st, sh->index, &x->recs[from], n, x->now_ms);
@@ -192,6 +219,9 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		done += (uint32_t)rc;
 	}
 	api->cnt.records_in += done;
+	if (log != NULL && done > 0) {
+		sp_api_store_feed(api, log, sh);
+	}
 }
 
 /* Serve one owner's message: its records, run by run of one shard. */
@@ -216,11 +246,34 @@ put_serve(struct sp_api *api, struct sp_api_xput *x)
 		put_serve_run(api, st, x, from, to);
 		from = to;
 	}
+	if (api->g->conf.durable && api->store != NULL) {
+		for (uint32_t i = 0; i < x->n; i++) {
+			if (x->recs[i].status == SP_API_XREC_OK) {
+				sp_api_store_hold(api, x); /* answered once durable */
+				break;
+			}
+		}
+	}
+}
+
+void
+sp_api_put_release(struct sp_api *api, struct sp_api_xput *x)
+{
+	SP_VERIFY(!x->held && x->dst == api->worker);
+	if (x->src == api->worker) {
+		struct sp_api_conn *c = x->req->conn;
+
+		SP_VERIFY(c->req.pending > 0);
+		if (--c->req.pending == 0) {
+			put_finish(c);
+		}
+		return;
+	}
+	/* sized like the request ring: never full */
+	SP_VERIFY(rte_ring_sp_enqueue(api->g->put_done[api->worker][x->src], x) == 0);
 }
 
 /* ---- sender side ---- */
-
-static void put_finish(struct sp_api_conn *c);
 
 /* Hash keys (MD5 batch) or take ExplicitHashKey; route every record. False: answered. */
 static bool
@@ -305,8 +358,8 @@ put_check_sizes(struct sp_api_conn *c, const struct sp_api_stream *st,
 		const struct sp_api_req_record *recs, uint32_t n, bool batch)
 {
 	uint64_t total = 0, max_total = st->max_record_bytes > SP_K_RECORD_MAX_BYTES_DEFAULT
-						? SP_K_PUT_RECORDS_MAX_BYTES_LARGE
-						: SP_K_PUT_RECORDS_MAX_BYTES;
+					    ? SP_K_PUT_RECORDS_MAX_BYTES_LARGE
+					    : SP_K_PUT_RECORDS_MAX_BYTES;
 	uint32_t max_data = 0, over = UINT32_MAX; /* over: first record over with its key */
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -524,7 +577,9 @@ put_send(struct sp_api_conn *c, const struct sp_api_stream *st, uint32_t ng, con
 		req->pending++;
 	}
 	if (local != NULL) {
+		local->held = false;
 		put_serve(api, local);
+		req->pending += local->held; /* released by api_store.c once durable */
 	}
 	if (req->pending == 0) {
 		put_finish(c);
@@ -705,10 +760,14 @@ sp_api_put_poll(struct sp_api *api)
 		n = rte_ring_sc_dequeue_burst(g->put[o][api->worker], objs, SP_API_XDRAIN_BURST,
 					      NULL);
 		for (unsigned i = 0; i < n; i++) {
-			put_serve(api, objs[i]);
+			struct sp_api_xput *x = objs[i];
+
+			x->held = false;
+			put_serve(api, x);
 			api->cnt.xput_served++;
-			/* sized like the request ring: never full */
-			SP_VERIFY(rte_ring_sp_enqueue(g->put_done[api->worker][o], objs[i]) == 0);
+			if (!x->held) {
+				sp_api_put_release(api, x);
+			}
 		}
 		work += n;
 		/* our records coming back */

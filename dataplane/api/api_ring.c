@@ -19,6 +19,7 @@
 #include "../shard/shard_ring.h"
 #include "api_internal.h"
 #include "api_ring.h"
+#include "api_store.h"
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
@@ -35,14 +36,19 @@ sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
 		   .shard_index = sh->index},
 	    .first_counter = 0,
 	    .max_record_bytes = SP_K_RECORD_MAX_BYTES_LIMIT,
+	    .gated = g->conf.durable,
 	};
 	char name[RTE_MEMZONE_NAMESIZE];
 	const struct rte_memzone *z;
+	size_t bytes;
 	int rc2;
 
 	snprintf(name, sizeof(name), "spr_%llu", (unsigned long long)seq);
-	z = rte_memzone_reserve_aligned(name, g->conf.shard_ring_bytes, g->socket, 0,
-					SP_SHARD_RING_ALIGN);
+	/* with storage, the shard's write buffer follows the ring (api_store.h) */
+	bytes = g->data_dir[0] == '\0'
+		    ? g->conf.shard_ring_bytes
+		    : sp_api_store_wbuf_off(g->conf.shard_ring_bytes) + sp_api_store_wbuf_bytes();
+	z = rte_memzone_reserve_aligned(name, bytes, g->socket, 0, SP_API_WBUF_ALIGN);
 	if (z == NULL) {
 		RTE_LOG(ERR, SPATE, "api: stream %s shard %u: no memory for a %u MiB ring: %s\n",
 			st->name, sh->index, g->conf.shard_ring_bytes >> 20,
@@ -55,14 +61,14 @@ sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
 	 * too small for four such records takes the stream's own limit; raising it later then
 	 * needs a larger shard_ring_mb (the ring refuses what it cannot hold, counted).
 	 */
-	rc2 = sp_shard_ring_init(z->addr, z->len, &rc, ring);
+	rc2 = sp_shard_ring_init(z->addr, g->conf.shard_ring_bytes, &rc, ring);
 	if (rc2 == -ENOSPC && st->max_record_bytes < rc.max_record_bytes) {
 		RTE_LOG(WARNING, SPATE,
 			"api: stream %s shard %u: a %u MiB ring holds records of up to %u bytes "
 			"only (shard_ring_mb >= 41 for 10 MiB records)\n",
 			st->name, sh->index, g->conf.shard_ring_bytes >> 20, st->max_record_bytes);
 		rc.max_record_bytes = st->max_record_bytes;
-		rc2 = sp_shard_ring_init(z->addr, z->len, &rc, ring);
+		rc2 = sp_shard_ring_init(z->addr, g->conf.shard_ring_bytes, &rc, ring);
 	}
 	if (rc2 != 0) {
 		RTE_LOG(ERR, SPATE, "api: stream %s shard %u: ring layout: %s\n", st->name,

@@ -16,11 +16,13 @@
 #include "api_internal.h"
 #include "api_req.h"
 #include "../shard/shard_ring.h"
+#include "store.h"
 
 struct rte_mbuf;
 struct rte_mempool;
 struct sp_tcb;
 struct sp_sigv4;
+struct sp_io_uring;
 
 #define SP_API_SMALL_BUF_BYTES (256u * 1024u)
 #define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
@@ -50,6 +52,18 @@ struct sp_api_quota {
 	uint64_t sec;
 	uint64_t bytes;
 	uint32_t records;
+};
+
+/* Owner side of one shard's log (api_store.c), indexed by the log's slot in the store. */
+struct sp_api_feed {
+	struct sp_shard_ring *ring; /* NULL: not attached by this worker */
+	struct sp_slog *log;
+	sp_u128 fed;      /* the next ring record to feed is the first >= this */
+	sp_u128 fed_last; /* the last record fed */
+	sp_u128 shown;    /* durable watermark published to the ring's gate */
+	bool listed;
+	bool at_tip; /* the last feed reached the ring's tip */
+	uint32_t next;
 };
 
 struct sp_api_buf {
@@ -125,6 +139,10 @@ struct sp_api_counters {
 	uint64_t xput_served;
 	uint64_t xput_ring_full;
 	uint64_t ring_full;     /* records refused: shard ring full */
+	uint64_t store_refused; /* records refused: their log is failing or out of space */
+	uint64_t store_attach_failed;
+	uint64_t store_feed_waits;  /* feeds stopped for a write to complete */
+	uint64_t store_feed_errors; /* feeds stopped by a store error (retried) */
 	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
@@ -175,6 +193,16 @@ struct sp_api {
 	uint64_t iter_gen;              /* the snapshot iter_gen iter is keyed for; 0: none yet */
 	uint64_t rng;                   /* request ids */
 	struct sp_api_quota quota[SP_API_QUOTA_SLOTS];
+
+	/* storage (api_store.c); store NULL when the appliance runs without a data_dir */
+	struct sp_io_uring *iou;
+	struct sp_store *store;
+	struct sp_store_recovery store_rep;
+	struct sp_api_feed *feeds; /* SP_API_RING_REG_MAX */
+	uint32_t feed_head;        /* list of shards with records to feed or publish */
+	struct sp_api_xput **held; /* puts waiting for durability */
+	uint32_t nheld;
+	uint32_t held_cap;
 
 	struct sp_api_counters cnt;
 };
@@ -237,6 +265,8 @@ void sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len);
 
 /* Cross-core (api_put.c, api_ctlfwd.c): serve and complete messages; return work done. */
 unsigned sp_api_put_poll(struct sp_api *api);
+/* Owner: x is served (and durable when that was asked): give it back to its sender. */
+void sp_api_put_release(struct sp_api *api, struct sp_api_xput *x);
 unsigned sp_api_ctl_poll(struct sp_api *api);
 
 #endif /* SP_API_WORKER_H */

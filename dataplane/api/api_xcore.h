@@ -54,6 +54,7 @@ struct sp_api_xput {
 	uint64_t now_ms;
 	uint32_t n;
 	struct sp_api_xrec *recs;
+	bool held; /* owner: waiting for its records to be durable (api_store.c) */
 };
 
 struct sp_api_xctl {

@@ -330,7 +330,7 @@ shard_walk(const struct sp_shard_ring *ring, struct shard_cur *c, uint64_t end, 
 /* ---- reader protocol ---- */
 
 static int
-shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
+shard_snapshot_gated(const struct sp_shard_ring *ring, struct shard_snap *s, bool gate)
 {
 	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
 	for (unsigned i = 0; i < SP_SHARD_READ_RETRIES; i++) {
@@ -355,11 +355,17 @@ shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
 		if (g2 - g < SHARD_COMMIT_SLOTS - 1 && s->end - s->trim <= ring->cap) {
 			SP_VERIFY(s->trim <= s->end);
 			/* records above the visible gate are not there yet for readers */
-			s->tip_counter = SP_MIN(s->tip_counter, vis);
+			s->tip_counter = gate ? SP_MIN(s->tip_counter, vis) : s->tip_counter;
 			return 0;
 		}
 	}
 	return -EAGAIN;
+}
+
+static int
+shard_snapshot(const struct sp_shard_ring *ring, struct shard_snap *s)
+{
+	return shard_snapshot_gated(ring, s, true);
 }
 
 /* True when nothing at logical offsets >= guard was reused before this call. */
@@ -475,10 +481,10 @@ shard_read_once(const struct sp_shard_ring *ring, const struct shard_snap *s,
 	return (int)n;
 }
 
-int
-sp_shard_ring_read(const struct sp_shard_ring *ring, const struct sp_shard_pos *pos,
-		   unsigned max_records, uint64_t max_bytes, struct sp_shard_rec_view *out,
-		   struct sp_shard_read_res *res)
+static int
+shard_read(const struct sp_shard_ring *ring, const struct sp_shard_pos *pos, unsigned max_records,
+	   uint64_t max_bytes, struct sp_shard_rec_view *out, struct sp_shard_read_res *res,
+	   bool gate)
 {
 	SP_VERIFY(pos != NULL && res != NULL);
 	SP_VERIFY(out != NULL || max_records == 0);
@@ -488,7 +494,7 @@ sp_shard_ring_read(const struct sp_shard_ring *ring, const struct sp_shard_pos *
 		uint64_t from;
 		int n;
 
-		if (shard_snapshot(ring, &s) < 0) {
+		if (shard_snapshot_gated(ring, &s, gate) < 0) {
 			continue;
 		}
 		n = shard_read_once(ring, &s, pos, max_records, max_bytes, out, res, &from);
@@ -505,6 +511,22 @@ sp_shard_ring_read(const struct sp_shard_ring *ring, const struct sp_shard_pos *
 		}
 	}
 	return -EAGAIN;
+}
+
+int
+sp_shard_ring_read(const struct sp_shard_ring *ring, const struct sp_shard_pos *pos,
+		   unsigned max_records, uint64_t max_bytes, struct sp_shard_rec_view *out,
+		   struct sp_shard_read_res *res)
+{
+	return shard_read(ring, pos, max_records, max_bytes, out, res, true);
+}
+
+int
+sp_shard_ring_read_ungated(const struct sp_shard_ring *ring, const struct sp_shard_pos *pos,
+			   unsigned max_records, uint64_t max_bytes, struct sp_shard_rec_view *out,
+			   struct sp_shard_read_res *res)
+{
+	return shard_read(ring, pos, max_records, max_bytes, out, res, false);
 }
 
 bool

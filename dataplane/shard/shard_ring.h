@@ -202,6 +202,12 @@ SP_MUST_CHECK int sp_shard_ring_read(const struct sp_shard_ring *ring,
 				     uint64_t max_bytes, struct sp_shard_rec_view *out,
 				     struct sp_shard_read_res *res);
 
+/* The same, past the visible gate: the writer's own view (it feeds the storage engine). */
+SP_MUST_CHECK int sp_shard_ring_read_ungated(const struct sp_shard_ring *ring,
+					     const struct sp_shard_pos *pos, unsigned max_records,
+					     uint64_t max_bytes, struct sp_shard_rec_view *out,
+					     struct sp_shard_read_res *res);
+
 /* After using the views of a read: true when none of their bytes can have been reused. */
 bool sp_shard_ring_read_intact(const struct sp_shard_ring *ring,
 			       const struct sp_shard_read_res *res);

@@ -40,10 +40,11 @@ def instance(request):
     # a run that was killed may have left the reserved test instance behind
     instance_down(SESSION_NAME, purge=True)
     try:
-        # The Kinesis bulk test puts ~250 MiB over 4 shards: 96 MiB shard rings hold it, and
-        # 2.5 GiB of hugepages leave room for the other tests' streams meanwhile.
+        # The Kinesis bulk test puts ~250 MiB over 4 shards: 96 MiB shard rings hold it (each
+        # with a 10 MiB storage write buffer), and 2.75 GiB of hugepages leave room for the
+        # other tests' streams meanwhile.
         inst = instance_up(SESSION_NAME, SESSION_WORKERS, "--set", "test_services=true",
-                           "--set", "shard_ring_mb=96", "--set", "mem_mb=2560",
+                           "--set", "shard_ring_mb=96", "--set", "mem_mb=2816",
                            "--set", "api_head_timeout_ms=3000")
         yield inst
     finally:

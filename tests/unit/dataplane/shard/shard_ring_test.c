@@ -291,6 +291,9 @@ test_visible_gate(void **state)
 	assert_true(res.at_tip && res.tip_seq == 0 && res.next.seq == t_seq(1));
 	assert_int_equal(sp_shard_ring_latest(ring, &pos), 0);
 	assert_true(pos.seq == t_seq(1));
+	/* the writer's own read sees them all */
+	assert_int_equal(sp_shard_ring_read_ungated(ring, &pos, 16, 1 << 20, v, &res), 10);
+	assert_true(t_view_ok(&v[9], 10, 20));
 	/* up to the 4th */
 	sp_shard_ring_set_visible(ring, t_seq(4));
 	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 4);

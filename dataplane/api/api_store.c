@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A worker's storage (api_store.h). The worker owns one store file (<data_dir>/store-<w>.spate)
+ * on its own io_uring; every shard it owns gets a log in it on the first append. Records reach
+ * the log from the ring, not from the request: put_serve_run appends to the ring (which numbers
+ * them) and lists the shard here; each poll feeds listed shards' new ring records into their
+ * logs (the write buffer copy is the only one), lets the store submit one write per log and
+ * collect completions, then raises each ring's visible gate to its log's durable watermark and
+ * releases the PutRecord(s) messages whose records are all durable.
+ *
+ * The poll loop never waits on the disk: submissions and completions are polled (nvme/io.h).
+ * Opening and recovering the store happen at boot, on the main lcore, before the worker runs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_log.h>
+#include <rte_ring.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+
+#include "../shard/shard_ring.h"
+#include "api_store.h"
+#include "api_worker.h"
+#include "io_uring.h"
+#include "store.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
+
+#define STORE_DEPTH       256u    /* io_uring SQ entries per worker */
+#define STORE_INDEX_CAP   256u    /* sparse-index entries per segment */
+#define STORE_INDEX_RECS  64u     /* an entry at least every 64 records ... */
+#define STORE_INDEX_BYTES 262144u /* ... or 256 KiB */
+#define FEED_VIEWS        64u     /* ring records read per step */
+#define FEED_BUDGET       4096u   /* records fed per log per poll */
+#define FEED_NONE         UINT32_MAX
+
+uint64_t
+sp_api_store_wbuf_bytes(void)
+{
+	return (SP_STORE_WBUF_MIN + SP_API_WBUF_ALIGN - 1) / SP_API_WBUF_ALIGN * SP_API_WBUF_ALIGN;
+}
+
+uint64_t
+sp_api_store_wbuf_off(uint64_t ring_bytes)
+{
+	return (ring_bytes + SP_API_WBUF_ALIGN - 1) / SP_API_WBUF_ALIGN * SP_API_WBUF_ALIGN;
+}
+
+uint8_t *
+sp_api_store_wbuf(void *ring_mem, uint64_t ring_bytes)
+{
+	return (uint8_t *)ring_mem + sp_api_store_wbuf_off(ring_bytes);
+}
+
+/* ---- boot ---- */
+
+static int
+store_mkdirs(const char *dir)
+{
+	char p[SP_PATH_MAX_BYTES];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] == '/' || p[i] == '\0') {
+			char c = p[i];
+
+			p[i] = '\0';
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+				return -errno;
+			}
+			p[i] = c;
+		}
+	}
+	return 0;
+}
+
+/* Create the file if missing and make it at least bytes long (sparse). */
+static int
+store_file(const char *path, uint64_t bytes)
+{
+	struct stat sb;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int rc = 0;
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fstat(fd, &sb) != 0) {
+		rc = -errno;
+	} else if ((uint64_t)sb.st_size < bytes && ftruncate(fd, (off_t)bytes) != 0) {
+		rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+sp_api_store_open(struct sp_api *api)
+{
+	const struct sp_api_conf *conf = &api->g->conf;
+	char path[SP_PATH_MAX_BYTES];
+	const char *paths[1] = {path};
+	struct sp_store_recovery rep;
+	struct timespec t0, t1, rt;
+	void *scratch = NULL;
+	int rc;
+
+	if (conf->data_dir == NULL || conf->data_dir[0] == '\0') {
+		return 0;
+	}
+	if (snprintf(path, sizeof(path), "%s/store-%u.spate", conf->data_dir, api->worker) >=
+	    (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	rc = store_mkdirs(conf->data_dir);
+	if (rc == 0) {
+		rc = store_file(path, conf->store_bytes);
+	}
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "store %s: %s\n", path, sp_strerror(rc));
+		return rc;
+	}
+	struct sp_io_uring_cfg uc = {.paths = paths, .n_files = 1, .depth = STORE_DEPTH};
+
+	rc = sp_io_uring_create(&uc, &api->iou);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "store %s: io_uring: %s\n", path, sp_strerror(rc));
+		return rc;
+	}
+	api->feeds = calloc(SP_API_RING_REG_MAX, sizeof(*api->feeds));
+	api->held_cap = api->g->nb_workers * conf->max_conns + 1;
+	api->held = calloc(api->held_cap, sizeof(*api->held));
+	scratch = aligned_alloc(SP_API_WBUF_ALIGN, sp_api_store_wbuf_bytes());
+	if (api->feeds == NULL || api->held == NULL || scratch == NULL) {
+		free(scratch);
+		return -ENOMEM;
+	}
+	clock_gettime(CLOCK_REALTIME, &rt);
+	struct sp_store_conf sc = {
+	    .io = sp_io_uring_io(api->iou),
+	    .file = 0,
+	    .size = (uint64_t)sp_io_uring_size(api->iou, 0),
+	    .block = sp_io_uring_block(api->iou, 0),
+	    .seg_bytes = conf->seg_bytes,
+	    .max_logs = SP_API_RING_REG_MAX,
+	    .index_cap = STORE_INDEX_CAP,
+	    .index_every_recs = STORE_INDEX_RECS,
+	    .index_every_bytes = STORE_INDEX_BYTES,
+	    .scratch = scratch,
+	    .scratch_len = sp_api_store_wbuf_bytes(),
+	    .now_ms = (uint64_t)rt.tv_sec * 1000u + (uint64_t)rt.tv_nsec / 1000000u,
+	    .store_id = api->rng ^ (uint64_t)rt.tv_nsec,
+	};
+
+	api->feed_head = FEED_NONE;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = sp_store_create(&sc, &api->store);
+	if (rc == 0) {
+		rc = sp_store_recover(api->store, &rep);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(scratch);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "store %s: %s\n", path, sp_strerror(rc));
+		return rc;
+	}
+	RTE_LOG(INFO, SPATE,
+		"store %s: %s, %u segments (%u used), %u shard logs, %llu records, %llu MiB "
+		"verified in %lld ms; cut %u torn and %u corrupt tails (%llu bytes), %u bad "
+		"headers, %u overlaps\n",
+		path, rep.formatted ? "formatted" : "recovered", rep.segs, rep.segs_used, rep.logs,
+		(unsigned long long)rep.records, (unsigned long long)(rep.bytes_scanned >> 20),
+		(long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+		rep.torn, rep.corrupt, (unsigned long long)rep.cut_bytes, rep.bad_headers,
+		rep.overlaps);
+	if (rep.torn + rep.corrupt > 0) {
+		RTE_LOG(WARNING, SPATE,
+			"store %s: %u tail(s) cut: records after the cut were never acknowledged "
+			"(torn) or were damaged (corrupt)\n",
+			path, rep.torn + rep.corrupt);
+	}
+	api->store_rep = rep;
+	return 0;
+}
+
+void
+sp_api_store_close(struct sp_api *api)
+{
+	/* the ring's teardown waits for requests in flight before the store's memory goes */
+	sp_io_uring_destroy(api->iou);
+	api->iou = NULL;
+	sp_store_destroy(api->store);
+	api->store = NULL;
+	free(api->feeds);
+	free(api->held);
+}
+
+/* ---- owner side ---- */
+
+struct sp_slog *
+sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+		 uint64_t need, int *err)
+{
+	struct sp_slog *l;
+	struct sp_api_feed *f;
+
+	*err = 0;
+	if (api->store == NULL) {
+		return NULL;
+	}
+	l = sp_store_log_find(api->store, st->tag, sh->index);
+	if (l == NULL || api->feeds[sp_slog_slot(l)].ring != sh->ring) {
+		int rc =
+		    sp_store_log_attach(api->store, st->tag, sh->index,
+					sp_api_store_wbuf(sh->ring, api->g->conf.shard_ring_bytes),
+					sp_api_store_wbuf_bytes(), &l);
+
+		if (rc != 0) {
+			api->cnt.store_attach_failed++;
+			*err = rc;
+			return NULL;
+		}
+		f = &api->feeds[sp_slog_slot(l)];
+		*f = (struct sp_api_feed){.ring = sh->ring, .log = l, .next = FEED_NONE};
+	}
+	*err = sp_slog_state(l, need);
+	return l;
+}
+
+void
+sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh)
+{
+	struct sp_api_feed *f = &api->feeds[sp_slog_slot(log)];
+
+	SP_VERIFY(f->log == log && f->ring == sh->ring);
+	if (!f->listed) {
+		f->listed = true;
+		f->next = api->feed_head;
+		api->feed_head = sp_slog_slot(log);
+	}
+}
+
+void
+sp_api_store_hold(struct sp_api *api, struct sp_api_xput *x)
+{
+	SP_VERIFY(api->nheld < api->held_cap && !x->held);
+	x->held = true;
+	api->held[api->nheld++] = x;
+}
+
+/* Feed f's new ring records to its log; true when it reached the ring's tip. */
+static bool
+store_feed_one(struct sp_api *api, struct sp_api_feed *f)
+{
+	struct sp_shard_rec_view v[FEED_VIEWS];
+	uint32_t budget = FEED_BUDGET;
+
+	while (budget > 0) {
+		struct sp_shard_read_res res;
+		struct sp_shard_pos pos = {.seq = f->fed};
+		int n = sp_shard_ring_read_ungated(f->ring, &pos, FEED_VIEWS, UINT64_MAX, v, &res);
+
+		if (n <= 0) {
+			return n == 0;
+		}
+		for (int i = 0; i < n; i++) {
+			struct sp_seg_rec r = {.seq = v[i].seq,
+					       .arrival_ms = v[i].arrival_ms,
+					       .key = v[i].key,
+					       .key_len = v[i].key_len,
+					       .data = v[i].data,
+					       .data_len = v[i].data_len};
+			int rc = sp_slog_append(f->log, &r);
+
+			if (rc != 0) {
+				/* -EAGAIN: a write must complete first; anything else is retried
+				 * too (the store refuses new records meanwhile) */
+				api->cnt.store_feed_waits += rc == -EAGAIN;
+				api->cnt.store_feed_errors += rc != -EAGAIN;
+				return false;
+			}
+			f->fed = v[i].seq + 1;
+			f->fed_last = v[i].seq;
+		}
+		budget -= (uint32_t)SP_MIN((uint32_t)n, budget);
+		if (res.at_tip) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Every record x appended is durable (its logs' watermarks passed them). */
+static bool
+store_put_durable(struct sp_api *api, const struct sp_api_xput *x)
+{
+	uint32_t i = 0;
+
+	while (i < x->n) {
+		uint32_t shard = x->recs[i].shard_index, j = i;
+		sp_u128 last = 0;
+
+		for (; j < x->n && x->recs[j].shard_index == shard; j++) {
+			if (x->recs[j].status == SP_API_XREC_OK) {
+				last = x->recs[j].seq;
+			}
+		}
+		if (last != 0) {
+			const struct sp_slog *l = sp_store_log_find(api->store, x->tag, shard);
+
+			if (l == NULL || sp_slog_durable(l) < last) {
+				return false;
+			}
+		}
+		i = j;
+	}
+	return true;
+}
+
+unsigned
+sp_api_store_poll(struct sp_api *api)
+{
+	unsigned work = 0;
+	uint32_t *link;
+
+	if (api->store == NULL) {
+		return 0;
+	}
+	for (uint32_t k = api->feed_head; k != FEED_NONE; k = api->feeds[k].next) {
+		struct sp_api_feed *f = &api->feeds[k];
+
+		f->at_tip = store_feed_one(api, f);
+	}
+	work += sp_store_poll(api->store);
+	/* publish what is durable; drop shards with nothing left to do */
+	link = &api->feed_head;
+	while (*link != FEED_NONE) {
+		struct sp_api_feed *f = &api->feeds[*link];
+		sp_u128 d = sp_slog_durable(f->log);
+
+		if (d > f->shown) {
+			sp_shard_ring_set_visible(f->ring, d);
+			f->shown = d;
+			work++;
+		}
+		if (f->at_tip && f->shown >= f->fed_last) {
+			f->listed = false;
+			*link = f->next;
+			continue;
+		}
+		link = &f->next;
+	}
+	for (uint32_t i = 0; i < api->nheld;) {
+		struct sp_api_xput *x = api->held[i];
+
+		if (!store_put_durable(api, x)) {
+			i++;
+			continue;
+		}
+		api->held[i] = api->held[--api->nheld];
+		x->held = false;
+		sp_api_put_release(api, x);
+		work++;
+	}
+	return work;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to dataplane/api/: each worker's storage (nvme/store.h) — its store file on
+ * io_uring, the shard logs of the shards it owns, feeding committed ring records into them,
+ * publishing what is durable to readers (the ring's visible gate) and answering PutRecord(s)
+ * in durable ack mode once their records are on stable storage. docs/internals/store.md.
+ */
+#ifndef SP_API_STORE_H
+#define SP_API_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <spate/compiler.h>
+#include <spate/seqno.h>
+
+struct sp_api;
+struct sp_api_xput;
+struct sp_api_stream;
+struct sp_api_shard;
+struct sp_slog;
+
+/* Bytes of a shard's write buffer, placed after its ring in the ring's memzone. */
+#define SP_API_WBUF_ALIGN 65536u
+uint64_t sp_api_store_wbuf_bytes(void);
+/* Where a ring made for ring_bytes of memory keeps its write buffer (offset, address). */
+uint64_t sp_api_store_wbuf_off(uint64_t ring_bytes);
+uint8_t *sp_api_store_wbuf(void *ring_mem, uint64_t ring_bytes);
+
+/* Boot (main lcore, before the worker runs): open or create, then recover, the worker's store. */
+SP_MUST_CHECK int sp_api_store_open(struct sp_api *api);
+void sp_api_store_close(struct sp_api *api);
+
+/*
+ * Owner, before appending records of sh to its ring: the shard's log, attached on first use.
+ * NULL when the worker has no storage. *err: 0, or why records must be refused now (a write
+ * error being retried, -ENOSPC, or the log could not be attached).
+ */
+struct sp_slog *sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st,
+				 const struct sp_api_shard *sh, uint64_t need, int *err);
+
+/* Owner, after appending: feed the shard's new ring records to its log. */
+void sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh);
+
+/* Owner: hold x until every record it appended is durable (durable ack mode). */
+void sp_api_store_hold(struct sp_api *api, struct sp_api_xput *x);
+
+/* Worker poll: feed, submit and complete writes, publish durability, release held puts. */
+unsigned sp_api_store_poll(struct sp_api *api);
+
+#endif /* SP_API_STORE_H */
