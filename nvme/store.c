@@ -24,6 +24,7 @@
 #define SB_HDR_LEN  64u
 #define SEG_NONE    UINT32_MAX
 #define TAG_RECOVER (UINT64_C(1) << 63)       /* completions of recovery's own requests */
+#define TAG_READ    (UINT64_C(1) << 62) /* cold reads: the caller's tag below this bit */
 #define SUBMIT_MAX  64u                       /* writes handed to one submit call */
 #define LOW52       ((UINT64_C(1) << 52) - 1) /* stream tag and shard index of a number */
 
@@ -93,6 +94,9 @@ struct sp_store {
 	uint32_t hcap;
 	uint32_t list_head; /* logs with work: unflushed records, a write in flight or a retry */
 	unsigned inflight;
+	unsigned reads_inflight;
+	unsigned nrdone;
+	struct sp_store_read_cpl rdone[SP_STORE_READS_MAX];
 	uint64_t polls;
 	struct sp_store_stats st;
 };
@@ -631,7 +635,15 @@ sp_store_poll(struct sp_store *s)
 	got = s->conf.io.ops->poll(s->conf.io.ctx, cpl, SP_ARRAY_SIZE(cpl));
 	SP_VERIFY(got >= 0);
 	for (int i = 0; i < got; i++) {
-		SP_VERIFY((cpl[i].tag & TAG_RECOVER) == 0 && cpl[i].tag < s->nlogs);
+		SP_VERIFY((cpl[i].tag & TAG_RECOVER) == 0);
+		if (cpl[i].tag & TAG_READ) {
+			SP_VERIFY(s->reads_inflight > 0 && s->nrdone < SP_STORE_READS_MAX);
+			s->reads_inflight--;
+			s->rdone[s->nrdone++] = (struct sp_store_read_cpl){
+			    .tag = cpl[i].tag & ~TAG_READ, .res = cpl[i].res};
+			continue;
+		}
+		SP_VERIFY(cpl[i].tag < s->nlogs);
 		log_complete(&s->logs[cpl[i].tag], cpl[i].res);
 	}
 	return work + (unsigned)got;
@@ -640,7 +652,44 @@ sp_store_poll(struct sp_store *s)
 bool
 sp_store_idle(const struct sp_store *s)
 {
-	return s->inflight == 0 && s->list_head == SEG_NONE;
+	return s->inflight == 0 && s->reads_inflight == 0 && s->nrdone == 0 &&
+	       s->list_head == SEG_NONE;
+}
+
+int
+sp_store_read(struct sp_store *s, const struct sp_slog_read *rd, void *buf, uint64_t tag)
+{
+	struct sp_io_req req = {.op = SP_IO_READ,
+				.file = rd->file,
+				.offset = rd->offset,
+				.buf = buf,
+				.len = rd->len,
+				.tag = tag | TAG_READ};
+	int rc;
+
+	SP_VERIFY((tag & (TAG_READ | TAG_RECOVER)) == 0);
+	if (s->reads_inflight + s->nrdone >= SP_STORE_READS_MAX) {
+		return -EBUSY;
+	}
+	rc = s->conf.io.ops->submit(s->conf.io.ctx, &req, 1);
+	if (rc <= 0) {
+		return rc == 0 ? -EBUSY : rc;
+	}
+	s->reads_inflight++;
+	s->st.reads++;
+	s->st.read_bytes += rd->len;
+	return 0;
+}
+
+unsigned
+sp_store_read_done(struct sp_store *s, struct sp_store_read_cpl *out, unsigned max)
+{
+	unsigned n = SP_MIN(max, s->nrdone);
+
+	memcpy(out, s->rdone, n * sizeof(*out));
+	memmove(s->rdone, s->rdone + n, (s->nrdone - n) * sizeof(*out));
+	s->nrdone -= n;
+	return n;
 }
 
 void

@@ -43,6 +43,8 @@
 /* Polls a log waits before retrying a failed write (doubling up to the max). */
 #define SP_STORE_RETRY_MIN 16u
 #define SP_STORE_RETRY_MAX 65536u
+/* Cold reads in flight (or completed, not yet collected) per store. */
+#define SP_STORE_READS_MAX 256u
 
 struct sp_store_conf {
 	struct sp_io io;
@@ -209,5 +211,21 @@ SP_MUST_CHECK int sp_slog_read_plan_time(const struct sp_slog *l, uint64_t t_ms,
  */
 SP_MUST_CHECK int sp_slog_read_walk(struct sp_slog_read *rd, const uint8_t *buf,
 				    struct sp_seg_rec *out, unsigned max, sp_u128 *next_seq);
+
+/* A completed cold read: the caller's tag and the bytes read or a negative errno. */
+struct sp_store_read_cpl {
+	uint64_t tag;
+	int32_t res;
+};
+
+/*
+ * Submit the read rd describes into buf (block-aligned, rd->len bytes) on the store's queue;
+ * its completion is collected by sp_store_poll and handed out by sp_store_read_done with tag
+ * (below 2^62). Returns 0 or -EBUSY (SP_STORE_READS_MAX reads outstanding, or the queue is full).
+ */
+SP_MUST_CHECK int sp_store_read(struct sp_store *s, const struct sp_slog_read *rd, void *buf,
+				uint64_t tag);
+/* Completed reads since the last call (at most max). */
+unsigned sp_store_read_done(struct sp_store *s, struct sp_store_read_cpl *out, unsigned max);
 
 #endif /* SP_NVME_STORE_H */

@@ -727,6 +727,7 @@ sp_api_worker_poll(struct sp_api *api)
 
 	work += sp_api_put_poll(api);
 	work += sp_api_store_poll(api);
+	work += sp_api_cold_poll(api);
 	work += sp_api_ctl_poll(api);
 	work += conn_resume_waiting(api);
 	work += conn_sweep(api, sp_api_now_ms(api));

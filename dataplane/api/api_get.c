@@ -217,6 +217,7 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	sp_u128 seq = 0;
 	int rc = 0;
 	ssize_t n;
+	bool stored = c->api->store != NULL;
 
 	if (sp_api_req_get_shard_iterator(body, len, (char *)body + len,
 					  c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r,
@@ -239,6 +240,11 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	switch (r.type) {
 	case SP_API_ITER_AT_SEQUENCE_NUMBER:
 	case SP_API_ITER_AFTER_SEQUENCE_NUMBER:
+		if (stored && seq < sp_shard_ring_seq(sh->ring, 1)) {
+			/* older than the ring: a position the store resolves at GetRecords */
+			pos.seq = r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
+			break;
+		}
 		rc = sp_shard_ring_seek_seq(sh->ring, seq,
 					    r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
 		break;
@@ -246,6 +252,10 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 		rc = sp_shard_ring_seek_time(sh->ring, (uint64_t)SP_MAX(r.timestamp_ms, 0), &pos);
 		break;
 	case SP_API_ITER_TRIM_HORIZON:
+		if (stored) {
+			pos.seq = sh->starting_seq; /* the oldest record, wherever it is */
+			break;
+		}
 		rc = sp_shard_ring_trim_horizon(sh->ring, &pos);
 		break;
 	default:
@@ -285,15 +295,16 @@ get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
 static uint32_t
 get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
 	   const struct sp_api_shard *sh, const struct sp_shard_rec_view *v, unsigned n,
-	   const struct sp_shard_read_res *res)
+	   sp_u128 next_pos, uint64_t millis_behind, size_t cap)
 {
 	struct sp_api *api = c->api;
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
 	struct sp_api_jw w;
-	sp_u128 next = n > 0 ? v[n - 1].seq + 1 : res->next.seq;
+	sp_u128 next = n > 0 ? v[n - 1].seq + 1 : next_pos;
 	ssize_t len;
 
-	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	SP_VERIFY(cap <= c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, cap);
 	sp_api_jw_get_records_begin(&w);
 	for (unsigned i = 0; i < n; i++) {
 		struct sp_api_jw_record r = {
@@ -309,7 +320,7 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 		sp_api_jw_get_records_record(&w, &r);
 	}
 	sp_api_jw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
-				  res->millis_behind, NULL, 0);
+				  millis_behind, NULL, 0);
 	len = sp_api_jw_finish(&w);
 	SP_VERIFY(len > 0); /* get_fit() sized it */
 	api->cnt.records_out += n;
@@ -324,11 +335,9 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 	struct sp_api_req_get_records r;
 	struct sp_api_req_err err;
 	struct sp_shard_iter it;
-	struct sp_shard_read_res res;
-	struct sp_shard_pos pos;
+	sp_u128 pos;
 	const struct sp_api_stream *st;
 	const struct sp_api_shard *sh;
-	uint32_t blen;
 	int rc;
 
 	if (sp_api_req_get_records(body, len, (char *)body + len,
@@ -355,20 +364,38 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 		get_no_shard(c, it.name, it.name_len, it.shard_index);
 		return;
 	}
+	pos = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
+	if (sp_api_cold_get(c, st, sh, pos, (uint32_t)r.limit)) {
+		return; /* older than the ring: the owner reads its store */
+	}
+	sp_api_get_from_ring(c, cat, st, sh, pos, (uint32_t)r.limit);
+}
+
+void
+sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		     const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 at,
+		     uint32_t limit)
+{
+	struct sp_api *api = c->api;
+	struct sp_shard_read_res res;
+	struct sp_shard_pos pos = {.seq = at};
+	uint32_t blen;
+	int rc = 0;
+
 	/* a big buffer when one is free; the small one otherwise (fewer records) */
 	(void)sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES);
-	pos.seq = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
 	for (unsigned attempt = 0; attempt < GET_READ_ATTEMPTS; attempt++) {
 		size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;
 		uint64_t max_bytes = SP_MIN((uint64_t)SP_K_GET_RECORDS_MAX_BYTES, cap * 3 / 4);
-		unsigned want = (unsigned)SP_MIN((uint32_t)r.limit, SP_K_GET_RECORDS_MAX_RECORDS);
+		unsigned want = (unsigned)SP_MIN(limit, SP_K_GET_RECORDS_MAX_RECORDS);
 
 		rc = sp_shard_ring_read(sh->ring, &pos, want, max_bytes, api->views, &res);
 		if (rc < 0) {
 			break;
 		}
 		rc = (int)get_fit(api->views, (unsigned)rc, cap);
-		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, &res);
+		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, res.next.seq,
+				  res.millis_behind, cap);
 		if (sp_shard_ring_read_intact(sh->ring, &res)) {
 			/* encoded from records nobody trimmed meanwhile */
 			sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
@@ -377,4 +404,29 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 		/* a trim overran the read: encode again from the same position */
 	}
 	sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+}
+
+bool
+sp_api_get_answer_views(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			const struct sp_api_stream *st, const struct sp_api_shard *sh, unsigned n,
+			uint64_t millis_behind, size_t cap, const struct sp_shard_ring *ring,
+			const struct sp_shard_read_res *res)
+{
+	struct sp_api *api = c->api;
+	unsigned k = get_fit(api->views, n, cap);
+	uint32_t blen;
+
+	SP_VERIFY(k > 0 || n == 0);
+	blen = get_answer(c, cat, st, sh, api->views, k, 0, millis_behind, cap);
+	if (ring != NULL && !sp_shard_ring_read_intact(ring, res)) {
+		return false; /* views from the ring were overrun: the caller answers without */
+	}
+	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+	return true;
+}
+
+void
+sp_api_get_no_shard(struct sp_api_conn *c, const char *stream, size_t slen, uint32_t idx)
+{
+	get_no_shard(c, stream, slen, idx);
 }

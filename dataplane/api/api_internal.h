@@ -60,6 +60,8 @@ struct sp_api_global {
 
 	struct rte_ring *put[SP_MAX_WORKERS][SP_MAX_WORKERS];      /* [src][dst] */
 	struct rte_ring *put_done[SP_MAX_WORKERS][SP_MAX_WORKERS]; /* [dst][src] */
+	struct rte_ring *cold[SP_MAX_WORKERS][SP_MAX_WORKERS];      /* [src][dst] */
+	struct rte_ring *cold_done[SP_MAX_WORKERS][SP_MAX_WORKERS]; /* [dst][src] */
 	struct rte_ring *ctl[SP_MAX_WORKERS];                      /* worker -> main */
 	struct rte_ring *ctl_done[SP_MAX_WORKERS];                 /* main -> worker */
 

@@ -76,7 +76,10 @@ main_rings(struct sp_api_global *g)
 			}
 			g->put[s][d] = main_ring("put", s, d, ctl_slots, g->socket);
 			g->put_done[d][s] = main_ring("putd", d, s, ctl_slots, g->socket);
-			if (g->put[s][d] == NULL || g->put_done[d][s] == NULL) {
+			g->cold[s][d] = main_ring("cold", s, d, ctl_slots, g->socket);
+			g->cold_done[d][s] = main_ring("coldd", d, s, ctl_slots, g->socket);
+			if (g->put[s][d] == NULL || g->put_done[d][s] == NULL ||
+			    g->cold[s][d] == NULL || g->cold_done[d][s] == NULL) {
 				return -ENOMEM;
 			}
 		}
@@ -165,6 +168,8 @@ sp_api_global_destroy(struct sp_api_global *g)
 		for (unsigned d = 0; d < SP_MAX_WORKERS; d++) {
 			rte_ring_free(g->put[s][d]);
 			rte_ring_free(g->put_done[s][d]);
+			rte_ring_free(g->cold[s][d]);
+			rte_ring_free(g->cold_done[s][d]);
 		}
 	}
 	sp_api_auth_free(g);

@@ -96,6 +96,9 @@ struct sp_api_req {
 	uint32_t rec_shard[SP_K_PUT_RECORDS_MAX_ENTRIES]; /* shard index of each entry */
 	struct sp_api_xput xput[SP_MAX_WORKERS];
 	struct sp_api_xctl xctl;
+	struct sp_api_xcold xcold;
+	uint32_t get_limit;    /* GetRecords: Limit */
+	uint32_t get_json_cap; /* GetRecords from the store: answer bytes before the read area */
 };
 
 struct sp_api_conn {
@@ -143,6 +146,10 @@ struct sp_api_counters {
 	uint64_t store_attach_failed;
 	uint64_t store_feed_waits;  /* feeds stopped for a write to complete */
 	uint64_t store_feed_errors; /* feeds stopped by a store error (retried) */
+	uint64_t cold_reads;        /* GetRecords served (or tried) from the store, as owner */
+	uint64_t cold_records;
+	uint64_t cold_busy; /* refused: too many reads in flight */
+	uint64_t cold_errors;
 	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
@@ -265,6 +272,32 @@ void sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len);
 
 /* Cross-core (api_put.c, api_ctlfwd.c): serve and complete messages; return work done. */
 unsigned sp_api_put_poll(struct sp_api *api);
+/* Cold reads (api_cold.c): requests from other workers, their answers, store completions. */
+unsigned sp_api_cold_poll(struct sp_api *api);
+/*
+ * GetRecords at pos, older than sh's ring: start a read from the owner's store. false when it
+ * did not start (no storage, or pos is in the ring's range): read the ring. true: answered now
+ * or later.
+ */
+bool sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
+		     const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit);
+/*
+ * GetRecords answer from the ring at pos (api_get.c), also where a cold read found nothing
+ * older than the ring.
+ */
+void sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			  const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 pos,
+			  uint32_t limit);
+/*
+ * GetRecords answer from api->views[0..n) (cold records, maybe followed by ring records read
+ * with res from ring), capped at cap bytes. false, with nothing sent, when ring records were
+ * overrun meanwhile.
+ */
+bool sp_api_get_answer_views(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			     const struct sp_api_stream *st, const struct sp_api_shard *sh,
+			     unsigned n, uint64_t millis_behind, size_t cap,
+			     const struct sp_shard_ring *ring, const struct sp_shard_read_res *res);
+void sp_api_get_no_shard(struct sp_api_conn *c, const char *stream, size_t slen, uint32_t idx);
 /* Owner: x is served (and durable when that was asked): give it back to its sender. */
 void sp_api_put_release(struct sp_api *api, struct sp_api_xput *x);
 unsigned sp_api_ctl_poll(struct sp_api *api);

@@ -20,6 +20,8 @@
 #include <spate/kinesis.h>
 #include <spate/seqno.h>
 
+#include "store.h"
+
 #define SP_API_XDRAIN_BURST 32u /* messages taken from one ring per poll */
 
 struct sp_api_req;
@@ -77,6 +79,34 @@ struct sp_api_xctl {
 	char *message;          /* malloc'd by main, freed by main on release */
 	char *resp_body;        /* malloc'd by main, freed by main on release */
 	size_t resp_len;
+};
+
+/*
+ * A cold read (api_cold.c): GetRecords from a position older than the shard's ring, served by
+ * the shard's owner from its store into the requester's buffer. cold[src][dst] carries it to
+ * the owner, cold_done[dst][src] back.
+ */
+struct sp_api_xcold {
+	struct sp_api_req *req; /* the requester's; opaque to the owner */
+	uint16_t src;
+	uint16_t dst;
+	uint32_t tag;
+	uint32_t shard_index;
+	sp_u128 seq;   /* from the first durable record >= seq ... */
+	sp_u128 limit; /* ... below limit (the ring's first record: the ring serves from there) */
+	unsigned max_records;
+	uint64_t max_bytes;
+	uint8_t *buf; /* read area in the requester's buffer, block-aligned */
+	uint32_t buf_len;
+	struct sp_seg_rec *recs; /* max_records entries, in the requester's buffer */
+	/* owner's */
+	uint32_t max_len;
+	struct sp_slog_read rd;
+	/* result */
+	int rc;     /* 0 (n > 0), -ENOENT (nothing cold at or after seq: read the ring), errno */
+	unsigned n; /* records in recs */
+	bool cold_end; /* the records end where the ring begins: the answer may go on there */
+	uint64_t log_tip_ms; /* largest arrival time in the shard's log */
 };
 
 #endif /* SP_API_XCORE_H */

@@ -166,36 +166,31 @@ mappend(struct mlog *m, struct mrec *r)
 static void
 read_back(struct sp_store *s, struct sp_io_sim *sim, struct mlog *m, uint32_t n)
 {
-	struct sp_io io = sp_io_sim_io(sim);
 	uint8_t *buf = aligned_alloc(SECT, 64 * 1024);
 	struct sp_seg_rec out[64];
 	sp_u128 pos = 0;
 	uint32_t k = 0;
 
-	(void)s;
+	(void)sim;
 	assert_non_null(buf);
 	for (;;) {
 		struct sp_slog_read rd;
-		struct sp_io_cpl cpl;
 		sp_u128 next;
 		int got;
-		struct sp_io_req req;
 
 		if (sp_slog_read_plan(m->log, pos, 64 * 1024, &rd) == -ENOENT) {
 			break;
 		}
 		do {
-			req = (struct sp_io_req){.op = SP_IO_READ,
-						 .file = rd.file,
-						 .offset = rd.offset,
-						 .buf = buf,
-						 .len = rd.len,
-						 .tag = 7};
-			assert_int_equal(io.ops->submit(io.ctx, &req, 1), 1);
-			while ((got = io.ops->poll(io.ctx, &cpl, 1)) == 0) {
+			struct sp_store_read_cpl done;
+
+			/* through the store's own read path: submit, poll, collect */
+			assert_int_equal(sp_store_read(s, &rd, buf, 7), 0);
+			while (sp_store_read_done(s, &done, 1) == 0) {
+				(void)sp_store_poll(s);
 			}
-			assert_int_equal(got, 1);
-			assert_int_equal(cpl.res, (int32_t)rd.len);
+			assert_true(done.tag == 7);
+			assert_int_equal(done.res, (int32_t)rd.len);
 			got = sp_slog_read_walk(&rd, buf, out, 64, &next);
 		} while (got == 0);
 		assert_true(got > 0);

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Cold reads: GetRecords from a position older than the shard's ring (records of an earlier
+ * boot, which live only in the store). The shard's owner holds its log and the I/O queue, so
+ * the requester sends it a message (struct sp_api_xcold, in the requester's connection) with
+ * a read area and a record array inside the connection's big buffer; the owner plans the read
+ * from the log's sparse index, reads through its store (io_uring, polled: no connection waits
+ * on another), walks and verifies the frames, and hands the message back. The requester
+ * answers from those records, or from the ring when nothing older than the ring is there.
+ *
+ * Buffer layout (a big buffer): response head | answer JSON ... | read area | record array.
+ * The answer is written below the read area, so encoding never overwrites the bytes it reads.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_ring.h>
+
+#include <spate/assert.h>
+
+#include "api_store.h"
+#include "api_worker.h"
+
+#define COLD_FIRST_READ (1u << 20) /* bytes read first; a larger record reads again, whole */
+#define COLD_DONE_BATCH 32u
+
+static void cold_return(struct sp_api *api, struct sp_api_xcold *x);
+
+/* ---- owner ---- */
+
+static void
+cold_fail(struct sp_api *api, struct sp_api_xcold *x, int rc)
+{
+	x->rc = rc;
+	x->n = 0;
+	cold_return(api, x);
+}
+
+static void
+cold_submit(struct sp_api *api, struct sp_api_xcold *x)
+{
+	int rc = sp_store_read(api->store, &x->rd, x->buf, (uint64_t)(uintptr_t)x);
+
+	if (rc != 0) {
+		api->cnt.cold_busy++;
+		cold_fail(api, x, rc);
+	}
+}
+
+static void
+cold_serve(struct sp_api *api, struct sp_api_xcold *x)
+{
+	struct sp_slog *l =
+	    api->store != NULL ? sp_store_log_find(api->store, x->tag, x->shard_index) : NULL;
+	int rc;
+
+	api->cnt.cold_reads++;
+	if (l == NULL) {
+		cold_fail(api, x, -ENOENT);
+		return;
+	}
+	x->max_len = SP_MIN(COLD_FIRST_READ, x->buf_len);
+	rc = sp_slog_read_plan(l, x->seq, x->max_len, &x->rd);
+	if (rc != 0) {
+		cold_fail(api, x, rc);
+		return;
+	}
+	cold_submit(api, x);
+}
+
+/* A read of x completed with res. */
+static void
+cold_step(struct sp_api *api, struct sp_api_xcold *x, int32_t res)
+{
+	const struct sp_slog *l = sp_store_log_find(api->store, x->tag, x->shard_index);
+	struct sp_slog_info info;
+	sp_u128 next;
+	uint64_t bytes = 0;
+	unsigned k = 0;
+	int n;
+
+	SP_VERIFY(l != NULL);
+	if (res != (int32_t)x->rd.len) {
+		api->cnt.cold_errors++;
+		cold_fail(api, x, res < 0 ? res : -EIO);
+		return;
+	}
+	n = sp_slog_read_walk(&x->rd, x->buf, x->recs, x->max_records, &next);
+	if (n == 0) {
+		cold_submit(api, x); /* the target lies further on: rd describes the next read */
+		return;
+	}
+	if (n == -EMSGSIZE && x->max_len < x->buf_len) {
+		x->max_len = x->buf_len; /* a record longer than the first read: read it whole */
+		n = sp_slog_read_plan(l, x->seq, x->max_len, &x->rd);
+		if (n == 0) {
+			cold_submit(api, x);
+			return;
+		}
+	}
+	if (n < 0) {
+		api->cnt.cold_errors += n != -ENOENT;
+		cold_fail(api, x, n);
+		return;
+	}
+	/* older than the ring only, within the byte budget (the first record always) */
+	while (k < (unsigned)n && x->recs[k].seq < x->limit) {
+		uint64_t sz = (uint64_t)x->recs[k].key_len + x->recs[k].data_len;
+
+		if (k > 0 && bytes + sz > x->max_bytes) {
+			break;
+		}
+		bytes += sz;
+		k++;
+	}
+	sp_slog_info(l, &info);
+	x->log_tip_ms = info.max_ms;
+	/* nothing stored between the last record returned and the ring's first */
+	x->cold_end = (k < (unsigned)n && x->recs[k].seq >= x->limit) ||
+		      (k > 0 && x->recs[k - 1].seq == info.durable);
+	x->n = k;
+	x->rc = k > 0 ? 0 : -ENOENT;
+	api->cnt.cold_records += k;
+	cold_return(api, x);
+}
+
+/* ---- requester ---- */
+
+static void
+cold_finish(struct sp_api *api, struct sp_api_xcold *x)
+{
+	struct sp_api_conn *c = x->req->conn;
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	const struct sp_api_stream *st = sp_api_cat_stream(cat, c->req.stream, c->req.stream_len);
+	const struct sp_api_shard *sh =
+	    st != NULL && st->tag == x->tag ? sp_api_stream_shard(st, x->shard_index) : NULL;
+	struct sp_shard_ring_info ri;
+	uint64_t tip, behind;
+
+	SP_VERIFY(x->src == api->worker);
+	if (c->tcb == NULL) {
+		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false); /* reaps the slot */
+		return;
+	}
+	if (sh == NULL || sh->ring == NULL) {
+		sp_api_get_no_shard(c, c->req.stream, c->req.stream_len, x->shard_index);
+		return;
+	}
+	if (x->rc == -ENOENT) {
+		sp_api_get_from_ring(c, cat, st, sh, x->seq, c->req.get_limit);
+		return;
+	}
+	if (x->rc == -EBUSY) {
+		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
+				     false);
+		return;
+	}
+	if (x->rc != 0) {
+		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+		return;
+	}
+	SP_VERIFY(x->n > 0 && x->n <= SP_K_GET_RECORDS_MAX_RECORDS);
+	for (unsigned i = 0; i < x->n; i++) {
+		const struct sp_seg_rec *r = &x->recs[i];
+
+		api->views[i] = (struct sp_shard_rec_view){.seq = r->seq,
+							   .arrival_ms = r->arrival_ms,
+							   .key = r->key,
+							   .key_len = r->key_len,
+							   .data = r->data,
+							   .data_len = r->data_len};
+	}
+	sp_shard_ring_info(sh->ring, &ri);
+	tip = SP_MAX(ri.tip_arrival_ms, x->log_tip_ms);
+	behind = tip > x->recs[x->n - 1].arrival_ms ? tip - x->recs[x->n - 1].arrival_ms : 0;
+	if (x->cold_end && x->n < x->max_records) {
+		/* go on into the ring in the same answer, as one log */
+		uint64_t bytes = 0;
+		struct sp_shard_pos pos = {.seq = x->recs[x->n - 1].seq + 1};
+		struct sp_shard_read_res res;
+		int m = 0;
+
+		for (unsigned i = 0; i < x->n; i++) {
+			bytes += (uint64_t)x->recs[i].key_len + x->recs[i].data_len;
+		}
+		if (bytes < x->max_bytes) {
+			m = sp_shard_ring_read(sh->ring, &pos, x->max_records - x->n,
+					       x->max_bytes - bytes, api->views + x->n, &res);
+		}
+		if (m > 0 && res.bytes + bytes <= x->max_bytes &&
+		    sp_api_get_answer_views(c, cat, st, sh, x->n + (unsigned)m, res.millis_behind,
+					    c->req.get_json_cap, sh->ring, &res)) {
+			return;
+		}
+	}
+	(void)sp_api_get_answer_views(c, cat, st, sh, x->n, behind, c->req.get_json_cap, NULL,
+				      NULL);
+}
+
+static void
+cold_return(struct sp_api *api, struct sp_api_xcold *x)
+{
+	SP_VERIFY(x->dst == api->worker);
+	if (x->src == api->worker) {
+		cold_finish(api, x);
+		return;
+	}
+	/* sized like the request ring: never full */
+	SP_VERIFY(rte_ring_sp_enqueue(api->g->cold_done[api->worker][x->src], x) == 0);
+}
+
+bool
+sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
+		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_xcold *x = &c->req.xcold;
+	size_t recs_bytes = (size_t)SP_K_GET_RECORDS_MAX_RECORDS * sizeof(struct sp_seg_rec);
+	size_t area = (size_t)sp_api_store_wbuf_bytes();
+	uint8_t *base, *recs, *rbuf;
+
+	if (api->store == NULL || pos >= sp_shard_ring_seq(sh->ring, 1)) {
+		return false;
+	}
+	if (!sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {
+		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
+				     false);
+		return true;
+	}
+	base = (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES;
+	recs =
+	    (uint8_t *)(((uintptr_t)(base + (c->buf.cap - SP_API_RESP_HEAD_BYTES) - recs_bytes)) &
+			~(uintptr_t)15);
+	rbuf = (uint8_t *)(((uintptr_t)(recs - area)) & ~(uintptr_t)(SP_API_WBUF_ALIGN - 1));
+	SP_VERIFY(rbuf > base + SP_K_GET_RECORDS_MAX_BYTES);
+	memcpy(c->req.stream, st->name, st->name_len + 1u);
+	c->req.stream_len = st->name_len;
+	c->req.get_limit = limit;
+	c->req.get_json_cap = (uint32_t)(rbuf - base);
+	*x = (struct sp_api_xcold){
+	    .req = &c->req,
+	    .src = (uint16_t)api->worker,
+	    .dst = sh->owner,
+	    .tag = st->tag,
+	    .shard_index = sh->index,
+	    .seq = pos,
+	    .limit = sp_shard_ring_seq(sh->ring, 1),
+	    .max_records = SP_MIN(limit, SP_K_GET_RECORDS_MAX_RECORDS),
+	    /* the answer's base64 must fit below the read area */
+	    .max_bytes =
+		SP_MIN((uint64_t)SP_K_GET_RECORDS_MAX_BYTES, (uint64_t)(rbuf - base) * 3 / 4),
+	    .buf = rbuf,
+	    .buf_len = (uint32_t)area,
+	    .recs = (struct sp_seg_rec *)recs,
+	};
+	if (sh->owner == api->worker) {
+		cold_serve(api, x);
+	} else if (rte_ring_sp_enqueue(api->g->cold[api->worker][sh->owner], x) != 0) {
+		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
+				     false);
+	}
+	return true;
+}
+
+unsigned
+sp_api_cold_poll(struct sp_api *api)
+{
+	struct sp_api_global *g = api->g;
+	unsigned work = 0;
+
+	for (unsigned o = 0; o < g->nb_workers; o++) {
+		void *objs[COLD_DONE_BATCH];
+		unsigned n;
+
+		if (o == api->worker) {
+			continue;
+		}
+		n = rte_ring_sc_dequeue_burst(g->cold[o][api->worker], objs, COLD_DONE_BATCH, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			cold_serve(api, objs[i]);
+		}
+		work += n;
+		n = rte_ring_sc_dequeue_burst(g->cold_done[o][api->worker], objs, COLD_DONE_BATCH,
+					      NULL);
+		for (unsigned i = 0; i < n; i++) {
+			cold_finish(api, objs[i]);
+		}
+		work += n;
+	}
+	if (api->store != NULL) {
+		struct sp_store_read_cpl done[COLD_DONE_BATCH];
+		unsigned n = sp_store_read_done(api->store, done, COLD_DONE_BATCH);
+
+		for (unsigned i = 0; i < n; i++) {
+			cold_step(api, (struct sp_api_xcold *)(uintptr_t)done[i].tag, done[i].res);
+		}
+		work += n;
+	}
+	return work;
+}
