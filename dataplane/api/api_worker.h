@@ -286,8 +286,8 @@ bool sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
  * older than the ring.
  */
 void sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
-			  const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 pos,
-			  uint32_t limit);
+			  const struct sp_api_stream *st, const struct sp_api_shard *sh,
+			  sp_u128 pos, uint32_t limit);
 /*
  * GetRecords answer from api->views[0..n) (cold records, maybe followed by ring records read
  * with res from ring), capped at cap bytes. false, with nothing sent, when ring records were
