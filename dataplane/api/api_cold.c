@@ -23,6 +23,7 @@
 
 #define COLD_FIRST_READ (1u << 20) /* bytes read first; a larger record reads again, whole */
 #define COLD_DONE_BATCH 32u
+#define COLD_ONE        ((sp_u128)1 << 52) /* one counter step of a sequence number */
 
 static void cold_return(struct sp_api *api, struct sp_api_xcold *x);
 
@@ -178,6 +179,7 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 		uint64_t bytes = 0;
 		struct sp_shard_pos pos = {.seq = x->recs[x->n - 1].seq + 1};
 		struct sp_shard_read_res res;
+		sp_u128 first;
 		int m = 0;
 
 		for (unsigned i = 0; i < x->n; i++) {
@@ -188,6 +190,7 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 					       x->max_bytes - bytes, api->views + x->n, &res);
 		}
 		if (m > 0 && res.bytes + bytes <= x->max_bytes &&
+		    !sp_api_cold_is(sh->ring, pos.seq, &first) &&
 		    sp_api_get_answer_views(c, cat, st, sh, x->n + (unsigned)m, res.millis_behind,
 					    c->req.get_json_cap, sh->ring, &res)) {
 			return;
@@ -210,6 +213,23 @@ cold_return(struct sp_api *api, struct sp_api_xcold *x)
 }
 
 bool
+sp_api_cold_is(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 *ring_first)
+{
+	struct sp_shard_pos th;
+	sp_u128 first = sp_shard_ring_seq(ring, 1);
+
+	if (sp_shard_ring_trim_horizon(ring, &th) != 0) {
+		th.seq = first; /* overrun by trims: the next check decides */
+	}
+	*ring_first = th.seq;
+	if (pos < sp_shard_ring_seq(ring, 0)) {
+		return true; /* an earlier boot's numbers */
+	}
+	/* trimmed: the record pos names (counter space) is older than the ring's first */
+	return th.seq > first && pos + COLD_ONE <= th.seq;
+}
+
+bool
 sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit)
 {
@@ -219,7 +239,9 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 	size_t area = (size_t)sp_api_store_wbuf_bytes();
 	uint8_t *base, *recs, *rbuf;
 
-	if (api->store == NULL || pos >= sp_shard_ring_seq(sh->ring, 1)) {
+	sp_u128 ring_first;
+
+	if (api->store == NULL || !sp_api_cold_is(sh->ring, pos, &ring_first)) {
 		return false;
 	}
 	if (!sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {
@@ -244,7 +266,7 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 	    .tag = st->tag,
 	    .shard_index = sh->index,
 	    .seq = pos,
-	    .limit = sp_shard_ring_seq(sh->ring, 1),
+	    .limit = ring_first,
 	    .max_records = SP_MIN(limit, SP_K_GET_RECORDS_MAX_RECORDS),
 	    /* the answer's base64 must fit below the read area */
 	    .max_bytes =

@@ -379,6 +379,7 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	struct sp_api *api = c->api;
 	struct sp_shard_read_res res;
 	struct sp_shard_pos pos = {.seq = at};
+	sp_u128 first;
 	uint32_t blen;
 	int rc = 0;
 
@@ -392,6 +393,13 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		rc = sp_shard_ring_read(sh->ring, &pos, want, max_bytes, api->views, &res);
 		if (rc < 0) {
 			break;
+		}
+		if (api->store != NULL && sp_api_cold_is(sh->ring, pos.seq, &first)) {
+			/* trimmed under us after the cold check: the client retries, from the store
+			 */
+			sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED,
+					     "Rate exceeded for Shard.", false);
+			return;
 		}
 		rc = (int)get_fit(api->views, (unsigned)rc, cap);
 		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, res.next.seq,

@@ -37,6 +37,7 @@
 #include "../chan/chan.h"
 #include "api_internal.h"
 #include "api_ring.h"
+#include "api_store.h"
 
 #define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
@@ -544,8 +545,7 @@ json_t *
 sp_api_status_json(const struct sp_api_global *g)
 {
 	const struct sp_api_cat *cat = g->cat;
-
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "catalog_version", (json_int_t)(cat != NULL ? cat->version : 0), "iter_key_gen",
 	    (json_int_t)(cat != NULL ? cat->iter_gen : 0), "iter_clock_offset_ms",
@@ -557,4 +557,9 @@ sp_api_status_json(const struct sp_api_global *g)
 	    "rings_freed", (json_int_t)g->rings_freed, "ctl_forwarded",
 	    (json_int_t)g->ctl_forwarded, "ctl_unavailable", (json_int_t)g->ctl_unavailable,
 	    "ctl_timeouts", (json_int_t)g->ctl_timeouts);
+
+	if (o != NULL) {
+		json_object_set_new(o, "storage", sp_api_store_status_json(g));
+	}
+	return o;
 }

@@ -134,6 +134,21 @@ put_quota(struct sp_api *api, const struct sp_api_stream *st, uint32_t shard,
 
 static void put_finish(struct sp_api_conn *c);
 
+/*
+ * A full ring with storage: drop the records that are durable (cold reads serve them from the
+ * store from now on). True when it made room.
+ */
+static bool
+put_trim(struct sp_api *api, const struct sp_api_shard *sh, const struct sp_slog *log)
+{
+	sp_u128 d = sp_slog_durable(log);
+	int64_t k = d != 0 ? sp_shard_ring_trim(sh->ring, d + 1) : 0;
+
+	api->cnt.ring_trims += k > 0;
+	api->cnt.ring_trimmed += k > 0 ? (uint64_t)k : 0;
+	return k > 0;
+}
+
 /* Segment frame bytes of n records (what their log must have room for). */
 static uint64_t
 put_frame_bytes(const struct sp_api_xrec *recs, uint32_t n)
@@ -205,6 +220,9 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		int rc =
 		    sp_shard_ring_append(sh->ring, in + done, n - done, x->now_ms, seqs + done);
 
+		if (rc == -ENOSPC && log != NULL && put_trim(api, sh, log)) {
+			continue; /* durable records left the ring: they are read from the store */
+		}
 		if (rc <= 0) {
 			for (uint32_t i = done; i < n; i++) {
 				x->recs[from + i].status = put_status_of(rc);

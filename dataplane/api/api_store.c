@@ -27,6 +27,7 @@
 #include <spate/err.h>
 
 #include "../shard/shard_ring.h"
+#include "api_internal.h"
 #include "api_store.h"
 #include "api_worker.h"
 #include "io_uring.h"
@@ -375,4 +376,77 @@ sp_api_store_poll(struct sp_api *api)
 		work++;
 	}
 	return work;
+}
+
+json_t *
+sp_api_store_status_json(const struct sp_api_global *g)
+{
+	struct sp_store_stats t = {0};
+	struct sp_api_counters c = {0};
+	struct sp_store_recovery r = {0};
+	json_t *o;
+
+	if (g->data_dir[0] == '\0') {
+		return json_null();
+	}
+	/* plain per-worker counters read from the main lcore: a snapshot, not a transaction */
+	for (unsigned w = 0; w < g->nb_workers; w++) {
+		const struct sp_api *api = g->workers[w];
+		struct sp_store_stats st;
+
+		if (api == NULL || api->store == NULL) {
+			continue;
+		}
+		sp_store_stats(api->store, &st);
+		t.appended += st.appended;
+		t.appended_bytes += st.appended_bytes;
+		t.writes += st.writes;
+		t.write_bytes += st.write_bytes;
+		t.write_errors += st.write_errors;
+		t.segs_opened += st.segs_opened;
+		t.no_space += st.no_space;
+		t.busy += st.busy;
+		t.reads += st.reads;
+		t.read_bytes += st.read_bytes;
+		c.ring_trims += api->cnt.ring_trims;
+		c.ring_trimmed += api->cnt.ring_trimmed;
+		c.store_refused += api->cnt.store_refused;
+		c.store_feed_waits += api->cnt.store_feed_waits;
+		c.store_feed_errors += api->cnt.store_feed_errors;
+		c.cold_reads += api->cnt.cold_reads;
+		c.cold_records += api->cnt.cold_records;
+		c.cold_busy += api->cnt.cold_busy;
+		c.cold_errors += api->cnt.cold_errors;
+		r.records += api->store_rep.records;
+		r.torn += api->store_rep.torn;
+		r.corrupt += api->store_rep.corrupt;
+		r.bad_headers += api->store_rep.bad_headers;
+		r.overlaps += api->store_rep.overlaps;
+		r.segs += api->store_rep.segs;
+		r.segs_used += api->store_rep.segs_used;
+	}
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "data_dir",
+		      g->data_dir, "ack_mode", g->conf.durable ? "durable" : "memory", "appended",
+		      (json_int_t)t.appended, "appended_bytes", (json_int_t)t.appended_bytes,
+		      "writes", (json_int_t)t.writes, "write_bytes", (json_int_t)t.write_bytes,
+		      "write_errors", (json_int_t)t.write_errors, "segments_opened",
+		      (json_int_t)t.segs_opened, "no_space", (json_int_t)t.no_space, "busy",
+		      (json_int_t)t.busy, "reads", (json_int_t)t.reads, "read_bytes",
+		      (json_int_t)t.read_bytes);
+	json_object_set_new(
+	    o, "api",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ring_trims",
+		      (json_int_t)c.ring_trims, "ring_trimmed", (json_int_t)c.ring_trimmed,
+		      "refused", (json_int_t)c.store_refused, "feed_waits",
+		      (json_int_t)c.store_feed_waits, "feed_errors",
+		      (json_int_t)c.store_feed_errors, "cold_reads", (json_int_t)c.cold_reads,
+		      "cold_records", (json_int_t)c.cold_records, "cold_busy",
+		      (json_int_t)c.cold_busy, "cold_errors", (json_int_t)c.cold_errors));
+	json_object_set_new(
+	    o, "recovery",
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "records", (json_int_t)r.records,
+		      "torn", (json_int_t)r.torn, "corrupt", (json_int_t)r.corrupt, "bad_headers",
+		      (json_int_t)r.bad_headers, "overlaps", (json_int_t)r.overlaps, "segments",
+		      (json_int_t)r.segs, "segments_used", (json_int_t)r.segs_used));
+	return o;
 }

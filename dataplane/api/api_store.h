@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include <spate/compiler.h>
 #include <spate/seqno.h>
 
@@ -19,6 +21,7 @@ struct sp_api_xput;
 struct sp_api_stream;
 struct sp_api_shard;
 struct sp_slog;
+struct sp_api_global;
 
 /* Bytes of a shard's write buffer, placed after its ring in the ring's memzone. */
 #define SP_API_WBUF_ALIGN 65536u
@@ -47,5 +50,8 @@ void sp_api_store_hold(struct sp_api *api, struct sp_api_xput *x);
 
 /* Worker poll: feed, submit and complete writes, publish durability, release held puts. */
 unsigned sp_api_store_poll(struct sp_api *api);
+
+/* Status (main lcore): the workers' storage counters summed, and what recovery found. */
+json_t *sp_api_store_status_json(const struct sp_api_global *g);
 
 #endif /* SP_API_STORE_H */

@@ -143,6 +143,8 @@ struct sp_api_counters {
 	uint64_t xput_ring_full;
 	uint64_t ring_full;     /* records refused: shard ring full */
 	uint64_t store_refused; /* records refused: their log is failing or out of space */
+	uint64_t ring_trims;    /* a full ring dropped its durable records */
+	uint64_t ring_trimmed;  /* records dropped so (still in the store) */
 	uint64_t store_attach_failed;
 	uint64_t store_feed_waits;  /* feeds stopped for a write to complete */
 	uint64_t store_feed_errors; /* feeds stopped by a store error (retried) */
@@ -274,6 +276,12 @@ void sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len);
 unsigned sp_api_put_poll(struct sp_api *api);
 /* Cold reads (api_cold.c): requests from other workers, their answers, store completions. */
 unsigned sp_api_cold_poll(struct sp_api *api);
+/*
+ * Whether records at pos may have left the ring (an earlier boot's, or trimmed): then only
+ * the store can answer. ring_first receives the ring's oldest record's number (its trim
+ * horizon).
+ */
+bool sp_api_cold_is(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 *ring_first);
 /*
  * GetRecords at pos, older than sh's ring: start a read from the owner's store. false when it
  * did not start (no storage, or pos is in the ring's range): read the ring. true: answered now
