@@ -148,7 +148,7 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 		return;
 	}
 	if (x->rc == -ENOENT) {
-		sp_api_get_from_ring(c, cat, st, sh, x->seq, c->req.get_limit);
+		sp_api_get_from_ring(c, cat, st, sh, x->seq, c->req.get_limit, x->limit);
 		return;
 	}
 	if (x->rc == -EBUSY) {
@@ -179,7 +179,6 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 		uint64_t bytes = 0;
 		struct sp_shard_pos pos = {.seq = x->recs[x->n - 1].seq + 1};
 		struct sp_shard_read_res res;
-		sp_u128 first;
 		int m = 0;
 
 		for (unsigned i = 0; i < x->n; i++) {
@@ -190,7 +189,7 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 					       x->max_bytes - bytes, api->views + x->n, &res);
 		}
 		if (m > 0 && res.bytes + bytes <= x->max_bytes &&
-		    !sp_api_cold_is(sh->ring, pos.seq, &first) &&
+		    !sp_api_cold_trimmed(sh->ring, pos.seq, x->limit) &&
 		    sp_api_get_answer_views(c, cat, st, sh, x->n + (unsigned)m, res.millis_behind,
 					    c->req.get_json_cap, sh->ring, &res)) {
 			return;
@@ -230,8 +229,19 @@ sp_api_cold_is(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 *ring_firs
 }
 
 bool
+sp_api_cold_trimmed(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 checked)
+{
+	struct sp_shard_pos th;
+
+	if (sp_shard_ring_trim_horizon(ring, &th) != 0) {
+		return true; /* overrun by trims: surely past */
+	}
+	return th.seq > checked && pos + COLD_ONE <= th.seq;
+}
+
+bool
 sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
-		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit)
+		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit, sp_u128 *checked)
 {
 	struct sp_api *api = c->api;
 	struct sp_api_xcold *x = &c->req.xcold;
@@ -241,7 +251,12 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 
 	sp_u128 ring_first;
 
-	if (api->store == NULL || !sp_api_cold_is(sh->ring, pos, &ring_first)) {
+	*checked = 0;
+	if (api->store == NULL) {
+		return false;
+	}
+	if (!sp_api_cold_is(sh->ring, pos, &ring_first)) {
+		*checked = ring_first;
 		return false;
 	}
 	if (!sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {

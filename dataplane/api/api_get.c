@@ -335,7 +335,7 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 	struct sp_api_req_get_records r;
 	struct sp_api_req_err err;
 	struct sp_shard_iter it;
-	sp_u128 pos;
+	sp_u128 pos, checked;
 	const struct sp_api_stream *st;
 	const struct sp_api_shard *sh;
 	int rc;
@@ -365,21 +365,20 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 		return;
 	}
 	pos = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
-	if (sp_api_cold_get(c, st, sh, pos, (uint32_t)r.limit)) {
+	if (sp_api_cold_get(c, st, sh, pos, (uint32_t)r.limit, &checked)) {
 		return; /* older than the ring: the owner reads its store */
 	}
-	sp_api_get_from_ring(c, cat, st, sh, pos, (uint32_t)r.limit);
+	sp_api_get_from_ring(c, cat, st, sh, pos, (uint32_t)r.limit, checked);
 }
 
 void
 sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		     const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 at,
-		     uint32_t limit)
+		     uint32_t limit, sp_u128 checked)
 {
 	struct sp_api *api = c->api;
 	struct sp_shard_read_res res;
 	struct sp_shard_pos pos = {.seq = at};
-	sp_u128 first;
 	uint32_t blen;
 	int rc = 0;
 
@@ -394,7 +393,7 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		if (rc < 0) {
 			break;
 		}
-		if (api->store != NULL && sp_api_cold_is(sh->ring, pos.seq, &first)) {
+		if (checked != 0 && sp_api_cold_trimmed(sh->ring, pos.seq, checked)) {
 			/* trimmed under us after the cold check: the client retries, from the store
 			 */
 			sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED,

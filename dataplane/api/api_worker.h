@@ -283,19 +283,24 @@ unsigned sp_api_cold_poll(struct sp_api *api);
  */
 bool sp_api_cold_is(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 *ring_first);
 /*
+ * After a ring read at pos decided with the trim horizon checked: true when the ring trimmed
+ * records at or after pos since (the read may have skipped them; the store has them).
+ */
+bool sp_api_cold_trimmed(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 checked);
+/*
  * GetRecords at pos, older than sh's ring: start a read from the owner's store. false when it
  * did not start (no storage, or pos is in the ring's range): read the ring. true: answered now
  * or later.
  */
 bool sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
-		     const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit);
+		     const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit, sp_u128 *checked);
 /*
  * GetRecords answer from the ring at pos (api_get.c), also where a cold read found nothing
  * older than the ring.
  */
 void sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 			  const struct sp_api_stream *st, const struct sp_api_shard *sh,
-			  sp_u128 pos, uint32_t limit);
+			  sp_u128 pos, uint32_t limit, sp_u128 checked);
 /*
  * GetRecords answer from api->views[0..n) (cold records, maybe followed by ring records read
  * with res from ring), capped at cap bytes. false, with nothing sent, when ring records were
