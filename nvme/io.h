@@ -18,6 +18,7 @@ enum sp_io_op {
 	SP_IO_WRITE = 1, /* write len bytes at offset, with FUA/RWF_DSYNC when flags say so */
 	SP_IO_READ = 2,	 /* read len bytes at offset */
 	SP_IO_FLUSH = 3, /* make every completed write durable (fdatasync) */
+	SP_IO_ZERO = 4,  /* len bytes at offset read as zeros from now on (durable after a FLUSH) */
 };
 
 #define SP_IO_F_DSYNC 0x1u /* this write is durable when it completes */

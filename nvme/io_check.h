@@ -26,6 +26,17 @@ sp_io_req_check(const struct sp_io_req *req, unsigned n_files, const uint32_t *b
 		/* offset, buf and len mean nothing to a flush; flags must be clear */
 		return req->flags == 0 ? 0 : -EINVAL;
 	}
+	if (req->op == SP_IO_ZERO) {
+		/* no buffer: a range of the file, in whole blocks */
+		uint32_t zb = block[req->file];
+
+		if (req->flags != 0 || req->len == 0 || req->len > SP_IO_MAX_LEN ||
+		    req->len % zb != 0 || req->offset % zb != 0 ||
+		    req->offset > (uint64_t)INT64_MAX - req->len) {
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (req->op != SP_IO_WRITE && req->op != SP_IO_READ) {
 		return -EINVAL;
 	}

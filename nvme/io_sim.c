@@ -225,6 +225,9 @@ sp_io_sim_submit(void *ctx, const struct sp_io_req *reqs, unsigned n)
 			q->data = malloc(r->len);
 			SP_VERIFY(q->data != NULL);
 			memcpy(q->data, r->buf, r->len);
+		} else if (r->op == SP_IO_ZERO) {
+			q->data = calloc(1, r->len); /* a write of zeros, durable after a flush */
+			SP_VERIFY(q->data != NULL);
 		}
 		uint64_t nth = q->sub_seq;
 		if (sim->cfg.fail_at != 0 && nth >= sim->cfg.fail_at &&
@@ -298,6 +301,7 @@ sim_complete(struct sp_io_sim *sim, struct sim_req *q)
 		return 0;
 	}
 	uint64_t cseq = ++sim->cseq;
+	int32_t res = r->op == SP_IO_ZERO ? 0 : (int32_t)r->len; /* fallocate's result */
 	memcpy(sim->dev[r->file].cur + r->offset, q->data, r->len);
 	if ((r->flags & SP_IO_F_DSYNC) != 0) {
 		sim_make_durable(sim, r->file, r->offset, r->len, q->data, cseq);
@@ -320,7 +324,7 @@ sim_complete(struct sp_io_sim *sim, struct sim_req *q)
 		    .data = q->data,
 		};
 	}
-	return (int32_t)r->len;
+	return res;
 }
 
 int

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <liburing.h>
+#include <linux/falloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,8 @@ io_uring_in_arena(const struct sp_io_uring *u, const void *buf, uint32_t len)
 static void
 io_uring_prep(struct sp_io_uring *u, struct io_uring_sqe *sqe, const struct sp_io_req *r)
 {
-	bool fixed = r->op != SP_IO_FLUSH && io_uring_in_arena(u, r->buf, r->len);
+	bool fixed = (r->op == SP_IO_WRITE || r->op == SP_IO_READ) &&
+		     io_uring_in_arena(u, r->buf, r->len);
 	switch (r->op) {
 	case SP_IO_WRITE:
 		if (fixed) {
@@ -262,6 +264,11 @@ io_uring_prep(struct sp_io_uring *u, struct io_uring_sqe *sqe, const struct sp_i
 		break;
 	case SP_IO_FLUSH:
 		io_uring_prep_fsync(sqe, r->file, IORING_FSYNC_DATASYNC);
+		break;
+	case SP_IO_ZERO:
+		/* files and block devices both take a punched hole (reads as zeros, KEEP_SIZE) */
+		io_uring_prep_fallocate(sqe, r->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					r->offset, r->len);
 		break;
 	}
 	sqe->flags |= IOSQE_FIXED_FILE; /* r->file is an index into the registered files */

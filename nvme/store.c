@@ -23,10 +23,20 @@
 #define SB_MAGIC    0x54535053u /* "SPST" in file order */
 #define SB_HDR_LEN  64u
 #define SEG_NONE    UINT32_MAX
-#define TAG_RECOVER (UINT64_C(1) << 63)       /* completions of recovery's own requests */
+#define TAG_RECOVER (UINT64_C(1) << 63) /* completions of recovery's own requests */
 #define TAG_READ    (UINT64_C(1) << 62) /* cold reads: the caller's tag below this bit */
-#define SUBMIT_MAX  64u                       /* writes handed to one submit call */
-#define LOW52       ((UINT64_C(1) << 52) - 1) /* stream tag and shard index of a number */
+#define TAG_FREE    (UINT64_C(1) << 61) /* freeing a segment: its number below this bit */
+#define SEG_FREEING UINT32_MAX          /* store_seg.log while a segment is being freed */
+
+/* Steps of freeing a segment: zero it, make that durable, then it is free. */
+enum seg_fstep {
+	FSTEP_NONE = 0,
+	FSTEP_ZERO,  /* punch the segment out (reads as zeros) */
+	FSTEP_FLUSH, /* make the punch durable */
+	FSTEP_HDR,   /* no punching here: overwrite the header block instead (DSYNC) */
+};
+#define SUBMIT_MAX 64u                       /* writes handed to one submit call */
+#define LOW52      ((UINT64_C(1) << 52) - 1) /* stream tag and shard index of a number */
 
 struct store_seg {
 	uint32_t log;      /* owner log slot + 1; 0 = free */
@@ -39,6 +49,7 @@ struct store_seg {
 	uint64_t dur_end; /* after the last durable frame */
 	uint64_t max_ms;
 	uint64_t created_ms;
+	uint8_t fstep; /* enum seg_fstep: the step submitted or to submit */
 	struct sp_seg_index idx;
 };
 
@@ -71,6 +82,7 @@ struct sp_slog {
 	uint32_t backoff;
 	uint64_t retry_at;
 	bool listed;
+	bool dead; /* dropped (its stream was deleted): find() no longer sees it */
 	uint32_t list_next;
 	uint8_t *tail_block; /* recovery: the block holding the tail's end (malloc'd) */
 	/* durable watermark: seqlock (even gen: stable) */
@@ -87,7 +99,11 @@ struct sp_store {
 	struct store_seg *segs;
 	struct sp_seg_index_ent *ents; /* nsegs x index_cap */
 	uint32_t alloc_cursor;
-	uint32_t nfree; /* segments with no log */
+	uint32_t nfree;  /* segments with no log */
+	uint32_t *freeq; /* segments whose next freeing step waits to be submitted */
+	uint32_t nfreeq;
+	unsigned free_inflight;
+	uint8_t *zero_block;  /* one block of zeros (the header fallback) */
 	struct sp_slog *logs; /* max_logs */
 	uint32_t nlogs;
 	uint32_t *hash; /* slot + 1, open addressing, hcap entries */
@@ -270,6 +286,8 @@ sp_store_destroy(struct sp_store *s)
 	free(s->hash);
 	free(s->segs);
 	free(s->ents);
+	free(s->freeq);
+	free(s->zero_block);
 	free(s);
 }
 
@@ -284,7 +302,8 @@ sp_store_log_find(struct sp_store *s, uint32_t tag, uint32_t index)
 		if (v == 0) {
 			return NULL;
 		}
-		if (s->logs[v - 1].tag == tag && s->logs[v - 1].index == index) {
+		if (s->logs[v - 1].tag == tag && s->logs[v - 1].index == index &&
+		    !s->logs[v - 1].dead) {
 			return &s->logs[v - 1];
 		}
 	}
@@ -470,6 +489,9 @@ sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 	int rc;
 
 	SP_VERIFY(l->attached);
+	if (l->dead) {
+		return -ENOENT;
+	}
 	if (l->err != 0) {
 		return l->err;
 	}
@@ -529,6 +551,171 @@ sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 	s->st.appended_bytes += flen;
 	log_list(l);
 	return 0;
+}
+
+/* ---- releasing segments ---- */
+
+static void
+seg_release(struct sp_store *s, uint32_t g)
+{
+	struct store_seg *sg = &s->segs[g];
+
+	SP_VERIFY(sg->log != 0 && sg->log != SEG_FREEING && s->nfreeq < s->nsegs);
+	sg->log = SEG_FREEING;
+	sg->next = SEG_NONE;
+	sg->fstep = FSTEP_ZERO;
+	s->freeq[s->nfreeq++] = g;
+}
+
+unsigned
+sp_slog_expire(struct sp_slog *l, uint64_t t_ms)
+{
+	struct sp_store *s = l->s;
+	unsigned n = 0;
+
+	while (l->head != SEG_NONE) {
+		uint32_t g = l->head;
+		struct store_seg *sg = &s->segs[g];
+
+		if (sg->records == 0 || sg->max_ms >= t_ms) {
+			break; /* the oldest segment still holds a record inside the period */
+		}
+		if (g == l->tail) {
+			if (l->inflight || (l->wopen && l->w.flushed < l->w.used)) {
+				break; /* its newest records are on their way to the disk */
+			}
+			l->wopen = false;
+			l->tail = SEG_NONE;
+		}
+		l->head = sg->next;
+		l->nsegs--;
+		l->records -= sg->records;
+		seg_release(s, g);
+		n++;
+	}
+	if (l->head != SEG_NONE && s->segs[l->head].records > 0) {
+		l->first_seq = s->segs[l->head].idx.ent[0].seq;
+	}
+	return n;
+}
+
+int
+sp_slog_drop(struct sp_slog *l)
+{
+	struct sp_store *s = l->s;
+
+	if (l->inflight) {
+		return -EBUSY;
+	}
+	while (l->head != SEG_NONE) {
+		uint32_t g = l->head;
+
+		l->head = s->segs[g].next;
+		seg_release(s, g);
+	}
+	l->tail = SEG_NONE;
+	l->nsegs = 0;
+	l->records = 0;
+	l->wopen = false;
+	l->w.flushed = l->w.used; /* nothing of it will be written */
+	l->err = 0;
+	l->dead = true;
+	return 0;
+}
+
+uint32_t
+sp_store_nlogs(const struct sp_store *s)
+{
+	return s->nlogs;
+}
+
+struct sp_slog *
+sp_store_log_at(struct sp_store *s, uint32_t slot)
+{
+	SP_VERIFY(slot < s->nlogs);
+	return &s->logs[slot];
+}
+
+bool
+sp_slog_dead(const struct sp_slog *l)
+{
+	return l->dead;
+}
+
+/* Build the request for segment g's next freeing step. */
+static void
+free_req(struct sp_store *s, uint32_t g, struct sp_io_req *r)
+{
+	const struct store_seg *sg = &s->segs[g];
+
+	*r = (struct sp_io_req){.file = s->conf.file, .tag = TAG_FREE | g};
+	switch (sg->fstep) {
+	case FSTEP_ZERO:
+		r->op = SP_IO_ZERO;
+		r->offset = seg_base(s, g);
+		r->len = (uint32_t)SP_MIN(s->seg_bytes, (uint64_t)1 << 30);
+		break;
+	case FSTEP_FLUSH:
+		r->op = SP_IO_FLUSH;
+		break;
+	default:
+		SP_VERIFY(sg->fstep == FSTEP_HDR);
+		r->op = SP_IO_WRITE;
+		r->flags = SP_IO_F_DSYNC;
+		r->offset = seg_base(s, g);
+		r->buf = s->zero_block;
+		r->len = s->block;
+		break;
+	}
+}
+
+static unsigned
+free_submit(struct sp_store *s)
+{
+	unsigned done = 0;
+
+	while (done < s->nfreeq) {
+		struct sp_io_req r;
+
+		free_req(s, s->freeq[done], &r);
+		if (s->conf.io.ops->submit(s->conf.io.ctx, &r, 1) != 1) {
+			break; /* queue full: next poll */
+		}
+		s->free_inflight++;
+		done++;
+	}
+	memmove(s->freeq, s->freeq + done, (s->nfreeq - done) * sizeof(*s->freeq));
+	s->nfreeq -= done;
+	return done;
+}
+
+static void
+free_complete(struct sp_store *s, uint32_t g, int32_t res)
+{
+	struct store_seg *sg = &s->segs[g];
+
+	SP_VERIFY(g < s->nsegs && sg->log == SEG_FREEING && s->free_inflight > 0);
+	s->free_inflight--;
+	switch (sg->fstep) {
+	case FSTEP_ZERO:
+		/* no hole punching on this file system or device: clear the header instead */
+		sg->fstep = res == 0 ? FSTEP_FLUSH : FSTEP_HDR;
+		break;
+	case FSTEP_FLUSH:
+	case FSTEP_HDR:
+		if ((sg->fstep == FSTEP_FLUSH && res == 0) ||
+		    (sg->fstep == FSTEP_HDR && res == (int32_t)s->block)) {
+			seg_reset(s, g);
+			s->nfree++;
+			s->st.segs_freed++;
+			return;
+		}
+		s->st.free_errors++; /* the same step again */
+		break;
+	default:
+		SP_VERIFY(0);
+	}
+	s->freeq[s->nfreeq++] = g;
 }
 
 /* ---- poll: group commit ---- */
@@ -632,10 +819,15 @@ sp_store_poll(struct sp_store *s)
 		}
 		work += (unsigned)acc;
 	}
+	work += free_submit(s);
 	got = s->conf.io.ops->poll(s->conf.io.ctx, cpl, SP_ARRAY_SIZE(cpl));
 	SP_VERIFY(got >= 0);
 	for (int i = 0; i < got; i++) {
 		SP_VERIFY((cpl[i].tag & TAG_RECOVER) == 0);
+		if (cpl[i].tag & TAG_FREE) {
+			free_complete(s, (uint32_t)(cpl[i].tag & ~TAG_FREE), cpl[i].res);
+			continue;
+		}
 		if (cpl[i].tag & TAG_READ) {
 			SP_VERIFY(s->reads_inflight > 0 && s->nrdone < SP_STORE_READS_MAX);
 			s->reads_inflight--;
@@ -653,7 +845,7 @@ bool
 sp_store_idle(const struct sp_store *s)
 {
 	return s->inflight == 0 && s->reads_inflight == 0 && s->nrdone == 0 &&
-	       s->list_head == SEG_NONE;
+	       s->list_head == SEG_NONE && s->nfreeq == 0 && s->free_inflight == 0;
 }
 
 int
@@ -702,6 +894,20 @@ uint32_t
 sp_slog_slot(const struct sp_slog *l)
 {
 	return l->slot;
+}
+
+uint64_t
+sp_slog_room(const struct sp_slog *l)
+{
+	const struct sp_store *s = l->s;
+
+	if (l->err != 0 || l->dead) {
+		return 0;
+	}
+	if (s->nfree > 0) {
+		return UINT64_MAX;
+	}
+	return l->wopen ? s->seg_bytes - (l->w.buf_off + l->w.used) : 0;
 }
 
 int
@@ -1044,9 +1250,12 @@ sp_store_recover(struct sp_store *s, struct sp_store_recovery *rep)
 	rep->segs = s->nsegs;
 	s->segs = calloc(s->nsegs, sizeof(*s->segs));
 	s->ents = calloc((size_t)s->nsegs * s->conf.index_cap, sizeof(*s->ents));
-	if (s->segs == NULL || s->ents == NULL) {
+	s->freeq = calloc(s->nsegs, sizeof(*s->freeq));
+	s->zero_block = aligned_alloc(s->block, s->block);
+	if (s->segs == NULL || s->ents == NULL || s->freeq == NULL || s->zero_block == NULL) {
 		return -ENOMEM;
 	}
+	memset(s->zero_block, 0, s->block);
 	for (uint32_t g = 0; g < s->nsegs; g++) {
 		uint8_t *buf = s->conf.scratch;
 		struct sp_seg_hdr h;

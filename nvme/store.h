@@ -85,6 +85,8 @@ struct sp_store_stats {
 	uint64_t write_bytes;
 	uint64_t write_errors; /* failed completions (each retried) */
 	uint64_t segs_opened;  /* segments started */
+	uint64_t segs_freed;   /* segments released (retention, deleted streams) and free again */
+	uint64_t free_errors;  /* failed freeing steps (retried) */
 	uint64_t no_space;     /* appends refused: no free segment */
 	uint64_t busy;         /* appends deferred: buffer full or rollover waiting */
 	uint64_t reads;
@@ -141,6 +143,24 @@ SP_MUST_CHECK int sp_store_log_attach(struct sp_store *s, uint32_t stream_tag, u
  */
 SP_MUST_CHECK int sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r);
 
+/*
+ * Release l's oldest segments whose records all arrived before t_ms (retention), the tail too
+ * when nothing of it waits to be written. They leave the chain now (reads no longer see them)
+ * and become free once zeroed durably. Returns the number released.
+ */
+unsigned sp_slog_expire(struct sp_slog *l, uint64_t t_ms);
+
+/*
+ * Release every segment of l and retire it (its stream was deleted): find() no longer returns
+ * it. Returns 0, or -EBUSY while a write is in flight (call again after polls).
+ */
+SP_MUST_CHECK int sp_slog_drop(struct sp_slog *l);
+
+/* Logs of the store, by slot (0..sp_store_nlogs - 1), dead ones included (check with info). */
+uint32_t sp_store_nlogs(const struct sp_store *s);
+struct sp_slog *sp_store_log_at(struct sp_store *s, uint32_t slot);
+bool sp_slog_dead(const struct sp_slog *l);
+
 /* Newest durable record's number (0 when none): any thread. */
 sp_u128 sp_slog_durable(const struct sp_slog *l);
 
@@ -155,6 +175,8 @@ uint32_t sp_slog_slot(const struct sp_slog *l);
  * records before they are numbered; sp_slog_append decides.
  */
 int sp_slog_state(const struct sp_slog *l, uint64_t need);
+/* Frame bytes the log can take now without a free segment (UINT64_MAX when one is free). */
+uint64_t sp_slog_room(const struct sp_slog *l);
 
 /* Submit pending writes, collect completions. Returns the number of events handled. */
 unsigned sp_store_poll(struct sp_store *s);

@@ -238,6 +238,11 @@ cat_build_stream(const json_t *js, struct sp_api_stream *st, sp_api_ring_fn ring
 	    (uint32_t)json_integer_value(json_object_get(js, "quota_records_per_s"));
 	st->quota_bytes_per_s =
 	    (uint32_t)json_integer_value(json_object_get(js, "quota_bytes_per_s"));
+	v = json_object_get(js, "retention_hours");
+	st->retention_ms = (uint64_t)(json_is_integer(v) && json_integer_value(v) > 0
+					  ? json_integer_value(v)
+					  : SP_API_RETENTION_HOURS_DEFAULT) *
+			   3600000u;
 	st->nshards = (uint32_t)json_array_size(shards);
 	st->shards = calloc(st->nshards + 1, sizeof(*st->shards));
 	st->open_by_hash = calloc(st->nshards + 1, sizeof(uint32_t));
@@ -262,6 +267,14 @@ cat_build_stream(const json_t *js, struct sp_api_stream *st, sp_api_ring_fn ring
 		st->shards[k].ring = ring_fn(arg, st, &st->shards[k]);
 	}
 	return 0;
+}
+
+static int
+cat_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int
@@ -320,6 +333,16 @@ sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const 
 			goto fail;
 		}
 	}
+	/* by stream tag, for the storage sweep (a log knows only its tag) */
+	cat->by_tag = calloc(cat->nstreams + 1, sizeof(*cat->by_tag));
+	if (cat->by_tag == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t k = 0; k < cat->nstreams; k++) {
+		cat->by_tag[k] = (uint64_t)cat->streams[k].tag << 32 | k;
+	}
+	qsort(cat->by_tag, cat->nstreams, sizeof(*cat->by_tag), cat_cmp_u64);
 	*out = cat;
 	return 0;
 fail:
@@ -338,7 +361,29 @@ sp_api_cat_free(struct sp_api_cat *cat)
 		free(cat->streams[i].open_by_hash);
 	}
 	free(cat->streams);
+	free(cat->by_tag);
 	free(cat);
+}
+
+const struct sp_api_stream *
+sp_api_cat_stream_by_tag(const struct sp_api_cat *cat, uint32_t tag)
+{
+	uint32_t lo = 0, hi = cat->nstreams;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint32_t t = (uint32_t)(cat->by_tag[mid] >> 32);
+
+		if (t == tag) {
+			return &cat->streams[(uint32_t)cat->by_tag[mid]];
+		}
+		if (t < tag) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return NULL;
 }
 
 const struct sp_api_stream *

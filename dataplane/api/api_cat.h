@@ -63,6 +63,7 @@ struct sp_api_stream {
 	/* Per-shard write quotas (0 = off, the appliance default). */
 	uint32_t quota_records_per_s;
 	uint32_t quota_bytes_per_s;
+	uint64_t retention_ms; /* RetentionPeriodHours: the store keeps records this long */
 	uint32_t nshards;
 	struct sp_api_shard *shards; /* by index */
 	uint32_t nopen;
@@ -90,7 +91,11 @@ struct sp_api_cat {
 	char region[SP_API_REGION_BYTES];
 	uint32_t nstreams;
 	struct sp_api_stream *streams; /* sorted by name */
+	uint64_t *by_tag;              /* tag << 32 | index into streams, sorted */
 };
+
+/* Retention when the catalog names none (the Kinesis default). */
+#define SP_API_RETENTION_HOURS_DEFAULT 24u
 
 /* Shard ring lookup the builder calls for every shard (the main lcore's registry). */
 typedef struct sp_shard_ring *(*sp_api_ring_fn)(void *arg, const struct sp_api_stream *st,
@@ -112,6 +117,8 @@ void sp_api_cat_free(struct sp_api_cat *cat);
 SP_MUST_CHECK int sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out);
 
 /* The stream named name[0..len), or NULL. */
+/* A stream by its tag (20 bits: two streams may share one; any of them is returned). */
+const struct sp_api_stream *sp_api_cat_stream_by_tag(const struct sp_api_cat *cat, uint32_t tag);
 const struct sp_api_stream *sp_api_cat_stream(const struct sp_api_cat *cat, const char *name,
 					      size_t len);
 

@@ -185,13 +185,21 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	}
 	log = sp_api_store_log(api, st, sh, put_frame_bytes(&x->recs[from], n), &serr);
 	if (serr != 0) {
-		/* the shard's log cannot take records now (write errors, no space): refuse them
-		 * before they are numbered, so none becomes visible without being durable */
-		for (uint32_t i = from; i < to; i++) {
-			x->recs[i].status = SP_API_XREC_INTERNAL;
+		/* the shard's log cannot take them all now (write errors, no space): refuse what
+		 * does not fit before it is numbered, so nothing becomes visible without being
+		 * durable; the prefix that fits goes on */
+		uint32_t fit = serr == -ENOSPC ? sp_api_store_fit(api, log, &x->recs[from], n) : 0;
+
+		for (uint32_t i = from + fit; i < to; i++) {
+			x->recs[i].status =
+			    serr == -ENOSPC ? SP_API_XREC_NO_SPACE : SP_API_XREC_INTERNAL;
 		}
-		api->cnt.store_refused += n;
-		return;
+		api->cnt.store_refused += n - fit;
+		if (fit == 0) {
+			return;
+		}
+		to = from + fit;
+		n = fit;
 	}
 	admitted = put_quota(api, st, sh->index, &x->recs[from], n, x->now_ms);
 	for (uint32_t i = from + admitted; i < to; i++) {
@@ -238,7 +246,7 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	}
 	api->cnt.records_in += done;
 	if (log != NULL && done > 0) {
-		sp_api_store_feed(api, log, sh);
+		sp_api_store_feed(api, log, sh, put_frame_bytes(&x->recs[from], done));
 	}
 }
 
@@ -667,13 +675,19 @@ put_fail_code(uint8_t status, enum sp_kerr *kerr)
 }
 
 static size_t
-put_fail_msg(const struct sp_api_req *req, uint32_t shard, enum sp_kerr kerr, char *buf, size_t cap)
+put_fail_msg(const struct sp_api_req *req, uint32_t shard, uint8_t status, enum sp_kerr kerr,
+	     char *buf, size_t cap)
 {
 	char id[SP_API_SHARD_ID_BYTES];
 	int n;
 
 	sp_api_format_shard_id(shard, id);
-	if (kerr == SP_KERR_THROUGHPUT_EXCEEDED) {
+	if (status == SP_API_XREC_NO_SPACE) {
+		n = snprintf(buf, cap,
+			     "Internal Service Failure: storage full for shard %s in stream %s; "
+			     "records are refused until space is freed.",
+			     id, req->stream);
+	} else if (kerr == SP_KERR_THROUGHPUT_EXCEEDED) {
 		n = snprintf(buf, cap, "Rate exceeded for shard %s in stream %s under account %s.",
 			     id, req->stream, req->account);
 	} else if (kerr == SP_KERR_RESOURCE_NOT_FOUND) {
@@ -698,8 +712,13 @@ put_finish_one(struct sp_api_conn *c)
 
 	if (r->status != SP_API_XREC_OK) {
 		(void)put_fail_code(r->status, &kerr);
-		put_fail_msg(req, r->shard_index, kerr, c->api->msg, sizeof(c->api->msg));
-		sp_api_respond_error(c, kerr, kerr == SP_KERR_INTERNAL_FAILURE ? NULL : c->api->msg,
+		put_fail_msg(req, r->shard_index, r->status, kerr, c->api->msg,
+			     sizeof(c->api->msg));
+		sp_api_respond_error(c, kerr,
+				     kerr == SP_KERR_INTERNAL_FAILURE &&
+					     r->status != SP_API_XREC_NO_SPACE
+					 ? NULL
+					 : c->api->msg,
 				     false);
 		return;
 	}
@@ -714,7 +733,7 @@ put_finish_batch(struct sp_api_conn *c)
 {
 	struct sp_api_req *req = &c->req;
 	uint16_t pos[SP_K_PUT_RECORDS_MAX_ENTRIES];
-	char seq[SP_U128_DEC_MAX + 1], msg[256];
+	char seq[SP_U128_DEC_MAX + 1], msg[384];
 	struct sp_api_jw w;
 	struct sp_api_shard_ids ids;
 	uint32_t failed = 0;
@@ -741,7 +760,7 @@ put_finish_batch(struct sp_api_conn *c)
 
 			sp_api_jw_put_records_fail(
 			    &w, code, strlen(code), msg,
-			    put_fail_msg(req, r->shard_index, kerr, msg, sizeof(msg)));
+			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg)));
 		}
 	}
 	sp_api_jw_put_records_end(&w);

@@ -236,16 +236,40 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 		f = &api->feeds[sp_slog_slot(l)];
 		*f = (struct sp_api_feed){.ring = sh->ring, .log = l, .next = FEED_NONE};
 	}
-	*err = sp_slog_state(l, need);
+	/* what the ring holds for it but the log has not taken yet must fit as well */
+	*err = sp_slog_state(l, need + api->feeds[sp_slog_slot(l)].pending);
 	return l;
 }
 
+uint32_t
+sp_api_store_fit(struct sp_api *api, const struct sp_slog *log, const struct sp_api_xrec *recs,
+		 uint32_t n)
+{
+	uint64_t room, used;
+	uint32_t k = 0;
+
+	if (log == NULL) {
+		return 0;
+	}
+	room = sp_slog_room(log);
+	used = api->feeds[sp_slog_slot(log)].pending;
+	for (; k < n; k++) {
+		used += sp_seg_frame_bytes((uint16_t)recs[k].key_len, recs[k].data_len);
+		if (used > room) {
+			break;
+		}
+	}
+	return k;
+}
+
 void
-sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh)
+sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh,
+		  uint64_t bytes)
 {
 	struct sp_api_feed *f = &api->feeds[sp_slog_slot(log)];
 
 	SP_VERIFY(f->log == log && f->ring == sh->ring);
+	f->pending += bytes;
 	if (!f->listed) {
 		f->listed = true;
 		f->next = api->feed_head;
@@ -294,6 +318,7 @@ store_feed_one(struct sp_api *api, struct sp_api_feed *f)
 			}
 			f->fed = v[i].seq + 1;
 			f->fed_last = v[i].seq;
+			f->pending -= SP_MIN(f->pending, sp_seg_frame_bytes(r.key_len, r.data_len));
 		}
 		budget -= (uint32_t)SP_MIN((uint32_t)n, budget);
 		if (res.at_tip) {
@@ -321,7 +346,8 @@ store_put_durable(struct sp_api *api, const struct sp_api_xput *x)
 		if (last != 0) {
 			const struct sp_slog *l = sp_store_log_find(api->store, x->tag, shard);
 
-			if (l == NULL || sp_slog_durable(l) < last) {
+			/* no log: its stream was deleted meanwhile, nothing left to wait for */
+			if (l != NULL && sp_slog_durable(l) < last) {
 				return false;
 			}
 		}
@@ -330,20 +356,111 @@ store_put_durable(struct sp_api *api, const struct sp_api_xput *x)
 	return true;
 }
 
+/*
+ * The shard f feeds is still in the snapshot in force, with the ring f holds: a ring is freed
+ * one grace period after the snapshot that dropped it, so f must not touch it after that.
+ */
+static bool
+store_feed_valid(const struct sp_api_cat *cat, const struct sp_api_feed *f)
+{
+	struct sp_slog_info info;
+	const struct sp_api_stream *st;
+	const struct sp_api_shard *sh;
+
+	if (cat == NULL || f->ring == NULL) {
+		return false;
+	}
+	sp_slog_info(f->log, &info);
+	st = sp_api_cat_stream_by_tag(cat, info.stream_tag);
+	sh = st != NULL ? sp_api_stream_shard(st, info.shard_index) : NULL;
+	return sh != NULL && sh->ring == f->ring;
+}
+
+/*
+ * One log per poll, round robin: a log whose stream is gone is dropped (its segments freed);
+ * otherwise segments (and ring records) older than the stream's retention period go.
+ */
+static unsigned
+store_sweep(struct sp_api *api, const struct sp_api_cat *cat)
+{
+	uint32_t n = sp_store_nlogs(api->store);
+	struct sp_slog *l;
+	struct sp_api_feed *f;
+	const struct sp_api_stream *st;
+	struct sp_slog_info info;
+	int64_t now, cutoff;
+	unsigned work = 0;
+
+	if (cat == NULL || n == 0) {
+		return 0;
+	}
+	api->log_sweep = api->log_sweep + 1 < n ? api->log_sweep + 1 : 0;
+	l = sp_store_log_at(api->store, api->log_sweep);
+	if (sp_slog_dead(l)) {
+		return 0;
+	}
+	f = &api->feeds[api->log_sweep];
+	sp_slog_info(l, &info);
+	st = sp_api_cat_stream_by_tag(cat, info.stream_tag);
+	if (st == NULL) {
+		if (sp_slog_drop(l) == 0) { /* -EBUSY: a write in flight, next round */
+			api->cnt.store_logs_dropped++;
+			if (f->listed) {
+				f->ring = NULL; /* the feed list lets go of it at its next pass */
+			} else {
+				memset(f, 0, sizeof(*f));
+			}
+			work++;
+		}
+		return work;
+	}
+	/* the test clock (clock_offset_set) moves "now" for retention as for iterators */
+	now = (int64_t)sp_api_now_ms(api) + cat->iter.clock_offset_ms;
+	cutoff = now - (int64_t)st->retention_ms;
+	if (cutoff <= 0) {
+		return 0;
+	}
+	work += sp_slog_expire(l, (uint64_t)cutoff);
+	if (f->ring != NULL && store_feed_valid(cat, f)) {
+		struct sp_shard_pos pos;
+		sp_u128 d = sp_slog_durable(l);
+
+		/* the ring's copies of expired records go too (only what the store has) */
+		if (sp_shard_ring_seek_time(f->ring, (uint64_t)cutoff, &pos) == 0 && d != 0) {
+			int64_t k = sp_shard_ring_trim(f->ring, SP_MIN(pos.seq, d + 1));
+
+			api->cnt.ring_expired += k > 0 ? (uint64_t)k : 0;
+			work += k > 0;
+		}
+	}
+	return work;
+}
+
 unsigned
 sp_api_store_poll(struct sp_api *api)
 {
+	const struct sp_api_cat *cat;
 	unsigned work = 0;
 	uint32_t *link;
 
 	if (api->store == NULL) {
 		return 0;
 	}
-	for (uint32_t k = api->feed_head; k != FEED_NONE; k = api->feeds[k].next) {
-		struct sp_api_feed *f = &api->feeds[k];
+	cat = sp_api_cat_current(api->g);
+	link = &api->feed_head;
+	while (*link != FEED_NONE) {
+		struct sp_api_feed *f = &api->feeds[*link];
 
+		if (!store_feed_valid(cat, f)) {
+			/* its stream was deleted: stop feeding, let go of the ring */
+			*link = f->next;
+			memset(f, 0, sizeof(*f));
+			continue;
+		}
 		f->at_tip = store_feed_one(api, f);
+		link = &f->next;
 	}
+	work += store_sweep(api, cat);
 	work += sp_store_poll(api->store);
 	/* publish what is durable; drop shards with nothing left to do */
 	link = &api->feed_head;
@@ -404,12 +521,16 @@ sp_api_store_status_json(const struct sp_api_global *g)
 		t.write_bytes += st.write_bytes;
 		t.write_errors += st.write_errors;
 		t.segs_opened += st.segs_opened;
+		t.segs_freed += st.segs_freed;
+		t.free_errors += st.free_errors;
 		t.no_space += st.no_space;
 		t.busy += st.busy;
 		t.reads += st.reads;
 		t.read_bytes += st.read_bytes;
 		c.ring_trims += api->cnt.ring_trims;
 		c.ring_trimmed += api->cnt.ring_trimmed;
+		c.ring_expired += api->cnt.ring_expired;
+		c.store_logs_dropped += api->cnt.store_logs_dropped;
 		c.store_refused += api->cnt.store_refused;
 		c.store_feed_waits += api->cnt.store_feed_waits;
 		c.store_feed_errors += api->cnt.store_feed_errors;
@@ -433,6 +554,10 @@ sp_api_store_status_json(const struct sp_api_global *g)
 		      (json_int_t)t.segs_opened, "no_space", (json_int_t)t.no_space, "busy",
 		      (json_int_t)t.busy, "reads", (json_int_t)t.reads, "read_bytes",
 		      (json_int_t)t.read_bytes);
+	json_object_set_new(o, "segments_freed", json_integer((json_int_t)t.segs_freed));
+	json_object_set_new(o, "free_errors", json_integer((json_int_t)t.free_errors));
+	json_object_set_new(o, "ring_expired", json_integer((json_int_t)c.ring_expired));
+	json_object_set_new(o, "logs_dropped", json_integer((json_int_t)c.store_logs_dropped));
 	json_object_set_new(
 	    o, "api",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ring_trims",

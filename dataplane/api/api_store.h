@@ -22,6 +22,7 @@ struct sp_api_stream;
 struct sp_api_shard;
 struct sp_slog;
 struct sp_api_global;
+struct sp_api_xrec;
 
 /* Bytes of a shard's write buffer, placed after its ring in the ring's memzone. */
 #define SP_API_WBUF_ALIGN 65536u
@@ -42,8 +43,13 @@ void sp_api_store_close(struct sp_api *api);
 struct sp_slog *sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st,
 				 const struct sp_api_shard *sh, uint64_t need, int *err);
 
-/* Owner, after appending: feed the shard's new ring records to its log. */
-void sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh);
+/* How many of recs[0..n) (in order) the log can take now, after what it has pending. */
+uint32_t sp_api_store_fit(struct sp_api *api, const struct sp_slog *log,
+			  const struct sp_api_xrec *recs, uint32_t n);
+
+/* Owner, after appending records of bytes (segment frames): feed them to the shard's log. */
+void sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh,
+		       uint64_t bytes);
 
 /* Owner: hold x until every record it appended is durable (durable ack mode). */
 void sp_api_store_hold(struct sp_api *api, struct sp_api_xput *x);

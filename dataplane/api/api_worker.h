@@ -61,6 +61,7 @@ struct sp_api_feed {
 	sp_u128 fed;      /* the next ring record to feed is the first >= this */
 	sp_u128 fed_last; /* the last record fed */
 	sp_u128 shown;    /* durable watermark published to the ring's gate */
+	uint64_t pending; /* frame bytes appended to the ring, not yet fed to the log */
 	bool listed;
 	bool at_tip; /* the last feed reached the ring's tip */
 	uint32_t next;
@@ -141,10 +142,12 @@ struct sp_api_counters {
 	uint64_t xput_sent;
 	uint64_t xput_served;
 	uint64_t xput_ring_full;
-	uint64_t ring_full;     /* records refused: shard ring full */
-	uint64_t store_refused; /* records refused: their log is failing or out of space */
-	uint64_t ring_trims;    /* a full ring dropped its durable records */
-	uint64_t ring_trimmed;  /* records dropped so (still in the store) */
+	uint64_t ring_full;          /* records refused: shard ring full */
+	uint64_t store_refused;      /* records refused: their log is failing or out of space */
+	uint64_t ring_trims;         /* a full ring dropped its durable records */
+	uint64_t ring_trimmed;       /* records dropped so (still in the store) */
+	uint64_t ring_expired;       /* ring records dropped: older than their stream's retention */
+	uint64_t store_logs_dropped; /* logs of deleted streams released */
 	uint64_t store_attach_failed;
 	uint64_t store_feed_waits;  /* feeds stopped for a write to complete */
 	uint64_t store_feed_errors; /* feeds stopped by a store error (retried) */
@@ -209,6 +212,7 @@ struct sp_api {
 	struct sp_store_recovery store_rep;
 	struct sp_api_feed *feeds; /* SP_API_RING_REG_MAX */
 	uint32_t feed_head;        /* list of shards with records to feed or publish */
+	uint32_t log_sweep;        /* the log the retention sweep looks at next */
 	struct sp_api_xput **held; /* puts waiting for durability */
 	uint32_t nheld;
 	uint32_t held_cap;

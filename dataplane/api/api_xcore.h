@@ -32,6 +32,7 @@ enum sp_api_xrec_status {
 	SP_API_XREC_THROTTLED, /* ProvisionedThroughputExceededException: quota or ring full */
 	SP_API_XREC_INTERNAL,  /* InternalFailure */
 	SP_API_XREC_NO_STREAM, /* the stream or shard vanished meanwhile */
+	SP_API_XREC_NO_SPACE,  /* InternalFailure: the shard's store is full */
 };
 
 struct sp_api_xrec {

@@ -93,8 +93,9 @@ struct sp_shard_ring {
 struct shard_snap {
 	uint64_t trim;
 	uint64_t end;
-	uint64_t tip_counter;
+	uint64_t tip_counter; /* newest record a reader may see (the visible gate applied) */
 	uint64_t tip_arrival;
+	uint64_t end_counter; /* newest committed record: end's, gate or not (walks to end) */
 };
 
 enum shard_by { SHARD_BY_COUNTER, SHARD_BY_TIME };
@@ -355,6 +356,7 @@ shard_snapshot_gated(const struct sp_shard_ring *ring, struct shard_snap *s, boo
 		if (g2 - g < SHARD_COMMIT_SLOTS - 1 && s->end - s->trim <= ring->cap) {
 			SP_VERIFY(s->trim <= s->end);
 			/* records above the visible gate are not there yet for readers */
+			s->end_counter = s->tip_counter;
 			s->tip_counter = gate ? SP_MIN(s->tip_counter, vis) : s->tip_counter;
 			return 0;
 		}
@@ -608,7 +610,8 @@ shard_seek_time_once(const struct sp_shard_ring *ring, const struct shard_snap *
 		pos->seq = shard_latest_seq(ring, s);
 		return 0;
 	}
-	k_hi = (s->tip_counter - ring->base) / SP_SHARD_INDEX_STRIDE;
+	/* every committed record's entry: the walk below runs to end, past the visible gate */
+	k_hi = (s->end_counter - ring->base) / SP_SHARD_INDEX_STRIDE;
 	lo = k_hi >= ring->nidx ? k_hi - ring->nidx + 1 : 0;
 	hi = k_hi + 1;
 	/* First entry with the predicate: trimmed entries come first and arrivals never

@@ -320,9 +320,10 @@ class Env:
     def advance_clock(self, seconds):
         """TIME-TRAVEL HOOK: move the endpoint's clock forward by seconds (cumulative).
 
-        Needed by the ExpiredIteratorException / ExpiredNextTokenException tests. On Spate it
-        moves only the time shard iterators and NextTokens are issued and expire at (control
-        method clock_offset_set); SigV4, arrival timestamps and quotas keep the real clock.
+        Needed by the ExpiredIteratorException / ExpiredNextTokenException and retention tests.
+        On Spate it moves only the time shard iterators and NextTokens are issued and expire
+        at and the "now" retention is enforced against (control method clock_offset_set);
+        SigV4, arrival timestamps and quotas keep the real clock.
         Raises NoTimeControl where that is out of reach (kinesalite, or an instance without
         test_services): the calling test skips. The advance_clock fixture resets it.
         """

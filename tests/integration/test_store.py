@@ -6,7 +6,11 @@ Each test brings up its own instance (the session one keeps its large rings):
   - kill -9 of the dataplane: every acknowledged record reads back after the restart, from
     TRIM_HORIZON and from AT/AFTER_SEQUENCE_NUMBER iterators into the earlier boot, and the
     next boot's records follow them; recovery is reported in status;
-  - ack_mode=memory: the same reads, acknowledged before the disk write.
+  - ack_mode=memory: the same reads, acknowledged before the disk write;
+  - retention with the test clock: a stream's records go once older than its period (whole
+    segments, and the ring's copies), TRIM_HORIZON moves, a longer period keeps them;
+  - a deleted stream's segments are freed; a full store refuses records with a clear
+    InternalFailure, nothing crashes, and ingest resumes once space is freed.
 """
 import os
 import time
@@ -138,3 +142,91 @@ def test_memory_ack_mode(fresh_name):
     while _storage(inst)["appended"] < len(sent) and time.time() < deadline:
         time.sleep(0.1)
     assert _storage(inst)["appended"] == len(sent)
+
+
+def _wait(pred, what, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.2)
+    pytest.fail("timed out waiting for " + what)
+
+
+def test_retention_and_deleted_streams(fresh_name):
+    inst = instance_up(fresh_name("st4"), 1, "--set", "test_services=true", "--set",
+                       "shard_ring_mb=8", "--set", "mem_mb=1024")
+    env = _env(inst)
+    c = env.client(retries=True)
+    for n in ("short", "long", "gone"):
+        c.create_stream(StreamName=n, ShardCount=1)
+        wait_active(c, n)
+    c.increase_stream_retention_period(StreamName="long", RetentionPeriodHours=48)
+    data = {n: _put(c, n, 30, 2000, n.encode()) for n in ("short", "long", "gone")}
+    shard = data["short"][0][1]
+    # deleting a stream frees its segments
+    c.delete_stream(StreamName="gone")
+    _wait(lambda: _storage(inst)["logs_dropped"] >= 1 and _storage(inst)["segments_freed"] >= 1,
+          "the deleted stream's segments to be freed")
+    freed = _storage(inst)["segments_freed"]
+    try:
+        env.advance_clock(23 * 3600)  # inside both periods: nothing goes
+        time.sleep(1)
+        assert _storage(inst)["segments_freed"] == freed
+        assert _read(c, "short", shard) == sorted(data["short"])
+        env.advance_clock(2 * 3600)  # 25 h: past 24 h, not past 48 h
+        _wait(lambda: _read(c, "short", shard) == [], "short's records to expire")
+        st = _storage(inst)
+        assert st["segments_freed"] > freed and st["ring_expired"] > 0, st
+        assert _read(c, "long", shard) == sorted(data["long"])
+        # new records after the purge are served from TRIM_HORIZON on (arrival times keep
+        # the real clock: back to it first, or they would be 25 h old at once)
+        env.set_clock_offset(0)
+        fresh = _put(c, "short", 2, 100, b"new")
+        assert _read(c, "short", shard) == sorted(fresh)
+        env.set_clock_offset(49 * 3600 * 1000)
+        _wait(lambda: _read(c, "long", shard) == [], "long's records to expire")
+    finally:
+        env.set_clock_offset(0)
+
+
+def test_store_full_refuses_then_resumes(fresh_name):
+    # one worker, a 64 MiB store: three 16 MiB segments
+    inst = instance_up(fresh_name("st5"), 1, "--set", "test_services=true", "--set",
+                       "shard_ring_mb=8", "--set", "mem_mb=1024", "--set", "store_mb=64")
+    env = _env(inst)
+    c = env.client(retries=False)
+    c.create_stream(StreamName="full", ShardCount=1)
+    wait_active(c, "full")
+    acked, refused = [], None
+    for b in range(200):
+        recs = [{"Data": b"%05d-%03d-" % (b, i) + os.urandom(4000), "PartitionKey": "k"}
+                for i in range(100)]
+        r = c.put_records(StreamName="full", Records=recs)
+        for rec, e in zip(recs, r["Records"]):
+            if "SequenceNumber" in e:
+                acked.append((int(e["SequenceNumber"]), e["ShardId"], rec["Data"]))
+            else:
+                refused = e
+        if refused is not None:
+            break
+    assert refused is not None, "a 64 MiB store took %d records" % len(acked)
+    assert refused["ErrorCode"] == "InternalFailure"
+    assert "storage full" in refused["ErrorMessage"], refused
+    # PutRecord: the same, as a 500 with the text
+    with pytest.raises(c.exceptions.ClientError) as ei:
+        c.put_record(StreamName="full", Data=b"x" * 4010, PartitionKey="k")
+    assert ei.value.response["Error"]["Code"] == "InternalFailure"
+    assert "storage full" in ei.value.response["Error"]["Message"]
+    shard = acked[0][1]
+    assert _read(c, "full", shard) == sorted(acked)  # nothing lost, nothing extra
+    assert _storage(inst)["write_errors"] == 0
+    try:
+        env.advance_clock(25 * 3600)  # the old records expire: their segments free up
+        _wait(lambda: _storage(inst)["segments_freed"] >= 2, "segments to be freed")
+        env.set_clock_offset(0)  # new records must not be born 25 h old (real arrival times)
+        r = c.put_record(StreamName="full", Data=b"after", PartitionKey="k")
+        got = _read(c, "full", shard)
+        assert [g[2] for g in got] == [b"after"] and got[0][0] == int(r["SequenceNumber"])
+    finally:
+        env.set_clock_offset(0)

@@ -616,6 +616,88 @@ test_torn_and_corrupt(void **state)
 	}
 }
 
+/* Retention and deleted streams: segments leave the chain, are zeroed, become free again. */
+static void
+test_release(void **state)
+{
+	(void)state;
+	struct sp_io_sim *sim = mk_sim(6, 2, true);
+	struct sp_store_recovery rep;
+	struct sp_store *s = mk_store(sim, &rep, 0);
+	struct sp_store_stats st;
+	struct sp_slog_info info;
+	struct mlog m[2];
+	uint64_t rng = 21;
+	uint32_t kept;
+	int rc;
+
+	minit(&m[0], 0);
+	minit(&m[1], 1);
+	mattach(s, &m[0]);
+	mattach(s, &m[1]);
+	/* log 0 fills the store with records one ms apart, until no segment is left */
+	do {
+		struct mrec *r = mnew(&m[0], &rng, 1000 + m[0].n);
+
+		r->dlen = 2000;
+		while ((rc = mappend(&m[0], r)) == -EAGAIN) {
+			(void)sp_store_poll(s);
+		}
+		if (rc != 0) {
+			m[0].counter--;
+		}
+	} while (rc == 0);
+	assert_int_equal(rc, -ENOSPC);
+	poll_idle(s);
+	assert_int_equal(mappend(&m[1], mnew(&m[1], &rng, 5)), -ENOSPC);
+	m[1].counter--;
+	free(m[1].r[m[1].n].data); /* not appended: mnew makes it again */
+	m[1].r[m[1].n].data = NULL;
+	/* expire everything before the middle record: whole segments only */
+	sp_slog_info(m[0].log, &info);
+	assert_int_equal(info.segs, NSEGS);
+	assert_true(sp_slog_expire(m[0].log, 1000 + m[0].n / 2) > 0);
+	sp_slog_info(m[0].log, &info);
+	kept = (uint32_t)info.records;
+	assert_true(kept < m[0].n && kept >= m[0].n / 2);
+	assert_true(info.first_seq == m[0].r[m[0].n - kept].seq);
+	poll_idle(s);
+	sp_store_stats(s, &st);
+	assert_true(st.segs_freed > 0 && st.free_errors == 0);
+	/* space again: log 1 writes */
+	assert_int_equal(mappend(&m[1], mnew(&m[1], &rng, 6)), 0);
+	poll_idle(s);
+	sp_store_destroy(s);
+	/* the released segments stay released after a restart; the rest reads back */
+	s = mk_store(sim, &rep, 0);
+	assert_int_equal(rep.records, kept + 1);
+	assert_int_equal(rep.torn + rep.corrupt, 0);
+	mattach(s, &m[0]);
+	mattach(s, &m[1]);
+	for (uint32_t i = 0; i < m[0].n - kept; i++) {
+		free(m[0].r[i].data); /* expired */
+	}
+	memmove(m[0].r, m[0].r + (m[0].n - kept), kept * sizeof(m[0].r[0]));
+	for (uint32_t i = kept; i < m[0].n; i++) {
+		m[0].r[i].data = NULL; /* moved */
+	}
+	m[0].n = kept;
+	read_back(s, sim, &m[0], kept);
+	read_back(s, sim, &m[1], 1);
+	/* a deleted stream: every segment released, the log gone */
+	assert_int_equal(sp_slog_drop(m[0].log), 0);
+	assert_null(sp_store_log_find(s, m[0].tag, m[0].index));
+	poll_idle(s);
+	sp_store_destroy(s);
+	s = mk_store(sim, &rep, 0);
+	assert_int_equal(rep.logs, 1);
+	assert_int_equal(rep.records, 1);
+	sp_store_destroy(s);
+	mfree(&m[0]);
+	mfree(&m[1]);
+	sp_io_sim_destroy(sim);
+}
+
 /* One seed: cycles of random appends and polls, a crash, recovery, checks. */
 static void
 crash_run(uint64_t seed, unsigned *torn_runs, unsigned *lost_unacked)
@@ -754,7 +836,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_write_errors), cmocka_unit_test(test_torn_and_corrupt),
-	    cmocka_unit_test(test_power_loss),
+	    cmocka_unit_test(test_release),          cmocka_unit_test(test_power_loss),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

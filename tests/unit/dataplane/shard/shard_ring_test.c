@@ -310,6 +310,17 @@ test_visible_gate(void **state)
 	sp_shard_ring_set_visible(ring, t_seq(99));
 	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 6);
 	assert_true(res.at_tip && res.tip_seq == t_seq(10));
+	/* time seeks over many records behind the gate stay bounded walks */
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	for (unsigned i = 0; i < 600; i++) {
+		assert_int_equal(sp_shard_ring_append(ring, in, 1, 100 + i, NULL), 1);
+	}
+	sp_shard_ring_set_visible(ring, t_seq(3));
+	assert_int_equal(sp_shard_ring_seek_time(ring, 100000, &pos), 0);
+	assert_true(pos.seq == t_seq(4)); /* latest as readers see it */
+	assert_int_equal(sp_shard_ring_seek_time(ring, 450, &pos), 0);
+	assert_true(pos.seq == t_seq(351)); /* a record not yet visible: a position all the same */
+	assert_int_equal(sp_shard_ring_read(ring, &pos, 16, 1 << 20, v, &res), 0);
 	/* a number of an older epoch shows nothing new on a fresh gated ring */
 	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
 	assert_int_equal(sp_shard_ring_append(ring, in, 3, 100, NULL), 3);
