@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_store: the store's write path (nvme/store.c) on io_uring, as a worker drives it: L shard
+ * logs (1, 4, 16) in one store file, records of S data bytes (100 B, 1 KiB, 10 KiB; keys of
+ * 16..32 bytes) appended BATCH at a time per log, then one sp_store_poll (which submits one
+ * DSYNC write per log with records waiting: the group commit) and a look at each log's durable
+ * watermark. -EAGAIN from an append means "buffer full or a rollover waiting": poll and retry.
+ * fio runs beside it on the same file in the same run: sequential O_DIRECT O_DSYNC writes of
+ * the store's average write size at queue depth L, the nearest plain-disk equivalent. A
+ * program, never a test: it prints figures and never judges them.
+ *
+ *   bench_store [--quick] [SECONDS [DIR]]
+ *                  SECONDS per case (default 2); DIR for the scratch file (default /var/tmp,
+ *                  an O_DIRECT-capable file system); --quick: 0.2 s per case, a smaller file.
+ *
+ * Per case: records/s and MB/s of frames, from the first append until every record is durable
+ * (the drain is counted); writes/s; records per write (the group-commit factor); stall, the
+ * share of the time in which no log took a record (disk-bound when high, CPU-bound when low);
+ * ack latency, from the append of every SAMPLE_EVERY-th record of a log to the first poll that
+ * sees the log's durable watermark cover it (mean, p99). Saturated, that latency is mostly
+ * queueing in the write buffer (about its size over the bandwidth), so each case runs again
+ * offering PACED_PCT % of the records/s it reached, paced per log, for the latency below
+ * saturation. Then fio's MB/s, writes/s and latency (submit to completion), and our
+ * saturated frame MB/s over fio's MB/s.
+ *
+ * The file is written and synced once at start, so neither side pays for block allocation;
+ * before each case its superblock and segment headers are zeroed, so recovery formats a fresh
+ * store. The store is configured as the dataplane configures a worker's (io_uring depth 256,
+ * no registered arena, its sparse-index strides, 64 MiB segments; --quick: 16 MiB). A 4 GiB
+ * file leaves 16 logs room to roll over for a few seconds at 1 GB/s; a case that runs out of
+ * segments stops early and says so. The scratch file is removed at the end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io_uring.h"
+#include "spate/compiler.h"
+#include "spate/seqno.h"
+#include "store.h"
+
+#define FIO          "/usr/bin/fio"
+#define BATCH        64u        /* records appended per log between two polls */
+#define PACED_PCT    50         /* the paced run offers this share of the saturated records/s */
+#define SAMPLE_EVERY 64u        /* every 64th record of a log is timed until it is durable */
+#define PEND_CAP     4096u      /* timed records awaiting their ack, per log (a power of two) */
+#define LAT_CAP      (1u << 20) /* ack-latency samples kept per case */
+#define MAX_LOGS     16u
+#define KEY_MIN      16u
+#define KEY_MAX      32u
+#define DATA_MAX     10240u
+#define TAG          7u            /* stream tag of every log; shard index = log number */
+#define STORE_DEPTH  256u          /* io_uring SQ entries, as the dataplane's worker */
+#define SEG_BYTES    (64ull << 20) /* the dataplane's default (seg_mb) */
+#define FILE_BYTES   (4ull << 30)
+#define QUICK_SEG    (16ull << 20)
+#define QUICK_FILE   (512ull << 20)
+#define QUICK_SECS   0.2
+#define DRAIN_NS     (30ull * 1000000000ull) /* a drain longer than this is an I/O failure */
+#define WBUF_ALIGN   SP_SEG_BLOCK_MAX
+#define WBUF_BYTES   ((SP_STORE_WBUF_MIN + WBUF_ALIGN - 1) / WBUF_ALIGN * WBUF_ALIGN)
+#define HDR_ZERO     4096u /* bytes zeroed at each header: any logical block up to 4 KiB */
+
+struct pend {
+	sp_u128 seq;
+	uint64_t t_ns;
+};
+
+struct blog {
+	struct sp_slog *l;
+	uint64_t counter; /* records appended */
+	uint32_t head, tail;
+	uint64_t unsampled; /* samples skipped: the pending ring was full */
+	struct pend pend[PEND_CAP];
+};
+
+struct bench {
+	const char *path;
+	uint64_t size;
+	uint64_t seg_bytes;
+	double secs;
+	uint8_t *wbufs; /* MAX_LOGS write buffers, then recovery's scratch */
+	uint8_t *data;  /* key and data bytes of every record */
+	uint64_t *lat;
+	uint64_t nlat;
+	struct blog *logs;
+};
+
+struct result {
+	double secs;
+	uint64_t recs, frame_bytes, writes, write_bytes, busy, unsampled;
+	double mean_us, p99_us;
+	double stall; /* share of the appending time with every log refusing records */
+	uint32_t block;
+	bool full; /* no free segment: the case stopped early */
+};
+
+struct fio_result {
+	double mbps, iops, mean_us, p99_us;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Write and sync the whole file once, so every run overwrites allocated, written blocks. */
+static int
+layout(const char *path, uint64_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	static uint8_t chunk[1u << 20];
+	memset(chunk, 0x5a, sizeof(chunk));
+	int err = 0;
+	for (uint64_t off = 0; off < size && err == 0; off += sizeof(chunk)) {
+		if (pwrite(fd, chunk, sizeof(chunk), (off_t)off) != (ssize_t)sizeof(chunk)) {
+			err = errno != 0 ? -errno : -EIO;
+		}
+	}
+	if (err == 0 && fsync(fd) != 0) {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/* Zero the superblock and every segment's header block: recovery then formats a new store. */
+static int
+wipe(const struct bench *b)
+{
+	static const uint8_t zero[HDR_ZERO];
+	int fd = open(b->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		return -errno;
+	}
+	int err = 0;
+	for (uint64_t off = 0; off + HDR_ZERO <= b->size && err == 0;
+	     off = off == 0 ? SP_STORE_SB_BYTES : off + b->seg_bytes) {
+		if (pwrite(fd, zero, sizeof(zero), (off_t)off) != (ssize_t)sizeof(zero)) {
+			err = errno != 0 ? -errno : -EIO;
+		}
+	}
+	if (err == 0 && fdatasync(fd) != 0) {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+/* Open the file on io_uring as the dataplane does, format a store on it, attach n_logs logs. */
+static int
+store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_store **s)
+{
+	const char *paths[] = {b->path};
+	struct sp_io_uring_cfg uc = {.paths = paths, .n_files = 1, .depth = STORE_DEPTH};
+	struct sp_store_recovery rep;
+	int err = sp_io_uring_create(&uc, u);
+	if (err != 0) {
+		return err;
+	}
+	struct sp_store_conf sc = {
+	    .io = sp_io_uring_io(*u),
+	    .file = 0,
+	    .size = b->size,
+	    .block = sp_io_uring_block(*u, 0),
+	    .seg_bytes = b->seg_bytes,
+	    .max_logs = MAX_LOGS,
+	    .index_cap = 256, /* the dataplane's sparse-index settings */
+	    .index_every_recs = 64,
+	    .index_every_bytes = 262144,
+	    .scratch = b->wbufs + (size_t)MAX_LOGS * WBUF_BYTES,
+	    .scratch_len = WBUF_BYTES,
+	    .now_ms = wall_ms(),
+	    .store_id = now_ns(),
+	};
+	err = sp_store_create(&sc, s);
+	if (err == 0) {
+		err = sp_store_recover(*s, &rep);
+	}
+	if (err == 0 && !rep.formatted) {
+		err = -EEXIST; /* the wipe did not reach the superblock */
+	}
+	for (unsigned i = 0; i < n_logs && err == 0; i++) {
+		struct blog *g = &b->logs[i];
+		g->counter = g->unsampled = 0;
+		g->head = g->tail = 0;
+		err = sp_store_log_attach(*s, TAG, i, b->wbufs + (size_t)i * WBUF_BYTES, WBUF_BYTES,
+					  &g->l);
+	}
+	return err;
+}
+
+/* Append up to n records of dlen data bytes to log i: the count; the first error ends it. */
+static unsigned
+append_batch(struct bench *b, unsigned i, unsigned n, uint32_t dlen, uint64_t ms, int *rc)
+{
+	struct blog *g = &b->logs[i];
+	unsigned k;
+	*rc = 0;
+	for (k = 0; k < n && *rc == 0; k++) {
+		struct sp_seqno_fields f = {
+		    .epoch = 1, .counter = g->counter + 1, .stream_tag = TAG, .shard_index = i};
+		struct sp_seg_rec r = {
+		    .seq = sp_seqno_pack(&f),
+		    .arrival_ms = ms,
+		    .key = b->data + g->counter % 64,
+		    .key_len = (uint16_t)(KEY_MIN + g->counter % (KEY_MAX - KEY_MIN + 1)),
+		    .data = b->data + KEY_MAX + g->counter % 64,
+		    .data_len = dlen,
+		};
+		bool timed = (g->counter + 1) % SAMPLE_EVERY == 0;
+		uint64_t t = timed ? now_ns() : 0;
+		*rc = sp_slog_append(g->l, &r);
+		if (*rc != 0) {
+			return k;
+		}
+		g->counter++;
+		if (timed && g->tail - g->head == PEND_CAP) {
+			g->unsampled++;
+		} else if (timed) {
+			g->pend[g->tail++ % PEND_CAP] = (struct pend){.seq = r.seq, .t_ns = t};
+		}
+	}
+	return k;
+}
+
+/* Time every sampled record that each log's durable watermark now covers. */
+static void
+collect_acks(struct bench *b, unsigned n_logs)
+{
+	uint64_t t = now_ns();
+	for (unsigned i = 0; i < n_logs; i++) {
+		struct blog *g = &b->logs[i];
+		if (g->head == g->tail) {
+			continue;
+		}
+		sp_u128 d = sp_slog_durable(g->l);
+		while (g->head != g->tail && g->pend[g->head % PEND_CAP].seq <= d) {
+			if (b->nlat < LAT_CAP) {
+				b->lat[b->nlat++] = t - g->pend[g->head % PEND_CAP].t_ns;
+			}
+			g->head++;
+		}
+	}
+}
+
+/* Records log i may append now: BATCH, or fewer to keep to rate records/s (when > 0). */
+static unsigned
+due(const struct bench *b, unsigned i, double rate, uint64_t elapsed_ns)
+{
+	uint64_t allowed = (uint64_t)(rate * (double)elapsed_ns / 1e9);
+	if (rate <= 0) {
+		return BATCH;
+	}
+	return allowed > b->logs[i].counter
+		   ? (unsigned)SP_MIN((uint64_t)BATCH, allowed - b->logs[i].counter)
+		   : 0;
+}
+
+/*
+ * Append for b->secs, polling between batches, then drain. Returns 0 or an errno. rate: records
+ * per second per log, 0 for as fast as the store takes them. A round in which no log took a
+ * record (buffers full behind writes in flight) counts as stalled.
+ */
+static int
+drive(struct bench *b, struct sp_store *s, unsigned n_logs, uint32_t dlen, double rate,
+      struct result *res)
+{
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(b->secs * 1e9), t = t0, stalled = 0;
+	int err = 0;
+	while (t < end && !res->full && err == 0) {
+		uint64_t ms = wall_ms();
+		unsigned got = 0;
+		for (unsigned i = 0; i < n_logs && err == 0; i++) {
+			int rc;
+			got += append_batch(b, i, due(b, i, rate, t - t0), dlen, ms, &rc);
+			if (rc == -ENOSPC) {
+				res->full = true;
+			} else if (rc != 0 && rc != -EAGAIN) {
+				err = rc;
+			}
+		}
+		(void)sp_store_poll(s);
+		collect_acks(b, n_logs);
+		uint64_t t1 = now_ns();
+		stalled += got == 0 ? t1 - t : 0;
+		t = t1;
+	}
+	res->stall = (double)stalled / (double)(t - t0);
+	while (err == 0 && !sp_store_idle(s)) {
+		(void)sp_store_poll(s);
+		collect_acks(b, n_logs);
+		if (now_ns() - t > DRAIN_NS) {
+			err = -ETIMEDOUT;
+		}
+	}
+	res->secs = (double)(now_ns() - t0) / 1e9;
+	return err;
+}
+
+static int
+run_case(struct bench *b, unsigned n_logs, uint32_t dlen, double rate, struct result *res)
+{
+	struct sp_io_uring *u = NULL;
+	struct sp_store *s = NULL;
+	struct sp_store_stats st;
+	int err = wipe(b);
+	memset(res, 0, sizeof(*res));
+	b->nlat = 0;
+	if (err == 0) {
+		err = store_open(b, n_logs, &u, &s);
+	}
+	if (err == 0) {
+		res->block = sp_io_uring_block(u, 0);
+		err = drive(b, s, n_logs, dlen, rate, res);
+	}
+	if (s != NULL) {
+		sp_store_stats(s, &st);
+		res->recs = st.appended;
+		res->frame_bytes = st.appended_bytes;
+		res->writes = st.writes;
+		res->write_bytes = st.write_bytes;
+		res->busy = st.busy;
+	}
+	/* the ring's teardown waits for writes in flight before the store's memory goes */
+	sp_io_uring_destroy(u);
+	sp_store_destroy(s);
+	for (unsigned i = 0; i < n_logs; i++) {
+		res->unsampled += b->logs[i].unsampled;
+	}
+	if (b->nlat > 0) {
+		double sum = 0;
+		qsort(b->lat, b->nlat, sizeof(*b->lat), cmp_u64);
+		for (uint64_t i = 0; i < b->nlat; i++) {
+			sum += (double)b->lat[i];
+		}
+		res->mean_us = sum / (double)b->nlat / 1000.0;
+		res->p99_us = (double)b->lat[(uint64_t)(0.99 * (double)(b->nlat - 1))] / 1000.0;
+	}
+	return err;
+}
+
+/* fio's nearest equivalent: sequential O_DSYNC O_DIRECT writes of bs at queue depth qd. */
+static int
+run_fio(const struct bench *b, unsigned qd, uint32_t bs, struct fio_result *res)
+{
+	char out[512], cmd[2048];
+	snprintf(out, sizeof(out), "%s.fio.json", b->path);
+	int len =
+	    snprintf(cmd, sizeof(cmd),
+		     FIO " --name=storeeq --filename=%s --size=%" PRIu64 " --bs=%u"
+			 " --rw=write --direct=1 --ioengine=io_uring --sync=dsync --iodepth=%u"
+			 " --time_based --runtime=%ums --lat_percentiles=1"
+			 " --percentile_list=99 --output-format=json --output=%s"
+			 " >/dev/null 2>&1",
+		     b->path, b->size, bs, qd, (unsigned)(b->secs * 1000), out);
+	if (len < 0 || (size_t)len >= sizeof(cmd)) {
+		return -ENAMETOOLONG;
+	}
+	if (system(cmd) != 0) {
+		unlink(out);
+		return -EIO;
+	}
+	json_error_t jerr;
+	json_t *root = json_load_file(out, 0, &jerr);
+	unlink(out);
+	if (root == NULL) {
+		return -EINVAL;
+	}
+	json_t *w = json_object_get(json_array_get(json_object_get(root, "jobs"), 0), "write");
+	json_t *lat = json_object_get(w, "lat_ns");
+	json_t *p99 = json_object_get(json_object_get(lat, "percentile"), "99.000000");
+	int err = p99 == NULL ? -EINVAL : 0;
+	if (err == 0) {
+		*res = (struct fio_result){
+		    .mbps = (double)json_integer_value(json_object_get(w, "bw_bytes")) / 1e6,
+		    .iops = json_number_value(json_object_get(w, "iops")),
+		    .mean_us = json_number_value(json_object_get(lat, "mean")) / 1000.0,
+		    .p99_us = (double)json_integer_value(p99) / 1000.0};
+	}
+	json_decref(root);
+	return err;
+}
+
+static void
+print_case(unsigned n_logs, uint32_t dlen, const struct result *r)
+{
+	double wr = r->writes > 0 ? (double)r->writes : 1.0;
+	printf("%4u %6u %10.0f %8.1f %9.0f %9.1f %5.0f%% %9.0f %9.0f", n_logs, dlen,
+	       (double)r->recs / r->secs, (double)r->frame_bytes / r->secs / 1e6,
+	       (double)r->writes / r->secs, (double)r->recs / wr, 100.0 * r->stall, r->mean_us,
+	       r->p99_us);
+}
+
+/* One case: ours, then fio with our average write size at queue depth n_logs. */
+static int
+bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
+{
+	struct result r, h;
+	struct fio_result f;
+	int err = run_case(b, n_logs, dlen, 0, &r);
+	if (err == 0) {
+		/* the same at a steady PACED_PCT % of that rate: latency below saturation */
+		err = run_case(b, n_logs, dlen,
+			       PACED_PCT / 100.0 * (double)r.recs / r.secs / n_logs, &h);
+	}
+	if (err != 0) {
+		fprintf(stderr, "bench_store: %u logs, %u B: %s\n", n_logs, dlen, strerror(-err));
+		return err;
+	}
+	print_case(n_logs, dlen, &r);
+	printf(" | %8.0f %8.0f", h.mean_us, h.p99_us);
+	uint64_t avg = r.writes > 0 ? r.write_bytes / r.writes : r.block;
+	uint32_t bs = (uint32_t)((avg + r.block - 1) / r.block * r.block);
+	if (!have_fio) {
+		printf(" |   (fio not installed: " FIO ")");
+	} else if (run_fio(b, n_logs, bs, &f) != 0) {
+		printf(" | %7u (fio failed)", bs);
+	} else {
+		printf(" | %7u %8.1f %8.0f %8.0f %8.0f | %4.0f%%", bs, f.mbps, f.iops, f.mean_us,
+		       f.p99_us, 100.0 * (double)r.frame_bytes / r.secs / 1e6 / f.mbps);
+	}
+	if (r.full) {
+		printf("  (store full: stopped at %.2f s)", r.secs);
+	}
+	if (r.unsampled + h.unsampled > 0) {
+		printf("  (%" PRIu64 " samples skipped)", r.unsampled + h.unsampled);
+	}
+	printf("\n");
+	fflush(stdout);
+	return 0;
+}
+
+static int
+bench_init(struct bench *b)
+{
+	size_t wb = (size_t)(MAX_LOGS + 1) * WBUF_BYTES;
+	b->wbufs = aligned_alloc(WBUF_ALIGN, wb);
+	b->data = malloc(KEY_MAX + DATA_MAX + 128);
+	b->lat = calloc(LAT_CAP, sizeof(*b->lat));
+	b->logs = calloc(MAX_LOGS, sizeof(*b->logs));
+	if (b->wbufs == NULL || b->data == NULL || b->lat == NULL || b->logs == NULL) {
+		return -ENOMEM;
+	}
+	memset(b->wbufs, 0, wb);
+	uint32_t x = 2463534242u; /* xorshift: record bytes that do not compress or repeat */
+	for (size_t i = 0; i < KEY_MAX + DATA_MAX + 128; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b->data[i] = (uint8_t)x;
+	}
+	return 0;
+}
+
+static void
+bench_free(struct bench *b)
+{
+	free(b->wbufs);
+	free(b->data);
+	free(b->lat);
+	free(b->logs);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const unsigned logs[] = {1, 4, 16};
+	static const uint32_t sizes[] = {100, 1024, DATA_MAX};
+	struct bench b = {.size = FILE_BYTES, .seg_bytes = SEG_BYTES, .secs = 2.0};
+	const char *dir = "/var/tmp";
+	bool quick = false, secs_given = false;
+	int pos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			quick = true;
+		} else if (pos++ == 0 && argv[i][0] != '-') {
+			b.secs = strtod(argv[i], NULL);
+			secs_given = true;
+		} else if (pos == 2 && argv[i][0] != '-') {
+			dir = argv[i];
+		} else {
+			fprintf(stderr, "usage: bench_store [--quick] [SECONDS [DIR]]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		b.size = QUICK_FILE;
+		b.seg_bytes = QUICK_SEG;
+		b.secs = secs_given ? b.secs : QUICK_SECS;
+	}
+	if (!(b.secs >= 0.05 && b.secs <= 600)) {
+		fprintf(stderr, "bench_store: SECONDS must be 0.05..600\n");
+		return 2;
+	}
+	char path[512];
+	snprintf(path, sizeof(path), "%s/spate-bench-store.%d", dir, (int)getpid());
+	b.path = path;
+	int err = bench_init(&b);
+	if (err == 0) {
+		err = layout(path, b.size);
+	}
+	if (err != 0) {
+		fprintf(stderr, "bench_store: set up %s: %s\n", path, strerror(-err));
+		unlink(path);
+		bench_free(&b);
+		return 1;
+	}
+	bool have_fio = access(FIO, X_OK) == 0;
+	double load[1] = {0};
+	(void)getloadavg(load, 1);
+	printf("store write path on io_uring: %s, file %" PRIu64 " MiB, segments %" PRIu64
+	       " MiB, %.2f s per case, %u records per log per poll, every %uth record timed, "
+	       "load %.2f\n",
+	       dir, b.size >> 20, b.seg_bytes >> 20, b.secs, BATCH, SAMPLE_EVERY, load[0]);
+	printf("fio: sequential O_DIRECT O_DSYNC writes of the store's mean write size (bs, "
+	       "rounded to the block) at queue depth = logs, io_uring, same file\n");
+	printf("%4s %6s %10s %8s %9s %9s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | %5s\n",
+	       "logs", "data", "rec/s", "MB/s", "writes/s", "rec/write", "stall", "ack mean",
+	       "ack p99", "50% mean", "50% p99", "fio bs", "fio MB/s", "fio w/s", "lat mean",
+	       "lat p99", "ratio");
+	for (unsigned li = 0; li < SP_ARRAY_SIZE(logs) && err == 0; li++) {
+		for (unsigned si = 0; si < SP_ARRAY_SIZE(sizes) && err == 0; si++) {
+			err = bench_case(&b, logs[li], sizes[si], have_fio);
+		}
+	}
+	printf("(times in us; MB/s of frames: 38 B header + key + data; 50%%: ack latency when "
+	       "offered half the saturated rate; ratio: our MB/s / fio's)\n");
+	unlink(path);
+	bench_free(&b);
+	return err == 0 ? 0 : 1;
+}
