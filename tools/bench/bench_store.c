@@ -9,9 +9,10 @@
  * the store's average write size at queue depth L, the nearest plain-disk equivalent. A
  * program, never a test: it prints figures and never judges them.
  *
- *   bench_store [--quick] [SECONDS [DIR]]
+ *   bench_store [--quick] [--sparse] [SECONDS [DIR]]
  *                  SECONDS per case (default 2); DIR for the scratch file (default /var/tmp,
- *                  an O_DIRECT-capable file system); --quick: 0.2 s per case, a smaller file.
+ *                  an O_DIRECT-capable file system); --quick: 0.2 s per case, a smaller file;
+ *                  --sparse: see below.
  *
  * Per case: records/s and MB/s of frames, from the first append until every record is durable
  * (the drain is counted); writes/s; records per write (the group-commit factor); stall, the
@@ -25,10 +26,13 @@
  *
  * The file is written and synced once at start, so neither side pays for block allocation;
  * before each case its superblock and segment headers are zeroed, so recovery formats a fresh
- * store. The store is configured as the dataplane configures a worker's (io_uring depth 256,
- * no registered arena, its sparse-index strides, 64 MiB segments; --quick: 16 MiB). A 4 GiB
- * file leaves 16 logs room to roll over for a few seconds at 1 GB/s; a case that runs out of
- * segments stops early and says so. The scratch file is removed at the end.
+ * store. With --sparse, each run (ours and fio's) gets a new sparse file instead, made with
+ * ftruncate as the dataplane makes its store file: the first pass over it pays for block
+ * allocation and, on ext4, sub-block direct writes into holes take the inode exclusively. The store
+ * is configured as the dataplane configures a worker's (io_uring depth 256, no registered arena,
+ * its sparse-index strides, 64 MiB segments; --quick: 16 MiB). A 4 GiB file leaves 16 logs room to
+ * roll over for a few seconds at 1 GB/s; a case that runs out of segments stops early and says so.
+ * The scratch file is removed at the end.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +90,7 @@ struct bench {
 	uint64_t size;
 	uint64_t seg_bytes;
 	double secs;
+	bool sparse; /* --sparse: a fresh sparse file per run, as the dataplane creates its own */
 	uint8_t *wbufs; /* MAX_LOGS write buffers, then recovery's scratch */
 	uint8_t *data;  /* key and data bytes of every record */
 	uint64_t *lat;
@@ -173,6 +178,27 @@ wipe(const struct bench *b)
 	}
 	close(fd);
 	return err;
+}
+
+/* A sparse file of b->size bytes, as the dataplane's store_file() makes (ftruncate). */
+static int
+sparse_file(const struct bench *b)
+{
+	(void)unlink(b->path);
+	int fd = open(b->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		return -errno;
+	}
+	int err = ftruncate(fd, (off_t)b->size) != 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Before each run: a store file that recovery will format. */
+static int
+fresh(const struct bench *b)
+{
+	return b->sparse ? sparse_file(b) : wipe(b);
 }
 
 /* Open the file on io_uring as the dataplane does, format a store on it, attach n_logs logs. */
@@ -332,7 +358,7 @@ run_case(struct bench *b, unsigned n_logs, uint32_t dlen, double rate, struct re
 	struct sp_io_uring *u = NULL;
 	struct sp_store *s = NULL;
 	struct sp_store_stats st;
-	int err = wipe(b);
+	int err = fresh(b);
 	memset(res, 0, sizeof(*res));
 	b->nlat = 0;
 	if (err == 0) {
@@ -442,7 +468,7 @@ bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
 	uint32_t bs = (uint32_t)((avg + r.block - 1) / r.block * r.block);
 	if (!have_fio) {
 		printf(" |   (fio not installed: " FIO ")");
-	} else if (run_fio(b, n_logs, bs, &f) != 0) {
+	} else if ((b->sparse && fresh(b) != 0) || run_fio(b, n_logs, bs, &f) != 0) {
 		printf(" | %7u (fio failed)", bs);
 	} else {
 		printf(" | %7u %8.1f %8.0f %8.0f %8.0f | %4.0f%%", bs, f.mbps, f.iops, f.mean_us,
@@ -490,6 +516,42 @@ bench_free(struct bench *b)
 	free(b->logs);
 }
 
+/* [--quick] [--sparse] [SECONDS [DIR]] */
+static int
+parse_args(int argc, char **argv, struct bench *b, const char **dir)
+{
+	bool quick = false, secs_given = false;
+	int pos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			quick = true;
+		} else if (strcmp(argv[i], "--sparse") == 0) {
+			b->sparse = true;
+		} else if (argv[i][0] != '-' && pos == 0) {
+			b->secs = strtod(argv[i], NULL);
+			secs_given = true;
+			pos++;
+		} else if (argv[i][0] != '-' && pos == 1) {
+			*dir = argv[i];
+			pos++;
+		} else {
+			fprintf(stderr,
+				"usage: bench_store [--quick] [--sparse] [SECONDS [DIR]]\n");
+			return -EINVAL;
+		}
+	}
+	if (quick) {
+		b->size = QUICK_FILE;
+		b->seg_bytes = QUICK_SEG;
+		b->secs = secs_given ? b->secs : QUICK_SECS;
+	}
+	if (!(b->secs >= 0.05 && b->secs <= 600)) {
+		fprintf(stderr, "bench_store: SECONDS must be 0.05..600\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -497,28 +559,7 @@ main(int argc, char **argv)
 	static const uint32_t sizes[] = {100, 1024, DATA_MAX};
 	struct bench b = {.size = FILE_BYTES, .seg_bytes = SEG_BYTES, .secs = 2.0};
 	const char *dir = "/var/tmp";
-	bool quick = false, secs_given = false;
-	int pos = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0) {
-			quick = true;
-		} else if (pos++ == 0 && argv[i][0] != '-') {
-			b.secs = strtod(argv[i], NULL);
-			secs_given = true;
-		} else if (pos == 2 && argv[i][0] != '-') {
-			dir = argv[i];
-		} else {
-			fprintf(stderr, "usage: bench_store [--quick] [SECONDS [DIR]]\n");
-			return 2;
-		}
-	}
-	if (quick) {
-		b.size = QUICK_FILE;
-		b.seg_bytes = QUICK_SEG;
-		b.secs = secs_given ? b.secs : QUICK_SECS;
-	}
-	if (!(b.secs >= 0.05 && b.secs <= 600)) {
-		fprintf(stderr, "bench_store: SECONDS must be 0.05..600\n");
+	if (parse_args(argc, argv, &b, &dir) != 0) {
 		return 2;
 	}
 	char path[512];
@@ -526,7 +567,7 @@ main(int argc, char **argv)
 	b.path = path;
 	int err = bench_init(&b);
 	if (err == 0) {
-		err = layout(path, b.size);
+		err = b.sparse ? sparse_file(&b) : layout(path, b.size);
 	}
 	if (err != 0) {
 		fprintf(stderr, "bench_store: set up %s: %s\n", path, strerror(-err));
@@ -537,10 +578,11 @@ main(int argc, char **argv)
 	bool have_fio = access(FIO, X_OK) == 0;
 	double load[1] = {0};
 	(void)getloadavg(load, 1);
-	printf("store write path on io_uring: %s, file %" PRIu64 " MiB, segments %" PRIu64
+	printf("store write path on io_uring: %s, file %" PRIu64 " MiB (%s), segments %" PRIu64
 	       " MiB, %.2f s per case, %u records per log per poll, every %uth record timed, "
 	       "load %.2f\n",
-	       dir, b.size >> 20, b.seg_bytes >> 20, b.secs, BATCH, SAMPLE_EVERY, load[0]);
+	       dir, b.size >> 20, b.sparse ? "sparse, new per run" : "laid out", b.seg_bytes >> 20,
+	       b.secs, BATCH, SAMPLE_EVERY, load[0]);
 	printf("fio: sequential O_DIRECT O_DSYNC writes of the store's mean write size (bs, "
 	       "rounded to the block) at queue depth = logs, io_uring, same file\n");
 	printf("%4s %6s %10s %8s %9s %9s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | %5s\n",
