@@ -9,10 +9,12 @@
  * the store's average write size at queue depth L, the nearest plain-disk equivalent. A
  * program, never a test: it prints figures and never judges them.
  *
- *   bench_store [--quick] [--sparse] [SECONDS [DIR]]
+ *   bench_store [--quick] [--sparse] [--block B] [SECONDS [DIR]]
  *                  SECONDS per case (default 2); DIR for the scratch file (default /var/tmp,
  *                  an O_DIRECT-capable file system); --quick: 0.2 s per case, a smaller file;
- *                  --sparse: see below.
+ *                  --sparse: see below; --block B: the store's block (and fio's bs rounding)
+ *                  instead of the file's direct-I/O alignment, e.g. 4096 for a 4 KiB-sector
+ *                  disk or file-system block.
  *
  * Per case: records/s and MB/s of frames, from the first append until every record is durable
  * (the drain is counted); writes/s; records per write (the group-commit factor); stall, the
@@ -91,6 +93,7 @@ struct bench {
 	uint64_t seg_bytes;
 	double secs;
 	bool sparse; /* --sparse: a fresh sparse file per run, as the dataplane creates its own */
+	uint32_t block; /* --block: the store's block; 0 = the file's direct-I/O alignment */
 	uint8_t *wbufs; /* MAX_LOGS write buffers, then recovery's scratch */
 	uint8_t *data;  /* key and data bytes of every record */
 	uint64_t *lat;
@@ -216,7 +219,7 @@ store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_s
 	    .io = sp_io_uring_io(*u),
 	    .file = 0,
 	    .size = b->size,
-	    .block = sp_io_uring_block(*u, 0),
+	    .block = b->block != 0 ? b->block : sp_io_uring_block(*u, 0),
 	    .seg_bytes = b->seg_bytes,
 	    .max_logs = MAX_LOGS,
 	    .index_cap = 256, /* the dataplane's sparse-index settings */
@@ -365,7 +368,7 @@ run_case(struct bench *b, unsigned n_logs, uint32_t dlen, double rate, struct re
 		err = store_open(b, n_logs, &u, &s);
 	}
 	if (err == 0) {
-		res->block = sp_io_uring_block(u, 0);
+		res->block = b->block != 0 ? b->block : sp_io_uring_block(u, 0);
 		err = drive(b, s, n_logs, dlen, rate, res);
 	}
 	if (s != NULL) {
@@ -527,6 +530,8 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			quick = true;
 		} else if (strcmp(argv[i], "--sparse") == 0) {
 			b->sparse = true;
+		} else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc) {
+			b->block = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (argv[i][0] != '-' && pos == 0) {
 			b->secs = strtod(argv[i], NULL);
 			secs_given = true;
@@ -535,8 +540,8 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			*dir = argv[i];
 			pos++;
 		} else {
-			fprintf(stderr,
-				"usage: bench_store [--quick] [--sparse] [SECONDS [DIR]]\n");
+			fprintf(stderr, "usage: bench_store [--quick] [--sparse] [--block B] "
+					"[SECONDS [DIR]]\n");
 			return -EINVAL;
 		}
 	}
@@ -544,6 +549,10 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 		b->size = QUICK_FILE;
 		b->seg_bytes = QUICK_SEG;
 		b->secs = secs_given ? b->secs : QUICK_SECS;
+	}
+	if (b->block != 0 && (b->block < 512 || b->block > 65536 || (b->block & (b->block - 1)))) {
+		fprintf(stderr, "bench_store: B must be a power of two, 512..65536\n");
+		return -EINVAL;
 	}
 	if (!(b->secs >= 0.05 && b->secs <= 600)) {
 		fprintf(stderr, "bench_store: SECONDS must be 0.05..600\n");
@@ -583,6 +592,9 @@ main(int argc, char **argv)
 	       "load %.2f\n",
 	       dir, b.size >> 20, b.sparse ? "sparse, new per run" : "laid out", b.seg_bytes >> 20,
 	       b.secs, BATCH, SAMPLE_EVERY, load[0]);
+	if (b.block != 0) {
+		printf("store block %u B (--block)\n", b.block);
+	}
 	printf("fio: sequential O_DIRECT O_DSYNC writes of the store's mean write size (bs, "
 	       "rounded to the block) at queue depth = logs, io_uring, same file\n");
 	printf("%4s %6s %10s %8s %9s %9s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | %5s\n",
