@@ -9,16 +9,22 @@
  * the store's average write size at queue depth L, the nearest plain-disk equivalent. A
  * program, never a test: it prints figures and never judges them.
  *
- *   bench_store [--quick] [--sparse] [--block B] [SECONDS [DIR]]
+ *   bench_store [--quick] [--sparse] [--block B] [--yield] [SECONDS [DIR]]
  *                  SECONDS per case (default 2); DIR for the scratch file (default /var/tmp,
  *                  an O_DIRECT-capable file system); --quick: 0.2 s per case, a smaller file;
  *                  --sparse: see below; --block B: the store's block (and fio's bs rounding)
  *                  instead of the file's direct-I/O alignment, e.g. 4096 for a 4 KiB-sector
- *                  disk or file-system block.
+ *                  disk or file-system block; --yield: sched_yield() when a round took no
+ *                  record, instead of spinning on poll as the dataplane does (on a machine
+ *                  with few CPUs the spinner competes with the kernel work that completes
+ *                  a DSYNC write, as bench_io's -y shows).
  *
  * Per case: records/s and MB/s of frames, from the first append until every record is durable
  * (the drain is counted); writes/s; records per write (the group-commit factor); stall, the
  * share of the time in which no log took a record (disk-bound when high, CPU-bound when low);
+ * w time, a write's mean time from submit to the poll that collects it, and in fl, the share
+ * of each log's time with a write in flight (a seam shim in front of io_uring times them: below
+ * 100 % the store, not the disk, left the log idle);
  * ack latency, from the append of every SAMPLE_EVERY-th record of a log to the first poll that
  * sees the log's durable watermark cover it (mean, p99). Saturated, that latency is mostly
  * queueing in the write buffer (about its size over the bandwidth), so each case runs again
@@ -40,6 +46,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +94,23 @@ struct blog {
 	struct pend pend[PEND_CAP];
 };
 
+/* A pass-through seam in front of io_uring that times each log's write, submit to collection. */
+struct shim {
+	struct sp_io inner;
+	uint64_t t_sub[MAX_LOGS]; /* a log has at most one write in flight */
+	uint64_t write_ns;        /* sum over the logs' writes */
+	uint64_t writes;
+};
+
 struct bench {
+	struct shim shim;
 	const char *path;
 	uint64_t size;
 	uint64_t seg_bytes;
 	double secs;
 	bool sparse; /* --sparse: a fresh sparse file per run, as the dataplane creates its own */
 	uint32_t block; /* --block: the store's block; 0 = the file's direct-I/O alignment */
+	bool yield;     /* --yield: sched_yield() after a round in which no log took a record */
 	uint8_t *wbufs; /* MAX_LOGS write buffers, then recovery's scratch */
 	uint8_t *data;  /* key and data bytes of every record */
 	uint64_t *lat;
@@ -103,7 +120,9 @@ struct bench {
 
 struct result {
 	double secs;
-	uint64_t recs, frame_bytes, writes, write_bytes, busy, unsampled;
+	uint64_t recs, frame_bytes, writes, write_bytes, unsampled;
+	double write_us; /* mean write time, submit to the poll that collects it */
+	double inflight; /* share of each log's time with a write in flight, mean over logs */
 	double mean_us, p99_us;
 	double stall; /* share of the appending time with every log refusing records */
 	uint32_t block;
@@ -183,6 +202,37 @@ wipe(const struct bench *b)
 	return err;
 }
 
+static int
+shim_submit(void *ctx, const struct sp_io_req *reqs, unsigned n)
+{
+	struct shim *sh = ctx;
+	uint64_t t = now_ns();
+	int acc = sh->inner.ops->submit(sh->inner.ctx, reqs, n);
+	for (int i = 0; i < acc; i++) {
+		if (reqs[i].tag < MAX_LOGS) { /* recovery's own requests carry a high tag */
+			sh->t_sub[reqs[i].tag] = t;
+		}
+	}
+	return acc;
+}
+
+static int
+shim_poll(void *ctx, struct sp_io_cpl *cpls, unsigned n)
+{
+	struct shim *sh = ctx;
+	int got = sh->inner.ops->poll(sh->inner.ctx, cpls, n);
+	uint64_t t = got > 0 ? now_ns() : 0;
+	for (int i = 0; i < got; i++) {
+		if (cpls[i].tag < MAX_LOGS) {
+			sh->write_ns += t - sh->t_sub[cpls[i].tag];
+			sh->writes++;
+		}
+	}
+	return got;
+}
+
+static const struct sp_io_ops g_shim_ops = {.submit = shim_submit, .poll = shim_poll};
+
 /* A sparse file of b->size bytes, as the dataplane's store_file() makes (ftruncate). */
 static int
 sparse_file(const struct bench *b)
@@ -215,8 +265,9 @@ store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_s
 	if (err != 0) {
 		return err;
 	}
+	b->shim = (struct shim){.inner = sp_io_uring_io(*u)};
 	struct sp_store_conf sc = {
-	    .io = sp_io_uring_io(*u),
+	    .io = {.ops = &g_shim_ops, .ctx = &b->shim},
 	    .file = 0,
 	    .size = b->size,
 	    .block = b->block != 0 ? b->block : sp_io_uring_block(*u, 0),
@@ -341,6 +392,9 @@ drive(struct bench *b, struct sp_store *s, unsigned n_logs, uint32_t dlen, doubl
 		collect_acks(b, n_logs);
 		uint64_t t1 = now_ns();
 		stalled += got == 0 ? t1 - t : 0;
+		if (got == 0 && b->yield) {
+			sched_yield();
+		}
 		t = t1;
 	}
 	res->stall = (double)stalled / (double)(t - t0);
@@ -377,7 +431,10 @@ run_case(struct bench *b, unsigned n_logs, uint32_t dlen, double rate, struct re
 		res->frame_bytes = st.appended_bytes;
 		res->writes = st.writes;
 		res->write_bytes = st.write_bytes;
-		res->busy = st.busy;
+	}
+	if (b->shim.writes > 0) {
+		res->write_us = (double)b->shim.write_ns / (double)b->shim.writes / 1000.0;
+		res->inflight = (double)b->shim.write_ns / 1e9 / res->secs / n_logs;
 	}
 	/* the ring's teardown waits for writes in flight before the store's memory goes */
 	sp_io_uring_destroy(u);
@@ -443,10 +500,10 @@ static void
 print_case(unsigned n_logs, uint32_t dlen, const struct result *r)
 {
 	double wr = r->writes > 0 ? (double)r->writes : 1.0;
-	printf("%4u %6u %10.0f %8.1f %9.0f %9.1f %5.0f%% %9.0f %9.0f", n_logs, dlen,
+	printf("%4u %6u %10.0f %8.1f %9.0f %9.1f %5.0f%% %7.0f %5.0f%% %9.0f %9.0f", n_logs, dlen,
 	       (double)r->recs / r->secs, (double)r->frame_bytes / r->secs / 1e6,
-	       (double)r->writes / r->secs, (double)r->recs / wr, 100.0 * r->stall, r->mean_us,
-	       r->p99_us);
+	       (double)r->writes / r->secs, (double)r->recs / wr, 100.0 * r->stall, r->write_us,
+	       100.0 * r->inflight, r->mean_us, r->p99_us);
 }
 
 /* One case: ours, then fio with our average write size at queue depth n_logs. */
@@ -530,6 +587,8 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			quick = true;
 		} else if (strcmp(argv[i], "--sparse") == 0) {
 			b->sparse = true;
+		} else if (strcmp(argv[i], "--yield") == 0) {
+			b->yield = true;
 		} else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc) {
 			b->block = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (argv[i][0] != '-' && pos == 0) {
@@ -540,8 +599,9 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			*dir = argv[i];
 			pos++;
 		} else {
-			fprintf(stderr, "usage: bench_store [--quick] [--sparse] [--block B] "
-					"[SECONDS [DIR]]\n");
+			fprintf(stderr,
+				"usage: bench_store [--quick] [--sparse] [--block B] [--yield] "
+				"[SECONDS [DIR]]\n");
 			return -EINVAL;
 		}
 	}
@@ -595,12 +655,16 @@ main(int argc, char **argv)
 	if (b.block != 0) {
 		printf("store block %u B (--block)\n", b.block);
 	}
+	if (b.yield) {
+		printf("sched_yield() after a round that took no record (--yield)\n");
+	}
 	printf("fio: sequential O_DIRECT O_DSYNC writes of the store's mean write size (bs, "
 	       "rounded to the block) at queue depth = logs, io_uring, same file\n");
-	printf("%4s %6s %10s %8s %9s %9s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | %5s\n",
-	       "logs", "data", "rec/s", "MB/s", "writes/s", "rec/write", "stall", "ack mean",
-	       "ack p99", "50% mean", "50% p99", "fio bs", "fio MB/s", "fio w/s", "lat mean",
-	       "lat p99", "ratio");
+	printf("%4s %6s %10s %8s %9s %9s %6s %7s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | "
+	       "%5s\n",
+	       "logs", "data", "rec/s", "MB/s", "writes/s", "rec/write", "stall", "w time", "in fl",
+	       "ack mean", "ack p99", "50% mean", "50% p99", "fio bs", "fio MB/s", "fio w/s",
+	       "lat mean", "lat p99", "ratio");
 	for (unsigned li = 0; li < SP_ARRAY_SIZE(logs) && err == 0; li++) {
 		for (unsigned si = 0; si < SP_ARRAY_SIZE(sizes) && err == 0; si++) {
 			err = bench_case(&b, logs[li], sizes[si], have_fio);
