@@ -47,6 +47,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,8 +542,8 @@ bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
 		printf("  (%" PRIu64 " samples skipped)", r.unsampled + h.unsampled);
 	}
 	printf("\n");
-	fflush(stdout);
-	return 0;
+	/* a closed pipe (| head) ends the run here, so the scratch file is still removed */
+	return fflush(stdout) == 0 ? 0 : -EPIPE;
 }
 
 static int
@@ -631,6 +632,7 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &b, &dir) != 0) {
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/spate-bench-store.%d", dir, (int)getpid());
 	b.path = path;
