@@ -70,6 +70,7 @@ struct sp_dp_config {
 	uint64_t api_ctl_timeout_ms;
 	uint64_t shard_ring_mb;
 	char data_dir[SP_PATH_MAX_BYTES];
+	char store_devices[SP_PATH_MAX_BYTES];
 	char ack_mode[16];
 	uint64_t store_mb;
 	uint64_t seg_mb;

@@ -513,6 +513,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .ctl_timeout_ms = (uint32_t)dp->cfg.api_ctl_timeout_ms,
 	    .shard_ring_bytes = (uint32_t)(dp->cfg.shard_ring_mb << 20),
 	    .data_dir = dp->cfg.data_dir,
+	    .store_devices = dp->cfg.store_devices,
 	    .durable = strcmp(dp->cfg.ack_mode, "durable") == 0,
 	    .store_bytes = dp->cfg.store_mb << 20,
 	    .seg_bytes = dp->cfg.seg_mb << 20,

@@ -34,6 +34,7 @@ struct sp_api_conf {
 	uint32_t ctl_timeout_ms;   /* control operation without an answer from spate-control */
 	uint32_t shard_ring_bytes; /* one shard's ring */
 	const char *data_dir;      /* store files; NULL or empty: no storage */
+	const char *store_devices; /* block devices instead (comma-separated, one per worker) */
 	bool durable;              /* ack mode durable (needs data_dir) */
 	uint64_t store_bytes;      /* each worker's store file */
 	uint64_t seg_bytes;        /* segment size for a new store */

@@ -45,6 +45,7 @@ struct sp_api_global {
 	struct sp_api_conf conf;
 	char credentials_file[SP_PATH_MAX_BYTES];
 	char data_dir[SP_PATH_MAX_BYTES];
+	char store_devices[SP_PATH_MAX_BYTES];
 	char account_id[SP_API_ACCOUNT_BYTES];
 	unsigned nb_workers;
 	int socket;

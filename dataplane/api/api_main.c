@@ -108,6 +108,9 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 	snprintf(g->data_dir, sizeof(g->data_dir), "%s",
 		 conf->data_dir != NULL ? conf->data_dir : "");
 	g->conf.data_dir = g->data_dir;
+	snprintf(g->store_devices, sizeof(g->store_devices), "%s",
+		 conf->store_devices != NULL ? conf->store_devices : "");
+	g->conf.store_devices = g->store_devices;
 	g->conf.credentials_file = g->credentials_file;
 	g->conf.account_id = g->account_id;
 	g->nb_workers = nb_workers;
