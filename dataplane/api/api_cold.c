@@ -48,6 +48,13 @@ cold_submit(struct sp_api *api, struct sp_api_xcold *x)
 	}
 }
 
+static int
+cold_plan(const struct sp_slog *l, struct sp_api_xcold *x)
+{
+	return x->by_time ? sp_slog_read_plan_time(l, x->t_ms, x->max_len, &x->rd)
+			  : sp_slog_read_plan(l, x->seq, x->max_len, &x->rd);
+}
+
 static void
 cold_serve(struct sp_api *api, struct sp_api_xcold *x)
 {
@@ -61,7 +68,7 @@ cold_serve(struct sp_api *api, struct sp_api_xcold *x)
 		return;
 	}
 	x->max_len = SP_MIN(COLD_FIRST_READ, x->buf_len);
-	rc = sp_slog_read_plan(l, x->seq, x->max_len, &x->rd);
+	rc = cold_plan(l, x);
 	if (rc != 0) {
 		cold_fail(api, x, rc);
 		return;
@@ -93,7 +100,7 @@ cold_step(struct sp_api *api, struct sp_api_xcold *x, int32_t res)
 	}
 	if (n == -EMSGSIZE && x->max_len < x->buf_len) {
 		x->max_len = x->buf_len; /* a record longer than the first read: read it whole */
-		n = sp_slog_read_plan(l, x->seq, x->max_len, &x->rd);
+		n = cold_plan(l, x);
 		if (n == 0) {
 			cold_submit(api, x);
 			return;
@@ -145,6 +152,10 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 	}
 	if (sh == NULL || sh->ring == NULL) {
 		sp_api_get_no_shard(c, c->req.stream, c->req.stream_len, x->shard_index);
+		return;
+	}
+	if (x->rc == -ENOENT && x->by_time) {
+		sp_api_get_at_time_ring(c, cat, st, sh, x->t_ms, c->req.get_limit);
 		return;
 	}
 	if (x->rc == -ENOENT) {
@@ -239,9 +250,10 @@ sp_api_cold_trimmed(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 check
 	return th.seq > checked && pos + COLD_ONE <= th.seq;
 }
 
-bool
-sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
-		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit, sp_u128 *checked)
+/* Lay the cold read out in c's big buffer and send it to the shard's owner. */
+static void
+cold_start(struct sp_api_conn *c, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+	   uint32_t limit, sp_u128 ring_first, sp_u128 pos, bool by_time, uint64_t t_ms)
 {
 	struct sp_api *api = c->api;
 	struct sp_api_xcold *x = &c->req.xcold;
@@ -249,20 +261,10 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 	size_t area = (size_t)sp_api_store_wbuf_bytes();
 	uint8_t *base, *recs, *rbuf;
 
-	sp_u128 ring_first;
-
-	*checked = 0;
-	if (api->store == NULL) {
-		return false;
-	}
-	if (!sp_api_cold_is(sh->ring, pos, &ring_first)) {
-		*checked = ring_first;
-		return false;
-	}
 	if (!sp_api_conn_room(c, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {
 		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
 				     false);
-		return true;
+		return;
 	}
 	base = (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES;
 	recs =
@@ -281,6 +283,8 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 	    .tag = st->tag,
 	    .shard_index = sh->index,
 	    .seq = pos,
+	    .by_time = by_time,
+	    .t_ms = t_ms,
 	    .limit = ring_first,
 	    .max_records = SP_MIN(limit, SP_K_GET_RECORDS_MAX_RECORDS),
 	    /* the answer's base64 must fit below the read area */
@@ -296,6 +300,36 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
 				     false);
 	}
+}
+
+bool
+sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
+		const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit, sp_u128 *checked)
+{
+	sp_u128 ring_first;
+
+	*checked = 0;
+	if (c->api->store == NULL) {
+		return false;
+	}
+	if (!sp_api_cold_is(sh->ring, pos, &ring_first)) {
+		*checked = ring_first;
+		return false;
+	}
+	cold_start(c, st, sh, limit, ring_first, pos, false, 0);
+	return true;
+}
+
+bool
+sp_api_cold_get_time(struct sp_api_conn *c, const struct sp_api_stream *st,
+		     const struct sp_api_shard *sh, uint64_t t_ms, uint32_t limit)
+{
+	struct sp_shard_pos th;
+
+	if (c->api->store == NULL || sp_shard_ring_trim_horizon(sh->ring, &th) != 0) {
+		return false;
+	}
+	cold_start(c, st, sh, limit, th.seq, 0, true, t_ms);
 	return true;
 }
 

@@ -184,15 +184,16 @@ get_locate(struct sp_api_conn *c, const struct sp_api_cat *cat,
 
 /* Seal a position into an iterator string; returns its length. */
 static size_t
-get_seal(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
-	 const struct sp_api_shard *sh, sp_u128 pos, char *out, size_t cap)
+get_seal_kind(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
+	      const struct sp_api_shard *sh, sp_u128 pos, enum sp_shard_iter_kind kind, char *out,
+	      size_t cap)
 {
 	struct sp_shard_iter it = {
 	    .seq = pos,
 	    .issued_ms = get_iter_now(c, cat),
 	    .stream_tag = st->tag,
 	    .shard_index = sh->index,
-	    .kind = SP_SHARD_ITER_AT,
+	    .kind = kind,
 	    .name_len = (uint8_t)st->name_len,
 	};
 	int n;
@@ -201,6 +202,37 @@ get_seal(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_ap
 	n = sp_shard_iter_encode(get_mac(c->api, cat), &it, out, cap);
 	SP_VERIFY(n > 0 && (size_t)n < cap);
 	return (size_t)n;
+}
+
+static size_t
+get_seal(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
+	 const struct sp_api_shard *sh, sp_u128 pos, char *out, size_t cap)
+{
+	return get_seal_kind(c, cat, st, sh, pos, SP_SHARD_ITER_AT, out, cap);
+}
+
+/*
+ * AT_TIMESTAMP where the answer may lie in the store: the ring's oldest record arrived at or
+ * after t (or it has none) and records left the ring before it (trimmed, or an earlier
+ * boot's). Then the iterator keeps the time and GetRecords resolves it where the records are.
+ */
+static bool
+get_time_cold(const struct sp_api_shard *sh, uint64_t t)
+{
+	struct sp_shard_pos th;
+	struct sp_shard_rec_view v;
+	struct sp_shard_read_res res;
+	int n;
+
+	if (sp_shard_ring_trim_horizon(sh->ring, &th) != 0) {
+		return true;
+	}
+	if (th.seq <= sp_shard_ring_seq(sh->ring, 1) &&
+	    sh->starting_seq >= sp_shard_ring_seq(sh->ring, 0)) {
+		return false; /* nothing ever left this ring: it has every record */
+	}
+	n = sp_shard_ring_read(sh->ring, &th, 1, UINT64_MAX, &v, &res);
+	return n <= 0 || v.arrival_ms >= t;
 }
 
 void
@@ -218,6 +250,7 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	int rc = 0;
 	ssize_t n;
 	bool stored = c->api->store != NULL;
+	enum sp_shard_iter_kind kind = SP_SHARD_ITER_AT;
 
 	if (sp_api_req_get_shard_iterator(body, len, (char *)body + len,
 					  c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r,
@@ -249,6 +282,11 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 					    r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
 		break;
 	case SP_API_ITER_AT_TIMESTAMP:
+		if (stored && get_time_cold(sh, (uint64_t)SP_MAX(r.timestamp_ms, 0))) {
+			pos.seq = (uint64_t)SP_MAX(r.timestamp_ms, 0);
+			kind = SP_SHARD_ITER_TIME;
+			break;
+		}
 		rc = sp_shard_ring_seek_time(sh->ring, (uint64_t)SP_MAX(r.timestamp_ms, 0), &pos);
 		break;
 	case SP_API_ITER_TRIM_HORIZON:
@@ -266,8 +304,9 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
 		return;
 	}
-	n = sp_api_json_write_shard_iterator(out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
-					     get_seal(c, cat, st, sh, pos.seq, it, sizeof(it)));
+	n = sp_api_json_write_shard_iterator(
+	    out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
+	    get_seal_kind(c, cat, st, sh, pos.seq, kind, it, sizeof(it)));
 	SP_VERIFY(n > 0);
 	sp_api_respond(c, 200, out, (uint32_t)n);
 }
@@ -327,6 +366,32 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 	return (uint32_t)len;
 }
 
+/* GetRecords from a time iterator: the store first when it may hold the answer. */
+static void
+get_records_at_time(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		    const struct sp_api_stream *st, const struct sp_api_shard *sh, uint64_t t,
+		    uint32_t limit)
+{
+	if (c->api->store != NULL && sp_api_cold_get_time(c, st, sh, t, limit)) {
+		return;
+	}
+	sp_api_get_at_time_ring(c, cat, st, sh, t, limit);
+}
+
+void
+sp_api_get_at_time_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			const struct sp_api_stream *st, const struct sp_api_shard *sh, uint64_t t,
+			uint32_t limit)
+{
+	struct sp_shard_pos pos;
+
+	if (sp_shard_ring_seek_time(sh->ring, t, &pos) != 0) {
+		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
+		return;
+	}
+	sp_api_get_from_ring(c, cat, st, sh, pos.seq, limit, 0);
+}
+
 void
 sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
 		      uint32_t len)
@@ -362,6 +427,10 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 	    st != NULL && st->tag == it.stream_tag ? sp_api_stream_shard(st, it.shard_index) : NULL;
 	if (sh == NULL || sh->ring == NULL) {
 		get_no_shard(c, it.name, it.name_len, it.shard_index);
+		return;
+	}
+	if (it.kind == SP_SHARD_ITER_TIME) {
+		get_records_at_time(c, cat, st, sh, (uint64_t)it.seq, (uint32_t)r.limit);
 		return;
 	}
 	pos = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;

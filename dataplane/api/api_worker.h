@@ -298,6 +298,13 @@ bool sp_api_cold_trimmed(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 
  */
 bool sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 		     const struct sp_api_shard *sh, sp_u128 pos, uint32_t limit, sp_u128 *checked);
+/* GetRecords from a time iterator, in the store (false: no storage; read the ring). */
+bool sp_api_cold_get_time(struct sp_api_conn *c, const struct sp_api_stream *st,
+			  const struct sp_api_shard *sh, uint64_t t_ms, uint32_t limit);
+/* GetRecords from the first ring record that arrived at or after t. */
+void sp_api_get_at_time_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			     const struct sp_api_stream *st, const struct sp_api_shard *sh,
+			     uint64_t t, uint32_t limit);
 /*
  * GetRecords answer from the ring at pos (api_get.c), also where a cold read found nothing
  * older than the ring.

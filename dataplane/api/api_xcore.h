@@ -93,7 +93,9 @@ struct sp_api_xcold {
 	uint16_t dst;
 	uint32_t tag;
 	uint32_t shard_index;
-	sp_u128 seq;   /* from the first durable record >= seq ... */
+	sp_u128 seq; /* from the first durable record >= seq (or, by_time, arrived >= t_ms) ... */
+	bool by_time;
+	uint64_t t_ms;
 	sp_u128 limit; /* ... below limit (the ring's first record: the ring serves from there) */
 	unsigned max_records;
 	uint64_t max_bytes;
@@ -104,8 +106,8 @@ struct sp_api_xcold {
 	uint32_t max_len;
 	struct sp_slog_read rd;
 	/* result */
-	int rc;     /* 0 (n > 0), -ENOENT (nothing cold at or after seq: read the ring), errno */
-	unsigned n; /* records in recs */
+	int rc;        /* 0 (n > 0), -ENOENT (nothing cold at or after seq: read the ring), errno */
+	unsigned n;    /* records in recs */
 	bool cold_end; /* the records end where the ring begins: the answer may go on there */
 	uint64_t log_tip_ms; /* largest arrival time in the shard's log */
 };

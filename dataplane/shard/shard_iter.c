@@ -389,7 +389,8 @@ shard_iter_name_ok(const char *name, size_t len)
 static bool
 shard_iter_fields_ok(const struct sp_shard_iter *it)
 {
-	return (it->kind == SP_SHARD_ITER_AT || it->kind == SP_SHARD_ITER_AFTER) &&
+	return (it->kind == SP_SHARD_ITER_AT || it->kind == SP_SHARD_ITER_AFTER ||
+		(it->kind == SP_SHARD_ITER_TIME && (it->seq >> 64) == 0)) &&
 	       it->stream_tag <= SP_SEQNO_TAG_MAX && shard_iter_name_ok(it->name, it->name_len);
 }
 

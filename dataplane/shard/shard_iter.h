@@ -51,6 +51,7 @@ SP_STATIC_ASSERT(SP_SHARD_ITER_MAX_CHARS <= SP_K_SHARD_ITERATOR_MAX_CHARS,
 enum sp_shard_iter_kind {
 	SP_SHARD_ITER_AT = 1,    /* from the first record with number >= seq */
 	SP_SHARD_ITER_AFTER = 2, /* from the first record with number > seq */
+	SP_SHARD_ITER_TIME = 3,  /* from the first record that arrived at or after seq (ms) */
 };
 
 struct sp_shard_iter {

@@ -64,11 +64,16 @@ fz_as_fields(const uint8_t *data, size_t size)
 		return;
 	}
 	memset(&it, 0, sizeof(it));
-	it.kind = data[0] & 1 ? SP_SHARD_ITER_AT : SP_SHARD_ITER_AFTER;
+	it.kind = data[0] % 3 == 0   ? SP_SHARD_ITER_AT
+		  : data[0] % 3 == 1 ? SP_SHARD_ITER_AFTER
+				     : SP_SHARD_ITER_TIME;
 	it.stream_tag = (uint32_t)fz_le(data + 2, 4) & SP_SEQNO_TAG_MAX;
 	it.shard_index = (uint32_t)fz_le(data + 6, 4);
 	it.issued_ms = fz_le(data + 10, 8);
 	it.seq = (sp_u128)fz_le(data + 18, 8) << 64 | fz_le(data + 26, 8);
+	if (it.kind == SP_SHARD_ITER_TIME) {
+		it.seq &= UINT64_MAX; /* milliseconds */
+	}
 	name_len = SP_MIN(size - 36, (size_t)SP_K_STREAM_NAME_MAX_CHARS);
 	name_len = SP_MAX(name_len, (size_t)1);
 	for (size_t i = 0; i < name_len; i++) {

@@ -65,6 +65,33 @@ def _read(c, name, shard, kind="TRIM_HORIZON", seq=None, limit=10000):
     return got
 
 
+def _at_time_check(c, name, shard):
+    """AT_TIMESTAMP at several records' arrival times gives the first record that arrived then
+    or later, wherever it is (store or ring)."""
+    it = c.get_shard_iterator(StreamName=name, ShardId=shard,
+                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    allr, empty = [], 0
+    while it and empty < 2:
+        r = c.get_records(ShardIterator=it)
+        allr += r["Records"]
+        it = r["NextShardIterator"]
+        empty = empty + 1 if not r["Records"] and r["MillisBehindLatest"] == 0 else 0
+    assert allr
+    ms = [int(round(x["ApproximateArrivalTimestamp"].timestamp() * 1000)) for x in allr]
+    for k in (0, len(allr) // 3, len(allr) // 2, len(allr) - 1):
+        # botocore sends whole seconds (its JSON timestamp is an integer)
+        t = ms[k] // 1000 * 1000
+        want = next(j for j in range(len(allr)) if ms[j] >= t)
+        it = c.get_shard_iterator(StreamName=name, ShardId=shard, ShardIteratorType="AT_TIMESTAMP",
+                                  Timestamp=t // 1000)["ShardIterator"]
+        got = []
+        while it and not got:
+            r = c.get_records(ShardIterator=it, Limit=3)
+            got = r["Records"]
+            it = r["NextShardIterator"] if not got else None
+        assert got and got[0]["SequenceNumber"] == allr[want]["SequenceNumber"], (k, want)
+
+
 def _by_shard(sent):
     out = {}
     for s in sorted(sent):
@@ -83,6 +110,7 @@ def test_ring_smaller_than_the_data(fresh_name):
     for shard, recs in want.items():
         got = _read(c, "small", shard, limit=777)
         assert got == recs, (shard, len(got), len(recs))
+        _at_time_check(c, "small", shard)
     st = _storage(inst)
     assert st["ack_mode"] == "durable"
     assert st["api"]["ring_trims"] > 0 and st["api"]["cold_records"] > 0, st
@@ -123,6 +151,8 @@ def test_kill_restart_reads_everything_back(fresh_name):
         assert _read(c, "crash", shard, "AT_SEQUENCE_NUMBER", mid[k][0])[:3] == recs[k:k + 3]
         assert _read(c, "crash", shard, "AFTER_SEQUENCE_NUMBER",
                      mid[-1][0])[:2] == recs[len(mid):len(mid) + 2]
+    for shard in want:
+        _at_time_check(c, "crash", shard)
     # and once more: both boots' records come back after a second kill
     inst.restart_dataplane(kill=True)
     c = env.client(retries=True)

@@ -293,7 +293,12 @@ test_authentic_but_invalid(void **state)
 	assert_int_equal(sp_shard_iter_decode(m, tok, t_forge(raw, T_FIXED + 6, tok), 0, &got),
 			 -EINVAL);
 	t_raw(raw, "stream");
-	raw[1] = 3;
+	raw[1] = 4;
+	assert_int_equal(sp_shard_iter_decode(m, tok, t_forge(raw, T_FIXED + 6, tok), 0, &got),
+			 -EINVAL);
+	t_raw(raw, "stream");
+	raw[1] = 3; /* a time iterator whose "number" is not 64-bit milliseconds */
+	memset(raw + 20, 0xff, 16);
 	assert_int_equal(sp_shard_iter_decode(m, tok, t_forge(raw, T_FIXED + 6, tok), 0, &got),
 			 -EINVAL);
 	t_raw(raw, "stream");
@@ -337,8 +342,21 @@ test_encode_refuses(void **state)
 	t_iter(&it, "s", SP_SHARD_ITER_AT, 1);
 	it.kind = (enum sp_shard_iter_kind)0;
 	assert_int_equal(sp_shard_iter_encode(m, &it, tok, sizeof(tok)), -EINVAL);
-	it.kind = (enum sp_shard_iter_kind)3;
+	it.kind = (enum sp_shard_iter_kind)4;
 	assert_int_equal(sp_shard_iter_encode(m, &it, tok, sizeof(tok)), -EINVAL);
+	/* a time iterator holds milliseconds: 64 bits */
+	t_iter(&it, "s", SP_SHARD_ITER_TIME, (sp_u128)1 << 64);
+	assert_int_equal(sp_shard_iter_encode(m, &it, tok, sizeof(tok)), -EINVAL);
+	t_iter(&it, "s", SP_SHARD_ITER_TIME, UINT64_MAX);
+	n = sp_shard_iter_encode(m, &it, tok, sizeof(tok));
+	assert_true(n > 0);
+	{
+		struct sp_shard_iter got;
+
+		assert_int_equal(sp_shard_iter_decode(m, tok, (size_t)n, it.issued_ms, &got), 0);
+		assert_int_equal(got.kind, SP_SHARD_ITER_TIME);
+		assert_true(got.seq == UINT64_MAX);
+	}
 	t_iter(&it, "s/x", SP_SHARD_ITER_AT, 1);
 	assert_int_equal(sp_shard_iter_encode(m, &it, tok, sizeof(tok)), -EINVAL);
 	t_iter(&it, "s", SP_SHARD_ITER_AT, 1);
