@@ -34,7 +34,9 @@
 #include <spate/assert.h>
 #include <spate/err.h>
 
+#include "../b64/b64.h"
 #include "../chan/chan.h"
+#include "../md5/md5.h"
 #include "api_internal.h"
 #include "api_ring.h"
 #include "api_store.h"
@@ -93,10 +95,20 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 		     unsigned nb_workers, int socket)
 {
 	struct sp_api_global *g;
+	enum sp_md5_kernel md5;
 	size_t qsz;
 	int rc;
 
 	SP_VERIFY(nb_workers >= 1 && nb_workers <= SP_MAX_WORKERS);
+	/*
+	 * Choose the coding kernels here, on the main lcore before any worker runs: left to the
+	 * first request, two workers would run the self-tests at once over the same static
+	 * buffers, fail them, and abort on the scalar one.
+	 */
+	sp_b64_select();
+	md5 = sp_md5_select();
+	RTE_LOG(INFO, SPATE, "api: base64 %s, md5 %s\n", sp_b64_kernel_name(),
+		sp_md5_kernel_name(md5));
 	g = calloc(1, sizeof(*g));
 	if (g == NULL) {
 		return -ENOMEM;
