@@ -23,6 +23,7 @@ UP_TIMEOUT_S = 600  # `up` may build the tree the first time
 DOWN_TIMEOUT_S = 90
 STATUS_TIMEOUT_S = 15
 RESTART_TIMEOUT_S = 120  # restart-dataplane: stop, start, ready, connected
+HUGE_DIR = Path("/dev/hugepages")  # as tools/spate-dev
 
 
 def build_dir():
@@ -192,6 +193,22 @@ class Instance:
         wait_until(serving, STATUS_TIMEOUT_S, interval=0.1,
                    what="the restarted dataplane to apply catalog version %d" % want)
         return self.dataplane_pid
+
+    def hugepage_files(self):
+        """The dataplane's DPDK hugepage files: <file-prefix>map_<n>, prefix spate-NAME."""
+        return sorted(HUGE_DIR.glob("spate-%smap_*" % self.name))
+
+    def crash_dataplane(self, wipe_hugepages=True):
+        """SIGKILL the dataplane right now (restart_dataplane kills only after a shell has
+        started) and, with wipe_hugepages, delete its hugepage files, so that nothing the
+        dead process left in memory can be found again; restart_dataplane() then starts it.
+        Returns how many hugepage files were deleted."""
+        kill_pid(self.dataplane_pid)
+        wiped = 0
+        for f in self.hugepage_files() if wipe_hugepages else []:
+            f.unlink(missing_ok=True)
+            wiped += 1
+        return wiped
 
 
 def instance_up(name, workers, *extra):
