@@ -401,8 +401,10 @@ def test_store_survives_kill9_under_load(fresh_name):
                   sum(p.entry_errors for p in producers), wiped, recovered, torn, corrupt,
                   epochs[0], epochs[-1], 1000 * max(p.max_ack_s for p in producers),
                   len(problems), time.monotonic() - t_start), flush=True)
-        assert not problems, "seed %d, %d problems:\n%s" % (
-            SEED, len(problems), "\n".join(problems[:PROBLEMS_SHOWN]))
+        if problems:
+            pytest.fail("seed %d, %d problems, the first %d:\n%s" % (
+                SEED, len(problems), PROBLEMS_SHOWN, "\n".join(problems[:PROBLEMS_SHOWN])),
+                pytrace=False)
     finally:
         ex.shutdown()
         env.close()
