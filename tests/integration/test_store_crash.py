@@ -346,6 +346,7 @@ def test_store_survives_kill9_under_load(fresh_name):
         make_client = producer_client_factory(env)
         epochs = []
         kills, wiped, recovered, torn, corrupt = [], 0, 0, 0, 0
+        store_unacked = 0  # records recovered at the last restart beyond those acknowledged
         errors_before_kill = 0
 
         for cycle in range(CYCLES):
@@ -372,7 +373,7 @@ def test_store_survives_kill9_under_load(fresh_name):
             assert acked <= n <= sent, (
                 "cycle %d: store recovered %d records, %d acknowledged, %d sent (seed %d)" %
                 (cycle, n, acked, sent, SEED))
-            recovered = n
+            recovered, store_unacked = n, n - acked
 
         produce(inst, ex, producers, make_client, stream, CYCLES, FINAL_S, kill=False)
         epochs.append(boot_epoch(producers, CYCLES, epochs[-1] if epochs else -1))
@@ -392,17 +393,20 @@ def test_store_survives_kill9_under_load(fresh_name):
         unacked = [i for i, s in ledger.items() if s.seq is None]
         unacked_seen = sum(1 for i in unacked if i in seen)
         failed = sum(len(p.failed) for p in producers)
-        print("store-crash: seed=%d cycles=%d producers=%d cold_reads=%d sent=%d acked=%d "
-              "unacked_seen=%d unacked_lost=%d acked_waiting_cold=%d read=%d "
-              "in_flight_at_kills=%s failed_calls=%d (before kill %d) entry_errors=%d "
-              "hugepage_files_wiped=%d last_recovered=%d torn=%d corrupt=%d epochs=%d..%d "
-              "max_ack_ms=%d problems=%d seconds=%.1f" % (
-                  SEED, CYCLES, PRODUCERS, COLD_READS, len(ledger), len(acks), unacked_seen,
-                  len(unacked) - unacked_seen, waiting, sum(len(r) for r in reads.values()),
-                  ",".join(map(str, kills)), failed, errors_before_kill,
-                  sum(p.entry_errors for p in producers), wiped, recovered, torn, corrupt,
-                  epochs[0], epochs[-1], 1000 * max(p.max_ack_s for p in producers),
-                  len(problems), time.monotonic() - t_start), flush=True)
+        summary = [
+            ("seed", SEED), ("cycles", CYCLES), ("producers", PRODUCERS),
+            ("cold_reads", int(COLD_READS)), ("sent", len(ledger)), ("acked", len(acks)),
+            ("unacked_seen", unacked_seen), ("unacked_lost", len(unacked) - unacked_seen),
+            ("acked_waiting_cold", waiting), ("read", sum(len(r) for r in reads.values())),
+            ("in_flight_at_kills", ",".join(map(str, kills))), ("failed_calls", failed),
+            ("failed_before_kill", errors_before_kill),
+            ("entry_errors", sum(p.entry_errors for p in producers)),
+            ("hugepage_files_wiped", wiped), ("last_recovered", recovered),
+            ("store_unacked", store_unacked), ("torn", torn), ("corrupt", corrupt),
+            ("epochs", "%d..%d" % (epochs[0], epochs[-1])),
+            ("max_ack_ms", int(1000 * max(p.max_ack_s for p in producers))),
+            ("problems", len(problems)), ("seconds", "%.1f" % (time.monotonic() - t_start))]
+        print("store-crash: " + " ".join("%s=%s" % kv for kv in summary), flush=True)
         if problems:
             pytest.fail("seed %d, %d problems, the first %d:\n%s" % (
                 SEED, len(problems), PROBLEMS_SHOWN, "\n".join(problems[:PROBLEMS_SHOWN])),
