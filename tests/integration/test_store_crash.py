@@ -3,9 +3,10 @@
 The test brings up an instance of its own (2 workers) with a 4-shard stream. Each cycle,
 PRODUCERS threads (boto3, in the instance's network namespace) send PutRecords batches of
 1..500 records with random partition keys for a random 1..4 s, and the cycle ends with a
-SIGKILL of the dataplane while requests are in flight. Its hugepage files are deleted before it
-starts again (`spate-dev restart-dataplane` keeps them), so the new process can only know what
-its store holds. Producers make one attempt per call: a retry would store a record twice, under
+SIGKILL of the dataplane while requests are in flight. Before it starts again, none of its
+hugepage files may be left (the dataplane unlinks them at start, huge_unlink=true, and the test
+deletes any that `spate-dev restart-dataplane` would leave), so the new process can only know
+what its store holds. Producers make one attempt per call: a retry would store a record twice, under
 two numbers. Every record's data is unique and names itself (a header with run, producer and
 counter, then random bytes, HEADER.size..2000 bytes in all), and the producers keep a ledger: a
 record answered with a SequenceNumber is acknowledged, with its shard and number; anything
@@ -16,7 +17,8 @@ as many records as were acknowledged so far and at most as many as were sent; th
 acknowledgements of one boot share one epoch, above the previous boot's. After the last cycle
 the producers run FINAL_S more (no kill), then every shard is read from TRIM_HORIZON to its end:
   - every acknowledged record is there exactly once, byte-exact, with its partition key, shard
-    and sequence number;
+    and sequence number (acknowledgements never share a number, and each names the shard whose
+    hash range holds MD5 of its key);
   - per shard, sequence numbers strictly increase;
   - every record read was sent (by content) and none appears twice;
   - a record that was never acknowledged may be there, at most once.
