@@ -772,7 +772,8 @@ log_complete(struct sp_slog *l, int32_t res)
 	}
 	/* failed (or short): write the same range again later; refuse new records meanwhile */
 	s->st.write_errors++;
-	l->err = res < 0 ? res : -EIO;
+	/* a short direct write means the file system ran out of space part way */
+	l->err = res < 0 ? res : -ENOSPC;
 	l->w.flushed = l->pre_flushed;
 	l->backoff =
 	    l->backoff == 0 ? SP_STORE_RETRY_MIN : SP_MIN(2u * l->backoff, SP_STORE_RETRY_MAX);

@@ -42,7 +42,7 @@
 #define SP_STORE_WBUF_MIN (SP_SEG_FRAME_MAX + 2u * SP_SEG_BLOCK_MAX)
 /* Polls a log waits before retrying a failed write (doubling up to the max). */
 #define SP_STORE_RETRY_MIN 16u
-#define SP_STORE_RETRY_MAX 65536u
+#define SP_STORE_RETRY_MAX 4096u
 /* Cold reads in flight (or completed, not yet collected) per store. */
 #define SP_STORE_READS_MAX 256u
 

@@ -13,7 +13,10 @@ Each test brings up its own instance (the session one keeps its large rings):
     InternalFailure, nothing crashes, and ingest resumes once space is freed;
   - the raw-device backend: the store on a loop device (store_devices), killed and recovered;
   - a torn tail made by hand in a stopped instance's store file: cut once at the next start,
-    counted and logged, every record before the damage intact.
+    counted and logged, every record before the damage intact;
+  - the file system under the store fills up (a small tmpfs): writes fail with ENOSPC and are
+    retried, new records are refused with "storage full", nothing crashes, and once a deleted
+    stream's segments are punched out the waiting records are acknowledged and ingest resumes.
 """
 import os
 import time
@@ -23,6 +26,7 @@ import pytest
 
 import shutil
 import subprocess
+import threading
 
 from harness import instance_down, instance_up
 from kinesis_env import Env, read_credentials, wait_active
@@ -352,3 +356,59 @@ def test_torn_tail_is_cut_once(fresh_name):
     inst.restart_dataplane(kill=False)
     rec = _storage(inst)["recovery"]
     assert rec["torn"] == 0 and rec["records"] == len(got), rec
+
+
+def test_filesystem_full(fresh_name):
+    name = fresh_name("st8")
+    mnt = Path("/var/tmp") / ("spate-fs-%s-%d" % (name, os.getpid()))
+    mnt.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mnt)], check=True)
+    try:
+        inst = instance_up(name, 1, "--set", "data_dir=%s/store" % mnt, "--set", "store_mb=256",
+                           "--set", "shard_ring_mb=8", "--set", "mem_mb=1024")
+        env = _env(inst)
+        c = env.client(retries=False)
+        for n in ("victim", "main"):
+            c.create_stream(StreamName=n, ShardCount=1)
+            wait_active(c, n)
+        _put(c, "victim", 25, 4000, b"v")  # ~20 MB of the 40
+        acked, refusals, done = [], [], threading.Event()
+
+        def produce():
+            for b in range(400):
+                recs = [{"Data": b"m-%05d-%03d-" % (b, i) + os.urandom(4000),
+                         "PartitionKey": "k"} for i in range(50)]
+                r = c.put_records(StreamName="main", Records=recs)
+                for rec, e in zip(recs, r["Records"]):
+                    if "SequenceNumber" in e:
+                        acked.append((int(e["SequenceNumber"]), e["ShardId"], rec["Data"]))
+                    else:
+                        refusals.append(e)
+                if done.is_set():
+                    return
+            pytest.fail("main never filled the file system")
+
+        t = threading.Thread(target=produce, daemon=True)
+        t.start()
+        _wait(lambda: _storage(inst)["write_errors"] > 0, "a write to fail (ENOSPC)", 60)
+        # the producer's call waits for its records' write, retried; a new call is refused
+        r = env.client(retries=False).put_records(
+            StreamName="main", Records=[{"Data": b"late", "PartitionKey": "k"}])
+        assert r["FailedRecordCount"] == 1, r
+        e = r["Records"][0]
+        assert e["ErrorCode"] == "InternalFailure" and "storage full" in e["ErrorMessage"], e
+        # free space: the deleted stream's segments are punched out of the file system
+        c.delete_stream(StreamName="victim")
+        done.set()
+        t.join(120)
+        assert not t.is_alive(), "the producer never got its answers"
+        r = c.put_record(StreamName="main", Data=b"after", PartitionKey="k")  # resumed
+        acked.append((int(r["SequenceNumber"]), r["ShardId"], b"after"))
+        shard = acked[0][1]
+        assert _read(c, "main", shard) == sorted(acked)  # every acknowledged record, once
+        st = _storage(inst)
+        assert st["write_errors"] > 0 and st["segments_freed"] > 0, st
+    finally:
+        instance_down(name, purge=True)
+        subprocess.run(["umount", str(mnt)], check=False)
+        mnt.rmdir()
