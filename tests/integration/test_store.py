@@ -14,6 +14,7 @@ Each test brings up its own instance (the session one keeps its large rings):
   - the raw-device backend: the store on a loop device (store_devices), killed and recovered;
   - a torn tail made by hand in a stopped instance's store file: cut once at the next start,
     counted and logged, every record before the damage intact;
+  - both processes SIGKILLed: `spate-dev up` with the same name recovers catalog and store;
   - the file system under the store fills up (a small tmpfs): writes fail with ENOSPC and are
     retried, new records are refused with "storage full", nothing crashes, and once a deleted
     stream's segments are punched out the waiting records are acknowledged and ingest resumes.
@@ -327,6 +328,29 @@ def _last_data(path, seg0=65536, seg=16 << 20):
     raise AssertionError("empty segment")
 
 
+def test_both_processes_killed_then_up(fresh_name):
+    name = fresh_name("st9")
+    inst = instance_up(name, 2, "--set", "shard_ring_mb=8", "--set", "mem_mb=1024")
+    env = _env(inst)
+    c = env.client(retries=True)
+    c.create_stream(StreamName="both", ShardCount=2)
+    wait_active(c, "both")
+    before = _put(c, "both", 10, 800, b"b")
+    for pid in (inst.dataplane_pid, int(inst.info["control_pid"])):
+        os.kill(pid, 9)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(
+            Path("/proc/%d" % p).exists()
+            for p in (inst.dataplane_pid, int(inst.info["control_pid"]))):
+        time.sleep(0.1)
+    inst = instance_up(name, 2, "--set", "shard_ring_mb=8", "--set", "mem_mb=1024")
+    env = _env(inst)
+    c = env.client(retries=True)
+    assert _storage(inst)["recovery"]["records"] == len(before)
+    for shard, recs in _by_shard(before).items():
+        assert _read(c, "both", shard) == recs
+
+
 def test_torn_tail_is_cut_once(fresh_name):
     name = fresh_name("st7")
     inst = instance_up(name, 1, "--set", "shard_ring_mb=8", "--set", "mem_mb=1024")
@@ -356,6 +380,31 @@ def test_torn_tail_is_cut_once(fresh_name):
     inst.restart_dataplane(kill=False)
     rec = _storage(inst)["recovery"]
     assert rec["torn"] == 0 and rec["records"] == len(got), rec
+    # damage inside the log (one flipped byte, valid records after it): corrupt, cut there
+    instance_down(name, purge=False)
+    seg, last = _last_data(store)
+    with open(store, "r+b") as f:
+        # walk the frames (4-byte length first, packed after the 4 KiB header block) to the
+        # middle one and flip the last byte of its data
+        off, frames = seg + 4096, []
+        while True:
+            f.seek(off)
+            n = int.from_bytes(f.read(4), "little")
+            if n == 0:
+                break
+            frames.append((off, n))
+            off += n
+        off, n = frames[len(frames) // 2]
+        f.seek(off + n - 1)
+        b = f.read(1)
+        f.seek(off + n - 1)
+        f.write(bytes([b[0] ^ 0x10]))
+    inst = instance_up(name, 1, "--set", "shard_ring_mb=8", "--set", "mem_mb=1024")
+    c = _env(inst).client(retries=True)
+    rec = _storage(inst)["recovery"]
+    assert rec["corrupt"] == 1 and rec["torn"] == 0, rec
+    kept = _read(c, "torn", shard)
+    assert 0 < len(kept) < len(got) and kept == got[:len(kept)]
 
 
 def test_filesystem_full(fresh_name):
