@@ -4,6 +4,7 @@
  * caller memory; any thread, no shared state. Fields are little-endian and read through
  * memcpy (frames are packed, so nothing is aligned).
  */
+#include "le.h"
 #include "segment.h"
 
 #include <errno.h>
@@ -40,51 +41,6 @@
 /* The low 52 bits of a sequence number: stream tag and shard index. */
 #define SEG_ID_MASK ((UINT64_C(1) << 52) - 1u)
 
-static inline uint16_t
-seg_ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static inline uint32_t
-seg_ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t
-seg_ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline void
-seg_st16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static inline void
-seg_st32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static inline void
-seg_st64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 static bool
 seg_block_ok(uint32_t b)
 {
@@ -113,16 +69,16 @@ sp_seg_hdr_encode(void *buf, const struct sp_seg_hdr *h)
 		return -EINVAL;
 	}
 	memset(p, 0, h->block_size);
-	seg_st32(p + SEG_H_MAGIC, SP_SEG_MAGIC);
-	seg_st16(p + SEG_H_VERSION, SP_SEG_VERSION);
-	seg_st16(p + SEG_H_HDR_LEN, SP_SEG_HDR_BYTES);
-	seg_st32(p + SEG_H_BLOCK, h->block_size);
-	seg_st32(p + SEG_H_SHARD, h->shard_index);
-	seg_st32(p + SEG_H_TAG, h->stream_tag);
-	seg_st64(p + SEG_H_SEQ_LO, (uint64_t)h->first_seq);
-	seg_st64(p + SEG_H_SEQ_HI, (uint64_t)(h->first_seq >> 64));
-	seg_st64(p + SEG_H_CREATED, h->created_ms);
-	seg_st32(p + SEG_H_CRC, sp_crc32c(0, p, SEG_H_CRC));
+	sp_le_st32(p + SEG_H_MAGIC, SP_SEG_MAGIC);
+	sp_le_st16(p + SEG_H_VERSION, SP_SEG_VERSION);
+	sp_le_st16(p + SEG_H_HDR_LEN, SP_SEG_HDR_BYTES);
+	sp_le_st32(p + SEG_H_BLOCK, h->block_size);
+	sp_le_st32(p + SEG_H_SHARD, h->shard_index);
+	sp_le_st32(p + SEG_H_TAG, h->stream_tag);
+	sp_le_st64(p + SEG_H_SEQ_LO, (uint64_t)h->first_seq);
+	sp_le_st64(p + SEG_H_SEQ_HI, (uint64_t)(h->first_seq >> 64));
+	sp_le_st64(p + SEG_H_CREATED, h->created_ms);
+	sp_le_st32(p + SEG_H_CRC, sp_crc32c(0, p, SEG_H_CRC));
 	return 0;
 }
 
@@ -135,21 +91,21 @@ sp_seg_hdr_decode(const void *buf, size_t len, struct sp_seg_hdr *h)
 	if (len < SP_SEG_HDR_BYTES) {
 		return -EMSGSIZE;
 	}
-	if (seg_ld32(p + SEG_H_MAGIC) != SP_SEG_MAGIC ||
-	    seg_ld32(p + SEG_H_CRC) != sp_crc32c(0, p, SEG_H_CRC)) {
+	if (sp_le_ld32(p + SEG_H_MAGIC) != SP_SEG_MAGIC ||
+	    sp_le_ld32(p + SEG_H_CRC) != sp_crc32c(0, p, SEG_H_CRC)) {
 		return -EINVAL;
 	}
-	if (seg_ld16(p + SEG_H_VERSION) != SP_SEG_VERSION) {
+	if (sp_le_ld16(p + SEG_H_VERSION) != SP_SEG_VERSION) {
 		return -ENOTSUP;
 	}
 	h->version = SP_SEG_VERSION;
-	h->block_size = seg_ld32(p + SEG_H_BLOCK);
-	h->shard_index = seg_ld32(p + SEG_H_SHARD);
-	h->stream_tag = seg_ld32(p + SEG_H_TAG);
-	h->first_seq = (sp_u128)seg_ld64(p + SEG_H_SEQ_HI) << 64 | seg_ld64(p + SEG_H_SEQ_LO);
-	h->created_ms = seg_ld64(p + SEG_H_CREATED);
-	if (seg_ld16(p + SEG_H_HDR_LEN) != SP_SEG_HDR_BYTES || !seg_block_ok(h->block_size) ||
-	    h->stream_tag > SP_SEQNO_TAG_MAX || seg_ld32(p + SEG_H_FLAGS) != 0 ||
+	h->block_size = sp_le_ld32(p + SEG_H_BLOCK);
+	h->shard_index = sp_le_ld32(p + SEG_H_SHARD);
+	h->stream_tag = sp_le_ld32(p + SEG_H_TAG);
+	h->first_seq = (sp_u128)sp_le_ld64(p + SEG_H_SEQ_HI) << 64 | sp_le_ld64(p + SEG_H_SEQ_LO);
+	h->created_ms = sp_le_ld64(p + SEG_H_CREATED);
+	if (sp_le_ld16(p + SEG_H_HDR_LEN) != SP_SEG_HDR_BYTES || !seg_block_ok(h->block_size) ||
+	    h->stream_tag > SP_SEQNO_TAG_MAX || sp_le_ld32(p + SEG_H_FLAGS) != 0 ||
 	    memcmp(p + SEG_H_CREATED + 8, zero, sizeof(zero)) != 0) {
 		return -EINVAL;
 	}
@@ -172,8 +128,8 @@ sp_seg_frame_decode(const uint8_t *p, size_t avail, struct sp_seg_rec *r)
 	if (avail < SP_SEG_FRAME_FIXED) {
 		return 0;
 	}
-	flen = seg_ld32(p + SEG_F_LEN);
-	klen = seg_ld16(p + SEG_F_KEY_LEN);
+	flen = sp_le_ld32(p + SEG_F_LEN);
+	klen = sp_le_ld16(p + SEG_F_KEY_LEN);
 	/* the data length field lies after the key: the frame must reach past it */
 	if (klen > SP_SEG_KEY_MAX || flen < SP_SEG_FRAME_FIXED + (uint32_t)klen ||
 	    flen > SP_SEG_FRAME_MAX) {
@@ -182,15 +138,15 @@ sp_seg_frame_decode(const uint8_t *p, size_t avail, struct sp_seg_rec *r)
 	if (avail < flen) {
 		return 0;
 	}
-	dlen = seg_ld32(p + SEG_F_KEY + klen);
+	dlen = sp_le_ld32(p + SEG_F_KEY + klen);
 	if (dlen > SP_SEG_DATA_MAX || sp_seg_frame_bytes(klen, dlen) != flen) {
 		return -EINVAL;
 	}
-	if (seg_ld32(p + SEG_F_CRC) != seg_frame_crc(p, flen)) {
+	if (sp_le_ld32(p + SEG_F_CRC) != seg_frame_crc(p, flen)) {
 		return -EBADMSG;
 	}
-	r->seq = (sp_u128)seg_ld64(p + SEG_F_SEQ_HI) << 64 | seg_ld64(p + SEG_F_SEQ_LO);
-	r->arrival_ms = seg_ld64(p + SEG_F_MS);
+	r->seq = (sp_u128)sp_le_ld64(p + SEG_F_SEQ_HI) << 64 | sp_le_ld64(p + SEG_F_SEQ_LO);
+	r->arrival_ms = sp_le_ld64(p + SEG_F_MS);
 	r->key_len = klen;
 	r->key = p + SEG_F_KEY;
 	r->data_len = dlen;
@@ -275,19 +231,19 @@ sp_seg_append(struct sp_seg_writer *w, const struct sp_seg_rec *r)
 		return flen > w->cap - w->block ? -EMSGSIZE : -ENOBUFS;
 	}
 	p = w->buf + w->used;
-	seg_st32(p + SEG_F_LEN, (uint32_t)flen);
-	seg_st64(p + SEG_F_SEQ_LO, (uint64_t)r->seq);
-	seg_st64(p + SEG_F_SEQ_HI, (uint64_t)(r->seq >> 64));
-	seg_st64(p + SEG_F_MS, r->arrival_ms);
-	seg_st16(p + SEG_F_KEY_LEN, r->key_len);
+	sp_le_st32(p + SEG_F_LEN, (uint32_t)flen);
+	sp_le_st64(p + SEG_F_SEQ_LO, (uint64_t)r->seq);
+	sp_le_st64(p + SEG_F_SEQ_HI, (uint64_t)(r->seq >> 64));
+	sp_le_st64(p + SEG_F_MS, r->arrival_ms);
+	sp_le_st16(p + SEG_F_KEY_LEN, r->key_len);
 	if (r->key_len > 0) {
 		memcpy(p + SEG_F_KEY, r->key, r->key_len);
 	}
-	seg_st32(p + SEG_F_KEY + r->key_len, r->data_len);
+	sp_le_st32(p + SEG_F_KEY + r->key_len, r->data_len);
 	if (r->data_len > 0) {
 		memcpy(p + SEG_F_KEY + r->key_len + 4, r->data, r->data_len);
 	}
-	seg_st32(p + SEG_F_CRC, seg_frame_crc(p, flen));
+	sp_le_st32(p + SEG_F_CRC, seg_frame_crc(p, flen));
 	w->used += flen;
 	w->min_seq = r->seq + 1;
 	if (r->arrival_ms > w->max_ms) {
@@ -516,7 +472,7 @@ static enum sp_seg_stop
 seg_classify(const struct sp_seg_scan *s, const uint8_t *p, size_t n)
 {
 	struct sp_seg_rec r;
-	uint32_t flen = seg_ld32(p + SEG_F_LEN);
+	uint32_t flen = sp_le_ld32(p + SEG_F_LEN);
 	long m;
 
 	if (n < SP_SEG_FRAME_FIXED || flen < SP_SEG_FRAME_FIXED || flen >= n) {
@@ -534,7 +490,7 @@ seg_stop_at(struct sp_seg_scan *s, const uint8_t *p, size_t n, long rc, bool fin
 {
 	if (rc == 0) {
 		/* too short for the frame: wait for more, or the tail was torn */
-		if (n >= 4 && seg_ld32(p) == 0) {
+		if (n >= 4 && sp_le_ld32(p) == 0) {
 			goto zero;
 		}
 		if (!final) {
@@ -544,7 +500,7 @@ seg_stop_at(struct sp_seg_scan *s, const uint8_t *p, size_t n, long rc, bool fin
 		s->why = n == 0 ? SP_SEG_OK : SP_SEG_WHY_SHORT;
 		return true;
 	}
-	if (seg_ld32(p) == 0) {
+	if (sp_le_ld32(p) == 0) {
 		goto zero;
 	}
 	s->why = rc == -EBADMSG ? SP_SEG_WHY_CRC : SP_SEG_WHY_LENGTH;

@@ -18,6 +18,7 @@
 #include <spate/assert.h>
 
 #include "crc32c.h"
+#include "le.h"
 #include "store.h"
 
 #define SB_MAGIC    0x54535053u /* "SPST" in file order */
@@ -118,36 +119,6 @@ struct sp_store {
 };
 
 /* ---- little helpers ---- */
-
-static inline void
-st32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static inline void
-st64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static inline uint32_t
-ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t
-ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static bool
 all_zero(const uint8_t *p, size_t n)
@@ -990,34 +961,34 @@ sb_encode(uint8_t *p, uint32_t block, uint64_t seg_bytes, uint32_t nsegs, uint64
 	  uint64_t now_ms)
 {
 	memset(p, 0, block);
-	st32(p + 0, SB_MAGIC);
-	st32(p + 4, SP_STORE_VERSION | SB_HDR_LEN << 16);
-	st32(p + 8, block);
-	st64(p + 16, seg_bytes);
-	st32(p + 24, nsegs);
-	st64(p + 32, id);
-	st64(p + 40, now_ms);
-	st32(p + 60, sp_crc32c(0, p, 60));
+	sp_le_st32(p + 0, SB_MAGIC);
+	sp_le_st32(p + 4, SP_STORE_VERSION | SB_HDR_LEN << 16);
+	sp_le_st32(p + 8, block);
+	sp_le_st64(p + 16, seg_bytes);
+	sp_le_st32(p + 24, nsegs);
+	sp_le_st64(p + 32, id);
+	sp_le_st64(p + 40, now_ms);
+	sp_le_st32(p + 60, sp_crc32c(0, p, 60));
 }
 
 static int
 sb_decode(const uint8_t *p, uint32_t *block, uint64_t *seg_bytes, uint32_t *nsegs)
 {
-	uint32_t ver = ld32(p + 4);
+	uint32_t ver = sp_le_ld32(p + 4);
 
-	if (ld32(p) != SB_MAGIC || ld32(p + 60) != sp_crc32c(0, p, 60)) {
+	if (sp_le_ld32(p) != SB_MAGIC || sp_le_ld32(p + 60) != sp_crc32c(0, p, 60)) {
 		return -EINVAL;
 	}
 	if ((ver & 0xffff) != SP_STORE_VERSION) {
 		return -ENOTSUP;
 	}
-	if (ver >> 16 != SB_HDR_LEN || ld32(p + 12) != 0 || ld32(p + 28) != 0 ||
+	if (ver >> 16 != SB_HDR_LEN || sp_le_ld32(p + 12) != 0 || sp_le_ld32(p + 28) != 0 ||
 	    !all_zero(p + 48, 12)) {
 		return -EINVAL;
 	}
-	*block = ld32(p + 8);
-	*seg_bytes = ld64(p + 16);
-	*nsegs = ld32(p + 24);
+	*block = sp_le_ld32(p + 8);
+	*seg_bytes = sp_le_ld64(p + 16);
+	*nsegs = sp_le_ld32(p + 24);
 	return 0;
 }
 
