@@ -88,13 +88,17 @@ store_mkdirs(const char *dir)
 	return 0;
 }
 
-/* Create the file if missing and make it at least bytes long (sparse). */
+/*
+ * Create the file if missing and make it at least bytes long (sparse), then make its name and
+ * size durable (fsync of the file and of its directory): records acknowledged later through
+ * DSYNC writes must not be lost with a directory entry a power cut took back. Boot only.
+ */
 static int
-store_file(const char *path, uint64_t bytes)
+store_file(const char *dir, const char *path, uint64_t bytes)
 {
 	struct stat sb;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	int rc = 0;
+	int dfd, rc = 0;
 
 	if (fd < 0) {
 		return -errno;
@@ -103,8 +107,17 @@ store_file(const char *path, uint64_t bytes)
 		rc = -errno;
 	} else if ((uint64_t)sb.st_size < bytes && ftruncate(fd, (off_t)bytes) != 0) {
 		rc = -errno;
+	} else if (fsync(fd) != 0) {
+		rc = -errno;
 	}
 	close(fd);
+	dfd = rc == 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (rc == 0 && (dfd < 0 || fsync(dfd) != 0)) {
+		rc = -errno;
+	}
+	if (dfd >= 0) {
+		close(dfd);
+	}
 	return rc;
 }
 
@@ -162,7 +175,7 @@ sp_api_store_open(struct sp_api *api)
 	} else {
 		rc = store_mkdirs(conf->data_dir);
 		if (rc == 0) {
-			rc = store_file(path, conf->store_bytes);
+			rc = store_file(conf->data_dir, path, conf->store_bytes);
 		}
 	}
 	if (rc != 0) {
