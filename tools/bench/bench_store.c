@@ -41,6 +41,18 @@
  * its sparse-index strides, 64 MiB segments; --quick: 16 MiB). A 4 GiB file leaves 16 logs room to
  * roll over for a few seconds at 1 GB/s; a case that runs out of segments stops early and says so.
  * The scratch file is removed at the end.
+ *
+ *   bench_store --recover [GIB] [DIR]
+ *                  start-up time instead: a sparse store file of GIB GiB (default 4) in DIR,
+ *                  64 MiB segments, 4 KiB block, filled through the store by up to 64 logs
+ *                  (at least four segments each; even logs 100 B records, odd ones 1 KiB) until
+ *                  90 % of the segments are open, closed, then timed from opening the ring to
+ *                  the end of sp_store_recover: cold (page cache dropped, although the store's
+ *                  O_DIRECT reads bypass it), again (warm), and once more after the superblock
+ *                  and every segment header are zeroed and a store formatted on it: an empty
+ *                  store, whose recovery reads only the headers (the fixed cost per segment).
+ *                  read ms is the time spent waiting for recovery's reads, issued one at a
+ *                  time; the rest of it is CPU (CRC32C, frame checks, sparse indexes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +78,8 @@
 #define SAMPLE_EVERY 64u        /* every 64th record of a log is timed until it is durable */
 #define PEND_CAP     4096u      /* timed records awaiting their ack, per log (a power of two) */
 #define LAT_CAP      (1u << 20) /* ack-latency samples kept per case */
-#define MAX_LOGS     16u
+#define MAX_LOGS     64u        /* with --recover; the write cases use up to WRITE_LOGS */
+#define WRITE_LOGS   16u
 #define KEY_MIN      16u
 #define KEY_MAX      32u
 #define DATA_MAX     10240u
@@ -81,6 +94,11 @@
 #define WBUF_ALIGN   SP_SEG_BLOCK_MAX
 #define WBUF_BYTES   ((SP_STORE_WBUF_MIN + WBUF_ALIGN - 1) / WBUF_ALIGN * WBUF_ALIGN)
 #define HDR_ZERO     4096u /* bytes zeroed at each header: any logical block up to 4 KiB */
+#define REC_GIB      4u    /* --recover: default store size */
+#define REC_GIB_MAX  1024u
+#define REC_BLOCK    4096u /* the dataplane's store block */
+#define REC_FILL_PCT 90u   /* fill until this share of the segments has been opened */
+#define REC_SEGS_LOG 4u    /* at least this many segments per log: room to roll over */
 
 struct pend {
 	sp_u128 seq;
@@ -101,6 +119,10 @@ struct shim {
 	uint64_t t_sub[MAX_LOGS]; /* a log has at most one write in flight */
 	uint64_t write_ns;        /* sum over the logs' writes */
 	uint64_t writes;
+	/* recovery's requests: one at a time, so submit to completion is its I/O wait */
+	uint64_t t_rec;
+	uint64_t rec_ns;
+	uint64_t rec_ios;
 };
 
 struct bench {
@@ -112,8 +134,10 @@ struct bench {
 	bool sparse; /* --sparse: a fresh sparse file per run, as the dataplane creates its own */
 	uint32_t block; /* --block: the store's block; 0 = the file's direct-I/O alignment */
 	bool yield;     /* --yield: sched_yield() after a round in which no log took a record */
-	uint8_t *wbufs; /* MAX_LOGS write buffers, then recovery's scratch */
-	uint8_t *data;  /* key and data bytes of every record */
+	uint32_t recover_gib; /* --recover GIB: recovery times; 0: the write cases */
+	uint8_t *wbufs;       /* nbufs write buffers, then recovery's scratch */
+	unsigned nbufs;       /* WRITE_LOGS, or MAX_LOGS with --recover (about 10 MiB each) */
+	uint8_t *data;        /* key and data bytes of every record */
 	uint64_t *lat;
 	uint64_t nlat;
 	struct blog *logs;
@@ -212,6 +236,8 @@ shim_submit(void *ctx, const struct sp_io_req *reqs, unsigned n)
 	for (int i = 0; i < acc; i++) {
 		if (reqs[i].tag < MAX_LOGS) { /* recovery's own requests carry a high tag */
 			sh->t_sub[reqs[i].tag] = t;
+		} else {
+			sh->t_rec = t;
 		}
 	}
 	return acc;
@@ -227,6 +253,9 @@ shim_poll(void *ctx, struct sp_io_cpl *cpls, unsigned n)
 		if (cpls[i].tag < MAX_LOGS) {
 			sh->write_ns += t - sh->t_sub[cpls[i].tag];
 			sh->writes++;
+		} else {
+			sh->rec_ns += t - sh->t_rec;
+			sh->rec_ios++;
 		}
 	}
 	return got;
@@ -255,6 +284,28 @@ fresh(const struct bench *b)
 	return b->sparse ? sparse_file(b) : wipe(b);
 }
 
+/* The dataplane's store configuration on ring u, through the shim. */
+static struct sp_store_conf
+store_conf(struct bench *b, struct sp_io_uring *u)
+{
+	b->shim = (struct shim){.inner = sp_io_uring_io(u)};
+	return (struct sp_store_conf){
+	    .io = {.ops = &g_shim_ops, .ctx = &b->shim},
+	    .file = 0,
+	    .size = b->size,
+	    .block = b->block != 0 ? b->block : sp_io_uring_block(u, 0),
+	    .seg_bytes = b->seg_bytes,
+	    .max_logs = MAX_LOGS,
+	    .index_cap = 256, /* the dataplane's sparse-index settings */
+	    .index_every_recs = 64,
+	    .index_every_bytes = 262144,
+	    .scratch = b->wbufs + (size_t)b->nbufs * WBUF_BYTES,
+	    .scratch_len = WBUF_BYTES,
+	    .now_ms = wall_ms(),
+	    .store_id = now_ns(),
+	};
+}
+
 /* Open the file on io_uring as the dataplane does, format a store on it, attach n_logs logs. */
 static int
 store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_store **s)
@@ -266,22 +317,7 @@ store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_s
 	if (err != 0) {
 		return err;
 	}
-	b->shim = (struct shim){.inner = sp_io_uring_io(*u)};
-	struct sp_store_conf sc = {
-	    .io = {.ops = &g_shim_ops, .ctx = &b->shim},
-	    .file = 0,
-	    .size = b->size,
-	    .block = b->block != 0 ? b->block : sp_io_uring_block(*u, 0),
-	    .seg_bytes = b->seg_bytes,
-	    .max_logs = MAX_LOGS,
-	    .index_cap = 256, /* the dataplane's sparse-index settings */
-	    .index_every_recs = 64,
-	    .index_every_bytes = 262144,
-	    .scratch = b->wbufs + (size_t)MAX_LOGS * WBUF_BYTES,
-	    .scratch_len = WBUF_BYTES,
-	    .now_ms = wall_ms(),
-	    .store_id = now_ns(),
-	};
+	struct sp_store_conf sc = store_conf(b, *u);
 	err = sp_store_create(&sc, s);
 	if (err == 0) {
 		err = sp_store_recover(*s, &rep);
@@ -546,10 +582,182 @@ bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
 	return fflush(stdout) == 0 ? 0 : -EPIPE;
 }
 
+/* --- --recover: start-up time of a large store --------------------------------------------- */
+
+struct rec_fill {
+	unsigned logs;
+	uint64_t recs, frame_bytes, segs_opened;
+	double secs;
+};
+
+/* Segments a store of b->size bytes holds (sp_store_recover's arithmetic). */
+static uint64_t
+rec_nsegs(const struct bench *b)
+{
+	return (b->size - SP_STORE_SB_BYTES) / b->seg_bytes;
+}
+
+/*
+ * Fill a fresh sparse store file (as the dataplane creates it) through the store: n_logs logs,
+ * even ones with records of 100 data bytes, odd ones 1 KiB, until REC_FILL_PCT % of the
+ * segments have been opened; then drain and close it, as a stopped dataplane leaves it.
+ */
+static int
+rec_fill(struct bench *b, unsigned n_logs, struct rec_fill *f)
+{
+	struct sp_io_uring *u = NULL;
+	struct sp_store *s = NULL;
+	struct sp_store_stats st = {0};
+	uint64_t want = (rec_nsegs(b) * REC_FILL_PCT + 99) / 100, t0 = now_ns(), t;
+	int err = sparse_file(b);
+	if (err == 0) {
+		err = store_open(b, n_logs, &u, &s);
+	}
+	while (err == 0 && st.segs_opened < want) {
+		uint64_t ms = wall_ms();
+		for (unsigned i = 0; i < n_logs && err == 0; i++) {
+			int rc;
+			(void)append_batch(b, i, BATCH, (i & 1) != 0 ? 1024 : 100, ms, &rc);
+			err = rc == -EAGAIN ? 0 : rc;
+		}
+		(void)sp_store_poll(s);
+		for (unsigned i = 0; i < n_logs; i++) {
+			/* no ack latency here: drop the samples */
+			b->logs[i].head = b->logs[i].tail;
+		}
+		sp_store_stats(s, &st);
+	}
+	t = now_ns();
+	while (s != NULL && (err == 0 || err == -ENOSPC) && !sp_store_idle(s)) {
+		(void)sp_store_poll(s);
+		if (now_ns() - t > DRAIN_NS) {
+			err = -ETIMEDOUT;
+		}
+	}
+	if (s != NULL) {
+		sp_store_stats(s, &st);
+	}
+	*f = (struct rec_fill){.logs = n_logs,
+			       .recs = st.appended,
+			       .frame_bytes = st.appended_bytes,
+			       .segs_opened = st.segs_opened,
+			       .secs = (double)(now_ns() - t0) / 1e9};
+	sp_io_uring_destroy(u);
+	sp_store_destroy(s);
+	return err == -ENOSPC ? 0 : err; /* full before the mark: the store is as full as it gets */
+}
+
+/* Write back and drop the page cache: recovery then starts cold (O_DIRECT bypasses it anyway). */
+static bool
+rec_drop_caches(void)
+{
+	sync();
+	FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+	if (f == NULL) {
+		return false;
+	}
+	bool ok = fputs("3\n", f) >= 0;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * Open the ring, create the store and recover it, as the dataplane starts; time it and print a
+ * row: what recovery found, its time, the time it waited for reads (one at a time) and the rate.
+ */
+static int
+rec_time(struct bench *b, const char *what, bool cold)
+{
+	const char *paths[] = {b->path};
+	struct sp_io_uring_cfg uc = {.paths = paths, .n_files = 1, .depth = STORE_DEPTH};
+	struct sp_store_recovery rep = {0};
+	struct sp_io_uring *u = NULL;
+	struct sp_store *s = NULL;
+	bool dropped = cold && rec_drop_caches();
+	uint64_t t0 = now_ns();
+	int err = sp_io_uring_create(&uc, &u);
+	if (err == 0) {
+		struct sp_store_conf sc = store_conf(b, u);
+		err = sp_store_create(&sc, &s);
+	}
+	if (err == 0) {
+		err = sp_store_recover(s, &rep);
+	}
+	double ms = (double)(now_ns() - t0) / 1e6;
+	sp_io_uring_destroy(u);
+	sp_store_destroy(s);
+	if (err != 0) {
+		fprintf(stderr, "bench_store: recovery (%s): %s\n", what, strerror(-err));
+		return err;
+	}
+	double sec = ms / 1000.0;
+	printf("%-12s %6u %6u %5u %11" PRIu64 " %8.2f %9.1f %9.1f %7" PRIu64
+	       " %8.0f %10.0f %7.0f%s\n",
+	       what, rep.segs, rep.segs_used, rep.logs, rep.records,
+	       (double)rep.bytes_scanned / (1u << 30), ms, (double)b->shim.rec_ns / 1e6,
+	       b->shim.rec_ios, (double)rep.bytes_scanned / 1e6 / sec, (double)rep.records / sec,
+	       ms * 1000.0 / rep.segs,
+	       cold ? (dropped ? " (page cache dropped)" : " (page cache NOT dropped)") : "");
+	if (rep.formatted || rep.torn + rep.corrupt + rep.bad_headers + rep.overlaps > 0) {
+		printf("  (formatted %d, torn %u, corrupt %u, bad headers %u, overlaps %u)\n",
+		       rep.formatted, rep.torn, rep.corrupt, rep.bad_headers, rep.overlaps);
+	}
+	return fflush(stdout) == 0 ? 0 : -EPIPE;
+}
+
+/*
+ * The --recover run: fill, then recover cold and warm; then the same file with the superblock
+ * and every header zeroed, formatted once, recovered cold: only the per-segment header reads.
+ */
+static int
+rec_run(struct bench *b)
+{
+	uint64_t nsegs = rec_nsegs(b);
+	unsigned n_logs = (unsigned)SP_MIN((uint64_t)b->nbufs, nsegs / REC_SEGS_LOG);
+	struct rec_fill f;
+	double load[1] = {0};
+
+	(void)getloadavg(load, 1);
+	printf("store recovery on io_uring: %s, file %" PRIu64 " MiB (sparse), %" PRIu64
+	       " segments of %" PRIu64
+	       " MiB, block %u B, read window %u KiB, %u logs (even: 100 B records, odd: 1 KiB)"
+	       ", filled to %u %% of the segments, load %.2f\n",
+	       b->path, b->size >> 20, nsegs, b->seg_bytes >> 20, b->block,
+	       (unsigned)(WBUF_BYTES >> 10), n_logs, REC_FILL_PCT, load[0]);
+	int err = n_logs > 0 ? rec_fill(b, n_logs, &f) : -EINVAL;
+	if (err != 0) {
+		fprintf(stderr, "bench_store: fill: %s\n", strerror(-err));
+		return err;
+	}
+	printf("fill: %" PRIu64 " records, %.2f GiB of frames, %" PRIu64
+	       " segments opened, %.1f s (%.0f MB/s)\n",
+	       f.recs, (double)f.frame_bytes / (1u << 30), f.segs_opened, f.secs,
+	       (double)f.frame_bytes / 1e6 / f.secs);
+	printf("%-12s %6s %6s %5s %11s %8s %9s %9s %7s %8s %10s %7s\n", "recovery", "segs", "used",
+	       "logs", "records", "GiB read", "ms", "read ms", "reads", "MB/s", "rec/s", "us/seg");
+	err = rec_time(b, "full, cold", true);
+	if (err == 0) {
+		err = rec_time(b, "full, warm", false);
+	}
+	if (err == 0) {
+		err = wipe(b);
+	}
+	if (err == 0) {
+		err = rec_time(b, "format", false);
+	}
+	if (err == 0) {
+		err = rec_time(b, "empty, cold", true);
+	}
+	printf("(ms: ring open + sp_store_create + sp_store_recover; read ms: waiting for its "
+	       "reads, issued one at a time; the rest is CPU: CRC32C, frame checks, indexes; "
+	       "MB/s of bytes read and verified)\n");
+	return err;
+}
+
 static int
 bench_init(struct bench *b)
 {
-	size_t wb = (size_t)(MAX_LOGS + 1) * WBUF_BYTES;
+	b->nbufs = b->recover_gib != 0 ? MAX_LOGS : WRITE_LOGS;
+	size_t wb = (size_t)(b->nbufs + 1) * WBUF_BYTES;
 	b->wbufs = aligned_alloc(WBUF_ALIGN, wb);
 	b->data = malloc(KEY_MAX + DATA_MAX + 128);
 	b->lat = calloc(LAT_CAP, sizeof(*b->lat));
@@ -577,14 +785,35 @@ bench_free(struct bench *b)
 	free(b->logs);
 }
 
-/* [--quick] [--sparse] [SECONDS [DIR]] */
+/* --recover: the dataplane's geometry on a GIB GiB file. */
+static int
+rec_args(struct bench *b)
+{
+	if (b->recover_gib > REC_GIB_MAX) {
+		fprintf(stderr, "bench_store: GIB must be 1..%u\n", REC_GIB_MAX);
+		return -EINVAL;
+	}
+	b->size = (uint64_t)b->recover_gib << 30;
+	b->seg_bytes = SEG_BYTES;
+	b->block = REC_BLOCK;
+	return 0;
+}
+
+/* [--quick] [--sparse] [--block B] [--yield] [SECONDS [DIR]] | --recover [GIB] [DIR] */
 static int
 parse_args(int argc, char **argv, struct bench *b, const char **dir)
 {
 	bool quick = false, secs_given = false;
+	const char *posv[2] = {NULL, NULL};
 	int pos = 0;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0) {
+		if (strcmp(argv[i], "--recover") == 0) {
+			b->recover_gib = REC_GIB;
+			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9') {
+				b->recover_gib = (uint32_t)strtoul(argv[++i], NULL, 10);
+			}
+			pos = b->recover_gib == 0 ? 3 : pos; /* 0 GiB: a usage error */
+		} else if (strcmp(argv[i], "--quick") == 0) {
 			quick = true;
 		} else if (strcmp(argv[i], "--sparse") == 0) {
 			b->sparse = true;
@@ -592,20 +821,26 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			b->yield = true;
 		} else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc) {
 			b->block = (uint32_t)strtoul(argv[++i], NULL, 10);
-		} else if (argv[i][0] != '-' && pos == 0) {
-			b->secs = strtod(argv[i], NULL);
-			secs_given = true;
-			pos++;
-		} else if (argv[i][0] != '-' && pos == 1) {
-			*dir = argv[i];
-			pos++;
+		} else if (argv[i][0] != '-' && pos < 2) {
+			posv[pos++] = argv[i];
 		} else {
-			fprintf(stderr,
-				"usage: bench_store [--quick] [--sparse] [--block B] [--yield] "
-				"[SECONDS [DIR]]\n");
-			return -EINVAL;
+			pos = 3;
 		}
 	}
+	if (pos > (b->recover_gib != 0 ? 1 : 2)) {
+		fprintf(stderr, "usage: bench_store [--quick] [--sparse] [--block B] [--yield] "
+				"[SECONDS [DIR]]\n       bench_store --recover [GIB] [DIR]\n");
+		return -EINVAL;
+	}
+	if (b->recover_gib != 0) {
+		*dir = posv[0] != NULL ? posv[0] : *dir;
+		return rec_args(b);
+	}
+	if (posv[0] != NULL) {
+		b->secs = strtod(posv[0], NULL);
+		secs_given = true;
+	}
+	*dir = posv[1] != NULL ? posv[1] : *dir;
 	if (quick) {
 		b->size = QUICK_FILE;
 		b->seg_bytes = QUICK_SEG;
@@ -637,6 +872,12 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/spate-bench-store.%d", dir, (int)getpid());
 	b.path = path;
 	int err = bench_init(&b);
+	if (err == 0 && b.recover_gib != 0) {
+		err = rec_run(&b);
+		unlink(path);
+		bench_free(&b);
+		return err == 0 ? 0 : 1;
+	}
 	if (err == 0) {
 		err = b.sparse ? sparse_file(&b) : layout(path, b.size);
 	}
