@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_file.h"
 #include "io_uring.h"
 #include "spate/compiler.h"
 
@@ -80,29 +81,6 @@ pct(const uint64_t *sorted, uint64_t n, double p)
 {
 	uint64_t i = (uint64_t)(p / 100.0 * (double)n);
 	return (double)sorted[i < n ? i : n - 1] / 1000.0;
-}
-
-/* Write and sync the whole file once, so the runs overwrite allocated, written blocks. */
-static int
-layout(const char *path, uint64_t size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		return -errno;
-	}
-	static uint8_t chunk[1u << 20];
-	memset(chunk, 0x5a, sizeof(chunk));
-	int err = 0;
-	for (uint64_t off = 0; off < size && err == 0; off += sizeof(chunk)) {
-		if (pwrite(fd, chunk, sizeof(chunk), (off_t)off) != (ssize_t)sizeof(chunk)) {
-			err = -errno;
-		}
-	}
-	if (err == 0 && fsync(fd) != 0) {
-		err = -errno;
-	}
-	close(fd);
-	return err;
 }
 
 /* One run through the backend: sequential DSYNC writes of bs, one per batch. */
@@ -241,7 +219,7 @@ main(int argc, char **argv)
 	char path[512], out[512];
 	snprintf(path, sizeof(path), "%s/spate-bench-io.%d", dir, (int)getpid());
 	snprintf(out, sizeof(out), "%s/spate-bench-io.%d.json", dir, (int)getpid());
-	int err = layout(path, size);
+	int err = bench_file_layout(path, size);
 	if (err != 0) {
 		fprintf(stderr, "bench_io: lay out %s: %s\n", path, strerror(-err));
 		unlink(path);

@@ -67,6 +67,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_file.h"
 #include "io_uring.h"
 #include "spate/compiler.h"
 #include "spate/seqno.h"
@@ -179,29 +180,6 @@ cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
-}
-
-/* Write and sync the whole file once, so every run overwrites allocated, written blocks. */
-static int
-layout(const char *path, uint64_t size)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		return -errno;
-	}
-	static uint8_t chunk[1u << 20];
-	memset(chunk, 0x5a, sizeof(chunk));
-	int err = 0;
-	for (uint64_t off = 0; off < size && err == 0; off += sizeof(chunk)) {
-		if (pwrite(fd, chunk, sizeof(chunk), (off_t)off) != (ssize_t)sizeof(chunk)) {
-			err = errno != 0 ? -errno : -EIO;
-		}
-	}
-	if (err == 0 && fsync(fd) != 0) {
-		err = -errno;
-	}
-	close(fd);
-	return err;
 }
 
 /* Zero the superblock and every segment's header block: recovery then formats a new store. */
@@ -879,7 +857,7 @@ main(int argc, char **argv)
 		return err == 0 ? 0 : 1;
 	}
 	if (err == 0) {
-		err = b.sparse ? sparse_file(&b) : layout(path, b.size);
+		err = b.sparse ? sparse_file(&b) : bench_file_layout(path, b.size);
 	}
 	if (err != 0) {
 		fprintf(stderr, "bench_store: set up %s: %s\n", path, strerror(-err));
