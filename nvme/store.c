@@ -109,7 +109,9 @@ struct sp_store {
 	uint32_t nlogs;
 	uint32_t *hash; /* slot + 1, open addressing, hcap entries */
 	uint32_t hcap;
-	uint32_t list_head; /* logs with work: unflushed records, a write in flight or a retry */
+	uint32_t hused;        /* entries set, stale ones of reused slots included */
+	uint32_t reuse_cursor; /* where the next search for a retired slot starts */
+	uint32_t list_head;    /* logs with work: unflushed records, a write in flight or a retry */
 	unsigned inflight;
 	unsigned reads_inflight;
 	unsigned nrdone;
@@ -280,27 +282,77 @@ sp_store_log_find(struct sp_store *s, uint32_t tag, uint32_t index)
 	}
 }
 
+/* Rebuild the hash from the live logs: stale entries of retired (dead) logs go. */
+static void
+log_rehash(struct sp_store *s)
+{
+	memset(s->hash, 0, (size_t)s->hcap * sizeof(*s->hash));
+	s->hused = 0;
+	for (uint32_t i = 0; i < s->nlogs; i++) {
+		uint32_t h;
+
+		if (s->logs[i].dead) {
+			continue;
+		}
+		h = log_hash(s->logs[i].tag, s->logs[i].index) & (s->hcap - 1);
+		while (s->hash[h] != 0) {
+			h = (h + 1) & (s->hcap - 1);
+		}
+		s->hash[h] = i + 1;
+		s->hused++;
+	}
+}
+
+/*
+ * A slot for a new log: a fresh one, or that of a retired log with nothing left to do (streams
+ * are created and deleted for as long as the process runs; max_logs bounds the live ones).
+ */
+static struct sp_slog *
+log_slot(struct sp_store *s)
+{
+	if (s->nlogs < s->conf.max_logs) {
+		return &s->logs[s->nlogs++];
+	}
+	for (uint32_t i = 0; i < s->nlogs; i++) {
+		struct sp_slog *l = &s->logs[(s->reuse_cursor + i) % s->nlogs];
+
+		if (l->dead && !l->listed && !l->inflight) {
+			s->reuse_cursor = (l->slot + 1) % s->nlogs;
+			s->st.logs_reused++;
+			return l;
+		}
+	}
+	return NULL;
+}
+
 static struct sp_slog *
 log_new(struct sp_store *s, uint32_t tag, uint32_t index)
 {
-	struct sp_slog *l;
-	uint32_t h = log_hash(tag, index) & (s->hcap - 1);
+	struct sp_slog *l = log_slot(s);
+	uint32_t slot, h;
 
-	if (s->nlogs == s->conf.max_logs) {
+	if (l == NULL) {
 		return NULL;
 	}
-	while (s->hash[h] != 0) {
-		h = (h + 1) & (s->hcap - 1);
-	}
-	l = &s->logs[s->nlogs];
+	slot = (uint32_t)(l - s->logs);
 	memset(l, 0, sizeof(*l));
 	l->s = s;
-	l->slot = s->nlogs++;
+	l->slot = slot;
 	l->tag = tag;
 	l->index = index;
 	l->head = l->tail = SEG_NONE;
 	l->fly_seg = SEG_NONE;
-	s->hash[h] = l->slot + 1;
+	if (s->hused + 1 > s->hcap / 4 * 3) {
+		log_rehash(s); /* l is not dead: it goes in too */
+	} else {
+		h = log_hash(tag, index) & (s->hcap - 1);
+		while (s->hash[h] != 0) {
+			h = (h + 1) & (s->hcap - 1);
+		}
+		s->hash[h] = slot + 1;
+		s->hused++;
+	}
+	SP_VERIFY(sp_store_log_find(s, tag, index) == l);
 	return l;
 }
 

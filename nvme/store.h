@@ -86,6 +86,7 @@ struct sp_store_stats {
 	uint64_t write_errors; /* failed completions (each retried) */
 	uint64_t segs_opened;  /* segments started */
 	uint64_t segs_freed;   /* segments released (retention, deleted streams) and free again */
+	uint64_t logs_reused;  /* slots of retired logs given to new ones */
 	uint64_t free_errors;  /* failed freeing steps (retried) */
 	uint64_t no_space;     /* appends refused: no free segment */
 	uint64_t busy;         /* appends deferred: buffer full or rollover waiting */
@@ -129,7 +130,8 @@ struct sp_slog *sp_store_log_find(struct sp_store *s, uint32_t stream_tag, uint3
 /*
  * Give the log of (stream_tag, shard_index) its write buffer (block-aligned, at least
  * SP_STORE_WBUF_MIN bytes, owned by the caller until sp_store_destroy), creating the log if
- * recovery found none. A recovered log continues its newest segment. Returns 0, -EEXIST
+ * recovery found none (in a retired log's slot once max_logs slots were used: a caller's
+ * per-slot state must be reset then). A recovered log continues its newest segment. Returns 0, -EEXIST
  * (already attached), -ENOSPC (max_logs reached) or -EINVAL.
  */
 SP_MUST_CHECK int sp_store_log_attach(struct sp_store *s, uint32_t stream_tag, uint32_t shard_index,

@@ -261,6 +261,20 @@ sp_api_store_close(struct sp_api *api)
 
 /* ---- owner side ---- */
 
+/* Take slot k off the feed list (rare: its log was retired and the slot given anew). */
+static void
+store_feed_unlink(struct sp_api *api, uint32_t k)
+{
+	for (uint32_t *link = &api->feed_head; *link != FEED_NONE; link = &api->feeds[*link].next) {
+		if (*link == k) {
+			*link = api->feeds[k].next;
+			api->feeds[k].listed = false;
+			return;
+		}
+	}
+	SP_VERIFY(0); /* listed means on the list */
+}
+
 struct sp_slog *
 sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api_shard *sh,
 		 uint64_t need, int *err)
@@ -285,6 +299,9 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 			return NULL;
 		}
 		f = &api->feeds[sp_slog_slot(l)];
+		if (f->listed) {
+			store_feed_unlink(api, sp_slog_slot(l)); /* a retired log's slot, reused */
+		}
 		*f = (struct sp_api_feed){.ring = sh->ring, .log = l, .next = FEED_NONE};
 	}
 	/* what the ring holds for it but the log has not taken yet must fit as well */

@@ -698,6 +698,72 @@ test_release(void **state)
 	sp_io_sim_destroy(sim);
 }
 
+/* Streams come and go for as long as the process runs: retired logs' slots are reused. */
+static void
+test_log_reuse(void **state)
+{
+	(void)state;
+	struct sp_io_sim *sim = mk_sim(7, 1, false);
+	struct sp_store_recovery rep;
+	struct sp_store_conf c = {.io = sp_io_sim_io(sim),
+				  .size = DEV_BYTES,
+				  .block = SECT,
+				  .seg_bytes = SEG_BYTES,
+				  .max_logs = 4,
+				  .index_cap = 4,
+				  .index_every_recs = 8,
+				  .index_every_bytes = 4096,
+				  .scratch = g_scratch,
+				  .scratch_len = SEG_BYTES};
+	struct sp_store *s = NULL;
+	struct sp_store_stats st;
+	uint8_t *wbuf[4];
+	struct sp_slog *live[4] = {0};
+	uint32_t tags[4] = {0};
+	uint8_t key[1] = {'k'};
+
+	assert_int_equal(sp_store_create(&c, &s), 0);
+	assert_int_equal(sp_store_recover(s, &rep), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		wbuf[i] = aligned_alloc(SECT, WBUF);
+		assert_non_null(wbuf[i]);
+	}
+	for (uint32_t round = 0; round < 300; round++) {
+		unsigned k = round % 4;
+		uint32_t tag = 1000 + round;
+		struct sp_seqno_fields f = {.epoch = 1, .counter = 1, .stream_tag = tag};
+		struct sp_seg_rec r = {
+		    .seq = sp_seqno_pack(&f), .arrival_ms = 5, .key = key, .key_len = 1};
+
+		if (live[k] != NULL) {
+			assert_int_equal(sp_slog_drop(live[k]), 0);
+			assert_null(sp_store_log_find(s, tags[k], 0));
+			poll_idle(s); /* its segment freed, its slot idle */
+		}
+		assert_int_equal(sp_store_log_attach(s, tag, 0, wbuf[k], WBUF, &live[k]), 0);
+		tags[k] = tag;
+		assert_int_equal(sp_slog_append(live[k], &r), 0);
+		poll_idle(s);
+		for (unsigned j = 0; j < 4; j++) {
+			assert_true(live[j] == NULL || sp_store_log_find(s, tags[j], 0) == live[j]);
+		}
+	}
+	sp_store_stats(s, &st);
+	assert_true(st.logs_reused >= 290);
+	sp_store_destroy(s);
+	/* after a restart: exactly the four live logs */
+	assert_int_equal(sp_store_create(&c, &s), 0);
+	assert_int_equal(sp_store_recover(s, &rep), 0);
+	assert_int_equal(rep.logs, 4);
+	assert_int_equal(rep.records, 4);
+	for (unsigned j = 0; j < 4; j++) {
+		assert_non_null(sp_store_log_find(s, tags[j], 0));
+		free(wbuf[j]);
+	}
+	sp_store_destroy(s);
+	sp_io_sim_destroy(sim);
+}
+
 /* One seed: cycles of random appends and polls, a crash, recovery, checks. */
 static void
 crash_run(uint64_t seed, unsigned *torn_runs, unsigned *lost_unacked)
@@ -836,7 +902,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_write_errors), cmocka_unit_test(test_torn_and_corrupt),
-	    cmocka_unit_test(test_release),          cmocka_unit_test(test_power_loss),
+	    cmocka_unit_test(test_release),      cmocka_unit_test(test_log_reuse),
+	    cmocka_unit_test(test_power_loss),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
