@@ -131,8 +131,8 @@ struct sp_slog *sp_store_log_find(struct sp_store *s, uint32_t stream_tag, uint3
  * Give the log of (stream_tag, shard_index) its write buffer (block-aligned, at least
  * SP_STORE_WBUF_MIN bytes, owned by the caller until sp_store_destroy), creating the log if
  * recovery found none (in a retired log's slot once max_logs slots were used: a caller's
- * per-slot state must be reset then). A recovered log continues its newest segment. Returns 0, -EEXIST
- * (already attached), -ENOSPC (max_logs reached) or -EINVAL.
+ * per-slot state must be reset then). A recovered log continues its newest segment. Returns
+ * 0, -EEXIST (already attached), -ENOSPC (max_logs live logs) or -EINVAL.
  */
 SP_MUST_CHECK int sp_store_log_attach(struct sp_store *s, uint32_t stream_tag, uint32_t shard_index,
 				      void *wbuf, size_t wbuf_len, struct sp_slog **out);
