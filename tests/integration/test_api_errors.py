@@ -502,16 +502,18 @@ def test_put_records_partial_failure(kenv, streams, acct, shard_quota):
     ok = [e for e in r["Records"] if "ErrorCode" not in e]
     assert all(set(e) == {"SequenceNumber", "ShardId"} for e in ok)
     assert r["Records"][-1]["ShardId"] == "shardId-000000000001"  # the other shard had room
-    # PutRecord over the quota fails whole. Quotas count per second: fill shard 0's quota
-    # again right before, and allow a retry in case a second boundary fell in between.
-    for attempt in range(3):
+    # PutRecord over the quota fails whole. Quotas count per wall-clock second (the same clock
+    # here): start just after a second begins, fill shard 0's quota again, then probe; retry
+    # when a durable write under load let the second end in between.
+    for attempt in range(5):
+        time.sleep(1.02 - time.time() % 1.0)
         c.put_records(StreamName=name, Records=recs[:20])
         try:
             t, msg, status, _ = client_error(c.put_record, StreamName=name, Data=b"x",
                                              PartitionKey="k", ExplicitHashKey="0")
             break
         except AssertionError:
-            if attempt == 2:
+            if attempt == 4:
                 raise
     assert (t, status) == ("ProvisionedThroughputExceededException", 400)
     assert msg == ("Rate exceeded for shard shardId-000000000000 in stream %s under account %s."
