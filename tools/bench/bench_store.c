@@ -18,6 +18,12 @@
  *                  record, instead of spinning on poll as the dataplane does (on a machine
  *                  with few CPUs the spinner competes with the kernel work that completes
  *                  a DSYNC write, as bench_io's -y shows).
+ *   [--mem LIST]   where the write buffers live, a comma-separated list run back to back per
+ *                  case in the order given (fio once per case): heap (default; aligned_alloc, 4 KiB
+ * pages, each pinned by every write), huge (one MAP_HUGETLB 2 MiB-page region, as the dataplane's
+ * memzones), huge-fixed (that region registered as the ring's arena, so writes go as WRITE_FIXED:
+ * the last column counts them).
+ *   [--logs N] [--data B]  only the cases with N logs, with B data bytes.
  *
  * Per case: records/s and MB/s of frames, from the first append until every record is durable
  * (the drain is counted); writes/s; records per write (the group-commit factor); stall, the
@@ -64,11 +70,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/mman.h> /* MAP_HUGE_2MB */
+
 #include "bench_file.h"
 #include "io_uring.h"
+#include "spate/assert.h"
 #include "spate/compiler.h"
 #include "spate/seqno.h"
 #include "store.h"
@@ -97,9 +107,24 @@
 #define HDR_ZERO     4096u /* bytes zeroed at each header: any logical block up to 4 KiB */
 #define REC_GIB      4u    /* --recover: default store size */
 #define REC_GIB_MAX  1024u
-#define REC_BLOCK    4096u /* the dataplane's store block */
-#define REC_FILL_PCT 90u   /* fill until this share of the segments has been opened */
-#define REC_SEGS_LOG 4u    /* at least this many segments per log: room to roll over */
+#define REC_BLOCK    4096u      /* the dataplane's store block */
+#define REC_FILL_PCT 90u        /* fill until this share of the segments has been opened */
+#define REC_SEGS_LOG 4u         /* at least this many segments per log: room to roll over */
+#define HUGE_BYTES   (2u << 20) /* --mem huge: 2 MiB pages, as the dataplane's memzones */
+#define ARENA_MAX    (1u << 30) /* io_uring's limit on one registered buffer */
+
+/* Where the logs' write buffers (and recovery's scratch) live: --mem. */
+enum mem {
+	MEM_HEAP,       /* aligned_alloc: 4 KiB pages, each pinned per write */
+	MEM_HUGE,       /* one MAP_HUGETLB 2 MiB-page region, not registered */
+	MEM_HUGE_FIXED, /* the same region registered as the ring's arena: WRITE_FIXED */
+	MEM_N,
+};
+
+/* the huge region is registered whole: WRITE_LOGS buffers and the scratch, rounded up */
+SP_STATIC_ASSERT((WRITE_LOGS + 1) * WBUF_BYTES + HUGE_BYTES <= ARENA_MAX, "arena too large");
+
+static const char *const g_mem_names[MEM_N] = {"heap", "huge", "huge-fixed"};
 
 struct pend {
 	sp_u128 seq;
@@ -136,9 +161,18 @@ struct bench {
 	uint32_t block; /* --block: the store's block; 0 = the file's direct-I/O alignment */
 	bool yield;     /* --yield: sched_yield() after a round in which no log took a record */
 	uint32_t recover_gib; /* --recover GIB: recovery times; 0: the write cases */
-	uint8_t *wbufs;       /* nbufs write buffers, then recovery's scratch */
-	unsigned nbufs;       /* WRITE_LOGS, or MAX_LOGS with --recover (about 10 MiB each) */
-	uint8_t *data;        /* key and data bytes of every record */
+	uint8_t *wbufs;       /* nbufs write buffers, then recovery's scratch: heap or huge */
+	uint8_t *heap;        /* aligned_alloc'd buffers */
+	uint8_t *huge;        /* the MAP_HUGETLB region, or NULL when none could be mapped */
+	size_t huge_len;
+	enum mem mem;          /* the current case's memory */
+	unsigned mems;         /* --mem: bit per enum mem to run each case with */
+	enum mem order[MEM_N]; /* --mem: the order given, to rotate it between runs */
+	unsigned n_order;
+	unsigned only_logs; /* --logs N: only the cases with N logs; 0: all */
+	uint32_t only_data; /* --data B: only the cases with B data bytes; 0: all */
+	unsigned nbufs;     /* WRITE_LOGS, or MAX_LOGS with --recover (about 10 MiB each) */
+	uint8_t *data;      /* key and data bytes of every record */
 	uint64_t *lat;
 	uint64_t nlat;
 	struct blog *logs;
@@ -150,7 +184,8 @@ struct result {
 	double write_us; /* mean write time, submit to the poll that collects it */
 	double inflight; /* share of each log's time with a write in flight, mean over logs */
 	double mean_us, p99_us;
-	double stall; /* share of the appending time with every log refusing records */
+	double stall;              /* share of the appending time with every log refusing records */
+	uint64_t submitted, fixed; /* the ring's requests, and how many went as READ/WRITE_FIXED */
 	uint32_t block;
 	bool full; /* no free segment: the case stopped early */
 };
@@ -291,6 +326,10 @@ store_open(struct bench *b, unsigned n_logs, struct sp_io_uring **u, struct sp_s
 	const char *paths[] = {b->path};
 	struct sp_io_uring_cfg uc = {.paths = paths, .n_files = 1, .depth = STORE_DEPTH};
 	struct sp_store_recovery rep;
+	if (b->mem == MEM_HUGE_FIXED) {
+		uc.arena = b->huge;
+		uc.arena_len = b->huge_len;
+	}
 	int err = sp_io_uring_create(&uc, u);
 	if (err != 0) {
 		return err;
@@ -440,6 +479,12 @@ run_case(struct bench *b, unsigned n_logs, uint32_t dlen, double rate, struct re
 		res->block = b->block != 0 ? b->block : sp_io_uring_block(u, 0);
 		err = drive(b, s, n_logs, dlen, rate, res);
 	}
+	if (u != NULL) {
+		struct sp_io_uring_stats us;
+		sp_io_uring_stats(u, &us);
+		res->submitted = us.submitted;
+		res->fixed = us.fixed;
+	}
 	if (s != NULL) {
 		sp_store_stats(s, &st);
 		res->recs = st.appended;
@@ -512,21 +557,25 @@ run_fio(const struct bench *b, unsigned qd, uint32_t bs, struct fio_result *res)
 }
 
 static void
-print_case(unsigned n_logs, uint32_t dlen, const struct result *r)
+print_case(const struct bench *b, unsigned n_logs, uint32_t dlen, const struct result *r)
 {
 	double wr = r->writes > 0 ? (double)r->writes : 1.0;
-	printf("%4u %6u %10.0f %8.1f %9.0f %9.1f %5.0f%% %7.0f %5.0f%% %9.0f %9.0f", n_logs, dlen,
-	       (double)r->recs / r->secs, (double)r->frame_bytes / r->secs / 1e6,
-	       (double)r->writes / r->secs, (double)r->recs / wr, 100.0 * r->stall, r->write_us,
-	       100.0 * r->inflight, r->mean_us, r->p99_us);
+	printf("%-10s %4u %6u %10.0f %8.1f %9.0f %9.1f %5.0f%% %7.0f %5.0f%% %9.0f %9.0f",
+	       g_mem_names[b->mem], n_logs, dlen, (double)r->recs / r->secs,
+	       (double)r->frame_bytes / r->secs / 1e6, (double)r->writes / r->secs,
+	       (double)r->recs / wr, 100.0 * r->stall, r->write_us, 100.0 * r->inflight, r->mean_us,
+	       r->p99_us);
 }
 
-/* One case: ours, then fio with our average write size at queue depth n_logs. */
+/*
+ * One case: ours, then fio with our average write size at queue depth n_logs. fio runs once per
+ * case, after its first --mem; *fio_bs is 0 until then, and then the size it ran with.
+ */
 static int
-bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
+bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio, struct fio_result *f,
+	   uint32_t *fio_bs)
 {
 	struct result r, h;
-	struct fio_result f;
 	int err = run_case(b, n_logs, dlen, 0, &r);
 	if (err == 0) {
 		/* the same at a steady PACED_PCT % of that rate: latency below saturation */
@@ -537,18 +586,26 @@ bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
 		fprintf(stderr, "bench_store: %u logs, %u B: %s\n", n_logs, dlen, strerror(-err));
 		return err;
 	}
-	print_case(n_logs, dlen, &r);
+	print_case(b, n_logs, dlen, &r);
 	printf(" | %8.0f %8.0f", h.mean_us, h.p99_us);
 	uint64_t avg = r.writes > 0 ? r.write_bytes / r.writes : r.block;
 	uint32_t bs = (uint32_t)((avg + r.block - 1) / r.block * r.block);
+	bool fio_ok = *fio_bs != 0;
+	if (have_fio && *fio_bs == 0) {
+		*fio_bs = bs;
+		fio_ok = !(b->sparse && fresh(b) != 0) && run_fio(b, n_logs, bs, f) == 0;
+		f->mbps = fio_ok ? f->mbps : 0;
+	}
 	if (!have_fio) {
 		printf(" |   (fio not installed: " FIO ")");
-	} else if ((b->sparse && fresh(b) != 0) || run_fio(b, n_logs, bs, &f) != 0) {
-		printf(" | %7u (fio failed)", bs);
+	} else if (!fio_ok || f->mbps <= 0) {
+		printf(" | %7u (fio failed)", *fio_bs);
 	} else {
-		printf(" | %7u %8.1f %8.0f %8.0f %8.0f | %4.0f%%", bs, f.mbps, f.iops, f.mean_us,
-		       f.p99_us, 100.0 * (double)r.frame_bytes / r.secs / 1e6 / f.mbps);
+		printf(" | %7u %8.1f %8.0f %8.0f %8.0f | %4.0f%%", *fio_bs, f->mbps, f->iops,
+		       f->mean_us, f->p99_us,
+		       100.0 * (double)r.frame_bytes / r.secs / 1e6 / f->mbps);
 	}
+	printf(" | %5" PRIu64 "/%" PRIu64, r.fixed, r.submitted);
 	if (r.full) {
 		printf("  (store full: stopped at %.2f s)", r.secs);
 	}
@@ -558,6 +615,28 @@ bench_case(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
 	printf("\n");
 	/* a closed pipe (| head) ends the run here, so the scratch file is still removed */
 	return fflush(stdout) == 0 ? 0 : -EPIPE;
+}
+
+/* A case once per --mem, back to back, so that the modes see the same disk and load. */
+static int
+bench_cases(struct bench *b, unsigned n_logs, uint32_t dlen, bool have_fio)
+{
+	struct fio_result f = {0};
+	uint32_t fio_bs = 0;
+	int err = 0;
+	if ((b->only_logs != 0 && n_logs != b->only_logs) ||
+	    (b->only_data != 0 && dlen != b->only_data)) {
+		return 0;
+	}
+	for (unsigned k = 0; k < b->n_order && err == 0; k++) {
+		b->mem = b->order[k];
+		if ((b->mems & (1u << b->mem)) == 0) {
+			continue; /* no hugepages */
+		}
+		b->wbufs = b->mem == MEM_HEAP ? b->heap : b->huge;
+		err = bench_case(b, n_logs, dlen, have_fio, &f, &fio_bs);
+	}
+	return err;
 }
 
 /* --- --recover: start-up time of a large store --------------------------------------------- */
@@ -731,19 +810,45 @@ rec_run(struct bench *b)
 	return err;
 }
 
+/*
+ * --mem huge, huge-fixed: the write buffers and scratch in one region of 2 MiB pages, faulted in
+ * now. Without free hugepages (HugePages_Free in /proc/meminfo) those modes are dropped.
+ */
+static void
+huge_init(struct bench *b, size_t wb)
+{
+	size_t len = (wb + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+	void *p =
+	    mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		printf("--mem huge, huge-fixed skipped: mmap of %zu MiB in 2 MiB hugepages: %s "
+		       "(see HugePages_Free in /proc/meminfo)\n",
+		       len >> 20, strerror(errno));
+		b->mems &= ~((1u << MEM_HUGE) | (1u << MEM_HUGE_FIXED));
+		return;
+	}
+	b->huge = p;
+	b->huge_len = len;
+}
+
 static int
 bench_init(struct bench *b)
 {
 	b->nbufs = b->recover_gib != 0 ? MAX_LOGS : WRITE_LOGS;
 	size_t wb = (size_t)(b->nbufs + 1) * WBUF_BYTES;
-	b->wbufs = aligned_alloc(WBUF_ALIGN, wb);
+	b->heap = aligned_alloc(WBUF_ALIGN, wb);
 	b->data = malloc(KEY_MAX + DATA_MAX + 128);
 	b->lat = calloc(LAT_CAP, sizeof(*b->lat));
 	b->logs = calloc(MAX_LOGS, sizeof(*b->logs));
-	if (b->wbufs == NULL || b->data == NULL || b->lat == NULL || b->logs == NULL) {
+	if (b->heap == NULL || b->data == NULL || b->lat == NULL || b->logs == NULL) {
 		return -ENOMEM;
 	}
-	memset(b->wbufs, 0, wb);
+	memset(b->heap, 0, wb);
+	b->wbufs = b->heap;
+	if (b->recover_gib == 0 && (b->mems & ~(1u << MEM_HEAP)) != 0) {
+		huge_init(b, wb);
+	}
 	uint32_t x = 2463534242u; /* xorshift: record bytes that do not compress or repeat */
 	for (size_t i = 0; i < KEY_MAX + DATA_MAX + 128; i++) {
 		x ^= x << 13;
@@ -757,7 +862,10 @@ bench_init(struct bench *b)
 static void
 bench_free(struct bench *b)
 {
-	free(b->wbufs);
+	free(b->heap);
+	if (b->huge != NULL) {
+		munmap(b->huge, b->huge_len);
+	}
 	free(b->data);
 	free(b->lat);
 	free(b->logs);
@@ -777,7 +885,35 @@ rec_args(struct bench *b)
 	return 0;
 }
 
-/* [--quick] [--sparse] [--block B] [--yield] [SECONDS [DIR]] | --recover [GIB] [DIR] */
+/* --mem LIST: comma-separated names of enum mem, each a bit of b->mems; false if one is unknown */
+static bool
+parse_mems(struct bench *b, const char *list)
+{
+	b->mems = 0;
+	b->n_order = 0;
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		unsigned m = 0;
+		while (m < MEM_N &&
+		       !(strlen(g_mem_names[m]) == n && strncmp(p, g_mem_names[m], n) == 0)) {
+			m++;
+		}
+		if (m == MEM_N) {
+			return false;
+		}
+		if ((b->mems & (1u << m)) == 0) {
+			b->order[b->n_order++] = (enum mem)m;
+		}
+		b->mems |= 1u << m;
+		p += n + (p[n] == ',');
+	}
+	return b->mems != 0;
+}
+
+/*
+ * [--quick] [--sparse] [--block B] [--yield] [--mem LIST] [--logs N] [--data B] [SECONDS [DIR]]
+ * | --recover [GIB] [DIR]
+ */
 static int
 parse_args(int argc, char **argv, struct bench *b, const char **dir)
 {
@@ -799,6 +935,12 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 			b->yield = true;
 		} else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc) {
 			b->block = (uint32_t)strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
+			pos = parse_mems(b, argv[++i]) ? pos : 3;
+		} else if (strcmp(argv[i], "--logs") == 0 && i + 1 < argc) {
+			b->only_logs = (unsigned)strtoul(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+			b->only_data = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else if (argv[i][0] != '-' && pos < 2) {
 			posv[pos++] = argv[i];
 		} else {
@@ -807,6 +949,7 @@ parse_args(int argc, char **argv, struct bench *b, const char **dir)
 	}
 	if (pos > (b->recover_gib != 0 ? 1 : 2)) {
 		fprintf(stderr, "usage: bench_store [--quick] [--sparse] [--block B] [--yield] "
+				"[--mem heap|huge|huge-fixed[,...]] [--logs N] [--data B] "
 				"[SECONDS [DIR]]\n       bench_store --recover [GIB] [DIR]\n");
 		return -EINVAL;
 	}
@@ -840,7 +983,11 @@ main(int argc, char **argv)
 {
 	static const unsigned logs[] = {1, 4, 16};
 	static const uint32_t sizes[] = {100, 1024, DATA_MAX};
-	struct bench b = {.size = FILE_BYTES, .seg_bytes = SEG_BYTES, .secs = 2.0};
+	struct bench b = {.size = FILE_BYTES,
+			  .seg_bytes = SEG_BYTES,
+			  .secs = 2.0,
+			  .mems = 1u << MEM_HEAP,
+			  .n_order = 1};
 	const char *dir = "/var/tmp";
 	if (parse_args(argc, argv, &b, &dir) != 0) {
 		return 2;
@@ -881,14 +1028,15 @@ main(int argc, char **argv)
 	}
 	printf("fio: sequential O_DIRECT O_DSYNC writes of the store's mean write size (bs, "
 	       "rounded to the block) at queue depth = logs, io_uring, same file\n");
-	printf("%4s %6s %10s %8s %9s %9s %6s %7s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | "
-	       "%5s\n",
-	       "logs", "data", "rec/s", "MB/s", "writes/s", "rec/write", "stall", "w time", "in fl",
-	       "ack mean", "ack p99", "50% mean", "50% p99", "fio bs", "fio MB/s", "fio w/s",
-	       "lat mean", "lat p99", "ratio");
+	printf(
+	    "%-10s %4s %6s %10s %8s %9s %9s %6s %7s %6s %9s %9s | %8s %8s | %7s %8s %8s %8s %8s | "
+	    "%5s | %s\n",
+	    "mem", "logs", "data", "rec/s", "MB/s", "writes/s", "rec/write", "stall", "w time",
+	    "in fl", "ack mean", "ack p99", "50% mean", "50% p99", "fio bs", "fio MB/s", "fio w/s",
+	    "lat mean", "lat p99", "ratio", "fixed/submitted");
 	for (unsigned li = 0; li < SP_ARRAY_SIZE(logs) && err == 0; li++) {
 		for (unsigned si = 0; si < SP_ARRAY_SIZE(sizes) && err == 0; si++) {
-			err = bench_case(&b, logs[li], sizes[si], have_fio);
+			err = bench_cases(&b, logs[li], sizes[si], have_fio);
 		}
 	}
 	printf("(times in us; MB/s of frames: 38 B header + key + data; 50%%: ack latency when "
