@@ -193,10 +193,12 @@ class Env:
         return self.kind == "spate"
 
     # -- boto3 --------------------------------------------------------------------------
-    def client(self, retries=False, access_key=None, secret_key=None, **config):
-        """A boto3 Kinesis client. retries=False: one attempt per call (error tests)."""
-        cfg = Config(retries={"max_attempts": 1 if not retries else 5, "mode": "standard"},
-                     connect_timeout=10, read_timeout=HTTP_TIMEOUT_S, **config)
+    def client(self, retries=False, access_key=None, secret_key=None, single=False, **config):
+        """A boto3 Kinesis client. retries=False: botocore's max_attempts=1, which still allows
+        one retry of a retryable error (a throttle); single=True: exactly one attempt."""
+        policy = ({"total_max_attempts": 1, "mode": "standard"} if single else
+                  {"max_attempts": 1 if not retries else 5, "mode": "standard"})
+        cfg = Config(retries=policy, connect_timeout=10, read_timeout=HTTP_TIMEOUT_S, **config)
         c = boto3.session.Session().client(
             "kinesis", endpoint_url=self.url, region_name=self.region, config=cfg,
             aws_access_key_id=access_key or self.access_key,
