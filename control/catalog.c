@@ -29,16 +29,9 @@
 #include <spate/seqno.h>
 
 #include "catalog.h"
+#include "catalog_internal.h"
 #include "ctl_log.h"
 
-struct sp_cat {
-	sqlite3 *db;
-	char *path;
-	uint8_t token_key[SP_CAT_TOKEN_KEY_BYTES];
-	/* Test mode only (sp_cat_clock_offset_allow): held in memory, never written to the file. */
-	bool clock_offset_allowed;
-	int64_t clock_offset_ms;
-};
 
 /* One schema step: SQL, then an optional fix-up in C inside the same transaction. */
 struct cat_migration {
@@ -101,6 +94,32 @@ static const struct cat_migration g_cat_migrations[] = {
 	 "INSERT INTO meta(key, value) VALUES('epoch', '0');"
 	 "INSERT INTO meta(key, value) VALUES('token_key', lower(hex(randomblob(32))));",
 	 cat_fixup_v2},
+	/*
+	 * 2 -> 3: stream administration. Reshards in progress (one per stream: the persisted
+	 * state machine of SplitShard, MergeShards and UpdateShardCount), tags, shard-level
+	 * metrics (a bit set of SP_K_METRIC_*), and dated events for the per-stream rolling
+	 * limits (UpdateShardCount, mode switches, encryption changes).
+	 */
+	{"ALTER TABLE streams ADD COLUMN shard_metrics INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE TABLE reshards("
+	 " stream TEXT PRIMARY KEY NOT NULL REFERENCES streams(name),"
+	 " op TEXT NOT NULL CHECK(op IN ('split','merge','scale')),"
+	 " arg1 TEXT NOT NULL,"
+	 " arg2 TEXT NOT NULL,"
+	 " step TEXT NOT NULL CHECK(step IN ('pending','switched')),"
+	 " step_version INTEGER NOT NULL,"
+	 " started_ms INTEGER NOT NULL);"
+	 "CREATE TABLE tags("
+	 " stream TEXT NOT NULL REFERENCES streams(name),"
+	 " key TEXT NOT NULL,"
+	 " value TEXT NOT NULL,"
+	 " PRIMARY KEY(stream, key));"
+	 "CREATE TABLE stream_events("
+	 " stream TEXT NOT NULL REFERENCES streams(name),"
+	 " kind TEXT NOT NULL,"
+	 " at_ms INTEGER NOT NULL);"
+	 "CREATE INDEX stream_events_by_kind ON stream_events(stream, kind, at_ms);",
+	 NULL},
 };
 
 SP_STATIC_ASSERT(SP_ARRAY_SIZE(g_cat_migrations) == SP_CAT_SCHEMA_VERSION,
@@ -109,28 +128,8 @@ SP_STATIC_ASSERT(SP_ARRAY_SIZE(g_cat_migrations) == SP_CAT_SCHEMA_VERSION,
 SP_STATIC_ASSERT(SP_CAT_QUOTA_RECORDS_PER_S_DEFAULT == 0 && SP_CAT_QUOTA_BYTES_PER_S_DEFAULT == 0,
 		 "quota column defaults of migration 1 -> 2");
 
-/* Columns of a stream row, in the order cat_read_stream() expects, but open_shards. */
-#define CAT_STREAM_COLS                                                                    \
-	"name, arn, status, mode, retention_hours, created_ms, encryption, key_id,"        \
-	" max_record_bytes, quota_records_per_s, quota_bytes_per_s, next_shard_index,"     \
-	" create_version, delete_version, stream_tag"
-/* The last column: counted for one stream, not for listings (-1 there). */
-#define CAT_OPEN_SHARDS_COL                                                                \
-	", (SELECT COUNT(*) FROM shards WHERE shards.stream = streams.name"                \
-	"  AND shards.ending_seq IS NULL)"
-#define CAT_NO_OPEN_SHARDS_COL ", -1"
-
-/* Columns of a shard row, in the order cat_shard_row() expects. */
-#define CAT_SHARD_COLS                                                                     \
-	"shard_id, starting_hash_key, ending_hash_key, parent_shard_id,"                   \
-	" adjacent_parent_shard_id, starting_seq, ending_seq, shard_index, created_ms,"     \
-	" closed_ms, owner_lcore"
-
-#define CAT_BUMP_SQL                                                                       \
-	"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'"
-
-static int
-cat_exec(struct sp_cat *cat, const char *sql)
+int
+sp_cati_exec(struct sp_cat *cat, const char *sql)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(cat->db, sql, NULL, NULL, &msg);
@@ -144,8 +143,8 @@ cat_exec(struct sp_cat *cat, const char *sql)
 	return 0;
 }
 
-static int
-cat_prepare(struct sp_cat *cat, const char *sql, sqlite3_stmt **st)
+int
+sp_cati_prepare(struct sp_cat *cat, const char *sql, sqlite3_stmt **st)
 {
 	*st = NULL;
 	if (sqlite3_prepare_v2(cat->db, sql, -1, st, NULL) != SQLITE_OK) {
@@ -179,12 +178,12 @@ static int
 cat_fixup_v2(struct sp_cat *cat)
 {
 	sqlite3_stmt *sel, *upd;
-	int rc = cat_prepare(cat, "SELECT name, COALESCE(created_ms, 0) FROM streams", &sel);
+	int rc = sp_cati_prepare(cat, "SELECT name, COALESCE(created_ms, 0) FROM streams", &sel);
 
 	if (rc != 0) {
 		return rc;
 	}
-	rc = cat_prepare(cat, "UPDATE streams SET stream_tag = ? WHERE name = ?", &upd);
+	rc = sp_cati_prepare(cat, "UPDATE streams SET stream_tag = ? WHERE name = ?", &upd);
 	if (rc != 0) {
 		sqlite3_finalize(sel);
 		return rc;
@@ -216,21 +215,21 @@ cat_migrate_step(struct sp_cat *cat, int64_t ver)
 
 	SP_VERIFY(ver >= 0 && ver < SP_CAT_SCHEMA_VERSION);
 	snprintf(bump, sizeof(bump), "PRAGMA user_version = %lld", (long long)ver + 1);
-	rc = cat_exec(cat, "BEGIN IMMEDIATE");
+	rc = sp_cati_exec(cat, "BEGIN IMMEDIATE");
 	if (rc == 0) {
-		rc = cat_exec(cat, m->sql);
+		rc = sp_cati_exec(cat, m->sql);
 	}
 	if (rc == 0 && m->fixup != NULL) {
 		rc = m->fixup(cat);
 	}
 	if (rc == 0) {
-		rc = cat_exec(cat, bump);
+		rc = sp_cati_exec(cat, bump);
 	}
 	if (rc == 0) {
-		rc = cat_exec(cat, "COMMIT");
+		rc = sp_cati_exec(cat, "COMMIT");
 	}
 	if (rc != 0) {
-		(void)cat_exec(cat, "ROLLBACK");
+		(void)sp_cati_exec(cat, "ROLLBACK");
 		return rc;
 	}
 	SP_CTL_INFO("catalog %s: migrated schema to version %lld", cat->path, (long long)ver + 1);
@@ -283,7 +282,7 @@ static int
 cat_load_token_key(struct sp_cat *cat)
 {
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat, "SELECT value FROM meta WHERE key = 'token_key'", &st);
+	int rc = sp_cati_prepare(cat, "SELECT value FROM meta WHERE key = 'token_key'", &st);
 
 	if (rc != 0) {
 		return rc;
@@ -318,12 +317,12 @@ cat_configure(struct sp_cat *cat)
 	int rc;
 
 	sqlite3_busy_timeout(cat->db, 1000);
-	rc = cat_exec(cat, "PRAGMA journal_mode=WAL");
+	rc = sp_cati_exec(cat, "PRAGMA journal_mode=WAL");
 	if (rc == 0) {
-		rc = cat_exec(cat, "PRAGMA synchronous=FULL");
+		rc = sp_cati_exec(cat, "PRAGMA synchronous=FULL");
 	}
 	if (rc == 0) {
-		rc = cat_exec(cat, "PRAGMA foreign_keys=ON");
+		rc = sp_cati_exec(cat, "PRAGMA foreign_keys=ON");
 	}
 	if (rc == 0) {
 		rc = cat_migrate(cat);
@@ -464,10 +463,10 @@ sp_cat_epoch(struct sp_cat *cat, uint32_t *epoch)
  * or > 0 (changed: catalog_version is bumped in the same transaction). Returns fn's value or
  * -EIO.
  */
-static int
-cat_write(struct sp_cat *cat, int (*fn)(struct sp_cat *cat, void *arg), void *arg)
+int
+sp_cati_write(struct sp_cat *cat, int (*fn)(struct sp_cat *cat, void *arg), void *arg)
 {
-	int rc = cat_exec(cat, "BEGIN IMMEDIATE");
+	int rc = sp_cati_exec(cat, "BEGIN IMMEDIATE");
 	int res;
 
 	if (rc != 0) {
@@ -476,13 +475,13 @@ cat_write(struct sp_cat *cat, int (*fn)(struct sp_cat *cat, void *arg), void *ar
 	res = fn(cat, arg);
 	rc = res < 0 ? res : 0;
 	if (res > 0) {
-		rc = cat_exec(cat, CAT_BUMP_SQL);
+		rc = sp_cati_exec(cat, CAT_BUMP_SQL);
 	}
 	if (rc == 0) {
-		rc = cat_exec(cat, "COMMIT");
+		rc = sp_cati_exec(cat, "COMMIT");
 	}
 	if (rc != 0) {
-		(void)cat_exec(cat, "ROLLBACK");
+		(void)sp_cati_exec(cat, "ROLLBACK");
 		return rc;
 	}
 	return res;
@@ -501,7 +500,7 @@ cat_epoch_step(struct sp_cat *cat, void *arg)
 	if (cur >= SP_SEQNO_EPOCH_MAX) {
 		return -EOVERFLOW;
 	}
-	rc = cat_exec(cat, "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
+	rc = sp_cati_exec(cat, "UPDATE meta SET value = CAST(value AS INTEGER) + 1"
 			   " WHERE key = 'epoch'");
 	*epoch = cur + 1;
 	/* 0, not 1: the epoch is not catalog content, catalog_version stays. */
@@ -515,7 +514,7 @@ sp_cat_epoch_next(struct sp_cat *cat, uint32_t *epoch)
 	int rc;
 
 	SP_VERIFY(cat != NULL && epoch != NULL);
-	rc = cat_write(cat, cat_epoch_step, &e);
+	rc = sp_cati_write(cat, cat_epoch_step, &e);
 	if (rc == -EOVERFLOW) {
 		SP_CTL_ERR("catalog %s: boot epoch exhausted (%u boots)", cat->path,
 			   SP_SEQNO_EPOCH_MAX);
@@ -526,8 +525,8 @@ sp_cat_epoch_next(struct sp_cat *cat, uint32_t *epoch)
 	return rc;
 }
 
-static void
-cat_bind_text(sqlite3_stmt *st, int i, const char *s)
+void
+sp_cati_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL) {
 		sqlite3_bind_null(st, i);
@@ -537,8 +536,8 @@ cat_bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Map a failed step to our errors. */
-static int
-cat_step_err(struct sp_cat *cat, int rc, const char *what)
+int
+sp_cati_step_err(struct sp_cat *cat, int rc, const char *what)
 {
 	int ext = sqlite3_extended_errcode(cat->db);
 
@@ -587,7 +586,7 @@ cat_insert_stream_row(struct sp_cat *cat, const struct cat_insert *in, int64_t n
 	int rc = sp_cat_version(cat, &ver);
 
 	if (rc == 0) {
-		rc = cat_prepare(cat,
+		rc = sp_cati_prepare(cat,
 				 "INSERT INTO streams(name, arn, status, mode, retention_hours,"
 				 " created_ms, encryption, key_id, stream_tag, max_record_bytes,"
 				 " quota_records_per_s, quota_bytes_per_s, next_shard_index,"
@@ -597,14 +596,14 @@ cat_insert_stream_row(struct sp_cat *cat, const struct cat_insert *in, int64_t n
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_text(st, 1, s->name);
-	cat_bind_text(st, 2, s->arn);
-	cat_bind_text(st, 3, s->status);
-	cat_bind_text(st, 4, s->mode);
+	sp_cati_bind_text(st, 1, s->name);
+	sp_cati_bind_text(st, 2, s->arn);
+	sp_cati_bind_text(st, 3, s->status);
+	sp_cati_bind_text(st, 4, s->mode);
 	sqlite3_bind_int64(st, 5, s->retention_hours);
 	sqlite3_bind_int64(st, 6, s->created_ms);
-	cat_bind_text(st, 7, s->encryption);
-	cat_bind_text(st, 8, s->key_id);
+	sp_cati_bind_text(st, 7, s->encryption);
+	sp_cati_bind_text(st, 8, s->key_id);
 	sqlite3_bind_int64(st, 9, sp_seqno_stream_tag(s->name, strlen(s->name), s->created_ms));
 	sqlite3_bind_int64(st, 10, cat_or(s->max_record_bytes, SP_K_RECORD_MAX_BYTES_DEFAULT));
 	sqlite3_bind_int64(st, 11,
@@ -614,23 +613,54 @@ cat_insert_stream_row(struct sp_cat *cat, const struct cat_insert *in, int64_t n
 	sqlite3_bind_int64(st, 14, ver + 1); /* the version this transaction commits */
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : cat_step_err(cat, rc, "stream");
+	return rc == SQLITE_DONE ? 0 : sp_cati_step_err(cat, rc, "stream");
 }
 
-static void
-cat_bind_shard(sqlite3_stmt *st, const struct sp_cat_stream *s, const struct sp_cat_shard *sh)
+int
+sp_cati_insert_shards(struct sp_cat *cat, const char *stream, const struct sp_cat_shard *shards,
+		      size_t n, int64_t created_ms)
 {
-	cat_bind_text(st, 1, s->name);
-	cat_bind_text(st, 2, sh->shard_id);
-	cat_bind_text(st, 3, sh->starting_hash_key);
-	cat_bind_text(st, 4, sh->ending_hash_key);
-	cat_bind_text(st, 5, sh->parent_shard_id);
-	cat_bind_text(st, 6, sh->adjacent_parent_shard_id);
-	cat_bind_text(st, 7, sh->starting_seq);
-	cat_bind_text(st, 8, sh->ending_seq);
-	sqlite3_bind_int(st, 9, sh->owner_lcore);
-	sqlite3_bind_int64(st, 10, cat_shard_index(sh));
-	sqlite3_bind_int64(st, 11, s->created_ms);
+	sqlite3_stmt *st;
+	int rc = sp_cati_prepare(cat,
+				 "INSERT INTO shards(stream, shard_id, starting_hash_key,"
+				 " ending_hash_key, parent_shard_id, adjacent_parent_shard_id,"
+				 " starting_seq, ending_seq, owner_lcore, shard_index, created_ms,"
+				 " closed_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+				 &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sp_cat_shard *sh = &shards[i];
+
+		sqlite3_reset(st);
+		sp_cati_bind_text(st, 1, stream);
+		sp_cati_bind_text(st, 2, sh->shard_id);
+		sp_cati_bind_text(st, 3, sh->starting_hash_key);
+		sp_cati_bind_text(st, 4, sh->ending_hash_key);
+		sp_cati_bind_text(st, 5, sh->parent_shard_id);
+		sp_cati_bind_text(st, 6, sh->adjacent_parent_shard_id);
+		sp_cati_bind_text(st, 7, sh->starting_seq);
+		sp_cati_bind_text(st, 8, sh->ending_seq);
+		sqlite3_bind_int(st, 9, sh->owner_lcore);
+		sqlite3_bind_int64(st, 10, cat_shard_index(sh));
+		sqlite3_bind_int64(st, 11, created_ms);
+		if (sh->ending_seq != NULL) {
+			sqlite3_bind_int64(st, 12, created_ms); /* closed at birth */
+		} else {
+			sqlite3_bind_null(st, 12);
+		}
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			int err = sp_cati_step_err(cat, rc, "shard");
+
+			sqlite3_finalize(st);
+			return err;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
 }
 
 static int
@@ -638,7 +668,6 @@ cat_insert_rows(struct sp_cat *cat, void *arg)
 {
 	const struct cat_insert *in = arg;
 	int64_t next_index = 0;
-	sqlite3_stmt *st;
 	int rc;
 
 	for (size_t i = 0; i < in->n_shards; i++) {
@@ -646,29 +675,13 @@ cat_insert_rows(struct sp_cat *cat, void *arg)
 	}
 	rc = cat_insert_stream_row(cat, in, next_index);
 	if (rc == 0) {
-		rc = cat_prepare(cat,
-				 "INSERT INTO shards(stream, shard_id, starting_hash_key,"
-				 " ending_hash_key, parent_shard_id, adjacent_parent_shard_id,"
-				 " starting_seq, ending_seq, owner_lcore, shard_index, created_ms)"
-				 " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-				 &st);
+		rc = sp_cati_insert_shards(cat, in->s->name, in->shards, in->n_shards,
+					   in->s->created_ms);
 	}
-	if (rc != 0) {
-		return rc;
+	if (rc == 0) {
+		rc = sp_cati_tags_insert(cat, in->s->name, in->s->tags, in->s->n_tags);
 	}
-	for (size_t i = 0; i < in->n_shards; i++) {
-		sqlite3_reset(st);
-		cat_bind_shard(st, in->s, &in->shards[i]);
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_DONE) {
-			int err = cat_step_err(cat, rc, "shard");
-
-			sqlite3_finalize(st);
-			return err;
-		}
-	}
-	sqlite3_finalize(st);
-	return 1;
+	return rc < 0 ? rc : 1;
 }
 
 int
@@ -679,12 +692,13 @@ sp_cat_stream_insert(struct sp_cat *cat, const struct sp_cat_stream *st,
 
 	SP_VERIFY(cat != NULL && st != NULL);
 	SP_VERIFY(n_shards == 0 || shards != NULL);
+	SP_VERIFY(st->n_tags == 0 || st->tags != NULL);
 	SP_VERIFY(st->quota_records_per_s <= SP_CAT_QUOTA_MAX &&
 		  st->quota_bytes_per_s <= SP_CAT_QUOTA_MAX);
 	if (st->name == NULL || st->status == NULL) {
 		return -EINVAL;
 	}
-	int rc = cat_write(cat, cat_insert_rows, &in);
+	int rc = sp_cati_write(cat, cat_insert_rows, &in);
 
 	return rc < 0 ? rc : 0;
 }
@@ -706,7 +720,7 @@ struct cat_setting {
 static void
 cat_bind_setting(sqlite3_stmt *st, const struct cat_setting *s)
 {
-	cat_bind_text(st, 1, s->name);
+	sp_cati_bind_text(st, 1, s->name);
 	for (unsigned i = 0; i < s->nvals; i++) {
 		sqlite3_bind_int64(st, (int)i + 2, s->vals[i]);
 	}
@@ -717,7 +731,7 @@ static int
 cat_setting_differs(struct sp_cat *cat, const struct cat_setting *s)
 {
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat, s->differs_sql, &st);
+	int rc = sp_cati_prepare(cat, s->differs_sql, &st);
 
 	if (rc != 0) {
 		return rc;
@@ -747,7 +761,7 @@ cat_set_setting_step(struct sp_cat *cat, void *arg)
 	if (rc <= 0) {
 		return rc; /* unchanged (no bump), unknown or failed */
 	}
-	rc = cat_prepare(cat, s->update_sql, &st);
+	rc = sp_cati_prepare(cat, s->update_sql, &st);
 	if (rc != 0) {
 		return rc;
 	}
@@ -771,7 +785,7 @@ cat_set_setting(struct sp_cat *cat, const struct cat_setting *s)
 	int rc;
 
 	SP_VERIFY(cat != NULL && s->name != NULL && s->nvals <= SP_ARRAY_SIZE(s->vals));
-	rc = cat_write(cat, cat_set_setting_step, (void *)s);
+	rc = sp_cati_write(cat, cat_set_setting_step, (void *)s);
 	SP_VERIFY(rc <= 1);
 	return rc;
 }
@@ -843,8 +857,8 @@ cat_copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
 }
 
-static void
-cat_read_stream(sqlite3_stmt *st, struct sp_cat_stream_row *r)
+void
+sp_cati_read_stream(sqlite3_stmt *st, struct sp_cat_stream_row *r)
 {
 	memset(r, 0, sizeof(*r));
 	cat_copy_col(r->name, sizeof(r->name), st, 0);
@@ -862,14 +876,15 @@ cat_read_stream(sqlite3_stmt *st, struct sp_cat_stream_row *r)
 	r->create_version = sqlite3_column_int64(st, 12);
 	r->delete_version = sqlite3_column_int64(st, 13);
 	r->stream_tag = (uint32_t)sqlite3_column_int64(st, 14);
-	r->open_shards = sqlite3_column_int64(st, 15);
+	r->shard_metrics = (uint32_t)sqlite3_column_int64(st, 15);
+	r->open_shards = sqlite3_column_int64(st, 16);
 }
 
 int
 sp_cat_stream_get(struct sp_cat *cat, const char *name, struct sp_cat_stream_row *out)
 {
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat,
+	int rc = sp_cati_prepare(cat,
 			     "SELECT " CAT_STREAM_COLS CAT_OPEN_SHARDS_COL " FROM streams"
 			     " WHERE name = ?",
 			     &st);
@@ -878,10 +893,10 @@ sp_cat_stream_get(struct sp_cat *cat, const char *name, struct sp_cat_stream_row
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_text(st, 1, name);
+	sp_cati_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		cat_read_stream(st, out);
+		sp_cati_read_stream(st, out);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = -ENOENT;
@@ -905,7 +920,7 @@ sp_cat_stream_foreach(struct sp_cat *cat, const char *after, sp_cat_stream_fn fn
 		return -ENOMEM;
 	}
 	/* BINARY collation: bytewise order, as Kinesis lists names. */
-	rc = cat_prepare(cat,
+	rc = sp_cati_prepare(cat,
 			 "SELECT " CAT_STREAM_COLS CAT_NO_OPEN_SHARDS_COL " FROM streams"
 			 " WHERE name > ? ORDER BY name",
 			 &st);
@@ -913,11 +928,11 @@ sp_cat_stream_foreach(struct sp_cat *cat, const char *after, sp_cat_stream_fn fn
 		free(row);
 		return rc;
 	}
-	cat_bind_text(st, 1, after != NULL ? after : "");
+	sp_cati_bind_text(st, 1, after != NULL ? after : "");
 	int cb = 0;
 
 	while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cat_read_stream(st, row);
+		sp_cati_read_stream(st, row);
 		cb = fn(arg, row);
 	}
 	if (cb == 0 && rc != SQLITE_DONE) {
@@ -937,8 +952,8 @@ cat_text_or_null(sqlite3_stmt *st, int col)
 		       : (const char *)sqlite3_column_text(st, col);
 }
 
-static void
-cat_shard_row(sqlite3_stmt *st, struct sp_cat_shard_row *r)
+void
+sp_cati_shard_row(sqlite3_stmt *st, struct sp_cat_shard_row *r)
 {
 	r->shard_id = (const char *)sqlite3_column_text(st, 0);
 	r->starting_hash_key = cat_text_or_null(st, 1);
@@ -961,7 +976,7 @@ sp_cat_shard_foreach(struct sp_cat *cat, const char *stream, const char *after,
 	struct sp_cat_shard_row row;
 	sqlite3_stmt *st;
 	int cb = 0;
-	int rc = cat_prepare(cat,
+	int rc = sp_cati_prepare(cat,
 			     "SELECT " CAT_SHARD_COLS " FROM shards WHERE stream = ?"
 			     " AND shard_id > ? ORDER BY shard_index, shard_id",
 			     &st);
@@ -970,10 +985,10 @@ sp_cat_shard_foreach(struct sp_cat *cat, const char *stream, const char *after,
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_text(st, 1, stream);
-	cat_bind_text(st, 2, after != NULL ? after : "");
+	sp_cati_bind_text(st, 1, stream);
+	sp_cati_bind_text(st, 2, after != NULL ? after : "");
 	while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cat_shard_row(st, &row);
+		sp_cati_shard_row(st, &row);
 		cb = fn(arg, &row);
 	}
 	if (cb == 0 && rc != SQLITE_DONE) {
@@ -989,7 +1004,7 @@ cat_mark_deleting(struct sp_cat *cat, void *arg)
 {
 	const char *name = arg;
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat,
+	int rc = sp_cati_prepare(cat,
 			     "UPDATE streams SET status = 'DELETING', delete_version ="
 			     " (SELECT CAST(value AS INTEGER) + 1 FROM meta"
 			     "  WHERE key = 'catalog_version')"
@@ -999,7 +1014,7 @@ cat_mark_deleting(struct sp_cat *cat, void *arg)
 	if (rc != 0) {
 		return rc;
 	}
-	cat_bind_text(st, 1, name);
+	sp_cati_bind_text(st, 1, name);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1023,17 +1038,17 @@ sp_cat_stream_mark_deleting(struct sp_cat *cat, const char *name)
 	rc = sp_cat_stream_get(cat, name, row);
 	free(row);
 	if (rc == 0) {
-		rc = cat_write(cat, cat_mark_deleting, (void *)name);
+		rc = sp_cati_write(cat, cat_mark_deleting, (void *)name);
 	}
 	return rc < 0 ? rc : 0;
 }
 
 /* Run one UPDATE/DELETE bound to version; add the rows it changed to *changed. */
-static int
-cat_exec_version(struct sp_cat *cat, const char *sql, int64_t version, int *changed)
+int
+sp_cati_exec_version(struct sp_cat *cat, const char *sql, int64_t version, int *changed)
 {
 	sqlite3_stmt *st;
-	int rc = cat_prepare(cat, sql, &st);
+	int rc = sp_cati_prepare(cat, sql, &st);
 
 	if (rc != 0) {
 		return rc;
@@ -1056,20 +1071,28 @@ cat_apply_step(struct sp_cat *cat, void *arg)
 {
 	int64_t version = *(const int64_t *)arg;
 	int changed = 0;
-	int rc = cat_exec_version(cat,
+	int rc = sp_cati_exec_version(cat,
 				  "UPDATE streams SET status = 'ACTIVE'"
 				  " WHERE status = 'CREATING' AND create_version <= ?",
 				  version, &changed);
 
-	/* Shards first: they reference their stream. */
-	if (rc == 0) {
-		rc = cat_exec_version(cat,
-				      "DELETE FROM shards WHERE stream IN (SELECT name FROM"
-				      " streams WHERE status = 'DELETING' AND delete_version <= ?)",
-				      version, NULL);
+	/* Rows that reference their stream first. */
+	static const char *const dependents[] = {
+	    "DELETE FROM shards WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	    "DELETE FROM reshards WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	    "DELETE FROM tags WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	    "DELETE FROM stream_events WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	};
+
+	for (size_t i = 0; rc == 0 && i < SP_ARRAY_SIZE(dependents); i++) {
+		rc = sp_cati_exec_version(cat, dependents[i], version, NULL);
 	}
 	if (rc == 0) {
-		rc = cat_exec_version(cat,
+		rc = sp_cati_exec_version(cat,
 				      "DELETE FROM streams WHERE status = 'DELETING'"
 				      " AND delete_version <= ?",
 				      version, &changed);
@@ -1082,7 +1105,7 @@ sp_cat_apply_acked(struct sp_cat *cat, int64_t version)
 {
 	SP_VERIFY(cat != NULL);
 	SP_VERIFY(version >= 0);
-	return cat_write(cat, cat_apply_step, &version);
+	return sp_cati_write(cat, cat_apply_step, &version);
 }
 
 /* Column i of the current row as JSON: text, integer or null. */
@@ -1160,8 +1183,8 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 		rc = cat_rows_json(cat,
 				   "SELECT name, arn, status, mode, retention_hours, created_ms,"
 				   " encryption, key_id, stream_tag, max_record_bytes,"
-				   " quota_records_per_s, quota_bytes_per_s FROM streams"
-				   " ORDER BY name",
+				   " quota_records_per_s, quota_bytes_per_s, shard_metrics"
+				   " FROM streams ORDER BY name",
 				   NULL, &streams);
 	}
 	if (rc != 0) {
@@ -1198,10 +1221,10 @@ sp_cat_snapshot_json(struct sp_cat *cat, json_t **out)
 		return -ENOMEM;
 	}
 	/* One read transaction: version, streams and shards describe the same state. */
-	rc = cat_exec(cat, "BEGIN");
+	rc = sp_cati_exec(cat, "BEGIN");
 	if (rc == 0) {
 		rc = cat_snapshot_locked(cat, snap);
-		int end = cat_exec(cat, rc == 0 ? "COMMIT" : "ROLLBACK");
+		int end = sp_cati_exec(cat, rc == 0 ? "COMMIT" : "ROLLBACK");
 
 		if (rc == 0) {
 			rc = end;

@@ -22,7 +22,7 @@
 #include <spate/kinesis.h>
 
 /* Schema version this build writes (PRAGMA user_version); newer files are refused. */
-#define SP_CAT_SCHEMA_VERSION 2
+#define SP_CAT_SCHEMA_VERSION 3
 
 /* Catalog file name inside the data directory. */
 #define SP_CAT_FILE_NAME "catalog.db"
@@ -48,6 +48,12 @@
 
 struct sp_cat;
 
+/* One tag (key 1..128 characters, value 0..256). */
+struct sp_cat_tag {
+	const char *key;
+	const char *value;
+};
+
 /*
  * A stream to insert. Strings may be NULL where the column allows it (encryption, key_id,
  * arn). Zero settings take their defaults. The stream tag is derived from name and created_ms
@@ -65,6 +71,8 @@ struct sp_cat_stream {
 	int64_t max_record_bytes;    /* 0: SP_K_RECORD_MAX_BYTES_DEFAULT */
 	int64_t quota_records_per_s; /* 0..SP_CAT_QUOTA_MAX; 0 (the default): off */
 	int64_t quota_bytes_per_s;   /* 0..SP_CAT_QUOTA_MAX; 0 (the default): off */
+	const struct sp_cat_tag *tags; /* stored with the stream, same transaction */
+	size_t n_tags;                 /* distinct keys; the caller keeps to the limit */
 };
 
 /*
@@ -101,6 +109,7 @@ struct sp_cat_stream_row {
 	int64_t delete_version;	  /* catalog_version that marked it DELETING; 0 otherwise */
 	int64_t open_shards;	  /* shards without an ending sequence number; -1 in listings */
 	uint32_t stream_tag;
+	uint32_t shard_metrics; /* enhanced monitoring: a bit set of SP_K_METRIC_* */
 };
 
 /* A shard as read back; strings point into SQLite memory valid only during the callback. */
@@ -227,7 +236,7 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
  * The snapshot the dataplane and `catalog_get` see, read in one transaction:
  * {"catalog_version":V,"streams":[{"name":..,"arn":..,"status":..,"mode":..,
  *  "retention_hours":..,"created_ms":..,"encryption":..,"key_id":..,"stream_tag":..,
- *  "max_record_bytes":..,"quota_records_per_s":..,"quota_bytes_per_s":..,
+ *  "max_record_bytes":..,"quota_records_per_s":..,"quota_bytes_per_s":..,"shard_metrics":..,
  *  "shards":[{"shard_id":..,"index":..,"starting_hash_key":..,"ending_hash_key":..,
  *  "parent_shard_id":..,"adjacent_parent_shard_id":..,"starting_seq":..,"ending_seq":..,
  *  "owner_lcore":..}]}]}
@@ -235,6 +244,46 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
  * Returns 0 (*out holds a new reference), -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);
+
+/*
+ * ---- Tags, enhanced monitoring, account figures (catalog_tags.c) ----
+ *
+ * Tags are not catalog content the dataplane sees: their changes commit without a
+ * catalog_version bump and push nothing. Shard-level metrics are in the snapshot
+ * ("shard_metrics"), so changing them bumps the version like any stream setting.
+ */
+
+/* Tag callback: return 0 to go on, > 0 to stop (not an error), < 0 to fail with that. */
+typedef int (*sp_cat_tag_fn)(void *arg, const char *key, const char *value);
+
+/*
+ * Add or overwrite n tags (distinct keys) of a stream in one transaction. Returns 0, -ENOENT
+ * (no such stream), -E2BIG (the stream would then have more than `max` tags; nothing
+ * changes) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_tags_put(struct sp_cat *cat, const char *stream,
+				  const struct sp_cat_tag *tags, size_t n, size_t max);
+
+/* Remove the tags with these keys (unknown keys are ignored). Returns 0, -ENOENT or -EIO. */
+SP_MUST_CHECK int sp_cat_tags_remove(struct sp_cat *cat, const char *stream,
+				     const char *const *keys, size_t n);
+
+/*
+ * Call fn for each tag of stream whose key sorts after `after` (NULL: all), in key order
+ * (bytewise). Returns 0, fn's negative value, or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_tags_foreach(struct sp_cat *cat, const char *stream, const char *after,
+				      sp_cat_tag_fn fn, void *arg);
+
+/*
+ * Set a stream's shard-level metrics (a bit set of SP_K_METRIC_*) in one transaction that
+ * bumps catalog_version. Returns 1 (changed), 0 (already so: no bump), -ENOENT, -EINVAL (bits
+ * outside SP_K_METRIC_ALL) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_metrics(struct sp_cat *cat, const char *name, uint32_t metrics);
+
+/* Streams in ON_DEMAND mode, any state (DescribeLimits). Returns 0 or -EIO. */
+SP_MUST_CHECK int sp_cat_on_demand_count(struct sp_cat *cat, int64_t *count);
 
 /*
  * ---- Shard-iterator settings: sent to the dataplane only ----
@@ -270,5 +319,92 @@ int64_t sp_cat_clock_offset_ms(const struct sp_cat *cat);
  * is for the dataplane only. Returns 0, -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_dataplane_snapshot_json(struct sp_cat *cat, json_t **out);
+
+/*
+ * ---- Reshards (catalog_reshard.c) ----
+ *
+ * The persisted state machine of SplitShard, MergeShards and UpdateShardCount: one row per
+ * stream in reshard, every step one transaction that bumps catalog_version.
+ */
+#define SP_CAT_RESHARD_ARG_BYTES 64
+
+struct sp_cat_reshard {
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	char op[8]; /* "split", "merge" or "scale" */
+	char arg1[SP_CAT_RESHARD_ARG_BYTES];
+	char arg2[SP_CAT_RESHARD_ARG_BYTES];
+	bool switched;	      /* false: pending (parents still open) */
+	int64_t step_version; /* catalog_version the last step committed */
+	int64_t started_ms;
+};
+
+typedef int (*sp_cat_reshard_fn)(void *arg, const struct sp_cat_reshard *r);
+
+/*
+ * Begin a reshard: the stream goes ACTIVE -> UPDATING and a pending row is written; with
+ * event non-NULL a dated stream event of that kind is recorded too (rolling limits). Returns 0,
+ * -EBUSY (the stream is not ACTIVE, or gone: nothing changes) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_reshard_begin(struct sp_cat *cat, const char *stream, const char *op,
+				       const char *arg1, const char *arg2, const char *event,
+				       int64_t now_ms);
+
+/* Call fn for every reshard in progress, by stream name. 0, fn's negative value or -EIO. */
+SP_MUST_CHECK int sp_cat_reshard_foreach(struct sp_cat *cat, sp_cat_reshard_fn fn, void *arg);
+
+/*
+ * The switch of a pending reshard: close the shards close_index[i] (open ones; their
+ * EndingSequenceNumber close_seq[i], closed at now_ms), insert add[] (an add with ending_seq
+ * set is an intermediate shard, closed at birth), raise next_shard_index, and mark the reshard
+ * switched. add[i].index must be >= the stream's next_shard_index.
+ */
+struct sp_cat_reshard_switch {
+	const char *stream;
+	int64_t now_ms;
+	size_t nclose;
+	const int64_t *close_index;
+	const char *const *close_seq;
+	size_t nadd;
+	const struct sp_cat_shard *add;
+	int64_t next_shard_index;
+};
+
+/*
+ * Returns 0, -ESTALE (not pending, a shard to close is not open, or an index would be reused:
+ * nothing changes), -EINVAL (a row failed a constraint) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_reshard_switch(struct sp_cat *cat, const struct sp_cat_reshard_switch *sw);
+
+/*
+ * End a reshard (switched: done; pending: rolled back, nothing was closed): the row goes and
+ * the stream UPDATING -> ACTIVE. Returns 0 or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_reshard_finish(struct sp_cat *cat, const char *stream);
+
+/* Stream events of kind after since_ms (rolling limits). 0 or -EIO. */
+SP_MUST_CHECK int sp_cat_event_count(struct sp_cat *cat, const char *stream, const char *kind,
+				     int64_t since_ms, int64_t *count);
+
+/*
+ * Retention of closed shards: remove every shard closed longer than its stream's retention
+ * before now_ms (Kinesis: EXPIRED, listed nowhere). Returns the number removed (the version is
+ * bumped when > 0) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_expire_closed_shards(struct sp_cat *cat, int64_t now_ms);
+
+/*
+ * Open shards per owner worker (counts[0..n), shards of owners >= n not counted), leaving out
+ * the stream named except (NULL: none). Returns 0 or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_owner_counts(struct sp_cat *cat, const char *except, int64_t *counts,
+				      unsigned n);
+
+/*
+ * Switch a stream's capacity mode (PROVISIONED or ON_DEMAND) and record a 'mode' stream event
+ * at now_ms (the rolling limit of UpdateStreamMode). Returns 1 (changed, version bumped), 0
+ * (already that mode: nothing changes) or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_mode(struct sp_cat *cat, const char *stream, const char *mode,
+					 int64_t now_ms);
 
 #endif /* SPATE_CONTROL_CATALOG_H */

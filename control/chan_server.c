@@ -76,6 +76,10 @@ TAILQ_HEAD(chan_req_list, sp_ctl_req);
 struct sp_chan_server {
 	struct sp_ctl_ev listen_ev;
 	struct sp_ctl_ev timer_ev;
+	struct sp_ctl_ev sweep_ev; /* periodic: closed shards past their retention, and the
+				    * on-demand capacity sample */
+	uint64_t od_seq;	   /* the stats_req of the on-demand sample in flight, or 0 */
+	int64_t applied;	   /* the catalog version the dataplane last said it serves */
 	struct sp_ctl_loop *loop;
 	struct sp_ctl_ctx *ctx;
 	char *path;
@@ -142,6 +146,7 @@ chan_conn_kill(struct sp_chan_server *srv, struct chan_conn *c, const char *why)
 	TAILQ_INSERT_TAIL(&srv->dead, c, link);
 	if (srv->conn == c) {
 		srv->conn = NULL;
+		srv->od_seq = 0; /* its sample will not come back */
 		chan_finish_waiters(srv, json_pack("{s:b}", "connected", 0));
 	}
 }
@@ -318,6 +323,19 @@ chan_kresp(json_t *id, const struct sp_ctl_kreply *r)
 	return m;
 }
 
+/* What a Kinesis operation runs with on this channel: settings, the time, c's workers. */
+static struct sp_ctl_kctx
+chan_kctx(const struct sp_chan_server *srv, const struct chan_conn *c)
+{
+	return (struct sp_ctl_kctx){
+	    .account = srv->account,
+	    .region = srv->region,
+	    .now_ms = (int64_t)chan_wall_ms(),
+	    .n_workers = c->workers,
+	    .shard_limit = srv->shard_limit,
+	};
+}
+
 static void
 chan_on_kreq(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 {
@@ -326,16 +344,13 @@ chan_on_kreq(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 	const char *account = json_string_value(json_object_get(msg, "account"));
 	const char *region = json_string_value(json_object_get(msg, "region"));
 	json_t *id = json_object_get(msg, "id");
-	struct sp_ctl_kctx kctx = {
-		.account = chan_account_ok(account) ? account : srv->account,
-		.region = chan_region_ok(region) ? region : srv->region,
-		.now_ms = (int64_t)chan_wall_ms(),
-		.n_workers = c->workers,
-		.shard_limit = srv->shard_limit,
-	};
+	struct sp_ctl_kctx kctx = chan_kctx(srv, c);
 	enum sp_kop kop = op != NULL ? sp_kop_lookup(op, strlen(op)) : SP_KOP_UNKNOWN;
 	struct sp_ctl_kreply *r = malloc(sizeof(*r));
 
+	/* a request may name its own account and region; the configured ones otherwise */
+	kctx.account = chan_account_ok(account) ? account : kctx.account;
+	kctx.region = chan_region_ok(region) ? region : kctx.region;
 	SP_VERIFY(c->hello && kctx.n_workers >= 1);
 	if (r == NULL || srv->ctx->cat == NULL) {
 		SP_CTL_ERR("channel: kreq %s not served: %s", op != NULL ? op : "?",
@@ -374,7 +389,10 @@ chan_on_applied(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 		SP_CTL_WARN("channel: applied without a catalog_version; ignored");
 		return;
 	}
-	rc = sp_ctl_kinesis_applied(srv->ctx->cat, json_integer_value(v));
+	struct sp_ctl_kctx kctx = chan_kctx(srv, c);
+
+	srv->applied = json_integer_value(v);
+	rc = sp_ctl_kinesis_applied(srv->ctx->cat, &kctx, json_integer_value(v));
 	if (rc > 0) {
 		chan_push_catalog(srv, c);
 	} else if (rc < 0) {
@@ -383,12 +401,19 @@ chan_on_applied(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 	}
 }
 
+static void chan_on_demand(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp);
+
 static void
 chan_on_stats(struct sp_chan_server *srv, json_t *msg)
 {
 	json_t *seq = json_object_get(msg, "seq");
 	json_t *dp = json_object_get(msg, "dataplane");
 
+	if (srv->od_seq != 0 && json_is_integer(seq) &&
+	    (uint64_t)json_integer_value(seq) == srv->od_seq && srv->conn != NULL) {
+		chan_on_demand(srv, srv->conn, dp);
+		return;
+	}
 	if (srv->inflight_seq == 0 || !json_is_integer(seq) ||
 	    (uint64_t)json_integer_value(seq) != srv->inflight_seq) {
 		SP_CTL_DEBUG("channel: stats for seq %lld not awaited; ignored",
@@ -579,6 +604,76 @@ chan_timer(struct sp_ctl_ev *ev, uint32_t events)
 	chan_finish_waiters(srv, json_pack("{s:b,s:b}", "connected", 1, "responding", 0));
 }
 
+/*
+ * Every SP_CHAN_SWEEP_MS: remove closed shards older than their stream's retention (Kinesis
+ * lists them nowhere after that) and tell the dataplane, which then drops their rings and logs.
+ * "Now" follows the test clock, as the dataplane's retention does.
+ */
+static void
+chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct sp_chan_server *srv = (struct sp_chan_server *)((char *)ev -
+								offsetof(struct sp_chan_server,
+									 sweep_ev));
+	uint64_t ticks;
+	ssize_t n = read(ev->fd, &ticks, sizeof(ticks));
+	int rc;
+
+	(void)events;
+	if (n != (ssize_t)sizeof(ticks) || srv->ctx->cat == NULL) {
+		return;
+	}
+	rc = sp_cat_expire_closed_shards(srv->ctx->cat,
+					 (int64_t)chan_wall_ms() +
+					     sp_cat_clock_offset_ms(srv->ctx->cat));
+	if (rc > 0) {
+		SP_CTL_INFO("retention: %d closed shard(s) expired", rc);
+		if (sp_chan_server_connected(srv)) {
+			chan_push_catalog(srv, srv->conn);
+		}
+	} else if (rc < 0) {
+		SP_CTL_ERR("retention: expiring closed shards: %s", sp_strerror(rc));
+	}
+	/* reshard steps that failed at their applied are retried here */
+	if (sp_chan_server_connected(srv) && srv->applied > 0) {
+		struct sp_ctl_kctx kctx = chan_kctx(srv, srv->conn);
+
+		if (sp_ctl_reshard_advance(srv->ctx->cat, &kctx, srv->applied) > 0) {
+			chan_push_catalog(srv, srv->conn);
+		}
+	}
+	/* the on-demand sample: per-shard counters, looked at when the stats come back; only
+	 * when an ON_DEMAND stream exists (the full status is not free to build) */
+	int64_t on_demand = 0;
+
+	if (sp_chan_server_connected(srv) && srv->od_seq == 0 &&
+	    sp_cat_on_demand_count(srv->ctx->cat, &on_demand) == 0 && on_demand > 0) {
+		srv->od_seq = ++srv->next_seq;
+		chan_send(srv, srv->conn,
+			  json_pack("{s:s,s:I}", "msg", SP_CHAN_MSG_STATS_REQ, "seq",
+				    (json_int_t)srv->od_seq));
+	}
+}
+
+/* The on-demand sample came back: split the shards above their write capacity. */
+static void
+chan_on_demand(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp)
+{
+	struct sp_ctl_kctx kctx = chan_kctx(srv, c);
+	int rc;
+
+	srv->od_seq = 0;
+	if (srv->ctx->cat == NULL || !json_is_object(dp)) {
+		return;
+	}
+	rc = sp_ctl_reshard_on_demand(srv->ctx->cat, &kctx, &srv->ctx->od, dp);
+	if (rc > 0) {
+		chan_push_catalog(srv, c);
+	} else if (rc < 0) {
+		SP_CTL_ERR("on-demand capacity: %s", sp_strerror(rc));
+	}
+}
+
 /* The context's dp_catalog hook: a control-socket method changed the catalog. */
 static bool
 chan_dp_catalog(void *arg)
@@ -593,6 +688,20 @@ chan_dp_catalog(void *arg)
 	chan_push_catalog(srv, c);
 	/* A failed push kills the connection; the dataplane resyncs when it says hello again. */
 	return !c->dead;
+}
+
+/* The context's dp_kctx hook: the settings a control-socket `kinesis` operation runs with. */
+static bool
+chan_dp_kctx(void *arg, struct sp_ctl_kctx *out)
+{
+	struct sp_chan_server *srv = arg;
+	bool connected = sp_chan_server_connected(srv);
+
+	out->account = srv->account;
+	out->region = srv->region;
+	out->shard_limit = srv->shard_limit;
+	out->n_workers = connected ? srv->conn->workers : 0;
+	return connected;
 }
 
 /* The context's dp_stats hook. */
@@ -647,6 +756,7 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	srv->ctx = ctx;
 	srv->listen_ev.fd = -1;
 	srv->timer_ev.fd = -1;
+	srv->sweep_ev.fd = -1;
 	TAILQ_INIT(&srv->dead);
 	TAILQ_INIT(&srv->waiters);
 	srv->path = strdup(path);
@@ -660,6 +770,24 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	}
 	srv->timer_ev.fn = chan_timer;
 	rc = sp_ctl_loop_add(loop, &srv->timer_ev, EPOLLIN);
+	if (rc != 0) {
+		goto fail;
+	}
+	srv->sweep_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->sweep_ev.fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	{
+		struct itimerspec its = {
+		    .it_value = {.tv_sec = SP_CHAN_SWEEP_MS / 1000},
+		    .it_interval = {.tv_sec = SP_CHAN_SWEEP_MS / 1000},
+		};
+
+		SP_VERIFY(timerfd_settime(srv->sweep_ev.fd, 0, &its, NULL) == 0);
+	}
+	srv->sweep_ev.fn = chan_sweep;
+	rc = sp_ctl_loop_add(loop, &srv->sweep_ev, EPOLLIN);
 	if (rc != 0) {
 		goto fail;
 	}
@@ -677,6 +805,7 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	}
 	ctx->dp_stats = chan_dp_stats;
 	ctx->dp_catalog = chan_dp_catalog;
+	ctx->dp_kctx = chan_dp_kctx;
 	ctx->dp_arg = srv;
 	SP_CTL_INFO("channel socket listening at %s", path);
 	*out = srv;
@@ -685,6 +814,10 @@ fail:
 	if (srv->timer_ev.fd >= 0) {
 		sp_ctl_loop_del(loop, &srv->timer_ev);
 		close(srv->timer_ev.fd);
+	}
+	if (srv->sweep_ev.fd >= 0) {
+		sp_ctl_loop_del(loop, &srv->sweep_ev);
+		close(srv->sweep_ev.fd);
 	}
 	if (srv->listen_ev.fd >= 0) {
 		close(srv->listen_ev.fd);
@@ -719,12 +852,15 @@ sp_chan_server_close(struct sp_chan_server *srv)
 	if (srv->ctx->dp_arg == srv) {
 		srv->ctx->dp_stats = NULL;
 		srv->ctx->dp_catalog = NULL;
+		srv->ctx->dp_kctx = NULL;
 		srv->ctx->dp_arg = NULL;
 	}
 	sp_ctl_loop_del(srv->loop, &srv->listen_ev);
 	close(srv->listen_ev.fd);
 	sp_ctl_loop_del(srv->loop, &srv->timer_ev);
 	close(srv->timer_ev.fd);
+	sp_ctl_loop_del(srv->loop, &srv->sweep_ev);
+	close(srv->sweep_ev.fd);
 	if (unlink(srv->path) != 0 && errno != ENOENT) {
 		SP_CTL_WARN("channel socket: unlink %s: %s", srv->path, strerror(errno));
 	}

@@ -3,9 +3,11 @@
  * Control's side of the dataplane channel (<run_dir>/chan.sock), protocol in
  * include/spate/chan_proto.h. One dataplane at a time; it may connect, leave and come back at
  * any moment. Installs itself as the context's dp_stats hook so that `status` can ask the
- * dataplane for its live stats and as its dp_catalog hook so that control-socket methods that
- * change the catalog push it (ctl_admin.c), and serves the Kinesis control operations the
- * dataplane forwards (kreq/kresp, applied, catalog pushes; ctl_streams.h).
+ * dataplane for its live stats, as its dp_catalog hook so that control-socket methods that
+ * change the catalog push it (ctl_admin.c), and as its dp_kctx hook so that the `kinesis`
+ * method runs with the channel's Kinesis settings and the dataplane's worker count; serves the
+ * Kinesis control operations the dataplane forwards (kreq/kresp, applied, catalog pushes;
+ * ctl_streams.h).
  */
 #ifndef SPATE_CONTROL_CHAN_SERVER_H
 #define SPATE_CONTROL_CHAN_SERVER_H

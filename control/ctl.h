@@ -27,6 +27,8 @@
 
 #include <spate/compiler.h>
 
+#include "ctl_reshard.h"
+
 /* State mask bits of ctl_methods.def: when a method may run. */
 #define SP_CTL_STARTUP (1u << 0) /* catalog not yet open, sockets not yet all up */
 #define SP_CTL_RUNTIME (1u << 1) /* fully started */
@@ -50,6 +52,7 @@
 #define SP_CTL_MAX_PENDING_REQS 64
 
 struct sp_cat;
+struct sp_ctl_kctx;
 struct sp_ctl_req;
 
 /*
@@ -67,6 +70,14 @@ typedef int (*sp_ctl_dp_stats_fn)(void *arg, struct sp_ctl_req *req);
  */
 typedef bool (*sp_ctl_dp_catalog_fn)(void *arg);
 
+/*
+ * Hook through which the `kinesis` method learns what a Kinesis control operation runs
+ * against (ctl_streams.h): it fills account, region and shard_limit from spate-control's
+ * settings and n_workers from the connected dataplane's hello (0 when none is connected);
+ * now_ms is left to the caller. Returns true when a dataplane is connected.
+ */
+typedef bool (*sp_ctl_dp_kctx_fn)(void *arg, struct sp_ctl_kctx *out);
+
 /* Receives one serialized reply line, newline included. Must not destroy the session. */
 typedef void (*sp_ctl_out_fn)(void *arg, const char *line, size_t len);
 
@@ -83,8 +94,10 @@ struct sp_ctl_ctx {
 	uint64_t chan_unknown_msgs; /* channel messages of unknown type, kept by chan_server.c */
 	sp_ctl_dp_stats_fn dp_stats; /* NULL: never connected */
 	sp_ctl_dp_catalog_fn dp_catalog; /* NULL: no channel (nothing to push to) */
-	void *dp_arg;			 /* argument of both dp_ hooks */
+	sp_ctl_dp_kctx_fn dp_kctx;       /* NULL: no channel (`kinesis` answers -32603) */
+	void *dp_arg;                    /* argument of the dp_ hooks */
 	uint64_t n_requests;	/* requests dispatched, all sessions */
+	struct sp_ctl_od od;	/* on-demand capacity: bars and the previous sample */
 };
 
 /* One line stream (a client connection, a test, the fuzzer). */

@@ -4,7 +4,10 @@
  * ctl_methods.c. Today: stream_quota_set, an operator's per-stream setting that no Kinesis
  * operation reaches (per-shard write quotas, off by default: control/catalog.h), and
  * clock_offset_set, time travel for expiry tests, refused unless spate-control runs with
- * --test-services (held in memory only, never in the catalog file).
+ * --test-services (held in memory only, never in the catalog file); and kinesis, any Kinesis
+ * control operation run from the control socket exactly as the channel runs one the dataplane
+ * forwards (ctl_streams.h): same settings, same push when the catalog changed, so a reshard
+ * started here advances on the dataplane's applied like one started through HTTP.
  *
  * Each handler checks all of its params before it touches anything (-32602 names the first
  * bad one, unknown members included), makes its change in one catalog transaction that bumps
@@ -17,7 +20,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <spate/assert.h>
 #include <spate/err.h>
@@ -26,6 +31,7 @@
 #include "catalog.h"
 #include "ctl.h"
 #include "ctl_log.h"
+#include "ctl_streams.h"
 
 /* Refuse any member of params not in names[0..n); answers req and returns false on one. */
 static bool
@@ -229,4 +235,163 @@ sp_ctl_m_clock_offset_set(struct sp_ctl_req *req)
 	}
 	sp_ctl_reply(req, json_pack("{s:I,s:b,s:b}", "ms", (json_int_t)ms, "changed", rc == 1,
 				    "pushed", pushed));
+}
+
+/*
+ * Operations that cannot run without a dataplane: new shards get owner_lcore = index %
+ * workers, which only the connected dataplane's hello tells. The others run against the
+ * catalog alone; a dataplane that connects later gets their result with its config.
+ */
+static bool
+admin_kop_needs_dp(enum sp_kop op)
+{
+	return op == SP_KOP_CREATE_STREAM || op == SP_KOP_SPLIT_SHARD ||
+	       op == SP_KOP_MERGE_SHARDS || op == SP_KOP_UPDATE_SHARD_COUNT;
+}
+
+static int64_t
+admin_wall_ms(void)
+{
+	struct timespec ts;
+
+	SP_VERIFY(clock_gettime(CLOCK_REALTIME, &ts) == 0);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* params.op: the name of a control-side Kinesis operation. */
+static bool
+admin_kop_param(struct sp_ctl_req *req, enum sp_kop *out)
+{
+	json_t *v = json_object_get(req->params, "op");
+	char msg[SP_CTL_MAX_ERRMSG_BYTES];
+
+	*out = SP_KOP_UNKNOWN;
+	if (v == NULL) {
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, "missing param \"op\"");
+		return false;
+	}
+	if (json_is_string(v)) {
+		*out = sp_kop_lookup(json_string_value(v), json_string_length(v));
+	}
+	if (*out == SP_KOP_UNKNOWN || sp_kop_table[*out].where != SP_KOP_CONTROL) {
+		snprintf(msg, sizeof(msg),
+			 "\"op\" must name a Kinesis control operation spate-control serves "
+			 "(e.g. \"DescribeStreamSummary\", \"SplitShard\")");
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, msg);
+		return false;
+	}
+	return true;
+}
+
+/* The reply object of a finished operation; NULL only without memory. */
+static json_t *
+admin_kreply_json(const struct sp_ctl_kreply *r, bool pushed)
+{
+	json_t *body = json_null();
+
+	SP_VERIFY(r->err < SP_KERR_COUNT && r->body != NULL);
+	if (r->body_len > 0) {
+		json_error_t jerr;
+
+		/* ctl_streams.c writes valid JSON: only a lack of memory fails here. */
+		body = json_loadb(r->body, r->body_len, 0, &jerr);
+		if (body == NULL) {
+			return NULL;
+		}
+	}
+	return json_pack("{s:i,s:s,s:s,s:o,s:b,s:b}", "status", (int)r->status, "type",
+			 sp_kerr_table[r->err].type, "message", r->message, "body", body,
+			 "catalog_changed", r->catalog_changed, "pushed", pushed);
+}
+
+void
+sp_ctl_m_kinesis(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"op", "body"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	struct sp_ctl_kctx kctx = {0};
+	json_t *body = json_object_get(req->params, "body");
+	enum sp_kop op;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_kinesis);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members)) ||
+	    !admin_kop_param(req, &op)) {
+		return;
+	}
+	if (body != NULL && !json_is_object(body)) {
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS,
+			     "\"body\" must be a JSON object (the operation's request)");
+		return;
+	}
+	if (ctx->cat == NULL || ctx->dp_kctx == NULL) {
+		sp_ctl_error(req, SP_CTL_E_INTERNAL,
+			     ctx->cat == NULL ? "catalog not open" : "no channel");
+		return;
+	}
+	bool connected = ctx->dp_kctx(ctx->dp_arg, &kctx);
+	const char *name = sp_kop_table[op].name;
+
+	if (admin_kop_needs_dp(op) && (!connected || kctx.n_workers == 0)) {
+		char msg[SP_CTL_MAX_ERRMSG_BYTES];
+
+		snprintf(msg, sizeof(msg),
+			 "%s needs the dataplane (its workers own the new shards) and none is "
+			 "connected",
+			 name);
+		sp_ctl_error(req, SP_CTL_E_DP_NOT_CONNECTED, msg);
+		return;
+	}
+	kctx.now_ms = admin_wall_ms();
+	/* A missing body is an empty request, as an HTTP client sending {} would give. */
+	char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : strdup("{}");
+	struct sp_ctl_kreply *r = malloc(sizeof(*r));
+
+	if (text == NULL || r == NULL) {
+		free(text);
+		free(r);
+		sp_ctl_error(req, SP_CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	int rc = sp_ctl_kinesis(ctx->cat, &kctx, op, text, strlen(text), r);
+
+	free(text);
+	if (rc != 0) {
+		SP_CTL_WARN("control socket: %s answered InternalFailure: %s", name,
+			    sp_strerror(rc));
+	}
+	/* Pushed before the reply, as the channel does: the dataplane then drives a reshard. */
+	bool pushed = r->catalog_changed && ctx->dp_catalog != NULL && ctx->dp_catalog(ctx->dp_arg);
+
+	if (r->catalog_changed) {
+		SP_CTL_INFO("control socket: %s changed the catalog, %s", name,
+			    pushed ? "pushed to the dataplane" : "no dataplane connected");
+	}
+	sp_ctl_reply(req, admin_kreply_json(r, pushed));
+	sp_ctl_kreply_fini(r);
+	free(r);
+}
+
+/*
+ * The bars above which ON_DEMAND streams' shards are split (memory only, like the test clock:
+ * a restarted spate-control starts from the defaults, a Kinesis shard's write capacity).
+ */
+void
+sp_ctl_m_on_demand_set(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"split_records_per_s", "split_bytes_per_s"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	int64_t recs, bytes;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_on_demand_set);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members)) ||
+	    !admin_int_param(req, "split_records_per_s", 0, UINT32_MAX, &recs) ||
+	    !admin_int_param(req, "split_bytes_per_s", 0, UINT32_MAX, &bytes)) {
+		return;
+	}
+	ctx->od.split_records_per_s = (uint32_t)recs;
+	ctx->od.split_bytes_per_s = (uint32_t)bytes;
+	SP_CTL_INFO("on-demand capacity: split shards above %lld records/s or %lld bytes/s",
+		    (long long)recs, (long long)bytes);
+	sp_ctl_reply(req, json_pack("{s:I,s:I}", "split_records_per_s", (json_int_t)recs,
+				    "split_bytes_per_s", (json_int_t)bytes));
 }

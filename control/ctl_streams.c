@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Kinesis control operations: CreateStream, DeleteStream, DescribeStream,
- * DescribeStreamSummary, ListStreams, ListShards, Increase/DecreaseStreamRetentionPeriod and
- * UpdateMaxRecordSize, run against the catalog, plus the stream lifecycle driven by the
+ * DescribeStreamSummary, ListStreams, ListShards, Increase/DecreaseStreamRetentionPeriod,
+ * UpdateMaxRecordSize, the tag operations (stream and resource), Enable/DisableEnhancedMonitoring
+ * and DescribeLimits, run against the catalog, plus the stream lifecycle driven by the
  * dataplane's "applied" acknowledgements.
  *
  * A request goes through the checks of reference §1.7 in order: the body must be a JSON object
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -36,6 +38,7 @@
 
 #include "catalog.h"
 #include "ctl_log.h"
+#include "ctl_reshard.h"
 #include "ctl_streams.h"
 
 /* ---- Replies ---------------------------------------------------------------------------- */
@@ -99,6 +102,35 @@ kin_not_found(struct sp_ctl_kreply *out, const struct sp_ctl_kctx *ctx, const ch
 {
 	kin_error(out, SP_KERR_RESOURCE_NOT_FOUND, "Stream %s under account %s not found.", name,
 		  ctx->account);
+}
+
+/* The account's open shards plus n new ones would pass the shard limit (AWS's text). */
+static void
+kin_shard_limit_error(struct sp_ctl_kreply *out, const struct sp_ctl_kctx *ctx, int64_t open,
+		      int64_t n)
+{
+	kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+		  "This request would exceed the shard limit for the account %s in %s. Current "
+		  "shard count for the account: %lld. Limit: %u. Number of additional shards that "
+		  "would have resulted from this request: %lld. Refer to the AWS Service Limits "
+		  "page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for "
+		  "current limits and how to request higher limits.",
+		  ctx->account, ctx->region, (long long)open, ctx->shard_limit, (long long)n);
+}
+
+/* Only an ACTIVE stream changes (ResourceInUse otherwise, kinesalite's text); false: out is
+ * filled. */
+static bool
+kin_active(const struct sp_ctl_kctx *ctx, const struct sp_cat_stream_row *row,
+	   struct sp_ctl_kreply *out)
+{
+	if (strcmp(row->status, "ACTIVE") != 0) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s not ACTIVE, instead in state %s", row->name,
+			  ctx->account, row->status);
+		return false;
+	}
+	return true;
 }
 
 /* ---- JSON output ------------------------------------------------------------------------ */
@@ -203,8 +235,8 @@ kb_ts(struct kbuf *b, int64_t ms)
 
 /* ---- Request members -------------------------------------------------------------------- */
 
-enum ktype { KT_STRING, KT_INTEGER, KT_BOOLEAN, KT_TIMESTAMP, KT_MAP, KT_STRUCT };
-enum kpat { KP_NONE, KP_NAME, KP_ARN };
+enum ktype { KT_STRING, KT_INTEGER, KT_BOOLEAN, KT_TIMESTAMP, KT_MAP, KT_STRUCT, KT_LIST };
+enum kpat { KP_NONE, KP_NAME, KP_ARN, KP_HASH, KP_RESOURCE_ARN };
 
 /* Every member any of the operations reads. */
 enum kmid {
@@ -228,6 +260,19 @@ enum kmid {
 	KM_FILTER_SHARD,
 	KM_FILTER_TS,
 	KM_RETENTION,
+	/* resharding */
+	KM_NEW_HASH,
+	KM_SHARD_TO_SPLIT,
+	KM_SHARD_TO_MERGE,
+	KM_ADJ_SHARD,
+	KM_SCALING_TYPE,
+	KM_TARGET,
+	/* tags, enhanced monitoring */
+	KM_TAG_KEYS,
+	KM_EXCL_TAG_KEY,
+	KM_TAG_LIMIT,
+	KM_RESOURCE_ARN,
+	KM_METRICS,
 	KM_COUNT,
 };
 
@@ -238,6 +283,7 @@ enum kmid {
 #define KF_LEN_MIN 0x10u	/* length >= len_min */
 #define KF_LEN_MAX 0x20u	/* length <= len_max */
 #define KF_TAG_LENGTHS 0x40u	/* map keys 1..128 and values 0..256 characters */
+#define KF_TAG_KEY_ITEMS 0x80u	/* KT_LIST: every item 1..128 characters */
 
 struct kmember {
 	enum kmid id;
@@ -250,7 +296,7 @@ struct kmember {
 	int64_t len_min;
 	int64_t len_max;
 	enum kpat pat;
-	const char *const *enums;    /* NULL-terminated allowed values */
+	const char *const *enums;    /* NULL-terminated allowed values (KT_LIST: of each item) */
 	const struct kmember *kids;  /* KT_STRUCT: members, ended by a NULL key */
 };
 
@@ -285,6 +331,8 @@ enum kfilter {
 
 #define KIN_NAME_RE "[a-zA-Z0-9_.-]+"
 #define KIN_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
+#define KIN_HASH_RE "0|([1-9]\\d{0,38})"
+#define KIN_RESOURCE_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"
 
 #define KIN_NAMELIKE(id_, key_, path_, flags_)                                             \
 	{                                                                                  \
@@ -312,6 +360,26 @@ enum kfilter {
 	}
 #define KIN_END {.key = NULL}
 
+/* Tags maps: AddTagsToStream, TagResource (CreateStream's is optional). */
+#define KIN_TAGS(flags_)                                                                           \
+	{                                                                                          \
+		.id = KM_TAGS, .key = "Tags", .path = "tags", .type = KT_MAP,                      \
+		.flags = (flags_) | KF_LEN_MIN | KF_LEN_MAX | KF_TAG_LENGTHS, .len_min = 1,        \
+		.len_max = SP_K_TAG_MAP_MAX_ENTRIES,                                               \
+	}
+#define KIN_TAG_KEYS                                                                               \
+	{                                                                                          \
+		.id = KM_TAG_KEYS, .key = "TagKeys", .path = "tagKeys", .type = KT_LIST,           \
+		.flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX | KF_TAG_KEY_ITEMS, .len_min = 1,   \
+		.len_max = SP_K_TAG_KEYS_MAX_ENTRIES,                                              \
+	}
+#define KIN_RESOURCE_ARN                                                                           \
+	{                                                                                          \
+		.id = KM_RESOURCE_ARN, .key = "ResourceARN", .path = "resourceARN",                \
+		.type = KT_STRING, .flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,   \
+		.len_max = SP_K_STREAM_ARN_MAX_CHARS, .pat = KP_RESOURCE_ARN,                      \
+	}
+
 static const struct kmember g_kin_mode_kids[] = {
 	{.id = KM_STREAM_MODE, .key = "StreamMode", .path = "streamMode", .type = KT_STRING,
 	 .flags = KF_NOT_NULL, .enums = g_kin_modes},
@@ -332,8 +400,7 @@ static const struct kmember g_kin_create[] = {
 	KIN_NAMELIKE(KM_STREAM_NAME, "StreamName", "streamName", KF_NOT_NULL),
 	{.id = KM_MODE_DETAILS, .key = "StreamModeDetails", .path = "streamModeDetails",
 	 .type = KT_STRUCT, .kids = g_kin_mode_kids},
-	{.id = KM_TAGS, .key = "Tags", .path = "tags", .type = KT_MAP,
-	 .flags = KF_LEN_MIN | KF_LEN_MAX | KF_TAG_LENGTHS, .len_min = 1, .len_max = 200},
+	KIN_TAGS(0),
 	KIN_INT(KM_WARM, "WarmThroughputMiBps", "warmThroughputMiBps", KF_MIN, 0, 0),
 	KIN_INT(KM_MAX_RECORD_KIB, "MaxRecordSizeInKiB", "maxRecordSizeInKiB", KF_MIN | KF_MAX,
 		SP_CTL_K_MAX_RECORD_KIB_MIN, SP_CTL_K_MAX_RECORD_KIB_MAX),
@@ -400,6 +467,115 @@ static const struct kmember g_kin_max_record[] = {
 		KF_NOT_NULL | KF_MIN | KF_MAX, SP_CTL_K_MAX_RECORD_KIB_MIN,
 		SP_CTL_K_MAX_RECORD_KIB_MAX),
 	KIN_STREAM_NAME,
+	KIN_END,
+};
+
+/* The model's MetricsName enum, in its order. */
+static const char *const g_kin_metrics[] = {
+	"IncomingBytes", "IncomingRecords", "OutgoingBytes", "OutgoingRecords",
+	"WriteProvisionedThroughputExceeded", "ReadProvisionedThroughputExceeded",
+	"IteratorAgeMilliseconds", "ALL", NULL,
+};
+
+/* AddTagsToStream: kinesalite's Tags, StreamName; then the model's StreamARN. */
+static const struct kmember g_kin_add_tags[] = {
+	KIN_TAGS(KF_NOT_NULL),
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* RemoveTagsFromStream: kinesalite's TagKeys, StreamName; then StreamARN. */
+static const struct kmember g_kin_remove_tags[] = {
+	KIN_TAG_KEYS,
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* ListTagsForStream: kinesalite's Limit, ExclusiveStartTagKey, StreamName; then StreamARN. */
+static const struct kmember g_kin_list_tags[] = {
+	KIN_INT(KM_TAG_LIMIT, "Limit", "limit", KF_MIN | KF_MAX, 1, SP_K_TAGS_PER_STREAM_MAX),
+	{.id = KM_EXCL_TAG_KEY, .key = "ExclusiveStartTagKey", .path = "exclusiveStartTagKey",
+	 .type = KT_STRING, .flags = KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,
+	 .len_max = SP_K_TAG_KEY_MAX_CHARS},
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* TagResource, UntagResource, ListTagsForResource: the model's members in its order. */
+static const struct kmember g_kin_tag_resource[] = {
+	KIN_TAGS(KF_NOT_NULL),
+	KIN_RESOURCE_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_untag_resource[] = {
+	KIN_TAG_KEYS,
+	KIN_RESOURCE_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_list_tags_resource[] = {
+	KIN_RESOURCE_ARN,
+	KIN_END,
+};
+
+/* Enable/DisableEnhancedMonitoring (not in kinesalite): the model's order. */
+static const struct kmember g_kin_monitoring[] = {
+	KIN_STREAM_NAME,
+	{.id = KM_METRICS, .key = "ShardLevelMetrics", .path = "shardLevelMetrics",
+	 .type = KT_LIST, .flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,
+	 .len_max = SP_K_METRIC_COUNT, .enums = g_kin_metrics},
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* DescribeLimits has no input members; the body must still be a JSON object. */
+static const struct kmember g_kin_no_members[] = {
+	KIN_END,
+};
+
+/* UpdateStreamMode (not in kinesalite): the model's members in its order, then StreamName. */
+static const struct kmember g_kin_update_mode[] = {
+	{.id = KM_STREAM_ARN, .key = "StreamARN", .path = "streamARN", .type = KT_STRING,
+	 .flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,
+	 .len_max = SP_K_STREAM_ARN_MAX_CHARS, .pat = KP_ARN},
+	{.id = KM_MODE_DETAILS, .key = "StreamModeDetails", .path = "streamModeDetails",
+	 .type = KT_STRUCT, .flags = KF_NOT_NULL, .kids = g_kin_mode_kids},
+	KIN_INT(KM_WARM, "WarmThroughputMiBps", "warmThroughputMiBps", KF_MIN, 0, 0),
+	KIN_STREAM_NAME,
+	KIN_END,
+};
+
+/* Resharding: kinesalite's members in its order, then StreamARN (the model's selector). */
+static const char *const g_kin_scaling[] = {"UNIFORM_SCALING", NULL};
+
+static const struct kmember g_kin_split[] = {
+	{.id = KM_NEW_HASH, .key = "NewStartingHashKey", .path = "newStartingHashKey",
+	 .type = KT_STRING, .flags = KF_NOT_NULL, .pat = KP_HASH},
+	KIN_STREAM_NAME,
+	KIN_NAMELIKE(KM_SHARD_TO_SPLIT, "ShardToSplit", "shardToSplit", KF_NOT_NULL),
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_merge[] = {
+	KIN_NAMELIKE(KM_SHARD_TO_MERGE, "ShardToMerge", "shardToMerge", KF_NOT_NULL),
+	KIN_NAMELIKE(KM_ADJ_SHARD, "AdjacentShardToMerge", "adjacentShardToMerge", KF_NOT_NULL),
+	KIN_STREAM_NAME,
+	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+static const struct kmember g_kin_scale[] = {
+	{.id = KM_SCALING_TYPE, .key = "ScalingType", .path = "scalingType", .type = KT_STRING,
+	 .flags = KF_NOT_NULL, .enums = g_kin_scaling},
+	KIN_STREAM_NAME,
+	KIN_INT(KM_TARGET, "TargetShardCount", "targetShardCount", KF_NOT_NULL | KF_MIN | KF_MAX,
+		1, 100000),
+	KIN_STREAM_ARN,
 	KIN_END,
 };
 
@@ -519,6 +695,31 @@ kin_decode_map(json_t *v, struct sp_ctl_kreply *out)
 	return true;
 }
 
+/* A list of strings (null items are kept, and fail the item constraints of step 11). */
+static bool
+kin_decode_list(json_t *v, struct sp_ctl_kreply *out)
+{
+	size_t i;
+	json_t *x;
+
+	if (json_is_object(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", KIN_OBJ_TEXT);
+		return false;
+	}
+	if (!json_is_array(v)) {
+		kin_error(out, SP_KERR_SERIALIZATION, "%s", "Expected list or null");
+		return false;
+	}
+	json_array_foreach(v, i, x)
+	{
+		if (!json_is_null(x) && kin_scalar_error(KT_STRING, x, out)) {
+			return false;
+		}
+	}
+	SP_ASSERT(out->err == SP_KERR_NONE);
+	return true;
+}
+
 /* Type-check one present member and store its value. */
 static bool
 kin_decode_one(const struct kmember *m, json_t *v, struct kreq *r, struct sp_ctl_kreply *out)
@@ -528,6 +729,10 @@ kin_decode_one(const struct kmember *m, json_t *v, struct kreq *r, struct sp_ctl
 	SP_ASSERT(m->id < KM_COUNT);
 	if (m->type == KT_MAP) {
 		if (!kin_decode_map(v, out)) {
+			return false;
+		}
+	} else if (m->type == KT_LIST) {
+		if (!kin_decode_list(v, out)) {
 			return false;
 		}
 	} else if (m->type == KT_STRUCT) {
@@ -604,6 +809,24 @@ kin_name_ok(const char *s, size_t len)
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '.' || c == '-')) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The whole of s[0..len) matches 0|([1-9]\d{0,38}) (a hash key: at most 39 digits). */
+static bool
+kin_hash_ok(const char *s, size_t len)
+{
+	if (len == 1 && s[0] == '0') {
+		return true;
+	}
+	if (len == 0 || len > 39 || s[0] < '1' || s[0] > '9') {
+		return false;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9') {
 			return false;
 		}
 	}
@@ -710,6 +933,58 @@ kin_arn_match(const char *s, size_t len, size_t *name_at)
 	return false;
 }
 
+/* s[from..len) is one or more characters, none of them a JavaScript space (\\S+). */
+static bool
+kin_no_space_run(const char *s, size_t from, size_t len)
+{
+	uint32_t cp;
+
+	for (size_t i = from; i < len;) {
+		i += kin_utf8_next((const uint8_t *)s + i, &cp);
+		if (kin_js_space(cp)) {
+			return false;
+		}
+	}
+	return from < len;
+}
+
+/*
+ * Match the whole of s against KIN_RESOURCE_ARN_RE (a stream or consumer ARN). As
+ * kin_arn_match(), but any run without line terminators may come before "stream/".
+ */
+static bool
+kin_resource_arn_ok(const char *s, size_t len)
+{
+	static const char head[] = "arn:aws";
+	const size_t hl = sizeof(head) - 1;
+
+	SP_ASSERT(s != NULL);
+	if (len < hl || memcmp(s, head, hl) != 0) {
+		return false;
+	}
+	for (size_t p = hl; p + 14 <= len; p++) {
+		size_t d = 0;
+
+		while (d < 12 && s[p + 1 + d] >= '0' && s[p + 1 + d] <= '9') {
+			d++;
+		}
+		if (s[p] != ':' || d != 12 || s[p + 13] != ':' ||
+		    !kin_dot_run(s, hl, p, ":kinesis:")) {
+			continue;
+		}
+		/* Each "stream/" reachable through a run without line terminators. */
+		uint32_t cp = 0;
+
+		for (size_t q = p + 14; q + 7 < len && !kin_js_line_end(cp);) {
+			if (memcmp(s + q, "stream/", 7) == 0 && kin_no_space_run(s, q + 7, len)) {
+				return true;
+			}
+			q += kin_utf8_next((const uint8_t *)s + q, &cp);
+		}
+	}
+	return false;
+}
+
 /* "'<s>'" cut to fit cap, at a character boundary. */
 static void
 kin_quote(char *buf, size_t cap, const char *s, size_t len)
@@ -751,6 +1026,30 @@ kin_quote_map(char *buf, size_t cap, json_t *map)
 	free(b.p);
 }
 
+/* A list as Java prints it: '[a, b]'. */
+static void
+kin_quote_list(char *buf, size_t cap, json_t *list)
+{
+	struct kbuf b = {0};
+	size_t i;
+	json_t *x;
+
+	SP_ASSERT(json_is_array(list) && cap >= 8);
+	kb_put(&b, "[", 1);
+	json_array_foreach(list, i, x)
+	{
+		kb_raw(&b, i == 0 ? "" : ", ");
+		kb_raw(&b, json_is_string(x) ? json_string_value(x) : "null");
+	}
+	kb_put(&b, "]", 1);
+	if (b.oom) {
+		snprintf(buf, cap, "'[]'");
+	} else {
+		kin_quote(buf, cap, b.p, b.len);
+	}
+	free(b.p);
+}
+
 static void
 kin_render(const struct kmember *m, const struct kval *v, char *buf, size_t cap)
 {
@@ -760,6 +1059,8 @@ kin_render(const struct kmember *m, const struct kval *v, char *buf, size_t cap)
 		kin_quote(buf, cap, v->s, v->len);
 	} else if (m->type == KT_MAP) {
 		kin_quote_map(buf, cap, v->j);
+	} else if (m->type == KT_LIST) {
+		kin_quote_list(buf, cap, v->j);
 	} else {
 		snprintf(buf, cap, "'%lld'", (long long)v->i);
 	}
@@ -768,6 +1069,9 @@ kin_render(const struct kmember *m, const struct kval *v, char *buf, size_t cap)
 static int64_t
 kin_length(const struct kmember *m, const struct kval *v)
 {
+	if (m->type == KT_LIST) {
+		return (int64_t)json_array_size(v->j);
+	}
 	return m->type == KT_MAP ? (int64_t)json_object_size(v->j) : kin_u16len(v->s, v->len);
 }
 
@@ -829,6 +1133,43 @@ kin_tag_lengths(const struct kval *v, const char *val, const char *path, struct 
 	}
 }
 
+/* The constraints on each item of a list: tag-key lengths, or an enum (reference §1.8). */
+static void
+kin_list_items(const struct kmember *m, const struct kval *v, const char *val, const char *path,
+	       struct sp_kvalid *kv)
+{
+	bool lengths_ok = true;
+	bool enum_ok = true;
+	size_t i;
+	json_t *x;
+
+	SP_ASSERT(m->type == KT_LIST && json_is_array(v->j));
+	json_array_foreach(v->j, i, x)
+	{
+		int64_t n = json_is_string(x)
+				? kin_u16len(json_string_value(x), json_string_length(x))
+				: -1;
+
+		lengths_ok = lengths_ok && n >= 1 && n <= (int64_t)SP_K_TAG_KEY_MAX_CHARS;
+		enum_ok = enum_ok && (m->enums == NULL ||
+				      (n >= 0 && kin_enum_ok(m->enums, json_string_value(x))));
+	}
+	if ((m->flags & KF_TAG_KEY_ITEMS) != 0 && !lengths_ok) {
+		sp_kvalid_add(
+		    kv, val, path,
+		    "Member must satisfy constraint: [Member must have length less than or "
+		    "equal to 128, Member must have length greater than or equal to 1]");
+	}
+	if (m->enums != NULL && !enum_ok) {
+		char set[512];
+		char c[600];
+
+		kin_enum_text(m->enums, set, sizeof(set));
+		snprintf(c, sizeof(c), "Member must satisfy constraint: [%s]", set);
+		sp_kvalid_add(kv, val, path, c);
+	}
+}
+
 static void kin_validate(const struct kmember *ms, const struct kreq *r, const char *prefix,
 			 bool on_demand, struct sp_kvalid *kv);
 
@@ -854,10 +1195,18 @@ kin_validate_value(const struct kmember *m, const struct kreq *r, const char *pa
 		sp_kvalid_add(kv, val, path, c);
 	}
 	if ((m->pat == KP_NAME && !kin_name_ok(v->s, v->len)) ||
-	    (m->pat == KP_ARN && !kin_arn_match(v->s, v->len, &(size_t){0}))) {
+	    (m->pat == KP_ARN && !kin_arn_match(v->s, v->len, &(size_t){0})) ||
+	    (m->pat == KP_HASH && !kin_hash_ok(v->s, v->len))) {
 		snprintf(c, sizeof(c), "Member must satisfy regular expression pattern: %s",
-			 m->pat == KP_NAME ? KIN_NAME_RE : KIN_ARN_RE);
+			 m->pat == KP_NAME  ? KIN_NAME_RE
+			 : m->pat == KP_ARN ? KIN_ARN_RE
+					    : KIN_HASH_RE);
 		sp_kvalid_add(kv, val, path, c);
+	}
+	if (m->pat == KP_RESOURCE_ARN && !kin_resource_arn_ok(v->s, v->len)) {
+		sp_kvalid_add(
+		    kv, val, path,
+		    "Member must satisfy regular expression pattern: " KIN_RESOURCE_ARN_RE);
 	}
 	if ((m->flags & KF_LEN_MIN) != 0 && kin_length(m, v) < m->len_min) {
 		snprintf(c, sizeof(c), "Member must have length greater than or equal to %lld",
@@ -869,12 +1218,15 @@ kin_validate_value(const struct kmember *m, const struct kreq *r, const char *pa
 			 (long long)m->len_max);
 		sp_kvalid_add(kv, val, path, c);
 	}
-	if (m->enums != NULL && !kin_enum_ok(m->enums, v->s)) {
+	if (m->enums != NULL && m->type == KT_STRING && !kin_enum_ok(m->enums, v->s)) {
 		kin_enum_text(m->enums, c, sizeof(c));
 		sp_kvalid_add(kv, val, path, c);
 	}
 	if ((m->flags & KF_TAG_LENGTHS) != 0) {
 		kin_tag_lengths(v, val, path, kv);
+	}
+	if (m->type == KT_LIST) {
+		kin_list_items(m, v, val, path, kv);
 	}
 	if (m->type == KT_STRUCT) {
 		char prefix[128];
@@ -1224,6 +1576,24 @@ kb_stream_head(struct kbuf *b, const struct sp_cat_stream_row *st)
 	kb_mode(b, st);
 }
 
+/* The metrics of bit set `bits` as a JSON array of names, in the model's order. */
+static void
+kb_metrics(struct kbuf *b, uint32_t bits)
+{
+	bool first = true;
+
+	SP_ASSERT((bits & ~SP_K_METRIC_ALL) == 0);
+	kb_raw(b, "[");
+	for (unsigned i = 0; i < SP_K_METRIC_COUNT; i++) {
+		if ((bits & (1u << i)) != 0) {
+			kb_raw(b, first ? "" : ",");
+			kb_str(b, sp_k_metric_names[i]);
+			first = false;
+		}
+	}
+	kb_raw(b, "]");
+}
+
 /* RetentionPeriodHours, StreamCreationTimestamp, EnhancedMonitoring, EncryptionType, KeyId. */
 static void
 kb_stream_tail(struct kbuf *b, const struct sp_cat_stream_row *st)
@@ -1231,7 +1601,9 @@ kb_stream_tail(struct kbuf *b, const struct sp_cat_stream_row *st)
 	kb_fmt(b, ",\"RetentionPeriodHours\":%lld", (long long)st->retention_hours);
 	kb_raw(b, ",\"StreamCreationTimestamp\":");
 	kb_ts(b, st->created_ms);
-	kb_raw(b, ",\"EnhancedMonitoring\":[{\"ShardLevelMetrics\":[]}],\"EncryptionType\":");
+	kb_raw(b, ",\"EnhancedMonitoring\":[{\"ShardLevelMetrics\":");
+	kb_metrics(b, st->shard_metrics);
+	kb_raw(b, "}],\"EncryptionType\":");
 	kb_str(b, st->encryption[0] != '\0' ? st->encryption : "NONE");
 	if (st->key_id[0] != '\0') {
 		kb_raw(b, ",\"KeyId\":");
@@ -1431,6 +1803,11 @@ kin_fill_shards(const struct sp_ctl_kctx *ctx, uint32_t epoch, uint32_t tag, uin
 	SP_ASSERT(strcmp(txt[n - 1].end, "340282366920938463463374607431768211455") == 0);
 }
 
+/* Tag helpers of the tag operations' section, which CreateStream's Tags share. */
+static bool kin_create_tags_ok(const struct sp_ctl_kctx *ctx, const struct kreq *r,
+			       struct sp_ctl_kreply *out);
+static int kin_tags_array(json_t *map, struct sp_cat_tag **out, size_t *n);
+
 /* Insert the new stream; the caller has checked names and quotas. */
 static int
 kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
@@ -1441,7 +1818,13 @@ kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struc
 	struct kin_new_shard *txt = calloc(n, sizeof(*txt));
 	char arn[SP_CAT_ARN_MAX_BYTES];
 	uint32_t epoch = 0;
+	struct sp_cat_tag *tags = NULL;
+	size_t n_tags = 0;
 	int rc = sh == NULL || txt == NULL ? -ENOMEM : sp_cat_epoch(cat, &epoch);
+
+	if (rc == 0) {
+		rc = kin_tags_array(r->m[KM_TAGS].present ? r->m[KM_TAGS].j : NULL, &tags, &n_tags);
+	}
 
 	if (rc == 0) {
 		uint32_t tag = sp_seqno_stream_tag(name, strlen(name), ctx->now_ms);
@@ -1455,6 +1838,8 @@ kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struc
 			.created_ms = ctx->now_ms,
 			.encryption = "NONE",
 			.max_record_bytes = kib->present ? kib->i * 1024 : 0,
+			.tags = tags,
+			.n_tags = n_tags,
 		};
 
 		snprintf(arn, sizeof(arn), "arn:aws:kinesis:%s:%s:stream/%s", ctx->region,
@@ -1464,6 +1849,7 @@ kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struc
 	}
 	free(sh);
 	free(txt);
+	free(tags);
 	if (rc == -EEXIST) {
 		kin_error(out, SP_KERR_RESOURCE_IN_USE,
 			  "Stream %s under account %s already exists.", name, ctx->account);
@@ -1498,15 +1884,7 @@ kin_create(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq 
 		return kin_internal(out, rc);
 	}
 	if (open + n > (int64_t)ctx->shard_limit) {
-		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
-			  "This request would exceed the shard limit for the account %s in %s. "
-			  "Current shard count for the account: %lld. Limit: %u. Number of "
-			  "additional shards that would have resulted from this request: %lld. "
-			  "Refer to the AWS Service Limits page (http://docs.aws.amazon.com/"
-			  "general/latest/gr/aws_service_limits.html) for current limits and how "
-			  "to request higher limits.",
-			  ctx->account, ctx->region, (long long)open, ctx->shard_limit,
-			  (long long)n);
+		kin_shard_limit_error(out, ctx, open, n);
 		return 0;
 	}
 	if (n > SP_CTL_K_SHARDS_PER_STREAM_MAX) {
@@ -1520,6 +1898,9 @@ kin_create(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq 
 			  "The account %s in %s already has %u streams in CREATING state; wait "
 			  "for one to become ACTIVE.",
 			  ctx->account, ctx->region, SP_CTL_K_CREATING_MAX);
+		return 0;
+	}
+	if (!kin_create_tags_ok(ctx, r, out)) {
 		return 0;
 	}
 	return kin_create_insert(cat, ctx, r, (uint32_t)n, out);
@@ -1906,10 +2287,7 @@ kin_retention(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kr
 			  SP_K_RETENTION_HOURS_MAX, (long long)h);
 		return 0;
 	}
-	if (strcmp(row.status, "ACTIVE") != 0) {
-		kin_error(out, SP_KERR_RESOURCE_IN_USE,
-			  "Stream %s under account %s not ACTIVE, instead in state %s", row.name,
-			  ctx->account, row.status);
+	if (!kin_active(ctx, &row, out)) {
 		return 0;
 	}
 	if (increase ? h < row.retention_hours : h > row.retention_hours) {
@@ -1966,10 +2344,7 @@ kin_max_record(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct k
 	if (!kin_select(cat, ctx, r, &row, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
 	}
-	if (strcmp(row.status, "ACTIVE") != 0) {
-		kin_error(out, SP_KERR_RESOURCE_IN_USE,
-			  "Stream %s under account %s not ACTIVE, instead in state %s", row.name,
-			  ctx->account, row.status);
+	if (!kin_active(ctx, &row, out)) {
 		return 0;
 	}
 	rc = sp_cat_stream_set_max_record(cat, row.name, kib * 1024);
@@ -1982,6 +2357,896 @@ kin_max_record(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct k
 	}
 	SP_ASSERT(rc == 1 || kib * 1024 == row.max_record_bytes);
 	out->catalog_changed = rc == 1;
+	return 0;
+}
+
+/* ---- Tags ------------------------------------------------------------------------------- */
+
+/*
+ * Tag writes commit without a catalog_version bump: the dataplane's snapshot has no tags, so
+ * nothing it holds changes, and a bump would only push it an identical snapshot.
+ */
+
+#define KIN_TAG_CHARS_STREAM                                                                       \
+	"Some tags contain invalid characters. Valid characters: Unicode letters, digits, "        \
+	"white space, _ . / = + - % @."
+#define KIN_TAG_CHARS_RESOURCE                                                                     \
+	"Some tags contain invalid characters. Valid characters: Unicode letters, digits, "        \
+	"white space, _ . : / = + - @."
+#define KIN_TAG_ILLEGAL_TAIL                                                                       \
+	"because some tags contained illegal characters. The allowed characters are Unicode "      \
+	"letters, white-spaces, '_',',','/','=','+','-','@'."
+
+/* The two tag families: stream tags (AddTagsToStream...) and resource tags (TagResource...). */
+enum ktagset { KTS_STREAM, KTS_RESOURCE };
+
+/*
+ * Whether code point cp may appear in a tag. kinesalite's set: \w, a space, the family's
+ * punctuation, and as "Unicode letters" U+00C0..U+1FFF and U+2C00..U+D7FF (so nothing outside
+ * the BMP, which its UTF-16 regex sees as surrogates).
+ */
+static bool
+kin_tag_char_ok(uint32_t cp, enum ktagset set)
+{
+	const char *punct = set == KTS_STREAM ? "_ ./=+-@%" : "_ .:/=+-@";
+
+	if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')) {
+		return true;
+	}
+	if (cp < 0x80) {
+		return cp != 0 && strchr(punct, (int)cp) != NULL;
+	}
+	return (cp >= 0xC0 && cp <= 0x1FFF) || (cp >= 0x2C00 && cp <= 0xD7FF);
+}
+
+/* Every character of s (valid UTF-8) may appear in a tag of family set. */
+static bool
+kin_tag_text_ok(const char *s, enum ktagset set)
+{
+	uint32_t cp;
+
+	SP_ASSERT(s != NULL);
+	for (size_t i = 0; s[i] != '\0';) {
+		i += kin_utf8_next((const uint8_t *)s + i, &cp);
+		if (!kin_tag_char_ok(cp, set)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* "aws:" in any case: reserved for AWS's own tags. */
+static bool
+kin_tag_reserved(const char *key)
+{
+	return strncasecmp(key, "aws:", 4) == 0;
+}
+
+/*
+ * Step-12 rules for tags being added (map: Tags) or removed (list: TagKeys), in kinesalite's
+ * order: characters, then '%' (stream tags), then the reserved prefix (added keys). `target`
+ * names the stream or resource in the texts. On failure fill out and return false.
+ */
+static bool
+kin_tags_rules(const struct sp_ctl_kctx *ctx, json_t *tags, enum ktagset set, const char *target,
+	       struct sp_ctl_kreply *out)
+{
+	bool adding = json_is_object(tags);
+	bool chars_ok = true, percent = false, reserved = false;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	SP_VERIFY(adding || json_is_array(tags));
+	if (adding) {
+		json_object_foreach(tags, k, v)
+		{
+			const char *val = json_is_string(v) ? json_string_value(v) : "";
+
+			chars_ok = chars_ok && kin_tag_text_ok(k, set) && kin_tag_text_ok(val, set);
+			percent = percent || strchr(k, '%') != NULL || strchr(val, '%') != NULL;
+			reserved = reserved || kin_tag_reserved(k);
+		}
+	} else {
+		json_array_foreach(tags, i, v)
+		{
+			SP_ASSERT(json_is_string(v)); /* step 11 refused null items */
+			chars_ok = chars_ok && kin_tag_text_ok(json_string_value(v), set);
+			percent = percent || strchr(json_string_value(v), '%') != NULL;
+		}
+	}
+	if (!chars_ok) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT, "%s",
+			  set == KTS_STREAM ? KIN_TAG_CHARS_STREAM : KIN_TAG_CHARS_RESOURCE);
+	} else if (percent) {
+		SP_ASSERT(set == KTS_STREAM); /* not in the resource family's set */
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Failed to %s stream %s under account %s %s",
+			  adding ? "add tags to" : "remove tags from", target, ctx->account,
+			  KIN_TAG_ILLEGAL_TAIL);
+	} else if (reserved) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Tag keys beginning with aws: are reserved for AWS use.");
+	}
+	return out->err == SP_KERR_NONE;
+}
+
+/* The too-many-tags text (reference §3.4: AWS's stale "10" for stream tags). */
+static void
+kin_tags_too_many(const struct sp_ctl_kctx *ctx, enum ktagset set, const char *target,
+		  struct sp_ctl_kreply *out)
+{
+	if (set == KTS_STREAM) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Failed to add tags to stream %s under account %s because a given stream "
+			  "cannot have more than 10 tags associated with it.",
+			  target, ctx->account);
+	} else {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Failed to tag resource %s under account %s because a given resource "
+			  "cannot have more than %u tags associated with it.",
+			  target, ctx->account, SP_K_TAGS_PER_STREAM_MAX);
+	}
+}
+
+/*
+ * CreateStream's Tags, stored with the stream: the rules of AddTagsToStream, and at most
+ * SP_K_TAGS_PER_STREAM_MAX of them (the map itself may hold 200).
+ */
+static bool
+kin_create_tags_ok(const struct sp_ctl_kctx *ctx, const struct kreq *r, struct sp_ctl_kreply *out)
+{
+	const struct kval *tags = &r->m[KM_TAGS];
+	const char *name = r->m[KM_STREAM_NAME].s;
+
+	if (!tags->present || !kin_tags_rules(ctx, tags->j, KTS_STREAM, name, out)) {
+		return out->err == SP_KERR_NONE;
+	}
+	if (json_object_size(tags->j) > SP_K_TAGS_PER_STREAM_MAX) {
+		kin_tags_too_many(ctx, KTS_STREAM, name, out);
+		return false;
+	}
+	return true;
+}
+
+/* The map's entries as catalog tags (null values become ""); *out is freed by the caller. */
+static int
+kin_tags_array(json_t *map, struct sp_cat_tag **out, size_t *n)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	*n = 0;
+	*out = NULL;
+	if (map == NULL || json_object_size(map) == 0) {
+		return 0;
+	}
+	*out = calloc(json_object_size(map), sizeof(**out));
+	if (*out == NULL) {
+		return -ENOMEM;
+	}
+	json_object_foreach(map, k, v)
+	{
+		(*out)[i].key = k;
+		(*out)[i].value = json_is_string(v) ? json_string_value(v) : "";
+		i++;
+	}
+	SP_ASSERT(i == json_object_size(map));
+	*n = i;
+	return 0;
+}
+
+/* Store the request's Tags on stream (already resolved); all rules of step 12. */
+static int
+kin_tags_add(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, json_t *map, enum ktagset set,
+	     const char *stream, const char *target, struct sp_ctl_kreply *out)
+{
+	struct sp_cat_tag *tags;
+	size_t n;
+	int rc;
+
+	SP_VERIFY(json_is_object(map));
+	if (!kin_tags_rules(ctx, map, set, target, out)) {
+		return 0;
+	}
+	rc = kin_tags_array(map, &tags, &n);
+	if (rc == 0) {
+		rc = sp_cat_tags_put(cat, stream, tags, n, SP_K_TAGS_PER_STREAM_MAX);
+	}
+	free(tags);
+	if (rc == -E2BIG) {
+		kin_tags_too_many(ctx, set, target, out);
+		return 0;
+	}
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, stream);
+		return 0;
+	}
+	return rc == 0 ? 0 : kin_internal(out, rc);
+}
+
+/* Remove the request's TagKeys from stream (already resolved). */
+static int
+kin_tags_remove(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, json_t *list, enum ktagset set,
+		const char *stream, struct sp_ctl_kreply *out)
+{
+	size_t n = json_array_size(list);
+	const char **keys;
+	int rc;
+
+	SP_VERIFY(json_is_array(list) && n >= 1);
+	if (!kin_tags_rules(ctx, list, set, stream, out)) {
+		return 0;
+	}
+	keys = calloc(n, sizeof(*keys));
+	if (keys == NULL) {
+		return kin_internal(out, -ENOMEM);
+	}
+	for (size_t i = 0; i < n; i++) {
+		keys[i] = json_string_value(json_array_get(list, i));
+	}
+	rc = sp_cat_tags_remove(cat, stream, keys, n);
+	free(keys);
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, stream);
+		return 0;
+	}
+	return rc == 0 ? 0 : kin_internal(out, rc);
+}
+
+static int
+kin_add_tags(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	     struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+
+	SP_VERIFY(r->m[KM_TAGS].present); /* not null: checked in step 11 */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	return kin_tags_add(cat, ctx, r->m[KM_TAGS].j, KTS_STREAM, row.name, row.name, out);
+}
+
+static int
+kin_remove_tags(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+
+	SP_VERIFY(r->m[KM_TAG_KEYS].present);
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	return kin_tags_remove(cat, ctx, r->m[KM_TAG_KEYS].j, KTS_STREAM, row.name, out);
+}
+
+struct kin_tag_list {
+	struct kbuf *b;
+	unsigned max; /* tags per page */
+	unsigned n;   /* tags written */
+	bool more;    /* a further tag followed */
+};
+
+static int
+kin_tag_one(void *arg, const char *key, const char *value)
+{
+	struct kin_tag_list *l = arg;
+
+	SP_ASSERT(l->n <= l->max);
+	if (l->n == l->max) {
+		l->more = true;
+		return 1;
+	}
+	kb_raw(l->b, l->n > 0 ? ",{\"Key\":" : "{\"Key\":");
+	kb_str(l->b, key);
+	kb_raw(l->b, ",\"Value\":");
+	kb_str(l->b, value);
+	kb_raw(l->b, "}");
+	l->n++;
+	return 0;
+}
+
+/* ListTagsForStream: keys in order after ExclusiveStartTagKey; Limit defaults to 50. */
+static int
+kin_list_tags(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	      struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	const struct kval *excl = &r->m[KM_EXCL_TAG_KEY];
+	struct kin_tag_list l = {.b = &b,
+				 .max = kin_page(&r->m[KM_TAG_LIMIT], SP_K_TAGS_PER_STREAM_MAX)};
+	int rc;
+
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	SP_VERIFY(l.max >= 1);
+	kb_raw(&b, "{\"Tags\":[");
+	rc = sp_cat_tags_foreach(cat, row.name, excl->present ? excl->s : NULL, kin_tag_one, &l);
+	kb_raw(&b, l.more ? "],\"HasMoreTags\":true}" : "],\"HasMoreTags\":false}");
+	if (rc != 0) {
+		free(b.p);
+		return kin_internal(out, rc);
+	}
+	return kin_body(out, &b);
+}
+
+/*
+ * Find the stream a ResourceARN names. A consumer ARN (".../stream/<S>/consumer/<C>:<t>")
+ * finds nothing: there are no consumers yet. On failure fill out and return false.
+ */
+static bool
+kin_select_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		    struct sp_cat_stream_row *row, struct sp_ctl_kreply *out)
+{
+	const struct kval *arn = &r->m[KM_RESOURCE_ARN];
+	size_t at = 0;
+	bool stream_arn = kin_arn_match(arn->s, arn->len, &at);
+	const char *name = arn->s + at;
+	int rc;
+
+	SP_VERIFY(arn->present);
+	if (stream_arn && strstr(name, "/consumer/") != NULL) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Consumer %s under account %s not found.", arn->s, ctx->account);
+		return false;
+	}
+	if (!stream_arn || !kin_name_ok(name, strlen(name)) ||
+	    strlen(name) > SP_K_STREAM_NAME_MAX_CHARS) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Resource %s under account %s not found.", arn->s, ctx->account);
+		return false;
+	}
+	rc = sp_cat_stream_get(cat, name, row);
+	if (rc == 0 && strcmp(arn->s, row->arn) != 0) {
+		rc = -ENOENT; /* same name, another region or account */
+	}
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, name);
+	} else if (rc != 0) {
+		kin_internal(out, rc);
+	}
+	return rc == 0;
+}
+
+static int
+kin_tag_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		 struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+
+	SP_VERIFY(r->m[KM_TAGS].present && r->m[KM_RESOURCE_ARN].present);
+	if (!kin_select_resource(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	return kin_tags_add(cat, ctx, r->m[KM_TAGS].j, KTS_RESOURCE, row.name,
+			    r->m[KM_RESOURCE_ARN].s, out);
+}
+
+static int
+kin_untag_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		   struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+
+	SP_VERIFY(r->m[KM_TAG_KEYS].present && r->m[KM_RESOURCE_ARN].present);
+	if (!kin_select_resource(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	return kin_tags_remove(cat, ctx, r->m[KM_TAG_KEYS].j, KTS_RESOURCE, row.name, out);
+}
+
+/* ListTagsForResource: every tag (at most 50), in key order; no paging in the model. */
+static int
+kin_list_tags_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		       struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	struct kin_tag_list l = {.b = &b, .max = UINT_MAX};
+	int rc;
+
+	if (!kin_select_resource(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	kb_raw(&b, "{\"Tags\":[");
+	rc = sp_cat_tags_foreach(cat, row.name, NULL, kin_tag_one, &l);
+	kb_raw(&b, "]}");
+	if (rc != 0) {
+		free(b.p);
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(!l.more);
+	return kin_body(out, &b);
+}
+
+/* ---- Enhanced monitoring, limits -------------------------------------------------------- */
+
+/* The bits a ShardLevelMetrics list names ("ALL": all seven). */
+static uint32_t
+kin_metric_bits(json_t *list)
+{
+	uint32_t bits = 0;
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(list, i, x)
+	{
+		const char *s = json_string_value(x);
+
+		SP_VERIFY(s != NULL); /* step 11 checked every item against the enum */
+		if (strcmp(s, "ALL") == 0) {
+			bits |= SP_K_METRIC_ALL;
+		}
+		for (unsigned b = 0; b < SP_K_METRIC_COUNT; b++) {
+			bits |= strcmp(s, sp_k_metric_names[b]) == 0 ? 1u << b : 0u;
+		}
+	}
+	SP_ASSERT(bits != 0 && (bits & ~SP_K_METRIC_ALL) == 0);
+	return bits;
+}
+
+/*
+ * Enable (enable == true) or DisableEnhancedMonitoring. After the selector, only an ACTIVE
+ * stream changes (the retention operations' text). The metrics are in the dataplane's
+ * snapshot, which may count per-shard metrics only when enabled, so a change bumps
+ * catalog_version and is pushed before the reply; an unchanged set bumps nothing.
+ */
+static int
+kin_monitoring(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r, bool enable,
+	       struct sp_ctl_kreply *out)
+{
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	uint32_t bits = kin_metric_bits(r->m[KM_METRICS].j);
+	uint32_t want;
+	int rc;
+
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_active(ctx, &row, out)) {
+		return 0;
+	}
+	want = enable ? row.shard_metrics | bits : row.shard_metrics & ~bits;
+	rc = sp_cat_stream_set_metrics(cat, row.name, want);
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(rc == 1 || want == row.shard_metrics);
+	out->catalog_changed = rc == 1;
+	kb_raw(&b, "{\"StreamName\":");
+	kb_str(&b, row.name);
+	kb_raw(&b, ",\"StreamARN\":");
+	kb_str(&b, row.arn);
+	kb_raw(&b, ",\"CurrentShardLevelMetrics\":");
+	kb_metrics(&b, row.shard_metrics);
+	kb_raw(&b, ",\"DesiredShardLevelMetrics\":");
+	kb_metrics(&b, want);
+	kb_raw(&b, "}");
+	return kin_body(out, &b);
+}
+
+static int
+kin_enable_monitoring(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		      struct sp_ctl_kreply *out)
+{
+	return kin_monitoring(cat, ctx, r, true, out);
+}
+
+static int
+kin_disable_monitoring(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		       struct sp_ctl_kreply *out)
+{
+	return kin_monitoring(cat, ctx, r, false, out);
+}
+
+/* DescribeLimits: the configured shard limit and the account's figures. */
+static int
+kin_describe_limits(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		    struct sp_ctl_kreply *out)
+{
+	struct kbuf b = {0};
+	int64_t open = 0, creating = 0, on_demand = 0;
+	int rc = sp_cat_quota_counts(cat, &open, &creating);
+
+	(void)r;
+	if (rc == 0) {
+		rc = sp_cat_on_demand_count(cat, &on_demand);
+	}
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(open >= 0 && on_demand >= 0);
+	kb_fmt(&b, "{\"ShardLimit\":%u", ctx->shard_limit);
+	kb_fmt(&b, ",\"OpenShardCount\":%lld", (long long)open);
+	kb_fmt(&b, ",\"OnDemandStreamCount\":%lld", (long long)on_demand);
+	kb_fmt(&b, ",\"OnDemandStreamCountLimit\":%u}", SP_K_ON_DEMAND_STREAMS_MAX);
+	return kin_body(out, &b);
+}
+
+/* ---- Resharding (reference §3.2, §4; the state machine is ctl_reshard.c's) -------------- */
+
+/* The stream name a request gives (StreamName, else the ARN's name part), for messages. */
+static const char *
+kin_given_name(const struct kreq *r)
+{
+	const struct kval *arn = &r->m[KM_STREAM_ARN];
+	size_t at = 0;
+
+	if (r->m[KM_STREAM_NAME].present) {
+		return r->m[KM_STREAM_NAME].s;
+	}
+	if (arn->present && kin_arn_match(arn->s, arn->len, &at)) {
+		return arn->s + at;
+	}
+	return "";
+}
+
+/* The index of a ShardToSplit/ShardToMerge as kinesalite reads it (a malformed one is not
+ * found under the text given); false: out is filled. */
+static bool
+kin_shard_id(const struct sp_ctl_kctx *ctx, const char *stream, const char *given, int64_t *idx,
+	     struct sp_ctl_kreply *out)
+{
+	if (sp_ctl_shard_index(given, idx) != 0) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Could not find shard %s in stream %s under account %s.", given, stream,
+			  ctx->account);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Resolve a ShardToSplit/ShardToMerge the way kinesalite does: a malformed id is not found
+ * under the text given; a well-formed one is looked up by index and not found under its
+ * canonical id. False: out is filled.
+ */
+static bool
+kin_reshard_shard(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const char *stream,
+		  const char *given, struct sp_ctl_shard_ref *f, struct sp_ctl_kreply *out)
+{
+	int64_t idx;
+	int rc;
+
+	if (!kin_shard_id(ctx, stream, given, &idx, out)) {
+		return false;
+	}
+	rc = sp_ctl_shard_find(cat, stream, idx, f);
+	if (rc < 0 && rc != -ENOENT) {
+		kin_internal(out, rc);
+		return false;
+	}
+	if (rc == -ENOENT) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Could not find shard shardId-%012lld in stream %s under account %s.",
+			  (long long)f->index, stream, ctx->account);
+		return false;
+	}
+	return true;
+}
+
+/* Capacity operations are for provisioned streams only (reference §3.2). */
+static bool
+kin_reshard_provisioned(const struct sp_ctl_kctx *ctx, const struct sp_cat_stream_row *row,
+			struct sp_ctl_kreply *out)
+{
+	if (strcmp(row->mode, "ON_DEMAND") == 0) {
+		kin_error(out, SP_KERR_VALIDATION,
+			  "Stream %s under account %s is in ON_DEMAND mode: shard capacity is "
+			  "managed by the service and cannot be changed by this operation.",
+			  row->name, ctx->account);
+		return false;
+	}
+	return true;
+}
+
+/* A closed shard was already split or merged. */
+static void
+kin_reshard_closed(const struct sp_ctl_kctx *ctx, const char *stream, const char *id,
+		   const char *what, struct sp_ctl_kreply *out)
+{
+	kin_error(out, SP_KERR_RESOURCE_IN_USE,
+		  "Shard %s in stream %s under account %s has already been merged or split, and "
+		  "thus is not eligible for %s.",
+		  id, stream, ctx->account, what);
+}
+
+/* The account's shard quota for `more` new open shards; false: out is filled. */
+static bool
+kin_reshard_quota(struct sp_cat *cat, const struct sp_ctl_kctx *ctx,
+		  const struct sp_cat_stream_row *row, int64_t more, bool per_stream,
+		  struct sp_ctl_kreply *out)
+{
+	int64_t open = 0, creating = 0;
+	int rc = sp_cat_quota_counts(cat, &open, &creating);
+
+	if (rc != 0) {
+		kin_internal(out, rc);
+		return false;
+	}
+	if (open + more > (int64_t)ctx->shard_limit) {
+		kin_shard_limit_error(out, ctx, open, more);
+		return false;
+	}
+	if (per_stream && row->open_shards + more > (int64_t)SP_CTL_K_SHARDS_PER_STREAM_MAX) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "This request would take stream %s under account %s above %u open "
+			  "shards.",
+			  row->name, ctx->account, SP_CTL_K_SHARDS_PER_STREAM_MAX);
+		return false;
+	}
+	return true;
+}
+
+/* Write the pending reshard; the stream goes UPDATING. */
+static int
+kin_reshard_begin(struct sp_cat *cat, const struct sp_ctl_kctx *ctx,
+		  const struct sp_cat_stream_row *row, const char *op, const char *arg1,
+		  const char *arg2, const char *event, struct sp_ctl_kreply *out)
+{
+	int rc = sp_cat_reshard_begin(cat, row->name, op, arg1, arg2, event, ctx->now_ms);
+
+	if (rc == -EBUSY) {
+		struct sp_cat_stream_row now;
+
+		/* changed state since it was read: this thread is the only writer, so only a
+		 * catalog edited under us gets here */
+		rc = sp_cat_stream_get(cat, row->name, &now);
+		if (rc == -ENOENT) {
+			kin_not_found(out, ctx, row->name);
+			return 0;
+		}
+		if (rc == 0) {
+			(void)kin_active(ctx, &now, out);
+			return 0;
+		}
+	}
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	out->catalog_changed = true;
+	return 0;
+}
+
+/* SplitShard: checks in kinesalite's order, then the pending reshard. */
+static int
+kin_split(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	  struct sp_ctl_kreply *out)
+{
+	const char *given = r->m[KM_SHARD_TO_SPLIT].s;
+	const char *key = r->m[KM_NEW_HASH].s;
+	struct sp_cat_stream_row row;
+	struct sp_ctl_shard_ref f;
+	char start[SP_U128_DEC_MAX + 1], end[SP_U128_DEC_MAX + 1], idx[24];
+	sp_u128 k = 0;
+
+	SP_VERIFY(given != NULL && key != NULL); /* not null: checked in step 11 */
+	if (!kin_shard_id(ctx, kin_given_name(r), given, &(int64_t){0}, out)) {
+		return 0;
+	}
+	if (!kin_select(cat, ctx, r, &row, out) ||
+	    !kin_reshard_shard(cat, ctx, row.name, given, &f, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_reshard_provisioned(ctx, &row, out)) {
+		return 0;
+	}
+	if (!f.open) {
+		kin_reshard_closed(ctx, row.name, f.id, "splitting", out);
+		return 0;
+	}
+	if (!kin_reshard_quota(cat, ctx, &row, 1, true, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	/* the pattern allows 39 digits: above 2^128 - 1 is above every EndingHashKey */
+	if (sp_u128_parse(key, strlen(key), &k) != 0 || f.start == ~(sp_u128)0 ||
+	    k <= f.start + 1 || k >= f.end) {
+		sp_u128_format(f.start, start);
+		sp_u128_format(f.end, end);
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "NewStartingHashKey %s used in SplitShard() on shard %s in stream %s "
+			  "under account %s is not both greater than one plus the shard's "
+			  "StartingHashKey %s and less than the shard's EndingHashKey %s.",
+			  key, f.id, row.name, ctx->account, start, end);
+		return 0;
+	}
+	if (!kin_active(ctx, &row, out)) {
+		return 0;
+	}
+	snprintf(idx, sizeof(idx), "%lld", (long long)f.index);
+	return kin_reshard_begin(cat, ctx, &row, "split", idx, key, NULL, out);
+}
+
+/* MergeShards: ShardToMerge must end right before AdjacentShardToMerge starts. */
+static int
+kin_merge(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	  struct sp_ctl_kreply *out)
+{
+	const char *given[2] = {r->m[KM_SHARD_TO_MERGE].s, r->m[KM_ADJ_SHARD].s};
+	struct sp_cat_stream_row row;
+	struct sp_ctl_shard_ref f[2];
+	char a[24], b[24];
+
+	for (int i = 0; i < 2; i++) {
+		SP_VERIFY(given[i] != NULL);
+		if (!kin_shard_id(ctx, kin_given_name(r), given[i], &(int64_t){0}, out)) {
+			return 0;
+		}
+	}
+	if (!kin_select(cat, ctx, r, &row, out) ||
+	    !kin_reshard_shard(cat, ctx, row.name, given[0], &f[0], out) ||
+	    !kin_reshard_shard(cat, ctx, row.name, given[1], &f[1], out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_reshard_provisioned(ctx, &row, out)) {
+		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!f[i].open) {
+			kin_reshard_closed(ctx, row.name, f[i].id, "merging", out);
+			return 0;
+		}
+	}
+	if (f[0].end == ~(sp_u128)0 || f[0].end + 1 != f[1].start) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Shards %s and %s in stream %s under account %s are not an adjacent "
+			  "pair of shards eligible for merging",
+			  f[0].id, f[1].id, row.name, ctx->account);
+		return 0;
+	}
+	if (!kin_active(ctx, &row, out)) {
+		return 0;
+	}
+	snprintf(a, sizeof(a), "%lld", (long long)f[0].index);
+	snprintf(b, sizeof(b), "%lld", (long long)f[1].index);
+	return kin_reshard_begin(cat, ctx, &row, "merge", a, b, NULL, out);
+}
+
+/* Rolling limit of UpdateShardCount calls per stream (reference §3.2). */
+#define KIN_SCALE_PER_DAY 10
+#define KIN_DAY_MS (24LL * 3600 * 1000)
+
+/* UpdateShardCount (UNIFORM_SCALING): kinesalite's checks and texts, then AWS's limits. */
+static int
+kin_scale(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	  struct sp_ctl_kreply *out)
+{
+	int64_t t = r->m[KM_TARGET].i, o, recent = 0;
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	char target[24];
+	uint32_t splits;
+	int rc;
+
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_reshard_provisioned(ctx, &row, out) || !kin_active(ctx, &row, out)) {
+		return 0;
+	}
+	o = row.open_shards;
+	if (t > (int64_t)ctx->shard_limit) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Target shard count or number of open shards cannot be greater than %u. "
+			  "Current open shard count: %lld, Target shard count: %lld",
+			  ctx->shard_limit, (long long)o, (long long)t);
+		return 0;
+	}
+	if (t > o * 2) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "UpdateShardCount cannot scale up over double your current open shard "
+			  "count. Current open shard count: %lld, Target shard count: %lld",
+			  (long long)o, (long long)t);
+		return 0;
+	}
+	if (t * 2 < o) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "UpdateShardCount cannot scale down below half your current open shard "
+			  "count. Current open shard count: %lld, Target shard count: %lld",
+			  (long long)o, (long long)t);
+		return 0;
+	}
+	if (t > (int64_t)SP_CTL_K_SHARDS_PER_STREAM_MAX) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Target shard count %lld is above the limit of %u shards per stream.",
+			  (long long)t, SP_CTL_K_SHARDS_PER_STREAM_MAX);
+		return 0;
+	}
+	rc = sp_cat_event_count(cat, row.name, "scale", ctx->now_ms - KIN_DAY_MS, &recent);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	if (recent >= KIN_SCALE_PER_DAY) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Stream %s under account %s has already been scaled %d times in the last "
+			  "24 hours, the most UpdateShardCount allows.",
+			  row.name, ctx->account, KIN_SCALE_PER_DAY);
+		return 0;
+	}
+	rc = sp_ctl_reshard_scale_splits(cat, &row, (uint32_t)t, &splits);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	/* the transient shards of the plan count toward the account's quota while it runs (the
+	 * stream's own bound is on the target, checked above) */
+	if (!kin_reshard_quota(cat, ctx, &row, splits, false, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	snprintf(target, sizeof(target), "%lld", (long long)t);
+	rc = kin_reshard_begin(cat, ctx, &row, "scale", target, "UNIFORM_SCALING", "scale", out);
+	if (rc != 0 || out->err != SP_KERR_NONE) {
+		return rc;
+	}
+	kb_raw(&b, "{\"StreamName\":");
+	kb_str(&b, row.name);
+	kb_raw(&b, ",\"StreamARN\":");
+	kb_str(&b, row.arn);
+	kb_fmt(&b, ",\"CurrentShardCount\":%lld,\"TargetShardCount\":%lld}", (long long)o,
+	       (long long)t);
+	return kin_body(out, &b);
+}
+
+/* Capacity-mode switches per stream in a rolling day (reference §3.2, §5). */
+#define KIN_MODE_PER_DAY 2
+
+/*
+ * UpdateStreamMode: the switch itself is immediate here (AWS's is asynchronous; a client waits
+ * for ACTIVE either way). The shards stay as they are: an ON_DEMAND stream starts from its
+ * current capacity, and capacity operations are refused for it from now on.
+ */
+static int
+kin_update_mode(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		struct sp_ctl_kreply *out)
+{
+	const char *mode = r->m[KM_STREAM_MODE].s;
+	struct sp_cat_stream_row row;
+	int64_t recent = 0;
+	int rc;
+
+	SP_VERIFY(mode != NULL); /* not null: checked in step 11 */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_active(ctx, &row, out)) {
+		return 0;
+	}
+	if (r->m[KM_WARM].present && strcmp(mode, "ON_DEMAND") != 0) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "WarmThroughputMiBps can only be given when switching stream %s under "
+			  "account %s to ON_DEMAND mode.",
+			  row.name, ctx->account);
+		return 0;
+	}
+	if (strcmp(row.mode[0] != '\0' ? row.mode : "PROVISIONED", mode) == 0) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Stream %s under account %s is already in %s mode.", row.name,
+			  ctx->account, mode);
+		return 0;
+	}
+	rc = sp_cat_event_count(cat, row.name, "mode", ctx->now_ms - KIN_DAY_MS, &recent);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	if (recent >= KIN_MODE_PER_DAY) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Stream %s under account %s has already switched capacity mode %d times "
+			  "in the last 24 hours, the most UpdateStreamMode allows.",
+			  row.name, ctx->account, KIN_MODE_PER_DAY);
+		return 0;
+	}
+	rc = sp_cat_stream_set_mode(cat, row.name, mode, ctx->now_ms);
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	out->catalog_changed = rc > 0;
 	return 0;
 }
 
@@ -2008,6 +3273,20 @@ kin_op_find(enum sp_kop op)
 		[SP_KOP_INCREASE_RETENTION] = {g_kin_retention, kin_increase_retention},
 		[SP_KOP_DECREASE_RETENTION] = {g_kin_retention, kin_decrease_retention},
 		[SP_KOP_UPDATE_MAX_RECORD_SIZE] = {g_kin_max_record, kin_max_record},
+		[SP_KOP_SPLIT_SHARD] = {g_kin_split, kin_split},
+		[SP_KOP_MERGE_SHARDS] = {g_kin_merge, kin_merge},
+		[SP_KOP_UPDATE_SHARD_COUNT] = {g_kin_scale, kin_scale},
+		[SP_KOP_UPDATE_STREAM_MODE] = {g_kin_update_mode, kin_update_mode},
+		[SP_KOP_ADD_TAGS_TO_STREAM] = {g_kin_add_tags, kin_add_tags},
+		[SP_KOP_REMOVE_TAGS_FROM_STREAM] = {g_kin_remove_tags, kin_remove_tags},
+		[SP_KOP_LIST_TAGS_FOR_STREAM] = {g_kin_list_tags, kin_list_tags},
+		[SP_KOP_TAG_RESOURCE] = {g_kin_tag_resource, kin_tag_resource},
+		[SP_KOP_UNTAG_RESOURCE] = {g_kin_untag_resource, kin_untag_resource},
+		[SP_KOP_LIST_TAGS_FOR_RESOURCE] = {g_kin_list_tags_resource,
+						   kin_list_tags_resource},
+		[SP_KOP_ENABLE_ENHANCED_MONITORING] = {g_kin_monitoring, kin_enable_monitoring},
+		[SP_KOP_DISABLE_ENHANCED_MONITORING] = {g_kin_monitoring, kin_disable_monitoring},
+		[SP_KOP_DESCRIBE_LIMITS] = {g_kin_no_members, kin_describe_limits},
 	};
 
 	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {
@@ -2073,9 +3352,9 @@ sp_ctl_kreply_fini(struct sp_ctl_kreply *r)
 }
 
 int
-sp_ctl_kinesis_applied(struct sp_cat *cat, int64_t version)
+sp_ctl_kinesis_applied(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, int64_t version)
 {
-	SP_VERIFY(cat != NULL);
+	SP_VERIFY(cat != NULL && ctx != NULL);
 	if (version < 0) {
 		return 0;
 	}
@@ -2085,6 +3364,12 @@ sp_ctl_kinesis_applied(struct sp_cat *cat, int64_t version)
 		SP_CTL_INFO("kinesis: dataplane applied catalog version %lld; %d stream(s) "
 			    "moved on",
 			    (long long)version, rc);
+	}
+	if (rc >= 0) {
+		int steps = sp_ctl_reshard_advance(cat, ctx, version);
+
+		/* what moved must still be pushed when a reshard step failed */
+		rc = steps < 0 && rc == 0 ? steps : rc + SP_MAX(steps, 0);
 	}
 	return rc;
 }

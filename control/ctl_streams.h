@@ -2,7 +2,8 @@
 /*
  * The Kinesis control operations spate-control serves for the dataplane (CreateStream,
  * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards,
- * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, UpdateMaxRecordSize) and the
+ * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, UpdateMaxRecordSize, the six
+ * tag operations, Enable/DisableEnhancedMonitoring, DescribeLimits) and the
  * stream lifecycle the dataplane's acknowledgements drive. In-process and socket-free:
  * chan_server.c feeds it the kreq messages, the unit tests call it directly. Behaviour, texts
  * and check order: docs/internals/control-ops.md.
@@ -72,10 +73,12 @@ void sp_ctl_kreply_fini(struct sp_ctl_kreply *r);
 
 /*
  * The dataplane has applied catalog snapshot `version`: CREATING streams created at or before
- * it become ACTIVE, DELETING streams marked at or before it are removed. Returns the number of
- * streams changed (> 0: catalog_version was bumped, push a snapshot), 0, or -EIO.
+ * it become ACTIVE, DELETING streams marked at or before it are removed, and reshards whose
+ * last step it serves take their next step (ctl_reshard.c; ctx gives time and workers).
+ * Returns the number of changes (> 0: catalog_version was bumped, push a snapshot), 0, or -EIO.
  */
-SP_MUST_CHECK int sp_ctl_kinesis_applied(struct sp_cat *cat, int64_t version);
+SP_MUST_CHECK int sp_ctl_kinesis_applied(struct sp_cat *cat, const struct sp_ctl_kctx *ctx,
+					 int64_t version);
 
 /*
  * Hash range of shard i of a new n-shard stream (reference §2.2): step = floor(2^128 / n),

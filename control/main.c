@@ -370,6 +370,8 @@ ctl_shutdown(struct ctl_main *m)
 {
 	sp_ctl_server_close(m->srv);
 	sp_chan_server_close(m->chan);
+	json_decref(m->ctx.od.last);
+	m->ctx.od.last = NULL;
 	sp_cat_close(m->cat);
 	if (m->sig_ev.fd >= 0) {
 		close(m->sig_ev.fd);
@@ -399,6 +401,8 @@ main(int argc, char **argv)
 	m.ctx.run_dir = m.run_dir;
 	m.ctx.pid = getpid();
 	m.ctx.start_ms = sp_ctl_now_ms();
+	m.ctx.od.split_records_per_s = SP_CTL_OD_RECORDS_PER_S_DEFAULT;
+	m.ctx.od.split_bytes_per_s = SP_CTL_OD_BYTES_PER_S_DEFAULT;
 	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s, account %s, "
 		    "region %s, shard limit %u",
 		    SPATE_VERSION, m.name, m.data_dir, m.run_dir, m.kconf.account, m.kconf.region,

@@ -15,6 +15,7 @@
 #include "chan/chan.h"
 #include "core/lcore.h"
 #include "dp_config.h"
+#include "net/arp.h"
 #include "net/iface.h"
 
 struct rte_mempool;
@@ -23,6 +24,8 @@ struct sp_testsvc;
 struct sp_pktio_fault;
 struct sp_rss_ctx;
 struct sp_steer;
+struct sp_loadgen;
+struct sp_intr_gate;
 
 struct sp_dp {
 	struct sp_dp_config cfg;
@@ -37,11 +40,18 @@ struct sp_dp {
 	struct sp_iface ifaces[SP_MAX_PORTS];
 
 	struct sp_testsvc *testsvc[SP_MAX_WORKERS];
+	struct sp_loadgen *loadgen[SP_MAX_WORKERS];
 	struct sp_pktio_fault *fault[SP_MAX_WORKERS];
 
 	/* Software flow steering (net/steer.h); NULL when no port is steered. */
-	struct sp_rss_ctx *steer_rss;
+	struct sp_rss_ctx *flow_rss; /* the flow hash, with more than one worker */
 	struct sp_steer *steer[SP_MAX_WORKERS];
+
+	/* ARP confirmations shared between workers (net/arp.h), when there are several. */
+	struct sp_arp_share arp_share[SP_MAX_WORKERS];
+
+	/* The interrupt-thread gate (core/intr_gate.h); NULL when no port needs it. */
+	struct sp_intr_gate *gate;
 
 	struct sp_api_global *api; /* the Kinesis API service (NULL: config api=false) */
 

@@ -7,6 +7,7 @@
  *   SIGINT/SIGTERM -> workers stop -> ports close -> files removed -> EAL cleanup.
  * The main lcore is the service core: it never touches packets.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -37,10 +38,14 @@
 
 #include "dp.h"
 #include "api/api.h"
+#include "app/loadgen.h"
 #include "app/testsvc.h"
+#include "core/intr_gate.h"
 #include "core/pktio_fault.h"
 #include "net/arp.h"
 #include "net/port.h"
+#include "net/vdev_socket.h"
+#include "sigv4/sigv4.h"
 #include "net/rss.h"
 #include "net/steer.h"
 #include "tcp/tcp_stack.h"
@@ -319,6 +324,45 @@ dp_setup_fault(struct sp_dp *dp, struct sp_lcore *lc)
 	return rc;
 }
 
+/*
+ * The rings through which workers share ARP confirmations (net/arp.h sp_arp_share), one per
+ * ordered pair of workers, when there is more than one.
+ */
+static int
+dp_setup_arp_share(struct sp_dp *dp)
+{
+	unsigned nw = dp->nb_workers;
+	int socket = (int)rte_lcore_to_socket_id(dp->main_lcore);
+
+	if (nw < 2) {
+		return 0;
+	}
+	for (unsigned w = 0; w < nw; w++) {
+		dp->arp_share[w].self = (uint16_t)w;
+		dp->arp_share[w].nb_workers = (uint16_t)nw;
+	}
+	for (unsigned r = 0; r < nw; r++) {
+		for (unsigned o = 0; o < nw; o++) {
+			char name[RTE_RING_NAMESIZE];
+			struct rte_ring *ring;
+
+			if (r == o) {
+				continue;
+			}
+			snprintf(name, sizeof(name), "sp_arp_%u_%u", r & 0xffu, o & 0xffu);
+			ring = rte_ring_create_elem(name, SP_ARP_NOTE_BYTES, SP_ARP_SHARE_RING,
+						    socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (ring == NULL) {
+				RTE_LOG(ERR, SPATE, "ring %s: %s\n", name, rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+			dp->arp_share[r].out[o] = ring;
+			dp->arp_share[o].in[r] = ring;
+		}
+	}
+	return 0;
+}
+
 /* A worker's neighbour cache (before its TCP stack, which sends through it). */
 static int
 dp_setup_arp(struct sp_dp *dp, struct sp_lcore *lc)
@@ -328,6 +372,7 @@ dp_setup_arp(struct sp_dp *dp, struct sp_lcore *lc)
 	    .reachable_ms = (uint32_t)dp->cfg.arp_reachable_ms,
 	    .probes = (uint32_t)dp->cfg.arp_probes,
 	    .seed = rte_rand(),
+	    .share = dp->nb_workers > 1 ? &dp->arp_share[lc->worker] : NULL,
 	};
 	int rc = sp_arp_create(&lc->arp, lc, &ac);
 
@@ -337,7 +382,79 @@ dp_setup_arp(struct sp_dp *dp, struct sp_lcore *lc)
 	return rc;
 }
 
-/* A worker's TCP stack and, when configured, the test services on it. */
+/* The producer's settings: stream, records, the first key of its credentials file. */
+static int
+dp_loadgen_put_conf(const struct sp_dp *dp, struct sp_loadgen_conf *lc)
+{
+	const struct sp_dp_config *cfg = &dp->cfg;
+	struct sp_sigv4_keys *keys = NULL;
+	const struct sp_sigv4_key *k;
+	char err[256];
+	int rc;
+
+	if (cfg->loadgen_port == 0) {
+		lc->port = rte_cpu_to_be_16((uint16_t)cfg->api_port);
+	}
+	lc->records = (uint32_t)cfg->loadgen_records;
+	lc->gap_ms = (uint32_t)cfg->loadgen_gap_ms;
+	snprintf(lc->stream, sizeof(lc->stream), "%s", cfg->loadgen_stream);
+	snprintf(lc->host, sizeof(lc->host), "%s", cfg->loadgen_target);
+	snprintf(lc->region, sizeof(lc->region), "%s", cfg->loadgen_region);
+	rc = sp_sigv4_keys_load(cfg->loadgen_credentials, cfg->account_id, &keys, err, sizeof(err));
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "loadgen_credentials %s: %s\n", cfg->loadgen_credentials, err);
+		return rc;
+	}
+	k = sp_sigv4_keys_get(keys, 0);
+	lc->key = *k;
+	lc->key.token = NULL; /* it points into the table freed below; no session token is sent */
+	lc->key.token_len = 0;
+	sp_sigv4_keys_free(keys);
+	return 0;
+}
+
+/*
+ * The load generator's settings (config loadgen_*): the target must lie on a port's subnet,
+ * and the worker loop has one application poll, so the Kinesis API must be off.
+ */
+static int
+dp_loadgen_conf(const struct sp_dp *dp, struct sp_loadgen_conf *lc)
+{
+	const struct sp_dp_config *cfg = &dp->cfg;
+	struct in_addr a;
+	unsigned i;
+
+	memset(lc, 0, sizeof(*lc));
+	if (cfg->api) {
+		RTE_LOG(ERR, SPATE, "loadgen_target needs api=false\n");
+		return -EINVAL;
+	}
+	if (inet_pton(AF_INET, cfg->loadgen_target, &a) != 1 ||
+	    sp_loadgen_mode_parse(cfg->loadgen_mode, &lc->mode) != 0) {
+		RTE_LOG(ERR, SPATE, "loadgen: bad target '%s' or mode '%s'\n", cfg->loadgen_target,
+			cfg->loadgen_mode);
+		return -EINVAL;
+	}
+	for (i = 0; i < dp->nb_ifaces; i++) {
+		if (((a.s_addr ^ dp->ifaces[i].ipv4) & dp->ifaces[i].ipv4_mask) == 0) {
+			break;
+		}
+	}
+	if (i == dp->nb_ifaces) {
+		RTE_LOG(ERR, SPATE, "loadgen: %s is on no port's subnet\n", cfg->loadgen_target);
+		return -ENETUNREACH;
+	}
+	lc->ifidx = i;
+	lc->target = a.s_addr;
+	lc->port = rte_cpu_to_be_16(cfg->loadgen_port != 0        ? (uint16_t)cfg->loadgen_port
+				    : lc->mode == SP_LOADGEN_BULK ? SP_TESTSVC_PORT_SINK
+								  : SP_TESTSVC_PORT_ECHO);
+	lc->conns = (uint32_t)cfg->loadgen_conns;
+	lc->msg = (uint32_t)cfg->loadgen_msg;
+	return lc->mode == SP_LOADGEN_PUT ? dp_loadgen_put_conf(dp, lc) : 0;
+}
+
+/* A worker's TCP stack and, when configured, the test services and load generator on it. */
 static int
 dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 {
@@ -351,6 +468,10 @@ dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 	    .keepalive_idle_ms = (uint32_t)dp->cfg.tcp_keepalive_idle_s * 1000u,
 	    .keepalive_intvl_ms = (uint32_t)dp->cfg.tcp_keepalive_intvl_s * 1000u,
 	    .keepalive_probes = (uint32_t)dp->cfg.tcp_keepalive_probes,
+	    .syn_retries = (uint32_t)dp->cfg.tcp_syn_retries,
+	    .rss = dp->flow_rss,
+	    .worker = (uint16_t)lc->worker,
+	    .nb_workers = (uint16_t)dp->nb_workers,
 	};
 	int rc = sp_tcp_create(&lc->tcp, lc, &tc);
 
@@ -367,6 +488,23 @@ dp_setup_tcp(struct sp_dp *dp, struct sp_lcore *lc)
 				sp_strerror(rc));
 			return rc;
 		}
+	}
+	if (dp->cfg.loadgen_target[0] != '\0') {
+		struct sp_loadgen_conf lgc;
+
+		rc = dp_loadgen_conf(dp, &lgc);
+		lgc.worker = lc->worker;
+		if (rc == 0) {
+			rc = sp_loadgen_create(&dp->loadgen[lc->worker], lc->tcp, lc->pool, &lgc,
+					       (int)rte_lcore_to_socket_id(lc->lcore_id));
+		}
+		if (rc != 0) {
+			RTE_LOG(ERR, SPATE, "worker %u: load generator: %s\n", lc->worker,
+				sp_strerror(rc));
+			return rc;
+		}
+		lc->app_poll = sp_loadgen_poll;
+		lc->app_ctx = dp->loadgen[lc->worker];
 	}
 	return 0;
 }
@@ -393,16 +531,19 @@ dp_setup_steer(struct sp_dp *dp)
 		RTE_LOG(INFO, SPATE, "port %s: software steering %s\n", ifc->name,
 			ifc->steer ? "on" : "off");
 	}
+	if (nw > 1) {
+		/* the flow hash: steering, and the source ports of active opens (net/rss.h) */
+		dp->flow_rss =
+		    rte_zmalloc_socket("sp_flow_rss", sizeof(*dp->flow_rss), SP_CACHE_LINE, socket);
+		if (dp->flow_rss == NULL) {
+			return -ENOMEM;
+		}
+		rc = sp_rss_ctx_init(dp->flow_rss, sp_rss_sym_key, sizeof(sp_rss_sym_key));
+		SP_VERIFY(rc == 0 && dp->flow_rss->symmetric);
+	}
 	if (steered == 0) {
 		return 0;
 	}
-	dp->steer_rss = rte_zmalloc_socket("sp_steer_rss", sizeof(*dp->steer_rss), SP_CACHE_LINE,
-					   socket);
-	if (dp->steer_rss == NULL) {
-		return -ENOMEM;
-	}
-	rc = sp_rss_ctx_init(dp->steer_rss, sp_rss_sym_key, sizeof(sp_rss_sym_key));
-	SP_VERIFY(rc == 0 && dp->steer_rss->symmetric);
 	for (unsigned r = 0; r < nw; r++) {
 		for (unsigned o = 0; o < nw; o++) {
 			char name[RTE_RING_NAMESIZE];
@@ -414,20 +555,19 @@ dp_setup_steer(struct sp_dp *dp)
 			ring[r][o] = rte_ring_create(name, SP_STEER_RING_SIZE, socket,
 						     RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (ring[r][o] == NULL) {
-				RTE_LOG(ERR, SPATE, "ring %s: %s\n", name,
-					rte_strerror(rte_errno));
+				RTE_LOG(ERR, SPATE, "ring %s: %s\n", name, rte_strerror(rte_errno));
 				return -ENOMEM;
 			}
 		}
 	}
 	for (unsigned w = 0; w < nw; w++) {
-		struct sp_steer *st = rte_zmalloc_socket("sp_steer", sizeof(*st), SP_CACHE_LINE,
-							 socket);
+		struct sp_steer *st =
+		    rte_zmalloc_socket("sp_steer", sizeof(*st), SP_CACHE_LINE, socket);
 
 		if (st == NULL) {
 			return -ENOMEM;
 		}
-		st->rss = dp->steer_rss;
+		st->rss = dp->flow_rss;
 		st->nb_workers = (uint16_t)nw;
 		st->self = (uint16_t)w;
 		for (unsigned o = 0; o < nw; o++) {
@@ -436,6 +576,30 @@ dp_setup_steer(struct sp_dp *dp)
 		}
 		dp->steer[w] = st;
 	}
+	return 0;
+}
+
+/*
+ * The interrupt-thread gate (core/intr_gate.h), when a port's PMD needs it. Allocated here;
+ * started on the interrupt thread just before the workers launch.
+ */
+static int
+dp_setup_gate(struct sp_dp *dp)
+{
+	bool need = false;
+
+	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
+		need |= dp->ifaces[i].intr_gate;
+	}
+	if (!need) {
+		return 0;
+	}
+	dp->gate = rte_zmalloc("sp_intr_gate", sizeof(*dp->gate), SP_CACHE_LINE);
+	if (dp->gate == NULL) {
+		return -ENOMEM;
+	}
+	sp_intr_gate_init(dp->gate, dp->nb_workers, SP_INTR_GATE_PERIOD_US);
+	RTE_LOG(INFO, SPATE, "interrupt-thread gate on (period %u us)\n", dp->gate->period_us);
 	return 0;
 }
 
@@ -462,8 +626,8 @@ dp_steer_destroy(struct sp_dp *dp)
 		rte_free(st);
 		dp->steer[w] = NULL;
 	}
-	rte_free(dp->steer_rss);
-	dp->steer_rss = NULL;
+	rte_free(dp->flow_rss);
+	dp->flow_rss = NULL;
 }
 
 /* The Kinesis API's main-lcore half (rings, RCU, credentials) and the channel hooks. */
@@ -602,6 +766,14 @@ dp_setup(struct sp_dp *dp)
 	if (rc != 0) {
 		return rc;
 	}
+	rc = dp_setup_gate(dp);
+	if (rc != 0) {
+		return rc;
+	}
+	rc = dp_setup_arp_share(dp);
+	if (rc != 0) {
+		return rc;
+	}
 	rc = dp_setup_api_global(dp);
 	if (rc != 0) {
 		return rc;
@@ -620,6 +792,7 @@ dp_setup(struct sp_dp *dp)
 		lc->ifaces = dp->ifaces;
 		lc->pool = dp->pools[w];
 		lc->steer = dp->steer[w];
+		lc->gate = dp->gate;
 		lc->idle = dp->cfg.idle;
 		lc->idle_polls_before_sleep = (uint32_t)dp->cfg.idle_polls_before_sleep;
 		lc->idle_sleep_max_us = (uint32_t)dp->cfg.idle_sleep_max_us;
@@ -688,6 +861,14 @@ dp_shutdown(struct sp_dp *dp)
 		dp->lcores[w].stop = true;
 	}
 	rte_eal_mp_wait_lcore();
+	for (unsigned w = 0; w < dp->nb_workers; w++) {
+		sp_loadgen_stop(dp->loadgen[w]);
+	}
+	if (dp->gate != NULL) {
+		sp_intr_gate_stop(dp->gate);
+		rte_free(dp->gate);
+		dp->gate = NULL;
+	}
 	/* Stacks first: their closed() callbacks reach the services, which go next. */
 	for (unsigned w = 0; w < dp->nb_workers && dp->lcores != NULL; w++) {
 		sp_tcp_destroy(dp->lcores[w].tcp);
@@ -697,12 +878,21 @@ dp_shutdown(struct sp_dp *dp)
 		}
 		sp_testsvc_destroy(dp->testsvc[w]);
 		dp->testsvc[w] = NULL;
+		sp_loadgen_destroy(dp->loadgen[w]);
+		dp->loadgen[w] = NULL;
 		sp_arp_destroy(dp->lcores[w].arp);
 		dp->lcores[w].arp = NULL;
 		sp_pktio_fault_destroy(dp->fault[w]);
 		dp->fault[w] = NULL;
 	}
 	dp_steer_destroy(dp);
+	for (unsigned w = 0; w < SP_MAX_WORKERS; w++) {
+		for (unsigned o = 0; o < SP_MAX_WORKERS; o++) {
+			rte_ring_free(dp->arp_share[w].out[o]);
+			dp->arp_share[w].out[o] = NULL;
+			dp->arp_share[o].in[w] = NULL;
+		}
+	}
 	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
 		sp_port_close(&dp->ifaces[i]);
 	}
@@ -755,6 +945,16 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	for (unsigned i = 0; i < SP_MAX_PORTS; i++) {
+		if (dp->cfg.port_vdev[i][0] == '\0') {
+			continue;
+		}
+		rc = sp_vdev_clear_stale_socket(dp->cfg.port_vdev[i]);
+		if (rc != 0) {
+			fprintf(stderr, "spate-dataplane: port%u's socket: %s\n", i,
+				rc > 0 ? "removed a stale one (no listener)" : sp_strerror(rc));
+		}
+	}
 	fprintf(stderr, "spate-dataplane %s: EAL", SPATE_VERSION);
 	for (int i = 1; i < neal; i++) {
 		fprintf(stderr, " %s", eal[i]);
@@ -786,6 +986,13 @@ main(int argc, char **argv)
 	if (rc != 0) {
 		RTE_LOG(ERR, SPATE, "set-up failed: %s\n", sp_strerror(rc));
 		goto out;
+	}
+	if (dp->gate != NULL) {
+		rc = sp_intr_gate_start(dp->gate);
+		if (rc != 0) {
+			RTE_LOG(ERR, SPATE, "interrupt-thread gate: %s\n", sp_strerror(rc));
+			goto out;
+		}
 	}
 	RTE_LCORE_FOREACH_WORKER(lcore)
 	{

@@ -84,6 +84,7 @@ struct sp_slog {
 	uint64_t retry_at;
 	bool listed;
 	bool dead; /* dropped (its stream was deleted): find() no longer sees it */
+	bool detached; /* closed for appends, its write buffer handed back (sp_slog_detach) */
 	uint32_t list_next;
 	uint8_t *tail_block; /* recovery: the block holding the tail's end (malloc'd) */
 	/* durable watermark: seqlock (even gen: stable) */
@@ -435,6 +436,9 @@ sp_store_log_attach(struct sp_store *s, uint32_t tag, uint32_t index, void *wbuf
 	if (l->attached) {
 		return -EEXIST;
 	}
+	if (l->detached) {
+		return -EPERM; /* its shard was closed: never appended again */
+	}
 	l->attached = true;
 	l->wbuf = wbuf;
 	l->wcap = wbuf_len;
@@ -511,6 +515,9 @@ sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 	uint64_t off;
 	int rc;
 
+	if (l->detached) {
+		return -EPIPE; /* closed for good */
+	}
 	SP_VERIFY(l->attached);
 	if (l->dead) {
 		return -ENOENT;
@@ -620,6 +627,22 @@ sp_slog_expire(struct sp_slog *l, uint64_t t_ms)
 		l->first_seq = s->segs[l->head].idx.ent[0].seq;
 	}
 	return n;
+}
+
+int
+sp_slog_detach(struct sp_slog *l)
+{
+	SP_VERIFY(l->attached);
+	if (l->inflight || l->err != 0 || (l->wopen && l->w.flushed < l->w.used)) {
+		return -EBUSY; /* something still goes to the disk from the buffer */
+	}
+	/* the writer no longer mirrors the tail: nothing reads or writes the buffer again */
+	l->wopen = false;
+	l->attached = false;
+	l->detached = true;
+	l->wbuf = NULL;
+	l->wcap = 0;
+	return 0;
 }
 
 int

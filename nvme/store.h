@@ -138,6 +138,14 @@ SP_MUST_CHECK int sp_store_log_attach(struct sp_store *s, uint32_t stream_tag, u
 				      void *wbuf, size_t wbuf_len, struct sp_slog **out);
 
 /*
+ * Close an attached log for appends for good and give its write buffer back (its shard was
+ * closed by a reshard and everything in it is durable): the caller may free the buffer. Reads,
+ * retention and drop go on as before; attaching it again fails with -EPERM. Returns 0 or
+ * -EBUSY (a write in flight, failing, or bytes not yet written: poll and retry).
+ */
+SP_MUST_CHECK int sp_slog_detach(struct sp_slog *l);
+
+/*
  * Append one record (attached log; numbers strictly increasing, the log's stream tag and shard
  * index). Returns 0; -EAGAIN (no room until a write completes: poll, then retry); -ENOSPC (no
  * free segment); -EIO or another errno (writes are failing and being retried: refuse new

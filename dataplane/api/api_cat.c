@@ -164,6 +164,20 @@ cat_build_shard(const json_t *js, struct sp_api_shard *sh)
 	}
 	sh->owner = (uint16_t)json_integer_value(owner);
 	sh->open = end == NULL || json_is_null(end);
+	sh->nparents = 0;
+	for (unsigned k = 0; k < 2; k++) {
+		const char *pid;
+		size_t pid_len;
+
+		if (cat_str(js, k == 0 ? "parent_shard_id" : "adjacent_parent_shard_id", &pid,
+			    &pid_len) != 0) {
+			break; /* null: no (further) parent */
+		}
+		if (sp_api_parse_shard_id(pid, pid_len, &sh->parents[k]) != 0) {
+			return -EINVAL;
+		}
+		sh->nparents++;
+	}
 	sh->id_len = (uint8_t)sp_api_format_shard_id(sh->index, sh->id);
 	return 0;
 }
@@ -200,6 +214,30 @@ cat_index_open(struct sp_api_stream *st)
 		}
 		if (i + 1 == n && sh->end_hash != ~(sp_u128)0) {
 			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Each shard's children, from their parent fields (parents past retention are absent). */
+static int
+cat_link_children(struct sp_api_stream *st)
+{
+	for (uint32_t i = 0; i < st->nshards; i++) {
+		const struct sp_api_shard *c = &st->shards[i];
+
+		for (unsigned k = 0; k < c->nparents; k++) {
+			struct sp_api_shard *p =
+			    (struct sp_api_shard *)sp_api_stream_shard(st, c->parents[k]);
+
+			if (p == NULL) {
+				continue;
+			}
+			/* a parent is closed, older, and splits in two at most */
+			if (p->nchildren == 2 || p->open || p->index >= c->index) {
+				return -EINVAL;
+			}
+			p->children[p->nchildren++] = c->index;
 		}
 	}
 	return 0;
@@ -260,6 +298,9 @@ cat_build_stream(const json_t *js, struct sp_api_stream *st, sp_api_ring_fn ring
 		}
 	}
 	rc = st->nshards == 0 ? 0 : cat_index_open(st);
+	if (rc == 0) {
+		rc = cat_link_children(st);
+	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -363,6 +404,28 @@ sp_api_cat_free(struct sp_api_cat *cat)
 	free(cat->streams);
 	free(cat->by_tag);
 	free(cat);
+}
+
+bool
+sp_api_cat_tag_has_shard(const struct sp_api_cat *cat, uint32_t tag, uint32_t idx)
+{
+	uint32_t lo = 0, hi = cat->nstreams;
+
+	while (lo < hi) { /* the first entry of tag */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if ((uint32_t)(cat->by_tag[mid] >> 32) < tag) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	for (; lo < cat->nstreams && (uint32_t)(cat->by_tag[lo] >> 32) == tag; lo++) {
+		if (sp_api_stream_shard(&cat->streams[(uint32_t)cat->by_tag[lo]], idx) != NULL) {
+			return true;
+		}
+	}
+	return false;
 }
 
 const struct sp_api_stream *

@@ -48,6 +48,15 @@ struct sp_api_shard {
 	uint32_t index; /* the N of shardId-N */
 	uint16_t owner; /* worker index that appends to its ring */
 	bool open;
+	/*
+	 * Lineage: parents[0] the ParentShardId, parents[1] the AdjacentParentShardId (a merge
+	 * child); children: the shards naming this one as a parent (a closed shard's ChildShards,
+	 * at most two: a split's). Parents past retention are still named; children all exist.
+	 */
+	uint8_t nparents;
+	uint8_t nchildren;
+	uint32_t parents[2];
+	uint32_t children[2];
 	uint8_t id_len;
 	char id[SP_API_SHARD_ID_BYTES];
 	struct sp_shard_ring *ring; /* NULL when its memory could not be reserved */
@@ -119,6 +128,8 @@ SP_MUST_CHECK int sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_it
 /* The stream named name[0..len), or NULL. */
 /* A stream by its tag (20 bits: two streams may share one; any of them is returned). */
 const struct sp_api_stream *sp_api_cat_stream_by_tag(const struct sp_api_cat *cat, uint32_t tag);
+/* Whether any stream of this tag has shard idx (a log of that shard still has a reader). */
+bool sp_api_cat_tag_has_shard(const struct sp_api_cat *cat, uint32_t tag, uint32_t idx);
 const struct sp_api_stream *sp_api_cat_stream(const struct sp_api_cat *cat, const char *name,
 					      size_t len);
 

@@ -150,8 +150,19 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false); /* reaps the slot */
 		return;
 	}
-	if (sh == NULL || sh->ring == NULL) {
+	if (sh == NULL || (sh->ring == NULL && sh->open)) {
 		sp_api_get_no_shard(c, c->req.stream, c->req.stream_len, x->shard_index);
+		return;
+	}
+	if (x->rc == -ENOENT && sh->ring == NULL) {
+		if (x->limit == ~(sp_u128)0) {
+			/* nothing at or after the position */
+			sp_api_get_closed_end(c, cat, st, sh);
+		} else {
+			/* read only below a ring that has left since: its records are in the store
+			 * now, so the same position reads them on the next call */
+			sp_api_get_again(c, cat, st, sh, x->by_time ? x->t_ms : x->seq, x->by_time);
+		}
 		return;
 	}
 	if (x->rc == -ENOENT && x->by_time) {
@@ -182,10 +193,13 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 							   .data = r->data,
 							   .data_len = r->data_len};
 	}
-	sp_shard_ring_info(sh->ring, &ri);
+	memset(&ri, 0, sizeof(ri));
+	if (sh->ring != NULL) {
+		sp_shard_ring_info(sh->ring, &ri);
+	}
 	tip = SP_MAX(ri.tip_arrival_ms, x->log_tip_ms);
 	behind = tip > x->recs[x->n - 1].arrival_ms ? tip - x->recs[x->n - 1].arrival_ms : 0;
-	if (x->cold_end && x->n < x->max_records) {
+	if (x->cold_end && x->n < x->max_records && sh->ring != NULL) {
 		/* go on into the ring in the same answer, as one log */
 		uint64_t bytes = 0;
 		struct sp_shard_pos pos = {.seq = x->recs[x->n - 1].seq + 1};
@@ -312,6 +326,11 @@ sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 	if (c->api->store == NULL) {
 		return false;
 	}
+	if (sh->ring == NULL) {
+		/* a closed shard without a ring: everything it holds is in the store */
+		cold_start(c, st, sh, limit, ~(sp_u128)0, pos, false, 0);
+		return true;
+	}
 	if (!sp_api_cold_is(sh->ring, pos, &ring_first)) {
 		*checked = ring_first;
 		return false;
@@ -326,7 +345,12 @@ sp_api_cold_get_time(struct sp_api_conn *c, const struct sp_api_stream *st,
 {
 	struct sp_shard_pos th;
 
-	if (c->api->store == NULL || sp_shard_ring_trim_horizon(sh->ring, &th) != 0) {
+	if (c->api->store == NULL) {
+		return false;
+	}
+	if (sh->ring == NULL) {
+		th.seq = ~(sp_u128)0; /* ring-less closed shard: all in the store */
+	} else if (sp_shard_ring_trim_horizon(sh->ring, &th) != 0) {
 		return false;
 	}
 	cold_start(c, st, sh, limit, th.seq, 0, true, t_ms);

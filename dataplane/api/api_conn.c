@@ -25,6 +25,7 @@
 #include <spate/err.h>
 
 #include "../core/lcore.h"
+#include "../core/mbuf_compact.h"
 #include "../tcp/tcp.h"
 #include "../tcp/tcp_stack.h"
 #include "../shard/shard_iter.h"
@@ -202,10 +203,16 @@ conn_recv(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len)
 		c->in = chain;
 		c->in_off = 0;
 	} else if (rte_pktmbuf_chain(c->in, chain) != 0) {
-		/* more segments than a chain holds: the window bounds this; treat as abuse */
+		/* more segments than a chain holds (compaction failed for lack of mbufs): abuse */
 		rte_pktmbuf_free(chain);
 		sp_tcp_abort(c->api->tcp, tcb);
 		return;
+	}
+	if (sp_mbuf_chain_sparse(c->in) &&
+	    sp_mbuf_chain_compact(&c->in, c->in_off, c->api->pool) == 0) {
+		/* tiny segments held while the connection is not reading (core/mbuf_compact.h) */
+		c->in_off = 0;
+		c->api->lc->cnt.rx_chain_compactions++;
 	}
 	if (c->state == SP_API_CONN_READ) {
 		conn_run(c);
@@ -725,6 +732,7 @@ sp_api_worker_poll(struct sp_api *api)
 {
 	unsigned work = 0;
 
+	work += sp_api_reshard_poll(api); /* seal closed shards before serving appends */
 	work += sp_api_put_poll(api);
 	work += sp_api_store_poll(api);
 	work += sp_api_cold_poll(api);
@@ -734,6 +742,13 @@ sp_api_worker_poll(struct sp_api *api)
 	/* between requests: this worker holds no snapshot pointer now */
 	rte_rcu_qsbr_quiescent(api->g->qsbr, api->worker);
 	return work;
+}
+
+/* sp_api_worker_poll as the worker loop's app_poll. */
+static unsigned
+api_worker_poll(void *api)
+{
+	return sp_api_worker_poll(api);
 }
 
 /* ---- boot and shutdown (main lcore) ---- */
@@ -846,10 +861,12 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	if (rc != 0) {
 		return rc;
 	}
+	SP_VERIFY(lc->app_poll == NULL); /* one application per worker */
 	SP_VERIFY(rte_rcu_qsbr_thread_register(g->qsbr, lc->worker) == 0);
 	rte_rcu_qsbr_thread_online(g->qsbr, lc->worker);
 	lc->api = api;
-	lc->app_poll = sp_api_worker_poll;
+	lc->app_poll = api_worker_poll;
+	lc->app_ctx = api;
 	return 0;
 }
 

@@ -235,6 +235,89 @@ get_time_cold(const struct sp_api_shard *sh, uint64_t t)
 	return n <= 0 || v.arrival_ms >= t;
 }
 
+/*
+ * GetShardIterator on a closed shard that has no ring (opened and closed by one reshard, or
+ * closed before this boot): every position is a number, resolved in the store at GetRecords.
+ * LATEST is past every number the shard can hold.
+ */
+static void
+get_iterator_ringless(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		      const struct sp_api_stream *st, const struct sp_api_shard *sh,
+		      const struct sp_api_req_get_shard_iterator *r, sp_u128 seq)
+{
+	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
+	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	enum sp_shard_iter_kind kind = SP_SHARD_ITER_AT;
+	sp_u128 pos;
+	ssize_t n;
+
+	switch (r->type) {
+	case SP_API_ITER_AT_SEQUENCE_NUMBER:
+		pos = seq;
+		break;
+	case SP_API_ITER_AFTER_SEQUENCE_NUMBER:
+		pos = seq + 1;
+		break;
+	case SP_API_ITER_AT_TIMESTAMP:
+		pos = (uint64_t)SP_MAX(r->timestamp_ms, 0);
+		kind = SP_SHARD_ITER_TIME;
+		break;
+	case SP_API_ITER_TRIM_HORIZON:
+		pos = sh->starting_seq;
+		break;
+	default:
+		pos = ~(sp_u128)0;
+		break;
+	}
+	n = sp_api_json_write_shard_iterator(out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
+					     get_seal_kind(c, cat, st, sh, pos, kind, it,
+							   sizeof(it)));
+	SP_VERIFY(n > 0);
+	sp_api_respond(c, 200, out, (uint32_t)n);
+}
+
+void
+sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		 const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 pos,
+		 bool by_time)
+{
+	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
+	struct sp_api_jw w;
+	ssize_t len;
+
+	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_jw_get_records_begin(&w);
+	sp_api_jw_get_records_end(&w, it,
+				  get_seal_kind(c, cat, st, sh, pos,
+						by_time ? SP_SHARD_ITER_TIME : SP_SHARD_ITER_AT, it,
+						sizeof(it)),
+				  0, NULL, 0);
+	len = sp_api_jw_finish(&w);
+	SP_VERIFY(len > 0);
+	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len);
+}
+
+void
+sp_api_get_closed_end(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		      const struct sp_api_stream *st, const struct sp_api_shard *sh)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_child_text txt[2];
+	struct sp_api_jw_child kids[2];
+	struct sp_api_jw w;
+	ssize_t len;
+
+	(void)cat;
+	SP_VERIFY(!sh->open);
+	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_jw_get_records_begin(&w);
+	sp_api_jw_get_records_end(&w, NULL, 0, 0, kids, sp_api_reshard_children(st, sh, txt, kids));
+	len = sp_api_jw_finish(&w);
+	SP_VERIFY(len > 0);
+	api->cnt.shard_ends++;
+	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len);
+}
+
 void
 sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, const char *body,
 		       uint32_t len)
@@ -264,6 +347,11 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	}
 	if ((r.has & SP_API_REQ_HAS_SEQ) && r.type != SP_API_ITER_AT_TIMESTAMP &&
 	    !get_check_seq(c, &r, st, sh, &seq)) {
+		return;
+	}
+	if (sh->ring == NULL && !sh->open) {
+		/* a closed shard without a ring: positions the store resolves at GetRecords */
+		get_iterator_ringless(c, cat, st, sh, &r, seq);
 		return;
 	}
 	if (sh->ring == NULL) {
@@ -334,7 +422,7 @@ get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
 static uint32_t
 get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
 	   const struct sp_api_shard *sh, const struct sp_shard_rec_view *v, unsigned n,
-	   sp_u128 next_pos, uint64_t millis_behind, size_t cap)
+	   sp_u128 next_pos, uint64_t millis_behind, size_t cap, bool may_end)
 {
 	struct sp_api *api = c->api;
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
@@ -358,8 +446,18 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 		};
 		sp_api_jw_get_records_record(&w, &r);
 	}
-	sp_api_jw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
-				  millis_behind, NULL, 0);
+	if (may_end && !sh->open && sh->ring != NULL && sp_shard_ring_ended(sh->ring, next)) {
+		/* a closed shard read to its end: no next iterator, its children instead */
+		struct sp_api_child_text txt[2];
+		struct sp_api_jw_child kids[2];
+		unsigned nk = sp_api_reshard_children(st, sh, txt, kids);
+
+		sp_api_jw_get_records_end(&w, NULL, 0, 0, kids, nk);
+		api->cnt.shard_ends++;
+	} else {
+		sp_api_jw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
+					  millis_behind, NULL, 0);
+	}
 	len = sp_api_jw_finish(&w);
 	SP_VERIFY(len > 0); /* get_fit() sized it */
 	api->cnt.records_out += n;
@@ -425,8 +523,24 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 	st = sp_api_cat_stream(cat, it.name, it.name_len);
 	sh =
 	    st != NULL && st->tag == it.stream_tag ? sp_api_stream_shard(st, it.shard_index) : NULL;
-	if (sh == NULL || sh->ring == NULL) {
+	if (sh == NULL || (sh->ring == NULL && sh->open)) {
 		get_no_shard(c, it.name, it.name_len, it.shard_index);
+		return;
+	}
+	if (sh->ring == NULL) {
+		/* a closed shard kept only in the store (or, without one, empty) */
+		uint32_t lim = (uint32_t)r.limit;
+		bool sent;
+
+		if (it.kind == SP_SHARD_ITER_TIME) {
+			sent = sp_api_cold_get_time(c, st, sh, (uint64_t)it.seq, lim);
+		} else {
+			pos = it.kind == SP_SHARD_ITER_AFTER ? it.seq + 1 : it.seq;
+			sent = sp_api_cold_get(c, st, sh, pos, lim, &checked);
+		}
+		if (!sent) {
+			sp_api_get_closed_end(c, cat, st, sh);
+		}
 		return;
 	}
 	if (it.kind == SP_SHARD_ITER_TIME) {
@@ -471,7 +585,7 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		}
 		rc = (int)get_fit(api->views, (unsigned)rc, cap);
 		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, res.next.seq,
-				  res.millis_behind, cap);
+				  res.millis_behind, cap, true);
 		if (sp_shard_ring_read_intact(sh->ring, &res)) {
 			/* encoded from records nobody trimmed meanwhile */
 			sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
@@ -493,7 +607,8 @@ sp_api_get_answer_views(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	uint32_t blen;
 
 	SP_VERIFY(k > 0 || n == 0);
-	blen = get_answer(c, cat, st, sh, api->views, k, 0, millis_behind, cap);
+	/* the end only after records of the ring: a store-only answer may have more behind it */
+	blen = get_answer(c, cat, st, sh, api->views, k, 0, millis_behind, cap, ring != NULL);
 	if (ring != NULL && !sp_shard_ring_read_intact(ring, res)) {
 		return false; /* views from the ring were overrun: the caller answers without */
 	}

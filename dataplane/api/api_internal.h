@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include <spate/compiler.h>
 #include <spate/kinesis.h>
 #include <spate/limits.h>
@@ -25,11 +27,14 @@ struct rte_memzone;
 #define SP_API_CTL_INFLIGHT_MAX 1024u /* forwarded control operations awaiting an answer */
 
 /* One shard ring in the main lcore's registry. */
+/* How often the main lcore looks for drained rings of closed shards. */
+#define SP_API_DRAIN_CHECK_MS 50u
+
 struct sp_api_ringent {
 	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
 	uint32_t tag;
 	uint32_t index;
-	uint64_t seen_version; /* last snapshot that still had this shard */
+	uint64_t seen_version; /* last snapshot build that still had this shard */
 	const struct rte_memzone *mz;
 	struct sp_shard_ring *ring;
 };
@@ -84,6 +89,11 @@ struct sp_api_global {
 	uint64_t rings_created;
 	uint64_t rings_failed;
 	uint64_t rings_freed;
+	uint64_t rings_skipped;  /* closed shards first seen closed: no ring (store) */
+	uint64_t drain_rebuilds; /* snapshots built again to let drained rings go */
+	uint64_t builds;	 /* snapshot builds: marks which rings a build still names */
+	uint64_t drain_check_ms;
+	json_t *last_catalog; /* the catalog in force, as sent: built again without drained rings */
 	uint64_t ctl_forwarded;
 	uint64_t ctl_answered;
 	uint64_t ctl_unavailable;

@@ -37,6 +37,7 @@
 #include "../b64/b64.h"
 #include "../chan/chan.h"
 #include "../md5/md5.h"
+#include "../shard/shard_ring.h"
 #include "api_internal.h"
 #include "api_ring.h"
 #include "api_store.h"
@@ -178,6 +179,7 @@ sp_api_global_destroy(struct sp_api_global *g)
 		main_free_ringent(g, &g->ringreg[i]);
 	}
 	sp_api_cat_free(g->cat);
+	json_decref(g->last_catalog);
 	for (unsigned s = 0; s < SP_MAX_WORKERS; s++) {
 		rte_ring_free(g->ctl[s]);
 		rte_ring_free(g->ctl_done[s]);
@@ -213,7 +215,8 @@ main_ring_find(struct sp_api_global *g, const struct sp_api_stream *st,
 
 struct main_build_ctx {
 	struct sp_api_global *g;
-	uint64_t version;
+	uint64_t version; /* a build number (g->builds), not the catalog version: a catalog is
+			   * built again when drained rings leave it */
 };
 
 static struct sp_shard_ring *
@@ -223,6 +226,18 @@ main_ring_for(void *arg, const struct sp_api_stream *st, const struct sp_api_sha
 	struct sp_api_global *g = ctx->g;
 	struct sp_api_ringent *e = main_ring_find(g, st, sh);
 
+	if (e != NULL && !sh->open && e->ring != NULL && sp_shard_ring_drained(e->ring)) {
+		/* its owner handed everything to the store: the ring leaves with this build (not
+		 * seen: retired, freed after the grace period) and reads go to the store */
+		return NULL;
+	}
+	if (e == NULL && !sh->open && g->data_dir[0] != '\0') {
+		/* closed before this process saw it open (a reshard's intermediate shard, or a
+		 * shard closed before this boot): no record will ever be appended, and the store
+		 * has every one it holds; reads go there */
+		g->rings_skipped++;
+		return NULL;
+	}
 	if (e == NULL) {
 		if (g->nrings == SP_API_RING_REG_MAX) {
 			g->rings_failed++;
@@ -330,15 +345,49 @@ main_iter_gen(const struct sp_api_global *g, struct sp_api_cat *cat)
 	SP_VERIFY(cat->iter_gen >= 1);
 }
 
+/*
+ * Build a snapshot of catalog (version: the catalog's) and publish it; the replaced one and
+ * the rings no longer named go after the grace period. 0, or a negative errno (logged).
+ */
+static int
+main_publish(struct sp_api_global *g, const json_t *catalog, uint64_t version)
+{
+	struct main_build_ctx ctx = {.g = g, .version = ++g->builds};
+	struct sp_api_cat *cat = NULL;
+	struct sp_api_retired *r;
+	int rc;
+
+	while (g->nretired == SP_API_RETIRE_MAX) {
+		main_reclaim(g); /* workers are polling: the oldest grace period ends soon */
+	}
+	rc = sp_api_cat_build(catalog, version, g->epoch, g->account, g->region, main_ring_for,
+			      &ctx, &cat);
+	if (rc != 0) {
+		RTE_LOG(ERR, SPATE, "api: catalog version %llu refused: %s\n",
+			(unsigned long long)version, sp_strerror(rc));
+		g->snapshots_bad++;
+		return rc;
+	}
+	main_iter_gen(g, cat);
+	r = &g->retired[g->nretired];
+	main_collect_dropped(g, ctx.version, r);
+	r->cat = g->cat;
+	__atomic_store_n(&g->cat, cat, __ATOMIC_RELEASE);
+	r->token = rte_rcu_qsbr_start(g->qsbr);
+	g->nretired++;
+	if (catalog != g->last_catalog) {
+		json_decref(g->last_catalog);
+		g->last_catalog = json_incref((json_t *)catalog);
+	}
+	return 0;
+}
+
 static void
 main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
 {
 	const json_t *catalog = json_object_get(msg, "catalog");
 	json_int_t version = json_integer_value(json_object_get(msg, "catalog_version"));
-	struct main_build_ctx ctx = {.g = g, .version = (uint64_t)version};
-	struct sp_api_cat *cat = NULL;
 	struct sp_api_iter_conf iter;
-	struct sp_api_retired *r;
 	int rc;
 
 	/* without the key a worker could not seal or open an iterator: nothing to serve with */
@@ -353,26 +402,33 @@ main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *ch
 		sp_chan_client_send_applied(chan, g->cat->version);
 		return; /* a repeat (reconnect): nothing new */
 	}
-	while (g->nretired == SP_API_RETIRE_MAX) {
-		main_reclaim(g); /* workers are polling: the oldest grace period ends soon */
-	}
-	rc = sp_api_cat_build(catalog, (uint64_t)version, g->epoch, g->account, g->region,
-			      main_ring_for, &ctx, &cat);
-	if (rc != 0) {
-		RTE_LOG(ERR, SPATE, "api: catalog version %lld refused: %s\n", (long long)version,
-			sp_strerror(rc));
-		g->snapshots_bad++;
+	if (main_publish(g, catalog, (uint64_t)version) != 0) {
 		return;
 	}
-	main_iter_gen(g, cat);
-	r = &g->retired[g->nretired];
-	main_collect_dropped(g, (uint64_t)version, r);
-	r->cat = g->cat;
-	__atomic_store_n(&g->cat, cat, __ATOMIC_RELEASE);
-	r->token = rte_rcu_qsbr_start(g->qsbr);
-	g->nretired++;
 	g->snapshots_applied++;
-	sp_chan_client_send_applied(chan, cat->version);
+	sp_chan_client_send_applied(chan, (uint64_t)version);
+}
+
+/*
+ * Rings of closed shards whose owners drained them (everything durable in the store) leave:
+ * the catalog in force is built again without them (main_ring_for), and they are freed after
+ * the grace period. Checked every few milliseconds of the main lcore's ticks.
+ */
+static void
+main_release_drained(struct sp_api_global *g, uint64_t now_ms)
+{
+	bool any = false;
+
+	if (g->last_catalog == NULL || g->cat == NULL || now_ms < g->drain_check_ms) {
+		return;
+	}
+	g->drain_check_ms = now_ms + SP_API_DRAIN_CHECK_MS;
+	for (uint32_t i = 0; i < g->nrings && !any; i++) {
+		any = g->ringreg[i].ring != NULL && sp_shard_ring_drained(g->ringreg[i].ring);
+	}
+	if (any && main_publish(g, g->last_catalog, g->cat->version) == 0) {
+		g->drain_rebuilds++;
+	}
 }
 
 void
@@ -553,6 +609,7 @@ sp_api_main_poll(struct sp_api_global *g, struct sp_chan_client *chan, uint64_t 
 		}
 	}
 	main_ctl_timeouts(g, now_ms);
+	main_release_drained(g, now_ms);
 	main_reclaim(g);
 }
 
@@ -561,7 +618,7 @@ sp_api_status_json(const struct sp_api_global *g)
 {
 	const struct sp_api_cat *cat = g->cat;
 	json_t *o = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "catalog_version", (json_int_t)(cat != NULL ? cat->version : 0), "iter_key_gen",
 	    (json_int_t)(cat != NULL ? cat->iter_gen : 0), "iter_clock_offset_ms",
 	    (json_int_t)(cat != NULL ? cat->iter.clock_offset_ms : 0), "epoch",
@@ -569,12 +626,16 @@ sp_api_status_json(const struct sp_api_global *g)
 	    "snapshots_applied", (json_int_t)g->snapshots_applied, "snapshots_bad",
 	    (json_int_t)g->snapshots_bad, "rings", (json_int_t)g->nrings, "rings_created",
 	    (json_int_t)g->rings_created, "rings_failed", (json_int_t)g->rings_failed,
-	    "rings_freed", (json_int_t)g->rings_freed, "ctl_forwarded",
+	    "rings_freed", (json_int_t)g->rings_freed, "rings_skipped",
+	    (json_int_t)g->rings_skipped, "drain_rebuilds", (json_int_t)g->drain_rebuilds,
+	    "ctl_forwarded",
 	    (json_int_t)g->ctl_forwarded, "ctl_unavailable", (json_int_t)g->ctl_unavailable,
 	    "ctl_timeouts", (json_int_t)g->ctl_timeouts);
 
 	if (o != NULL) {
 		json_object_set_new(o, "storage", sp_api_store_status_json(g));
+		json_object_set_new(o, "reshard", sp_api_reshard_status_json(g));
+		sp_api_shardstat_add(g, o);
 	}
 	return o;
 }

@@ -95,7 +95,9 @@ sp_api_resolve_stream(struct sp_api_conn *c, const struct sp_api_cat *cat,
 static uint8_t
 put_status_of(int rc)
 {
-	return rc == -ENOSPC ? SP_API_XREC_THROTTLED : SP_API_XREC_INTERNAL;
+	return rc == -ENOSPC   ? SP_API_XREC_THROTTLED
+	       : rc == -EPIPE ? SP_API_XREC_REROUTE /* sealed: the shard closed */
+			      : SP_API_XREC_INTERNAL;
 }
 
 /*
@@ -133,6 +135,7 @@ put_quota(struct sp_api *api, const struct sp_api_stream *st, uint32_t shard,
 }
 
 static void put_finish(struct sp_api_conn *c);
+static void put_complete(struct sp_api_conn *c);
 
 /*
  * A full ring with storage: drop the records that are durable (cold reads serve them from the
@@ -176,7 +179,16 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	int serr;
 
 	SP_VERIFY(n >= 1 && n <= SP_K_PUT_RECORDS_MAX_ENTRIES);
-	if (sh == NULL || !sh->open || sh->ring == NULL || sh->owner != api->worker) {
+	if (sh != NULL && (!sh->open || sh->owner != api->worker)) {
+		/* closed by a reshard (or moved) since the sender routed them: the sender routes
+		 * them again in its snapshot, which is at least as new as ours */
+		for (uint32_t i = from; i < to; i++) {
+			x->recs[i].status = SP_API_XREC_REROUTE;
+		}
+		api->cnt.put_rerouted += n;
+		return;
+	}
+	if (sh == NULL || sh->ring == NULL) {
 		for (uint32_t i = from; i < to; i++) {
 			x->recs[i].status =
 			    sh == NULL ? SP_API_XREC_NO_STREAM : SP_API_XREC_INTERNAL;
@@ -235,6 +247,7 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 			for (uint32_t i = done; i < n; i++) {
 				x->recs[from + i].status = put_status_of(rc);
 			}
+			api->cnt.put_rerouted += rc == -EPIPE ? n - done : 0;
 			api->cnt.ring_full += rc == -ENOSPC ? n - done : 0;
 			break;
 		}
@@ -291,7 +304,7 @@ sp_api_put_release(struct sp_api *api, struct sp_api_xput *x)
 
 		SP_VERIFY(c->req.pending > 0);
 		if (--c->req.pending == 0) {
-			put_finish(c);
+			put_complete(c);
 		}
 		return;
 	}
@@ -304,7 +317,8 @@ sp_api_put_release(struct sp_api *api, struct sp_api_xput *x)
 /* Hash keys (MD5 batch) or take ExplicitHashKey; route every record. False: answered. */
 static bool
 put_route(struct sp_api_conn *c, const struct sp_api_stream *st,
-	  const struct sp_api_req_record *recs, uint32_t n, const struct sp_api_shard **route)
+	  const struct sp_api_req_record *recs, uint32_t n, const struct sp_api_shard **route,
+	  sp_u128 *hash)
 {
 	struct sp_api *api = c->api;
 	struct sp_md5_key keys[SP_K_PUT_RECORDS_MAX_ENTRIES];
@@ -331,6 +345,7 @@ put_route(struct sp_api_conn *c, const struct sp_api_stream *st,
 				h = (h << 8) | dig[i].b[b];
 			}
 		}
+		hash[i] = h;
 		route[i] = sp_api_stream_route(st, h);
 		/* an owner this dataplane does not run (restarted with fewer workers): refuse */
 		if (route[i] == NULL || route[i]->owner >= api->g->nb_workers) {
@@ -511,7 +526,8 @@ sp_api_put_order(uint64_t *ord, const struct sp_api_shard **route, uint32_t n)
  */
 static uint32_t
 put_group(struct sp_api_req *req, const struct sp_api_req_record *recs, uint32_t n,
-	  const struct sp_api_shard **route, uint32_t *gstart, uint32_t *glen, uint16_t *gowner)
+	  const struct sp_api_shard **route, const sp_u128 *hash, uint32_t *gstart,
+	  uint32_t *glen, uint16_t *gowner)
 {
 	uint64_t ord[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	uint32_t ng = 0;
@@ -534,7 +550,8 @@ put_group(struct sp_api_req *req, const struct sp_api_req_record *recs, uint32_t
 						    .b64_len = recs[k].data.len,
 						    .data_len = recs[k].data_len,
 						    .shard_index = route[k]->index,
-						    .slot = (uint16_t)k};
+						    .slot = (uint16_t)k,
+						    .hash = hash[k]};
 		req->rec_shard[k] = route[k]->index;
 	}
 	return ng;
@@ -608,7 +625,7 @@ put_send(struct sp_api_conn *c, const struct sp_api_stream *st, uint32_t ng, con
 		req->pending += local->held; /* released by api_store.c once durable */
 	}
 	if (req->pending == 0) {
-		put_finish(c);
+		put_complete(c);
 	}
 }
 
@@ -620,6 +637,7 @@ sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat)
 	const struct sp_api_req_put_record *p1 = &api->p1;
 	const struct sp_api_req_record *recs;
 	const struct sp_api_shard *route[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	sp_u128 hash[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	uint32_t gstart[SP_MAX_WORKERS], glen[SP_MAX_WORKERS], n, ng;
 	uint16_t gowner[SP_MAX_WORKERS];
 	const struct sp_api_stream *st;
@@ -644,18 +662,117 @@ sp_api_op_put(struct sp_api_conn *c, const struct sp_api_cat *cat)
 	}
 	recs = batch ? prp->rec : &p1->rec;
 	n = batch ? prp->n : 1;
-	if (!put_check_sizes(c, st, recs, n, batch) || !put_route(c, st, recs, n, route)) {
+	if (!put_check_sizes(c, st, recs, n, batch) || !put_route(c, st, recs, n, route, hash)) {
 		return;
 	}
 	memcpy(c->req.stream, st->name, st->name_len + 1u);
 	c->req.stream_len = st->name_len;
 	c->req.nrecs = n;
-	ng = put_group(&c->req, recs, n, route, gstart, glen, gowner);
+	c->req.tag = st->tag;
+	c->req.reroutes = 0;
+	ng = put_group(&c->req, recs, n, route, hash, gstart, glen, gowner);
 	SP_VERIFY(ng >= 1 && ng <= api->g->nb_workers);
 	put_send(c, st, ng, gstart, glen, gowner);
 }
 
 /* ---- completion ---- */
+
+/* Rounds a record may be routed again before it fails (a snapshot change takes one). */
+#define PUT_REROUTE_ROUNDS 8u
+
+/*
+ * Records whose shard closed (or moved) on the way: route them again in the snapshot in force,
+ * which is at least as new as the one their owner refused them in (the owner read it before
+ * handing them back), and send them to their new owners. The records already appended keep
+ * their place; each record is still appended exactly once.
+ */
+static void
+put_reroute(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+	struct sp_api_req *req = &c->req;
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	const struct sp_api_stream *st = sp_api_cat_stream(cat, req->stream, req->stream_len);
+	struct sp_api_xrec moved[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	const struct sp_api_shard *route[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint64_t ord[SP_K_PUT_RECORDS_MAX_ENTRIES];
+	uint32_t gstart[SP_MAX_WORKERS], glen[SP_MAX_WORKERS];
+	uint16_t gowner[SP_MAX_WORKERS];
+	uint32_t keep = 0, n = 0, ng = 0;
+
+	if (st != NULL && st->tag != req->tag) {
+		st = NULL; /* deleted and created again: not the stream the client wrote to */
+	}
+	for (uint32_t p = 0; p < req->nrecs; p++) {
+		struct sp_api_xrec *r = &req->recs[p];
+
+		if (r->status != SP_API_XREC_REROUTE) {
+			req->recs[keep++] = *r;
+			continue;
+		}
+		route[n] = st != NULL ? sp_api_stream_route(st, r->hash) : NULL;
+		if (route[n] == NULL || route[n]->owner >= api->g->nb_workers) {
+			r->status = st == NULL ? SP_API_XREC_NO_STREAM : SP_API_XREC_INTERNAL;
+			req->recs[keep++] = *r;
+			continue;
+		}
+		moved[n++] = *r;
+	}
+	SP_VERIFY(keep + n == req->nrecs);
+	if (n == 0) {
+		put_finish(c);
+		return;
+	}
+	/* the moved records after the kept ones, one run per new owner, request order kept */
+	sp_api_put_order(ord, route, n);
+	for (uint32_t p = 0; p < n; p++) {
+		uint32_t k = (uint32_t)(ord[p] & 0xffff);
+		uint16_t owner = (uint16_t)(ord[p] >> 48);
+		struct sp_api_xrec *r = &req->recs[keep + p];
+
+		if (ng == 0 || gowner[ng - 1] != owner) {
+			gstart[ng] = keep + p;
+			glen[ng] = 0;
+			gowner[ng] = owner;
+			ng++;
+		}
+		glen[ng - 1]++;
+		*r = moved[k];
+		r->shard_index = route[k]->index;
+		r->status = SP_API_XREC_OK;
+		req->rec_shard[r->slot] = r->shard_index;
+	}
+	api->cnt.put_reroute_rounds++;
+	put_send(c, st, ng, gstart, glen, gowner);
+}
+
+/* Every message of a PutRecord(s) is back: route refused records again, or answer. */
+static void
+put_complete(struct sp_api_conn *c)
+{
+	struct sp_api_req *req = &c->req;
+	bool again = false;
+
+	SP_VERIFY(req->pending == 0);
+	for (uint32_t p = 0; p < req->nrecs && !again; p++) {
+		again = req->recs[p].status == SP_API_XREC_REROUTE;
+	}
+	if (!again) {
+		put_finish(c);
+		return;
+	}
+	if (++req->reroutes > PUT_REROUTE_ROUNDS) {
+		/* the catalog kept moving under these records: fail them, never drop them */
+		for (uint32_t p = 0; p < req->nrecs; p++) {
+			if (req->recs[p].status == SP_API_XREC_REROUTE) {
+				req->recs[p].status = SP_API_XREC_INTERNAL;
+			}
+		}
+		put_finish(c);
+		return;
+	}
+	put_reroute(c);
+}
 
 static const char *
 put_fail_code(uint8_t status, enum sp_kerr *kerr)
@@ -816,7 +933,7 @@ sp_api_put_poll(struct sp_api *api)
 
 			SP_VERIFY(x->src == api->worker && c->req.pending > 0);
 			if (--c->req.pending == 0) {
-				put_finish(c);
+				put_complete(c);
 			}
 		}
 		work += n;

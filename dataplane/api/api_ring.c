@@ -28,8 +28,17 @@ sp_api_ring_make(struct sp_api_global *g, const struct sp_api_stream *st,
 		 const struct sp_api_shard *sh, uint64_t seq, const struct rte_memzone **mz,
 		 struct sp_shard_ring **ring)
 {
+	struct sp_seqno_fields start;
+	/*
+	 * Numbers carry the boot epoch, or the shard's own when that is newer: spate-control
+	 * starts each reshard's children in a fresh epoch, so every number of a child is above
+	 * every number of its parents (SequenceNumberForOrdering holds across a reshard).
+	 */
+	uint32_t epoch = sp_seqno_unpack(sh->starting_seq, &start) && start.epoch > g->epoch
+			     ? start.epoch
+			     : g->epoch;
 	struct sp_shard_ring_conf rc = {
-	    .id = {.epoch = g->epoch,
+	    .id = {.epoch = epoch,
 		   .node = 0,
 		   .counter = 0,
 		   .stream_tag = st->tag,

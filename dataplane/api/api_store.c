@@ -302,7 +302,10 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 		if (f->listed) {
 			store_feed_unlink(api, sp_slog_slot(l)); /* a retired log's slot, reused */
 		}
-		*f = (struct sp_api_feed){.ring = sh->ring, .log = l, .next = FEED_NONE};
+		/* at the tip: nothing fed yet, nothing pending (a closed shard that never took a
+		 * record drains at once) */
+		*f = (struct sp_api_feed){
+		    .ring = sh->ring, .log = l, .next = FEED_NONE, .at_tip = true};
 	}
 	/* what the ring holds for it but the log has not taken yet must fit as well */
 	*err = sp_slog_state(l, need + api->feeds[sp_slog_slot(l)].pending);
@@ -445,8 +448,8 @@ store_feed_valid(const struct sp_api_cat *cat, const struct sp_api_feed *f)
 }
 
 /*
- * One log per poll, round robin: a log whose stream is gone is dropped (its segments freed);
- * otherwise segments (and ring records) older than the stream's retention period go.
+ * One log per poll, round robin: a log whose stream or shard is gone is dropped (its segments
+ * freed); otherwise segments (and ring records) older than the stream's retention period go.
  */
 static unsigned
 store_sweep(struct sp_api *api, const struct sp_api_cat *cat)
@@ -470,7 +473,8 @@ store_sweep(struct sp_api *api, const struct sp_api_cat *cat)
 	f = &api->feeds[api->log_sweep];
 	sp_slog_info(l, &info);
 	st = sp_api_cat_stream_by_tag(cat, info.stream_tag);
-	if (st == NULL) {
+	/* a stream gone, or a closed shard past its retention (control removed it) */
+	if (st == NULL || !sp_api_cat_tag_has_shard(cat, info.stream_tag, info.shard_index)) {
 		if (sp_slog_drop(l) == 0) { /* -EBUSY: a write in flight, next round */
 			api->cnt.store_logs_dropped++;
 			if (f->listed) {
@@ -642,4 +646,31 @@ sp_api_store_status_json(const struct sp_api_global *g)
 		      (json_int_t)r.bad_headers, "overlaps", (json_int_t)r.overlaps, "segments",
 		      (json_int_t)r.segs, "segments_used", (json_int_t)r.segs_used));
 	return o;
+}
+
+int
+sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
+		     const struct sp_api_shard *sh)
+{
+	struct sp_slog *l;
+	struct sp_api_feed *f;
+	int rc;
+
+	SP_VERIFY(!sh->open && sh->ring != NULL && sp_shard_ring_sealed(sh->ring));
+	if (api->store == NULL) {
+		return -ENOTSUP; /* the ring is the only copy of its records */
+	}
+	l = sp_store_log_find(api->store, st->tag, sh->index);
+	f = l != NULL ? &api->feeds[sp_slog_slot(l)] : NULL;
+	if (f == NULL || f->ring != sh->ring) {
+		return 0; /* nothing of this ring went to a log: its buffer is not in use */
+	}
+	if (f->listed || !f->at_tip || f->shown < f->fed_last) {
+		return -EBUSY; /* records still on their way to the disk */
+	}
+	rc = sp_slog_detach(l);
+	if (rc == 0) {
+		f->ring = NULL; /* the write buffer in the ring's memory is no longer the log's */
+	}
+	return rc;
 }

@@ -60,4 +60,21 @@ unsigned sp_api_store_poll(struct sp_api *api);
 /* Status (main lcore): the workers' storage counters summed, and what recovery found. */
 json_t *sp_api_store_status_json(const struct sp_api_global *g);
 
+/*
+ * A closed, sealed shard's ring: let the store give back the write buffer that lives in the
+ * ring's memory, once everything fed from the ring is durable. 0: the ring's memory is no
+ * longer the store's (or never was); -EBUSY: not yet; -ENOTSUP: no store, the ring must stay.
+ */
+int sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
+			 const struct sp_api_shard *sh);
+
+/* Resharding counters summed over workers (main lcore; api_reshard.c). */
+json_t *sp_api_reshard_status_json(const struct sp_api_global *g);
+
+/*
+ * Per-shard figures into o (main lcore; api_shardstat.c): "shards", one row per shard of the
+ * snapshot in force, at most 4096, and "shards_cut", true when rows were left out.
+ */
+void sp_api_shardstat_add(const struct sp_api_global *g, json_t *o);
+
 #endif /* SP_API_STORE_H */

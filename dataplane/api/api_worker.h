@@ -55,6 +55,13 @@ struct sp_api_quota {
 };
 
 /* Owner side of one shard's log (api_store.c), indexed by the log's slot in the store. */
+/* A sealed ring this worker still has to drain (api_reshard.c); at most this many at once. */
+#define SP_API_DRAIN_MAX 256u
+struct sp_api_drain {
+	uint32_t tag;
+	uint32_t index;
+};
+
 struct sp_api_feed {
 	struct sp_shard_ring *ring; /* NULL: not attached by this worker */
 	struct sp_slog *log;
@@ -95,6 +102,8 @@ struct sp_api_req {
 	char region[SP_SIGV4_REGION_MAX + 1];
 	struct sp_api_xrec recs[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	uint32_t rec_shard[SP_K_PUT_RECORDS_MAX_ENTRIES]; /* shard index of each entry */
+	uint32_t tag;	   /* the stream's incarnation the records were routed in */
+	uint8_t reroutes;  /* rounds of records sent again after a reshard closed their shard */
 	struct sp_api_xput xput[SP_MAX_WORKERS];
 	struct sp_api_xctl xctl;
 	struct sp_api_xcold xcold;
@@ -156,6 +165,11 @@ struct sp_api_counters {
 	uint64_t cold_busy; /* refused: too many reads in flight */
 	uint64_t cold_errors;
 	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
+	uint64_t rings_sealed;	     /* shards closed by a reshard, sealed by their owner */
+	uint64_t put_rerouted;	     /* records refused by a closed shard, routed again */
+	uint64_t put_reroute_rounds; /* PutRecord(s) that routed records again */
+	uint64_t shard_ends;	     /* GetRecords answers at a closed shard's end */
+	uint64_t rings_drained;	     /* sealed rings handed over to the store, then freed */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
 };
@@ -166,6 +180,9 @@ struct sp_api {
 	struct sp_tcp *tcp;
 	struct rte_mempool *pool;
 	unsigned worker;
+	uint64_t sealed_version; /* snapshot whose closed shards this worker sealed */
+	struct sp_api_drain drain[SP_API_DRAIN_MAX]; /* sealed rings not drained yet */
+	uint32_t ndrain;
 	int64_t wall_offset_ms; /* realtime minus the clock seam's milliseconds, at create */
 	struct sp_sigv4 *sigv4; /* NULL without credentials: every request refused */
 
@@ -280,6 +297,32 @@ void sp_api_op_control(struct sp_api_conn *c, const char *body, uint32_t len);
 unsigned sp_api_put_poll(struct sp_api *api);
 /* Cold reads (api_cold.c): requests from other workers, their answers, store completions. */
 unsigned sp_api_cold_poll(struct sp_api *api);
+
+/* GetRecords at the end of closed shard sh, which has nothing more: no next iterator,
+ * ChildShards (api_get.c). */
+void sp_api_get_closed_end(struct sp_api_conn *c, const struct sp_api_cat *cat,
+			   const struct sp_api_stream *st, const struct sp_api_shard *sh);
+
+/* GetRecords answered with no records and an iterator at pos (by_time: a time) again. */
+void sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
+		      const struct sp_api_stream *st, const struct sp_api_shard *sh, sp_u128 pos,
+		      bool by_time);
+
+/* Resharding (api_reshard.c): seal the rings of shards closed since the last snapshot seen. */
+unsigned sp_api_reshard_poll(struct sp_api *api);
+
+/* Text of ChildShards entries (the writer keeps pointers into it). */
+struct sp_api_child_text {
+	char id[SP_API_SHARD_ID_BYTES];
+	char parents[2][SP_API_SHARD_ID_BYTES];
+	char start[SP_U128_DEC_MAX + 1];
+	char end[SP_U128_DEC_MAX + 1];
+};
+
+/* The ChildShards of closed shard sh (at most two): entries into out, text into txt. */
+unsigned sp_api_reshard_children(const struct sp_api_stream *st, const struct sp_api_shard *sh,
+				 struct sp_api_child_text *txt, struct sp_api_jw_child *out);
+
 /*
  * Whether records at pos may have left the ring (an earlier boot's, or trimmed): then only
  * the store can answer. ring_first receives the ring's oldest record's number (its trim

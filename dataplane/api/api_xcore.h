@@ -33,6 +33,7 @@ enum sp_api_xrec_status {
 	SP_API_XREC_INTERNAL,  /* InternalFailure */
 	SP_API_XREC_NO_STREAM, /* the stream or shard vanished meanwhile */
 	SP_API_XREC_NO_SPACE,  /* InternalFailure: the shard's store is full */
+	SP_API_XREC_REROUTE,   /* the shard closed (reshard) or moved: route it again */
 };
 
 struct sp_api_xrec {
@@ -45,6 +46,7 @@ struct sp_api_xrec {
 	uint16_t slot;  /* position in the request's Records */
 	uint8_t status; /* enum sp_api_xrec_status, set by the owner */
 	sp_u128 seq;    /* set by the owner */
+	sp_u128 hash;   /* the record's hash key: where it goes when routed again */
 };
 
 struct sp_api_xput {

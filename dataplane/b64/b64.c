@@ -9,11 +9,12 @@
  * kinesalite's order (length in UTF-16 units, leftmost bad character, last character) from
  * the input alone, so every kernel reports the same error by construction. Nothing allocates.
  *
- * Which lcore: selection runs once on the main lcore at start-up (or lazily on first use);
- * afterwards the dispatch pointer is only read, and every coding call is a pure function of
- * its arguments, safe on any lcore.
+ * Which lcore: selection runs once on the main lcore at start-up, or on first use (the first
+ * uses of several threads wait for one selection); afterwards the dispatch pointer is only
+ * read, and every coding call is a pure function of its arguments, safe on any lcore.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -897,8 +898,9 @@ b64_env_kernel(void)
 	return SP_B64_KERNEL_COUNT;
 }
 
-void
-sp_b64_select(void)
+/* sp_b64_select's work, run once (b64_select_guard): a kernel forced before is kept. */
+static void
+b64_select_once(void)
 {
 	enum sp_b64_kernel want;
 	int k;
@@ -932,6 +934,23 @@ sp_b64_select(void)
 	/* The scalar code is the reference; if it fails RFC 4648 nothing can be trusted. */
 	SP_VERIFY(sp_b64_self_test(SP_B64_SCALAR) == 0);
 	b64_install(SP_B64_SCALAR);
+}
+
+/*
+ * Selection installs each candidate to self-test it, so two threads selecting at once (the
+ * first coding calls of two workers, when nobody selected at start-up) would test each
+ * other's kernels and fail. pthread_once makes the others wait for the one selection; it is
+ * reached only while no kernel is installed, never on the coding path afterwards.
+ */
+void
+sp_b64_select(void)
+{
+	static pthread_once_t b64_select_guard = PTHREAD_ONCE_INIT;
+
+	if (__atomic_load_n(&g_b64_ops, __ATOMIC_ACQUIRE) != NULL) {
+		return;
+	}
+	SP_VERIFY(pthread_once(&b64_select_guard, b64_select_once) == 0);
 }
 
 enum sp_b64_kernel

@@ -12,9 +12,15 @@
  * sleeps 1 us, doubling up to idle_sleep_max_us while polls stay empty, and drops back to
  * polling at full speed on the first frame. Frames another worker handed over (net/steer.h)
  * count as received, and a worker never sleeps while one waits in its incoming rings.
+ *
+ * With an interrupt-thread gate (intr_gate.h), nothing in an iteration touches a port before
+ * the gate is passed at its top: the rx bursts, and every tx burst, which all happen inside
+ * sp_lcore_poll(). A closed gate is waited out (a pause, or a 1 us sleep under the sleep
+ * policy, away from the gate); it closes for microseconds.
  */
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include <spate/assert.h>
 
@@ -22,6 +28,7 @@
 #include "../net/net.h"
 #include "../net/steer.h"
 #include "../tcp/tcp_stack.h"
+#include "intr_gate.h"
 #include "lcore.h"
 
 static void
@@ -124,10 +131,67 @@ sp_lcore_poll(struct sp_lcore *lc)
 	}
 	if (lc->app_poll != NULL) {
 		/* cross-core hand-offs count as work: a worker with messages does not sleep */
-		total += lc->app_poll(lc->api);
+		total += lc->app_poll(lc->app_ctx);
 	}
 	sp_lcore_tx_flush(lc);
 	return total;
+}
+
+static void
+lcore_sleep(struct sp_lcore *lc, uint64_t us)
+{
+	if (lc->gate != NULL) {
+		sp_intr_gate_away(lc->gate, lc->worker);
+	}
+	lc->clk.ops->sleep_us(lc->clk.ctx, us);
+	if (lc->gate != NULL) {
+		sp_intr_gate_back(lc->gate, lc->worker);
+	}
+}
+
+/* Pass the gate at the top of an iteration; false: the worker was stopped while it waited. */
+static bool
+lcore_gate_pass(struct sp_lcore *lc)
+{
+	if (SP_LIKELY(sp_intr_gate_enter(lc->gate, lc->worker))) {
+		return true;
+	}
+	lc->cnt.gate_waits++;
+	do {
+		if (lc->stop) {
+			return false;
+		}
+		if (lc->idle == SP_IDLE_SLEEP) {
+			lcore_sleep(lc, 1);
+		} else {
+			rte_pause();
+		}
+	} while (!sp_intr_gate_enter(lc->gate, lc->worker));
+	return true;
+}
+
+/* After the loop: flush what is buffered if the gate lets us, else drop it; then away. */
+static void
+lcore_exit(struct sp_lcore *lc)
+{
+	if (lc->gate == NULL || sp_intr_gate_enter(lc->gate, lc->worker)) {
+		sp_lcore_tx_flush(lc);
+	} else {
+		for (unsigned i = 0; i < lc->nb_ifaces; i++) {
+			struct sp_txbuf *tb = &lc->tx[i];
+
+			for (uint16_t j = 0; j < tb->n; j++) {
+				lc->qcnt[i].tx_bytes -= tb->pkts[j]->pkt_len;
+				lc->cnt.tx_bytes -= tb->pkts[j]->pkt_len;
+			}
+			lc->qcnt[i].tx_drops += tb->n;
+			rte_pktmbuf_free_bulk(tb->pkts, tb->n);
+			tb->n = 0;
+		}
+	}
+	if (lc->gate != NULL) {
+		sp_intr_gate_away(lc->gate, lc->worker);
+	}
 }
 
 void
@@ -137,9 +201,17 @@ sp_lcore_run(struct sp_lcore *lc)
 
 	lc->idle_run = 0;
 	lc->sleep_us = SP_SLEEP_MIN_US;
+	if (lc->gate != NULL) {
+		sp_intr_gate_back(lc->gate, lc->worker);
+	}
 	while (!lc->stop) {
-		unsigned n = sp_lcore_poll(lc);
+		unsigned n;
 		uint64_t t_now;
+
+		if (lc->gate != NULL && !lcore_gate_pass(lc)) {
+			break;
+		}
+		n = sp_lcore_poll(lc);
 
 		lc->cnt.polls++;
 		if (n != 0) {
@@ -148,7 +220,7 @@ sp_lcore_run(struct sp_lcore *lc)
 			lc->sleep_us = SP_SLEEP_MIN_US;
 		} else if (lc->idle == SP_IDLE_SLEEP &&
 			   ++lc->idle_run >= lc->idle_polls_before_sleep && !sp_steer_pending(lc)) {
-			lc->clk.ops->sleep_us(lc->clk.ctx, lc->sleep_us);
+			lcore_sleep(lc, lc->sleep_us);
 			lc->cnt.sleeps++;
 			lc->sleep_us = SP_MIN(lc->sleep_us * 2, lc->idle_sleep_max_us);
 		}
@@ -160,5 +232,5 @@ sp_lcore_run(struct sp_lcore *lc)
 		}
 		t_prev = t_now;
 	}
-	sp_lcore_tx_flush(lc);
+	lcore_exit(lc);
 }

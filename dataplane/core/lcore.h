@@ -26,6 +26,7 @@ struct sp_arp;
 struct sp_tcp;
 struct sp_api;
 struct sp_steer;
+struct sp_intr_gate;
 
 #define SP_RX_BURST 32	   /* frames taken from one rx queue per poll */
 #define SP_TX_BUF 64	   /* frames buffered per port before a tx burst */
@@ -54,11 +55,15 @@ struct sp_lcore {
 	struct sp_arp *arp;	  /* this worker's neighbour cache (NULL: answer ARP only) */
 	struct sp_tcp *tcp;	  /* this worker's TCP stack (NULL: TCP not served) */
 	struct sp_api *api;	  /* this worker's Kinesis API service (NULL: not served) */
-	/* The application's per-poll work (cross-core rings, timeouts); returns work done. A
-	 * pointer, not a call, so the stack's library does not link the layers above it. */
-	unsigned (*app_poll)(struct sp_api *api);
+	/* The application's per-poll work (cross-core rings, timeouts; the load generator's
+	 * connects) on app_ctx; returns work done. A pointer, not a call, so the stack's library
+	 * does not link the layers above it. */
+	unsigned (*app_poll)(void *app_ctx);
+	void *app_ctx;
 	/* Software flow steering (net/steer.h) for ports with iface.steer; NULL: off. */
 	struct sp_steer *steer;
+	/* The interrupt-thread gate (core/intr_gate.h), shared; NULL: no port needs it. */
+	struct sp_intr_gate *gate;
 
 	/* Idle policy and its state. */
 	enum sp_idle_policy idle;
@@ -91,7 +96,11 @@ void sp_lcore_tx_flush(struct sp_lcore *lc);
  */
 unsigned sp_lcore_poll(struct sp_lcore *lc);
 
-/* The worker loop: poll until lc->stop, applying the idle policy. */
+/*
+ * The worker loop: poll until lc->stop, applying the idle policy. With a gate, every
+ * iteration starts by passing it (waiting while it is closed), and the worker is away from it
+ * while it sleeps.
+ */
 void sp_lcore_run(struct sp_lcore *lc);
 
 #endif /* SP_LCORE_H */

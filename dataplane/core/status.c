@@ -18,6 +18,7 @@
 #include "../api/api.h"
 
 #include "../dp.h"
+#include "intr_gate.h"
 #include "../net/arp.h"
 #include "../tcp/tcp_internal.h"
 
@@ -112,6 +113,28 @@ status_port(const struct sp_dp *dp, unsigned i)
 	return p;
 }
 
+/* The interrupt-thread gate (intr_gate.h); its figures are written by the interrupt thread. */
+static json_t *
+status_gate(const struct sp_dp *dp)
+{
+	const struct sp_intr_gate *g = dp->gate;
+	uint64_t rounds;
+
+	if (g == NULL) {
+		return json_pack("{s:b}", "enabled", false);
+	}
+	rounds = __atomic_load_n(&g->rounds, __ATOMIC_RELAXED);
+	return json_pack("{s:b, s:i, s:I, s:I, s:I}", "enabled", true, "period_us",
+			 (int)g->period_us, "rounds", (json_int_t)rounds, "close_wait_us_max",
+			 (json_int_t)(__atomic_load_n(&g->close_wait_ns_max, __ATOMIC_RELAXED) /
+				      1000u),
+			 "close_wait_us_avg",
+			 (json_int_t)(rounds == 0 ? 0
+						  : __atomic_load_n(&g->close_wait_ns_sum,
+								    __ATOMIC_RELAXED) /
+							rounds / 1000u));
+}
+
 /*
  * Connections per TCP state over every worker. Reads TCB state words that workers write
  * (single bytes and words: never torn); a snapshot that may be a poll or two stale.
@@ -195,6 +218,7 @@ sp_dp_status_json(void *arg)
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "counters", status_counters(&sum));
 	json_object_set_new(o, "workers", workers);
+	json_object_set_new(o, "intr_gate", status_gate(dp));
 	json_object_set_new(o, "tcp", status_tcp(dp));
 	json_object_set_new(o, "arp", status_arp(dp));
 	if (dp->api != NULL) {

@@ -25,6 +25,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include <spate/assert.h>
 
@@ -54,6 +55,16 @@ struct arp_slot {
 	uint64_t key; /* ifidx << 32 | ip */
 	uint32_t ref; /* entry index + 1; 0: empty */
 };
+
+/* A confirmed neighbour, passed to the other workers (sp_arp_share). */
+struct arp_note {
+	uint32_t ip; /* network order */
+	struct rte_ether_addr mac;
+	uint8_t ifidx;
+	uint8_t pad;
+};
+
+SP_STATIC_ASSERT(sizeof(struct arp_note) == SP_ARP_NOTE_BYTES, "the share rings' element");
 
 struct sp_arp {
 	struct sp_lcore *lc;
@@ -297,6 +308,28 @@ arp_on_link(const struct sp_iface *ifc, uint32_t ip)
  * The RFC 826 merge rule for sender (sip, sha) of a valid ARP packet. `for_us`: its target
  * is our address (a request for us, or a reply to us).
  */
+/* Tell the other workers that (ifidx, ip) answered from mac (sp_arp_share). */
+static void
+arp_share(struct sp_arp *arp, unsigned ifidx, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	const struct sp_arp_share *sh = arp->conf.share;
+	struct arp_note note = {.ip = ip, .mac = *mac, .ifidx = (uint8_t)ifidx};
+
+	if (sh == NULL) {
+		return;
+	}
+	for (unsigned w = 0; w < sh->nb_workers; w++) {
+		if (w == sh->self) {
+			continue;
+		}
+		if (rte_ring_enqueue_elem(sh->out[w], &note, sizeof(note)) == 0) {
+			arp->lc->cnt.arp_shared_out++;
+		} else {
+			arp->lc->cnt.arp_share_drops++; /* that worker asks again itself */
+		}
+	}
+}
+
 static void
 arp_learn(struct sp_arp *arp, unsigned ifidx, uint32_t sip, const struct rte_ether_addr *sha,
 	  bool for_us)
@@ -316,6 +349,7 @@ arp_learn(struct sp_arp *arp, unsigned ifidx, uint32_t sip, const struct rte_eth
 		arp->lc->cnt.arp_learned++;
 		rte_ether_addr_copy(sha, &e->mac);
 		arp_confirm(arp, e);
+		arp_share(arp, ifidx, sip, sha);
 		return;
 	}
 	changed = e->state != SP_ARP_INCOMPLETE && !rte_is_same_ether_addr(&e->mac, sha);
@@ -326,6 +360,7 @@ arp_learn(struct sp_arp *arp, unsigned ifidx, uint32_t sip, const struct rte_eth
 	if (for_us) {
 		/* A reply to us, or the neighbour resolving us right now: it is there. */
 		arp_confirm(arp, e);
+		arp_share(arp, ifidx, sip, sha);
 	} else if (e->state == SP_ARP_INCOMPLETE || changed) {
 		/* Heard, not confirmed (gratuitous ARP, a request for someone else). */
 		arp_flush(arp, e);
@@ -515,6 +550,45 @@ arp_clock_ms(const struct sp_arp *arp)
 	return cyc / arp->hz * 1000u + cyc % arp->hz * 1000u / arp->hz;
 }
 
+/*
+ * Other workers' confirmations: an entry we have for the neighbour is confirmed (and sends
+ * what waits for it); none is made for a neighbour we do not need.
+ */
+static void
+arp_take_notes(struct sp_arp *arp)
+{
+	const struct sp_arp_share *sh = arp->conf.share;
+
+	for (unsigned w = 0; w < sh->nb_workers; w++) {
+		struct arp_note notes[SP_ARP_SHARE_PER_POLL];
+		unsigned n;
+
+		if (w == sh->self) {
+			continue;
+		}
+		n = rte_ring_dequeue_burst_elem(sh->in[w], notes, sizeof(notes[0]),
+						SP_ARP_SHARE_PER_POLL, NULL);
+		for (unsigned i = 0; i < n; i++) {
+			struct arp_entry *e;
+
+			arp->lc->cnt.arp_shared_in++;
+			if (notes[i].ifidx >= arp->lc->nb_ifaces) {
+				continue;
+			}
+			e = arp_find(arp, notes[i].ifidx, notes[i].ip);
+			if (e == NULL) {
+				continue;
+			}
+			if (e->state != SP_ARP_INCOMPLETE &&
+			    !rte_is_same_ether_addr(&e->mac, &notes[i].mac)) {
+				arp->lc->cnt.arp_updated++;
+			}
+			rte_ether_addr_copy(&notes[i].mac, &e->mac);
+			arp_confirm(arp, e);
+		}
+	}
+}
+
 void
 sp_arp_timers(struct sp_lcore *lc)
 {
@@ -528,6 +602,9 @@ sp_arp_timers(struct sp_lcore *lc)
 	/* A budget-limited advance leaves the rest due for the next poll. */
 	fired = sp_tw_advance(&arp->wheel, arp->now_ms, SP_ARP_TIMERS_PER_POLL);
 	SP_VERIFY(fired <= SP_ARP_TIMERS_PER_POLL);
+	if (arp->conf.share != NULL) {
+		arp_take_notes(arp);
+	}
 }
 
 int

@@ -11,9 +11,11 @@
 #include <stdint.h>
 
 #include <spate/compiler.h>
+#include <spate/limits.h>
 
 struct rte_ether_addr;
 struct rte_mbuf;
+struct rte_ring;
 struct sp_lcore;
 struct sp_arp;
 
@@ -23,11 +25,32 @@ struct sp_arp;
 #define SP_ARP_STALE_GC_MS     60000 /* a stale entry nobody used is removed after this */
 #define SP_ARP_TIMERS_PER_POLL 64    /* timer callbacks per sp_arp_timers() call */
 
+#define SP_ARP_SHARE_PER_POLL 32 /* notes taken from each other worker per poll */
+
+/*
+ * Answers shared between workers. A NIC delivers ARP (not hashed by RSS) to one queue, so the
+ * worker that asked for a neighbour may never see the reply, and only the passive side has a
+ * fallback (the SYN's source MAC). So every worker that confirms a neighbour from an ARP packet
+ * addressed to us passes a note (interface, address, MAC) to every other worker, through one
+ * single-producer single-consumer ring (rte_ring of SP_ARP_NOTE_BYTES elements) per ordered
+ * pair; a worker that has an entry for that neighbour takes the note as a confirmation (which
+ * sends what waits for it), and one without ignores it: entries are made only by need.
+ */
+#define SP_ARP_NOTE_BYTES 12
+#define SP_ARP_SHARE_RING 256 /* notes a ring holds; a full one drops (counted) */
+struct sp_arp_share {
+	uint16_t self;
+	uint16_t nb_workers;
+	struct rte_ring *out[SP_MAX_WORKERS]; /* to each other worker (NULL for self) */
+	struct rte_ring *in[SP_MAX_WORKERS];  /* from each other worker */
+};
+
 struct sp_arp_conf {
 	uint32_t entries;      /* neighbours per worker, all ports */
 	uint32_t reachable_ms; /* base reachable time; each confirmation draws 0.5-1.5x of it */
 	uint32_t probes;       /* unanswered requests before an entry is dropped */
 	uint64_t seed;         /* of the reachable-time randomisation */
+	const struct sp_arp_share *share; /* NULL: one worker, nothing to share */
 };
 
 /* Entry states (the subset of RFC 4861's neighbour states an ARP cache needs). */

@@ -25,6 +25,7 @@ struct sp_iface {
 	bool tx_multiseg;   /* the port sends mbuf chains (header + payload clones) */
 	bool rss;	    /* the port hashes flows to queues */
 	bool steer;	    /* workers hand flows to their owners in software (net/steer.h) */
+	bool intr_gate;	    /* its PMD needs the interrupt-thread gate (core/intr_gate.h) */
 	char name[64];	    /* ethdev name, e.g. net_tap0 */
 	char ipv4_text[32]; /* as configured, a.b.c.d/len */
 };

@@ -158,6 +158,12 @@ sp_port_setup(struct sp_iface *ifc, const char *vdev, const char *ipv4_prefix, u
 	if (rc != 0) {
 		return rc;
 	}
+	/*
+	 * net_memif (22.11) unmaps the shared regions on the interrupt thread when the peer
+	 * leaves, without waiting for a worker inside a burst: the workers pass the
+	 * interrupt-thread gate.
+	 */
+	ifc->intr_gate = strcmp(info.driver_name, "net_memif") == 0;
 	if (info.max_rx_queues < nb_queues || info.max_tx_queues < nb_queues) {
 		RTE_LOG(ERR, SPATE, "port %s: %u workers need %u queue pairs, port has %u/%u\n",
 			ifc->name, nb_queues, nb_queues, info.max_rx_queues, info.max_tx_queues);

@@ -86,6 +86,9 @@ struct sp_shard_ring {
 	_Atomic uint64_t trim_off SP_CACHE_ALIGNED;
 	_Atomic uint64_t commit_gen;
 	_Atomic uint64_t visible; /* readers see counters up to this (durable ack mode) */
+	/* 0 while the shard takes records; once sealed, the counter after its last record */
+	_Atomic uint64_t sealed_next;
+	_Atomic bool drained; /* sealed and nothing of it needed any more: memory may go */
 	struct shard_commit slots[SHARD_COMMIT_SLOTS];
 };
 
@@ -784,6 +787,9 @@ sp_shard_ring_append(struct sp_shard_ring *ring, const struct sp_shard_rec_in *i
 
 	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
 	SP_VERIFY((in != NULL || n == 0) && n <= INT32_MAX);
+	if (atomic_load_explicit(&ring->sealed_next, memory_order_relaxed) != 0) {
+		return n == 0 ? 0 : -EPIPE; /* closed by a reshard: never another record */
+	}
 	/* Order earlier trims (trim_off stores) before the stores below reuse freed bytes. */
 	atomic_thread_fence(memory_order_release);
 	for (i = 0; i < n; i++) {
@@ -956,6 +962,54 @@ sp_shard_ring_set_visible(struct sp_shard_ring *ring, sp_u128 upto)
 	if (c > atomic_load_explicit(&ring->visible, memory_order_relaxed)) {
 		atomic_store_explicit(&ring->visible, c, memory_order_release);
 	}
+}
+
+void
+sp_shard_ring_seal(struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	if (atomic_load_explicit(&ring->sealed_next, memory_order_relaxed) == 0) {
+		SP_VERIFY(ring->w.next_counter >= 1);
+		atomic_store_explicit(&ring->sealed_next, ring->w.next_counter,
+				      memory_order_release);
+	}
+}
+
+bool
+sp_shard_ring_sealed(const struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	return atomic_load_explicit(&ring->sealed_next, memory_order_acquire) != 0;
+}
+
+void
+sp_shard_ring_set_drained(struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	SP_VERIFY(atomic_load_explicit(&ring->sealed_next, memory_order_relaxed) != 0);
+	atomic_store_explicit(&ring->drained, true, memory_order_release);
+}
+
+bool
+sp_shard_ring_drained(const struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	return atomic_load_explicit(&ring->drained, memory_order_acquire);
+}
+
+bool
+sp_shard_ring_ended(const struct sp_shard_ring *ring, sp_u128 pos)
+{
+	uint64_t next = atomic_load_explicit(&ring->sealed_next, memory_order_acquire);
+	struct shard_snap s;
+
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	if (next == 0 || shard_snapshot(ring, &s) != 0) {
+		return false;
+	}
+	/* every record is visible (durable, when gated) and pos is past the last one; a position
+	 * older than the ring's numbers reads from its first record */
+	return s.tip_counter + 1 >= next && SP_MAX(shard_target(ring, pos), ring->base) >= next;
 }
 
 /* ---- observation ---- */

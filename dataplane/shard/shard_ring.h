@@ -240,6 +240,28 @@ SP_MUST_CHECK int sp_shard_ring_latest(const struct sp_shard_ring *ring, struct 
  */
 void sp_shard_ring_set_visible(struct sp_shard_ring *ring, sp_u128 upto);
 
+/*
+ * Close the shard for good (writer lcore; a reshard closed it): appends fail with -EPIPE from
+ * now on. Idempotent.
+ */
+void sp_shard_ring_seal(struct sp_shard_ring *ring);
+bool sp_shard_ring_sealed(const struct sp_shard_ring *ring);
+
+/*
+ * A sealed ring whose records all live elsewhere now (the store has them, durable): its owner
+ * says so (writer lcore), and whoever owns the memory may free it once no reader can hold it.
+ */
+void sp_shard_ring_set_drained(struct sp_shard_ring *ring);
+bool sp_shard_ring_drained(const struct sp_shard_ring *ring);
+
+/*
+ * True when the ring is sealed, every record it holds is visible, and it holds no record at or
+ * after pos: a reader at pos has read the shard to its end (any lcore). A pos older than the
+ * ring's numbers counts as its start: the caller has ruled out older records elsewhere (the
+ * store).
+ */
+bool sp_shard_ring_ended(const struct sp_shard_ring *ring, sp_u128 pos);
+
 void sp_shard_ring_stats(const struct sp_shard_ring *ring, struct sp_shard_ring_stats *out);
 void sp_shard_ring_info(const struct sp_shard_ring *ring, struct sp_shard_ring_info *out);
 

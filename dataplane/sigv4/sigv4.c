@@ -489,22 +489,25 @@ sigv4_hmac_run(const struct sigv4_hmac *h, const void *msg, size_t n, uint8_t ou
 	SP_VERIFY(SHA256_Final(out, &c) == 1);
 }
 
-/* kSigning of reference §1.9 step 3, absorbed into *out (a cache miss: four HMACs). */
+/*
+ * kSigning of reference §1.9 step 3 for a date (8 digits) and region, absorbed into *out (a
+ * verifier's cache miss, or a signature of sp_sigv4_sign_post: four HMACs).
+ */
 static void
-sigv4_derive(const struct sp_sigv4_key *k, const struct sigv4_auth *a, struct sigv4_hmac *out)
+sigv4_derive_raw(const struct sp_sigv4_key *k, const char *date, const char *region,
+		 size_t region_len, struct sigv4_hmac *out)
 {
 	uint8_t kbuf[4 + SP_SIGV4_SECRET_MAX];
 	uint8_t d[SIGV4_HASH_LEN];
 	struct sigv4_hmac h;
 
 	SP_VERIFY(k->secret_len <= SP_SIGV4_SECRET_MAX);
-	SP_VERIFY(a->part[SIGV4_P_DATE].n == SIGV4_DATE_LEN);
 	memcpy(kbuf, "AWS4", 4);
 	memcpy(kbuf + 4, k->secret, k->secret_len);
 	sigv4_hmac_init(&h, kbuf, 4u + k->secret_len);
-	sigv4_hmac_run(&h, a->part[SIGV4_P_DATE].p, SIGV4_DATE_LEN, d);
+	sigv4_hmac_run(&h, date, SIGV4_DATE_LEN, d);
 	sigv4_hmac_init(&h, d, sizeof(d));
-	sigv4_hmac_run(&h, a->part[SIGV4_P_REGION].p, a->part[SIGV4_P_REGION].n, d);
+	sigv4_hmac_run(&h, region, region_len, d);
 	sigv4_hmac_init(&h, d, sizeof(d));
 	sigv4_hmac_run(&h, SP_SIGV4_SERVICE, sizeof(SP_SIGV4_SERVICE) - 1, d);
 	sigv4_hmac_init(&h, d, sizeof(d));
@@ -513,6 +516,57 @@ sigv4_derive(const struct sp_sigv4_key *k, const struct sigv4_auth *a, struct si
 	OPENSSL_cleanse(kbuf, sizeof(kbuf));
 	OPENSSL_cleanse(d, sizeof(d));
 	OPENSSL_cleanse(&h, sizeof(h));
+}
+
+static void
+sigv4_derive(const struct sp_sigv4_key *k, const struct sigv4_auth *a, struct sigv4_hmac *out)
+{
+	SP_VERIFY(a->part[SIGV4_P_DATE].n == SIGV4_DATE_LEN);
+	sigv4_derive_raw(k, a->part[SIGV4_P_DATE].p, a->part[SIGV4_P_REGION].p,
+			 a->part[SIGV4_P_REGION].n, out);
+}
+
+int
+sp_sigv4_sign_post(const struct sp_sigv4_key *key, const char *region, const char *host,
+		   const char *content_type, const char *amz_target, const char *amz_date,
+		   const void *body, size_t body_len, char *out, size_t out_cap)
+{
+	char canon[1024], sts[SIGV4_STS_MAX + 64];
+	char body_hex[SIGV4_HEX_LEN + 1], canon_hex[SIGV4_HEX_LEN + 1], sig_hex[SIGV4_HEX_LEN + 1];
+	uint8_t hash[SIGV4_HASH_LEN];
+	struct sigv4_hmac kmac;
+	int n;
+
+	if (strlen(amz_date) != SIGV4_STAMP_LEN || strlen(region) > SP_SIGV4_REGION_MAX) {
+		return -EINVAL;
+	}
+	sigv4_sha256(body, body_len, hash);
+	sigv4_hex(hash, sizeof(hash), body_hex);
+	body_hex[SIGV4_HEX_LEN] = '\0';
+	/* the canonical request of a POST to "/" with no query and these four headers (§1.9) */
+	n = snprintf(canon, sizeof(canon),
+		     "POST\n/\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\nx-amz-target:%s\n\n"
+		     "content-type;host;x-amz-date;x-amz-target\n%s",
+		     content_type, host, amz_date, amz_target, body_hex);
+	if (n < 0 || (size_t)n >= sizeof(canon)) {
+		return -ENAMETOOLONG;
+	}
+	sigv4_sha256(canon, (size_t)n, hash);
+	sigv4_hex(hash, sizeof(hash), canon_hex);
+	canon_hex[SIGV4_HEX_LEN] = '\0';
+	n = snprintf(sts, sizeof(sts), SIGV4_ALGORITHM "\n%s\n%.8s/%s/" SP_SIGV4_SERVICE
+		     "/" SIGV4_TERMINATOR "\n%s", amz_date, amz_date, region, canon_hex);
+	SP_VERIFY(n > 0 && (size_t)n < sizeof(sts));
+	sigv4_derive_raw(key, amz_date, region, strlen(region), &kmac);
+	sigv4_hmac_run(&kmac, sts, (size_t)n, hash);
+	OPENSSL_cleanse(&kmac, sizeof(kmac));
+	sigv4_hex(hash, sizeof(hash), sig_hex);
+	sig_hex[SIGV4_HEX_LEN] = '\0';
+	n = snprintf(out, out_cap, "%s Credential=%.*s/%.8s/%s/%s/%s, SignedHeaders=%s%s",
+		     SIGV4_ALGORITHM, (int)key->access_key_len, key->access_key, amz_date,
+		     region, SP_SIGV4_SERVICE, SIGV4_TERMINATOR,
+		     "content-type;host;x-amz-date;x-amz-target, Signature=", sig_hex);
+	return n < 0 || (size_t)n >= out_cap ? -ENAMETOOLONG : n;
 }
 
 /* ---- Canonical request writer ---- */

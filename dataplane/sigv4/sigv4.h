@@ -201,4 +201,17 @@ void sp_sigv4_stats(const struct sp_sigv4 *sv, struct sp_sigv4_stats *out);
 enum sp_kerr sp_sigv4_verify(struct sp_sigv4 *sv, const struct sp_sigv4_request *req,
 			     struct sp_sigv4_result *res, char *msg, size_t msg_cap) SP_MUST_CHECK;
 
+/*
+ * Client side: sign a POST to "/" (no query) whose signed headers are exactly content-type,
+ * host, x-amz-date and x-amz-target with the values given, and body, as the AWS SDKs do for
+ * Kinesis. amz_date is "YYYYMMDDTHHMMSSZ". Writes the Authorization header's value,
+ * NUL-terminated, to out; returns its length, -EINVAL (a malformed date or region) or
+ * -ENAMETOOLONG (out or the header values too long; SP_SIGV4_AUTH_MAX is enough for out).
+ * No allocation; derives the signing key on every call (four HMACs).
+ */
+#define SP_SIGV4_AUTH_MAX 512
+int sp_sigv4_sign_post(const struct sp_sigv4_key *key, const char *region, const char *host,
+		       const char *content_type, const char *amz_target, const char *amz_date,
+		       const void *body, size_t body_len, char *out, size_t out_cap) SP_MUST_CHECK;
+
 #endif /* SP_SIGV4_H */

@@ -35,15 +35,43 @@ struct sp_tcp_ops {
 	void (*recv)(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len);
 	/* The peer acknowledged `acked` more bytes: send-buffer space freed. */
 	void (*sent)(void *app, struct sp_tcb *tcb, uint32_t acked);
-	/* The peer sent FIN: no more data will arrive (half-close; we may still send). */
+	/*
+	 * The peer sent FIN while we could still send (ESTABLISHED): no more data will arrive;
+	 * we may still send (half-close). After our own sp_tcp_close, the peer's FIN is reported
+	 * by closed(NORMAL) alone, once both FINs are acknowledged.
+	 */
 	void (*peer_closed)(void *app, struct sp_tcb *tcb);
 	/* The connection is gone (reason: enum sp_tcp_close_reason); tcb is invalid after. */
 	void (*closed)(void *app, struct sp_tcb *tcb, int reason);
+	/*
+	 * An active open (sp_tcp_connect) completed the handshake: the connection is
+	 * ESTABLISHED and may send. Not used by listeners (accept is theirs).
+	 */
+	void (*connected)(void *app, struct sp_tcb *tcb);
 };
 
 /* Listen on port (host order) of every interface. Returns 0, -EADDRINUSE or -ENOSPC. */
 SP_MUST_CHECK int sp_tcp_listen(struct sp_tcp *tcp, uint16_t port, const struct sp_tcp_ops *ops,
 				void *listen_arg);
+
+/*
+ * Active open (RFC 9293 3.10.1) to raddr:rport (both network order) from interface ifidx's
+ * address, with a source port whose flow this worker owns (net/rss.h: the queue a NIC with our
+ * key delivers it to, or the worker software steering hands it to), so every segment of the
+ * connection comes back to this stack. raddr must be on ifidx's subnet (no routing). The SYN
+ * offers MSS, window scaling, SACK and timestamps; it is resent with exponential backoff
+ * (RFC 6298) up to the configured SYN retries.
+ *
+ * On success returns 0 and *tcb (state SYN-SENT); app is the connection's context from now on:
+ * connected() follows the handshake; closed() reports a failure (SP_TCP_CLOSE_REFUSED: the
+ * peer answered with a RST; SP_TCP_CLOSE_TIMEOUT: no answer) and no other callback comes
+ * before it. Data may be queued with sp_tcp_send() only after connected().
+ * Errors: -EINVAL (ifidx out of range, or ops lacks recv/closed/connected), -ENETUNREACH
+ * (raddr not on the interface's subnet), -EHOSTUNREACH (the worker has no ARP cache),
+ * -EADDRNOTAVAIL (no free source port for this worker), -ENOSPC (no free TCB).
+ */
+SP_MUST_CHECK int sp_tcp_connect(struct sp_tcp *tcp, unsigned ifidx, uint32_t raddr, uint16_t rport,
+				 const struct sp_tcp_ops *ops, void *app, struct sp_tcb **tcb);
 
 /*
  * Queue a chain of payload mbufs for sending; takes ownership. Returns 0, -ENOBUFS if it would

@@ -22,6 +22,7 @@
 
 #include <spate/assert.h>
 
+#include "../net/rss.h"
 #include "tcp_internal.h"
 
 SP_STATIC_ASSERT(sizeof(struct sp_tcp_key) == 40, "connection key is hashed as bytes");
@@ -95,6 +96,101 @@ sp_tcp_isn(struct sp_tcp *tcp, const struct sp_tcp_key *key)
 	uint64_t m = tcp->hz != 0 ? cycles / (tcp->hz / 250000 + 1) : cycles;
 
 	return (uint32_t)m + (uint32_t)sp_siphash(tcp->isn_key, key, sizeof(*key));
+}
+
+/*
+ * A source port for an active open to raddr:rport whose flow this worker owns and whose
+ * 4-tuple is free, from a random start (RFC 6056 3.3.1's spirit: not predictable). With one
+ * worker every port qualifies. Returns 0 with key->lport set, or -EADDRNOTAVAIL.
+ */
+static int
+tcp_pick_lport(struct sp_tcp *tcp, struct sp_tcp_key *key)
+{
+	uint32_t laddr = sp_tcp_key_laddr4(key), raddr = sp_tcp_key_raddr4(key);
+	uint16_t start =
+	    (uint16_t)(SP_RSS_PORT_MIN + rte_rand() % (SP_RSS_PORT_MAX - SP_RSS_PORT_MIN + 1u));
+
+	/* a few tries past ports whose 4-tuple is taken (TIME-WAIT, a live connection) */
+	for (unsigned tries = 0; tries < 64; tries++) {
+		uint16_t port = start;
+
+		if (tcp->conf.nb_workers > 1) {
+			int rc =
+			    sp_rss_pick_sport(tcp->conf.rss, laddr, raddr, key->rport,
+					      tcp->conf.worker, tcp->conf.nb_workers, start, &port);
+
+			if (rc != 0) {
+				return rc;
+			}
+		}
+		key->lport = rte_cpu_to_be_16(port);
+		if (sp_tcp_conn_lookup(tcp, key) == NULL &&
+		    sp_tcp_listener_find(tcp, key->lport) == NULL) {
+			return 0;
+		}
+		start = port == SP_RSS_PORT_MAX ? SP_RSS_PORT_MIN : (uint16_t)(port + 1);
+	}
+	return -EADDRNOTAVAIL;
+}
+
+int
+sp_tcp_connect(struct sp_tcp *tcp, unsigned ifidx, uint32_t raddr, uint16_t rport,
+	       const struct sp_tcp_ops *ops, void *app, struct sp_tcb **out)
+{
+	const struct sp_iface *ifc;
+	struct sp_tcp_key key;
+	struct sp_tcb *tcb;
+	int rc;
+
+	if (ifidx >= tcp->lc->nb_ifaces || ops == NULL || ops->recv == NULL ||
+	    ops->closed == NULL || ops->connected == NULL) {
+		return -EINVAL;
+	}
+	if (tcp->lc->arp == NULL) {
+		return -EHOSTUNREACH; /* no neighbour cache to find the peer's MAC (stack tests) */
+	}
+	ifc = &tcp->lc->ifaces[ifidx];
+	/* on the subnet, and not us, its broadcast or (below /31) its network address */
+	if (((raddr ^ ifc->ipv4) & ifc->ipv4_mask) != 0 || raddr == ifc->ipv4 ||
+	    raddr == ifc->ipv4_bcast ||
+	    (ifc->prefix_len < 31 && raddr == (raddr & ifc->ipv4_mask)) || rport == 0) {
+		return -ENETUNREACH;
+	}
+	memset(&key, 0, sizeof(key));
+	memcpy(key.raddr, &raddr, 4);
+	memcpy(key.laddr, &ifc->ipv4, 4);
+	key.rport = rport;
+	key.family = AF_INET;
+	key.ifidx = (uint16_t)ifidx;
+	rc = tcp_pick_lport(tcp, &key);
+	if (rc != 0) {
+		return rc;
+	}
+	tcb = sp_tcp_conn_alloc(tcp, &key);
+	if (tcb == NULL) {
+		return -ENOSPC;
+	}
+	tcb->ops = ops;
+	tcb->app = app;
+	tcb->iss = sp_tcp_isn(tcp, &key);
+	tcb->snd_una = tcb->iss;
+	tcb->snd_nxt = tcb->iss + 1;
+	tcb->snd_max = tcb->snd_nxt;
+	tcb->snd_wl2 = tcb->iss;
+	tcb->recover = tcb->iss; /* RFC 6582 3.2 step 1 */
+	tcb->rcv_wscale = tcp->rcv_wscale;
+	tcb->cwnd = SP_TCP_INIT_CWND_SEGS * (uint32_t)tcb->mss;
+	tcb->ssthresh = UINT32_MAX;
+	tcb->dupthresh = SP_TCP_DUPACK_THRESH;
+	tcb->rtt_timing = true; /* the SYN's round trip is the first RTT sample */
+	tcb->rtt_seq = tcb->iss;
+	tcb->rtt_start_tick = tcp->now_ms;
+	sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_SENT);
+	tcp->lc->cnt.tcp_active_opens++;
+	sp_tcp_send_syn(tcp, tcb);
+	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+	*out = tcb;
+	return 0;
 }
 
 const struct sp_tcp_listener *
@@ -228,12 +324,13 @@ void
 sp_tcp_conn_done(struct sp_tcp *tcp, struct sp_tcb *tcb, int reason)
 {
 	void *app = tcb->app;
-	const struct sp_tcp_listener *l = tcb->listener;
+	const struct sp_tcp_ops *ops = tcb->ops;
 
 	(void)tcp;
 	tcb->app = NULL;
 	tcb->listener = NULL;
-	if (app != NULL && l != NULL) {
-		l->ops->closed(app, tcb, reason);
+	tcb->ops = NULL;
+	if (app != NULL && ops != NULL) {
+		ops->closed(app, tcb, reason);
 	}
 }

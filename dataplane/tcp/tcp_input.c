@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Segment arrival (RFC 9293 3.10.7), state by state. Owns: header and checksum validation,
- * LISTEN processing (passive open), the acceptability test, PAWS (RFC 7323 5), RST and SYN
- * handling with challenge ACKs (RFC 5961 3, 4), ACK processing with RTT sampling (RFC 6298)
- * and NewReno congestion control (RFC 5681, RFC 6582), in-order delivery and the out-of-order
- * queue, FIN processing, TIME-WAIT and its reuse by a new SYN (RFC 6191).
- * Runs on the worker that received the segment, which owns the connection.
+ * LISTEN processing (passive open), SYN-SENT processing (active open), the acceptability test, PAWS
+ * (RFC 7323 5), RST and SYN handling with challenge ACKs (RFC 5961 3, 4), ACK processing with RTT
+ * sampling (RFC 6298) and NewReno congestion control (RFC 5681, RFC 6582), in-order delivery and
+ * the out-of-order queue, FIN processing, TIME-WAIT and its reuse by a new SYN (RFC 6191). Runs on
+ * the worker that received the segment, which owns the connection.
  */
 #include <string.h>
 
@@ -120,6 +120,7 @@ tcp_passive_tcb(struct sp_tcp *tcp, const struct sp_tcp_listener *l, const struc
 	}
 	rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
 	tcb->listener = l;
+	tcb->ops = l->ops;
 	tcb->irs = irs;
 	tcb->rcv_nxt = irs + 1;
 	tcb->rcv_adv = tcb->rcv_nxt;
@@ -248,12 +249,17 @@ tcp_acceptable(const struct sp_tcb *tcb, const struct tcp_in *in)
 static void
 tcp_reset_by_peer(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
+	int reason = SP_TCP_CLOSE_RESET;
+
 	if (tcb->state == SP_TCP_SYN_RCVD) {
 		tcp->lc->cnt.tcp_attempt_fails++;
+		if (tcb->listener == NULL) {
+			reason = SP_TCP_CLOSE_REFUSED; /* an active open never established */
+		}
 	} else if (tcb->state == SP_TCP_ESTABLISHED || tcb->state == SP_TCP_CLOSE_WAIT) {
 		tcp->lc->cnt.tcp_estab_resets++;
 	}
-	sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_RESET);
+	sp_tcp_conn_done(tcp, tcb, reason);
 	sp_tcp_conn_free(tcp, tcb);
 }
 
@@ -282,7 +288,7 @@ tcp_enter_recovery(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	tcb->sack_rec = tcb->sack_ok && !sp_sack_sb_empty(&tcb->sb);
 	if (tcb->sack_rec) {
 		tcp->lc->cnt.tcp_sack_recoveries++;
-		tcb->cwnd = tcb->ssthresh; /* (4.2) */
+		tcb->cwnd = tcb->ssthresh;          /* (4.2) */
 		sp_tcp_sack_rexmit_first(tcp, tcb); /* (4.3); (4.4) in sp_tcp_output */
 		return;
 	}
@@ -477,8 +483,8 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	}
 	/* The app hears of freed send space only now, with the peer's window applied:
 	 * whatever it sends at once must respect that window (RFC 9293 3.8.6). */
-	if (sent > 0 && tcb->app != NULL && tcb->listener->ops->sent != NULL) {
-		tcb->listener->ops->sent(tcb->app, tcb, sent);
+	if (sent > 0 && tcb->app != NULL && tcb->ops->sent != NULL) {
+		tcb->ops->sent(tcb->app, tcb, sent);
 		if (tcb->state == SP_TCP_CLOSED) {
 			return false;
 		}
@@ -513,7 +519,7 @@ tcp_deliver(struct sp_tcp *tcp, struct sp_tcb *tcb, struct rte_mbuf *m, uint32_t
 		return;
 	}
 	tcb->rcv_unread += len;
-	tcb->listener->ops->recv(tcb->app, tcb, m, len);
+	tcb->ops->recv(tcb->app, tcb, m, len);
 	(void)tcp;
 }
 
@@ -601,8 +607,8 @@ tcp_fin_input(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	switch (tcb->state) {
 	case SP_TCP_ESTABLISHED:
 		sp_tcp_set_state(tcp, tcb, SP_TCP_CLOSE_WAIT);
-		if (tcb->app != NULL && tcb->listener->ops->peer_closed != NULL) {
-			tcb->listener->ops->peer_closed(tcb->app, tcb);
+		if (tcb->app != NULL && tcb->ops->peer_closed != NULL) {
+			tcb->ops->peer_closed(tcb->app, tcb);
 		}
 		break;
 	case SP_TCP_FIN_WAIT_1:
@@ -619,6 +625,118 @@ tcp_fin_input(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		tcb->rcv_nxt--; /* CLOSE-WAIT, CLOSING, LAST-ACK: a repeated FIN, already counted */
 		break;
 	}
+}
+
+/* An active open is ESTABLISHED: tell the app. False if the app closed it at once. */
+static bool
+tcp_connected(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	tcp->lc->cnt.tcp_connects++;
+	tcb->last_rx_ms = tcp->now_ms;
+	if (tcp->conf.keepalive_idle_ms != 0) {
+		sp_tcp_arm_conn(tcp, tcb, tcp->conf.keepalive_idle_ms);
+	}
+	tcb->ops->connected(tcb->app, tcb);
+	return tcb->state != SP_TCP_CLOSED;
+}
+
+/*
+ * The options of the peer's SYN (or SYN-ACK) against what our SYN offered (everything): the
+ * send MSS (clamped to [SP_TCP_MSS_MIN, SP_TCP_MSS_MAX]), window scaling only if both sides
+ * sent it (RFC 7323 2.2), timestamps likewise (RFC 7323 3.2), SACK if the peer permits it.
+ */
+static void
+tcp_syn_sent_options(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct tcp_in *in)
+{
+	uint16_t mss = in->o.mss_ok ? in->o.mss : SP_TCP_MSS_DEFAULT;
+
+	tcb->mss = SP_MAX(SP_MIN(mss, (uint16_t)SP_TCP_MSS_MAX), (uint16_t)SP_TCP_MSS_MIN);
+	if (in->o.ws_ok) {
+		tcb->snd_wscale = SP_MIN(in->o.wscale, (uint8_t)SP_TCP_WSCALE_MAX);
+		tcb->rcv_wscale = tcp->rcv_wscale;
+	} else {
+		tcb->snd_wscale = 0;
+		tcb->rcv_wscale = 0;
+	}
+	tcb->ts_ok = in->o.ts_present;
+	if (tcb->ts_ok) {
+		tcb->ts_recent = in->o.ts_val;
+		tcb->ts_recent_tick = tcp->now_ms;
+	}
+	tcb->sack_ok = in->o.sack_perm;
+	tcb->snd_wnd = in->wnd; /* RFC 7323 2.2: never scaled in a SYN */
+	tcb->snd_wl1 = in->seq;
+}
+
+/*
+ * SYN-SENT (RFC 9293 3.10.7.3): our SYN is out. An ACK must acknowledge exactly it, else it
+ * gets a RST; a RST carrying that ACK refuses the connection; a SYN with the ACK establishes
+ * it (we ACK); a SYN alone is a simultaneous open (SYN-RECEIVED, we send SYN-ACK). Data or a
+ * FIN on the SYN is not taken: it is unacknowledged, so the peer sends it again.
+ */
+static void
+tcp_syn_sent_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
+{
+	uint8_t f = in->flags;
+	bool ack_ok = false;
+	bool retransmitted = tcb->rto_backoff > 0;
+
+	if (f & F_ACK) {
+		if (!sp_seq_gt(in->ack, tcb->iss) || sp_seq_gt(in->ack, tcb->snd_max)) {
+			tcp->lc->cnt.tcp_drop_bad_ack++;
+			if (!(f & F_RST)) {
+				sp_tcp_reply_rst(tcp, in->ifidx, in->eth, in->ip, in->th, in->plen);
+			}
+			return;
+		}
+		ack_ok = true;
+	}
+	if (f & F_RST) {
+		if (ack_ok) {
+			/* RFC 5961 3.2 adds nothing here: the ACK already proves the RST is fresh
+			 */
+			tcp->lc->cnt.tcp_attempt_fails++;
+			sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_REFUSED);
+			sp_tcp_conn_free(tcp, tcb);
+		}
+		return;
+	}
+	if (!(f & F_SYN)) {
+		tcp->lc->cnt.tcp_drop_flags++;
+		return;
+	}
+	if (rte_is_zero_ether_addr(&tcb->peer_mac)) {
+		rte_ether_addr_copy(&in->eth->src_addr, &tcb->peer_mac);
+	}
+	tcb->irs = in->seq;
+	tcb->rcv_nxt = in->seq + 1;
+	tcb->rcv_adv = tcb->rcv_nxt;
+	tcp_syn_sent_options(tcp, tcb, in);
+	if (!ack_ok) {
+		/* rto_backoff stays: a resent SYN still means IW 1 and RTO 3 s once established */
+		sp_tcp_set_state(tcp, tcb, SP_TCP_SYN_RCVD);
+		tcb->cwnd = (retransmitted ? 1u : SP_TCP_INIT_CWND_SEGS) * (uint32_t)tcb->mss;
+		tcb->rtt_timing = false;
+		sp_tcp_send_synack(tcp, tcb);
+		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+		return;
+	}
+	tcb->snd_una = in->ack;
+	tcb->snd_wl2 = in->ack;
+	if (tcb->rtt_timing) {
+		tcp_rtt_sample(tcb, (uint32_t)(tcp->now_ms - tcb->rtt_start_tick));
+		tcb->rtt_timing = false;
+	} else {
+		/* RFC 6298 5.7: 3 s after a retransmitted SYN without an RTT sample */
+		tcb->rto_ms = retransmitted ? 3 * SP_TCP_RTO_INIT_MS : SP_TCP_RTO_INIT_MS;
+	}
+	tcb->rto_backoff = 0;
+	/* RFC 5681 3.1: one segment if the SYN had to be resent, else RFC 6928's ten */
+	tcb->cwnd = (retransmitted ? 1u : SP_TCP_INIT_CWND_SEGS) * (uint32_t)tcb->mss;
+	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
+	sp_tcp_set_state(tcp, tcb, SP_TCP_ESTABLISHED);
+	sp_tcp_send_ack(tcp, tcb);
+	(void)tcp_connected(tcp, tcb);
 }
 
 /* SYN-RECEIVED + ACK of our SYN: the connection is established and offered to the app. */
@@ -638,7 +756,11 @@ tcp_established(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	tcb->rto_ms = tcb->rto_backoff > 0 ? 3 * SP_TCP_RTO_INIT_MS : SP_TCP_RTO_INIT_MS;
 	tcb->rto_backoff = 0;
 	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
-	if (tcb->listener->ops->accept(tcb->listener->arg, tcb, &tcb->app) != 0) {
+	if (tcb->listener == NULL) {
+		/* our own active open, through a simultaneous open (RFC 9293 3.10.7.3) */
+		return tcp_connected(tcp, tcb);
+	}
+	if (tcb->ops->accept(tcb->listener->arg, tcb, &tcb->app) != 0) {
 		tcb->app = NULL;
 		tcp->lc->cnt.tcp_attempt_fails++;
 		sp_tcp_abort(tcp, tcb);
@@ -672,6 +794,19 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	    in->seq == tcb->irs) {
 		sp_tcp_send_synack(tcp, tcb); /* the peer missed our SYN-ACK */
 		return;
+	}
+	if (tcb->state == SP_TCP_SYN_RCVD && tcb->listener == NULL &&
+	    (f & (F_SYN | F_ACK | F_RST)) == (F_SYN | F_ACK) && in->seq == tcb->irs &&
+	    in->ack == tcb->snd_nxt) {
+		/*
+		 * Simultaneous open: the peer's SYN-ACK acknowledges our SYN. Its SYN is the one
+		 * we already took (seq = IRS), so take the rest as an ACK at rcv_nxt, as Linux
+		 * does; else it is out of window, and a peer that considers itself established
+		 * after it sends nothing more until our SYN-ACK is resent.
+		 */
+		in->seq++;
+		in->flags &= (uint8_t)~F_SYN;
+		f = in->flags;
 	}
 	/* PAWS (RFC 7323 5.3 R1-R3). */
 	if (tcb->ts_ok && in->o.ts_present && !(f & F_RST) &&
@@ -842,7 +977,9 @@ sp_tcp_input(struct sp_tcp *tcp, unsigned ifidx, struct rte_mbuf *m, unsigned ih
 		sp_tcp_conn_free(tcp, tcb);
 		tcb = NULL;
 	}
-	if (tcb != NULL) {
+	if (tcb != NULL && tcb->state == SP_TCP_SYN_SENT) {
+		tcp_syn_sent_input(tcp, tcb, &in);
+	} else if (tcb != NULL) {
 		tcp_conn_input(tcp, tcb, &in);
 	} else if ((l = sp_tcp_listener_find(tcp, key.lport)) != NULL) {
 		tcp_listen_input(tcp, l, &key, &in);

@@ -38,7 +38,7 @@ struct rte_hash;
 #define SP_TCP_MAX_SYNACK_REXMITS 5
 #define SP_TCP_DELACK_MS 40	   /* delayed-ACK bound (RFC 9293 3.8.6.3: < 500 ms) */
 #define SP_TCP_MSL_MS 30000	   /* TIME-WAIT lasts 2 * MSL */
-#define SP_TCP_FIN_WAIT_2_MS 60000 /* orphaned FIN-WAIT-2 (we closed; peer silent) */
+#define SP_TCP_FIN_WAIT_2_MS 60000 /* FIN-WAIT-2 with the peer silent this long is dropped */
 #define SP_TCP_DUPACK_THRESH 3	   /* RFC 5681 3.2 */
 #define SP_TCP_DUPACK_THRESH_MAX 32 /* adaptive threshold's ceiling under reordering */
 #define SP_TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
@@ -114,6 +114,8 @@ int sp_tcp_opts_parse(const uint8_t *p, unsigned len, bool syn, struct sp_tcp_op
 void sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_ack(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb);
+/* Our SYN (active open), offering every option. */
+void sp_tcp_send_syn(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb);
 /* An empty ACK at snd_una - 1: the peer must answer with its current ACK and window. */
 void sp_tcp_send_probe(struct sp_tcp *tcp, struct sp_tcb *tcb);

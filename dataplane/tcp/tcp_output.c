@@ -25,8 +25,8 @@
 struct tcp_seg {
 	unsigned ifidx;
 	const struct rte_ether_addr *dst_mac; /* hint for a neighbour-cache miss, or NULL */
-	uint32_t saddr, daddr; /* network order */
-	uint16_t sport, dport; /* network order */
+	uint32_t saddr, daddr;                /* network order */
+	uint16_t sport, dport;                /* network order */
 	uint32_t seq, ack;
 	uint8_t flags;
 	uint16_t wnd;
@@ -279,29 +279,32 @@ sp_tcp_send_rst(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	(void)tcp_xmit(tcp, &s);
 }
 
-void
-sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+/*
+ * A SYN or SYN-ACK at iss. Options: MSS, then SACK-permitted and timestamps, then window scale
+ * (the layout Linux uses): all of them on our SYN (an offer), the negotiated ones on a SYN-ACK.
+ */
+static void
+tcp_send_syn_seg(struct sp_tcp *tcp, struct sp_tcb *tcb, bool ack, bool ts, bool sack, bool ws)
 {
 	uint8_t o[SP_TCP_OPT_MAX_BYTES];
 	unsigned n = 0;
 	uint16_t mss = rte_cpu_to_be_16(SP_TCP_MSS_MAX);
 	struct tcp_seg s;
 
-	/* MSS, then SACK-permitted and timestamps, then window scale (the layout Linux uses). */
 	o[n++] = 2;
 	o[n++] = 4;
 	memcpy(o + n, &mss, 2);
 	n += 2;
-	if (tcb->ts_ok) {
+	if (ts) {
 		/* SACK-permitted (if any) takes the place of the two NOPs before timestamps. */
-		n = tcp_opt_ts(tcp, tcb, o, n, tcb->sack_ok ? 4 : 1, tcb->sack_ok ? 2 : 1);
-	} else if (tcb->sack_ok) {
+		n = tcp_opt_ts(tcp, tcb, o, n, sack ? 4 : 1, sack ? 2 : 1);
+	} else if (sack) {
 		o[n++] = 1;
 		o[n++] = 1;
 		o[n++] = 4;
 		o[n++] = 2;
 	}
-	if (tcb->rcv_wscale != 0 || tcb->snd_wscale != 0) {
+	if (ws) {
 		o[n++] = 1;
 		o[n++] = 3;
 		o[n++] = 3;
@@ -310,14 +313,28 @@ sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	SP_VERIFY(n % 4 == 0);
 	tcp_seg_init(&s, tcb);
 	s.seq = tcb->iss;
-	s.ack = tcb->rcv_nxt;
-	s.flags = RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG;
+	s.ack = ack ? tcb->rcv_nxt : 0;
+	s.flags = RTE_TCP_SYN_FLAG | (ack ? RTE_TCP_ACK_FLAG : 0);
 	/* RFC 7323 2.2: the window in a SYN is never scaled. */
 	s.wnd = (uint16_t)SP_MIN(sp_tcp_rcv_window(tcp, tcb), 65535u);
 	tcb->rcv_adv = tcb->rcv_nxt + s.wnd;
 	s.opts = o;
 	s.optlen = n;
 	(void)tcp_xmit(tcp, &s);
+}
+
+void
+sp_tcp_send_synack(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	tcp_send_syn_seg(tcp, tcb, true, tcb->ts_ok, tcb->sack_ok,
+			 tcb->rcv_wscale != 0 || tcb->snd_wscale != 0);
+}
+
+void
+sp_tcp_send_syn(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	/* RFC 7323 2.2: offer window scaling even with a shift of 0, so the peer may scale */
+	tcp_send_syn_seg(tcp, tcb, false, true, true, true);
 }
 
 void
@@ -504,8 +521,8 @@ void
 sp_tcp_sack_rexmit_first(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	uint32_t s = tcb->snd_una;
-	uint32_t e = sp_sack_next_sacked(&tcb->sb, s,
-					 sp_seq_min(tcb->snd_max, s + sp_tcp_smss(tcb)));
+	uint32_t e =
+	    sp_sack_next_sacked(&tcb->sb, s, sp_seq_min(tcb->snd_max, s + sp_tcp_smss(tcb)));
 	int n;
 
 	SP_VERIFY(tcb->sack_rec && sp_seq_lt(s, tcb->snd_max));

@@ -52,15 +52,31 @@ tcp_on_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	bool persist = tcb->in_persist || (tcb->snd_wnd == 0 && tcb->sndq_bytes > 0);
 
-	if (tcb->state == SP_TCP_SYN_RCVD) {
-		if (++tcb->rto_backoff > SP_TCP_MAX_SYNACK_REXMITS) {
+	if (tcb->state == SP_TCP_SYN_SENT || tcb->state == SP_TCP_SYN_RCVD) {
+		/*
+		 * The handshake (RFC 6298 5.5-5.7, RFC 9293 3.8.1): resend our SYN or SYN-ACK,
+		 * backing off, then give up. An active open (no listener) has an app to tell,
+		 * also one that met a simultaneous open in SYN-RECEIVED.
+		 */
+		bool active = tcb->listener == NULL;
+		uint32_t limit = tcb->state == SP_TCP_SYN_SENT ? tcp->conf.syn_retries
+							       : SP_TCP_MAX_SYNACK_REXMITS;
+
+		tcb->rtt_timing = false; /* Karn */
+		if (++tcb->rto_backoff > limit) {
 			tcp->lc->cnt.tcp_attempt_fails++;
+			tcp->lc->cnt.tcp_conn_timeouts += active;
+			sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_TIMEOUT);
 			sp_tcp_conn_free(tcp, tcb);
 			return;
 		}
 		tcb->rto_ms = SP_MIN(tcb->rto_ms * 2, (uint32_t)SP_TCP_RTO_MAX_MS);
 		tcp->lc->cnt.tcp_retrans_segs++;
-		sp_tcp_send_synack(tcp, tcb);
+		if (tcb->state == SP_TCP_SYN_SENT) {
+			sp_tcp_send_syn(tcp, tcb);
+		} else {
+			sp_tcp_send_synack(tcp, tcb);
+		}
 		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 		return;
 	}
@@ -137,6 +153,15 @@ tcp_timer_fire(void *ctx, struct sp_tw_timer *t)
 			break;
 		}
 		if (tcb->state == SP_TCP_FIN_WAIT_2) {
+			uint64_t idle = tcp->now_ms - tcb->last_rx_ms;
+
+			if (idle < SP_TCP_FIN_WAIT_2_MS) {
+				/* a half-closed peer still sending: the limit counts from its last
+				 */
+				sp_tcp_arm_conn(tcp, tcb, (uint32_t)(SP_TCP_FIN_WAIT_2_MS - idle));
+				break;
+			}
+			tcp->lc->cnt.tcp_conn_timeouts++;
 			sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_TIMEOUT);
 			sp_tcp_conn_free(tcp, tcb); /* abandoned: we closed, the peer went silent */
 		} else if (tcb->state == SP_TCP_TIME_WAIT) {
@@ -355,7 +380,8 @@ sp_tcp_abort(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		return;
 	}
 	tcp->lc->cnt.tcp_aborts++;
-	if (tcb->state != SP_TCP_TIME_WAIT) {
+	/* RFC 9293 3.10.5: in SYN-SENT the TCB just goes (the peer has nothing to reset) */
+	if (tcb->state != SP_TCP_TIME_WAIT && tcb->state != SP_TCP_SYN_SENT) {
 		sp_tcp_send_rst(tcp, tcb);
 	}
 	sp_tcp_conn_done(tcp, tcb, SP_TCP_CLOSE_ABORTED);

@@ -12,6 +12,7 @@
 struct rte_mbuf;
 struct sp_lcore;
 struct sp_tcp;
+struct sp_rss_ctx;
 
 struct sp_tcp_conf {
 	uint32_t max_conns;   /* TCBs per worker */
@@ -23,6 +24,14 @@ struct sp_tcp_conf {
 	uint32_t keepalive_idle_ms;  /* 0: keepalive off */
 	uint32_t keepalive_intvl_ms;
 	uint32_t keepalive_probes;
+	uint32_t syn_retries; /* active opens: SYN retransmissions before giving up */
+	/*
+	 * Active opens pick source ports whose flows this worker owns among nb_workers, by the
+	 * hash NICs and software steering use (net/rss.h); rss may be NULL with one worker.
+	 */
+	const struct sp_rss_ctx *rss;
+	uint16_t worker;
+	uint16_t nb_workers;
 };
 
 /* Build a worker's stack from its budget (boot time). Returns 0 or -ENOMEM/-EINVAL. */

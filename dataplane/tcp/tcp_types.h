@@ -52,9 +52,11 @@ enum sp_tcp_close_reason {
 	SP_TCP_CLOSE_RESET,	  /* the peer reset it */
 	SP_TCP_CLOSE_TIMEOUT,	  /* retransmissions or keepalives exhausted */
 	SP_TCP_CLOSE_ABORTED,	  /* we reset it (sp_tcp_abort or a limit) */
+	SP_TCP_CLOSE_REFUSED,	  /* our SYN was answered with a RST (active open) */
 };
 
 struct sp_tcp_listener;
+struct sp_tcp_ops;
 
 /* Transmission control block (RFC 9293 3.3.1). Field names follow the RFC where it has one. */
 struct sp_tcb {
@@ -62,7 +64,8 @@ struct sp_tcb {
 	enum sp_tcp_state state;
 	uint32_t index; /* in the worker's TCB array */
 	struct rte_ether_addr peer_mac;
-	const struct sp_tcp_listener *listener;
+	const struct sp_tcp_listener *listener; /* passive opens: where it came in; else NULL */
+	const struct sp_tcp_ops *ops;		 /* the upper layer serving it */
 	void *app; /* upper layer's per-connection context */
 
 	/* Send sequence space. */

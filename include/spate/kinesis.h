@@ -44,6 +44,40 @@
 #define SP_K_SIGV4_SKEW_MS (5u * 60u * 1000u)
 /* Largest request body the HTTP layer accepts (reference §1.7: allow >= 16 MiB). */
 #define SP_K_HTTP_BODY_MAX_BYTES (16u * 1024u * 1024u)
+/* Tags (reference §2.1, §3.4, §5): per stream, and the model's bounds of one request. */
+#define SP_K_TAGS_PER_STREAM_MAX  50u
+#define SP_K_TAG_KEY_MAX_CHARS    128u
+#define SP_K_TAG_VALUE_MAX_CHARS  256u
+#define SP_K_TAG_MAP_MAX_ENTRIES  200u /* Tags maps (CreateStream, AddTags, TagResource) */
+#define SP_K_TAG_KEYS_MAX_ENTRIES 50u  /* TagKeys lists (RemoveTags, UntagResource) */
+/* DescribeLimits: on-demand streams per account (reference §5: 50 by default). */
+#define SP_K_ON_DEMAND_STREAMS_MAX 50u
+
+/*
+ * Shard-level metrics of enhanced monitoring (reference §3.5), as bits of the catalog's
+ * streams.shard_metrics. The bit order is the model's enum order, which is also the order
+ * replies list them in; "ALL" is every bit.
+ */
+#define SP_K_METRIC_INCOMING_BYTES            (1u << 0)
+#define SP_K_METRIC_INCOMING_RECORDS          (1u << 1)
+#define SP_K_METRIC_OUTGOING_BYTES            (1u << 2)
+#define SP_K_METRIC_OUTGOING_RECORDS          (1u << 3)
+#define SP_K_METRIC_WRITE_THROUGHPUT_EXCEEDED (1u << 4)
+#define SP_K_METRIC_READ_THROUGHPUT_EXCEEDED  (1u << 5)
+#define SP_K_METRIC_ITERATOR_AGE              (1u << 6)
+#define SP_K_METRIC_COUNT                     7u
+#define SP_K_METRIC_ALL                       ((1u << SP_K_METRIC_COUNT) - 1u)
+
+/* The metric names, indexed by bit number. */
+static const char *const sp_k_metric_names[SP_K_METRIC_COUNT] = {
+	"IncomingBytes",
+	"IncomingRecords",
+	"OutgoingBytes",
+	"OutgoingRecords",
+	"WriteProvisionedThroughputExceeded",
+	"ReadProvisionedThroughputExceeded",
+	"IteratorAgeMilliseconds",
+};
 
 /* ---- Operations ---- */
 enum sp_kop_where { SP_KOP_NONE = 0, SP_KOP_DATA, SP_KOP_CONTROL };

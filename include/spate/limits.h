@@ -19,6 +19,7 @@
 /* Channel between spate-control and spate-dataplane. */
 #define SP_CHAN_MAX_LINE_BYTES (4 * 1024 * 1024) /* one channel message, newline included */
 #define SP_CHAN_STATS_TIMEOUT_MS 1000		 /* control waits this long for a stats reply */
+#define SP_CHAN_SWEEP_MS 5000 /* control removes expired closed shards this often */
 
 /* Names and paths. */
 #define SP_NAME_MAX_BYTES 32 /* instance name: [a-z0-9-], used in paths and netns names */

@@ -34,14 +34,55 @@ def spatectl_bin():
     return str(build_dir() / "tools" / "spatectl")
 
 
-def run(cmd, timeout, check=True, input=None):
-    """Run cmd, capture text output, fail the test with both streams when it goes wrong."""
+def proc_snapshot(pid):
+    """Where a process is and what it is doing: its state, kernel wait channel and stack."""
+    out = []
+    for f in ("wchan", "stack"):
+        try:
+            with open("/proc/%d/%s" % (pid, f)) as fh:
+                out.append("%s: %s" % (f, fh.read().strip()))
+        except OSError as e:
+            out.append("%s: (%s)" % (f, e))
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input,
-                           stdin=None if input is not None else subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        raise AssertionError("timed out after %ss: %s\nstdout: %s\nstderr: %s" %
-                             (timeout, cmd, e.stdout, e.stderr)) from None
+        with open("/proc/%d/status" % pid) as fh:
+            out += [ln for ln in fh.read().splitlines()
+                    if ln.startswith(("State:", "voluntary_ctxt", "nonvoluntary_ctxt"))]
+    except OSError as e:
+        out.append("status: (%s)" % e)
+    return "\n".join(out)
+
+
+def spate_snapshot():
+    """Every spate process on the machine and the load: for a report when something hangs."""
+    p = subprocess.run(["ps", "-eLo", "pid,tid,stat,pcpu,wchan:24,comm,args"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    lines = p.stdout.splitlines()
+    keep = lines[:1] + [ln for ln in lines[1:] if "spate" in ln or "lcore" in ln or
+                        "eal-intr" in ln]
+    with open("/proc/loadavg") as fh:
+        load = fh.read().strip()
+    return "loadavg: %s\n%s" % (load, "\n".join(keep[:80]))
+
+
+def run(cmd, timeout, check=True, input=None):
+    """Run cmd, capture text output, fail the test with both streams when it goes wrong.
+
+    A command that does not finish in time is looked at before it is killed (where it is
+    blocked, what else runs), so a hang leaves a report rather than only its duration."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          stdin=subprocess.PIPE if input is not None
+                          else subprocess.DEVNULL) as proc:
+        try:
+            out, err = proc.communicate(input=input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            where = proc_snapshot(proc.pid)
+            others = spate_snapshot()
+            proc.kill()
+            out, err = proc.communicate()
+            raise AssertionError("timed out after %ss: %s\nstdout: %s\nstderr: %s\n"
+                                 "the command, before it was killed:\n%s\n%s" %
+                                 (timeout, cmd, out, err, where, others)) from None
+    p = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
     if check and p.returncode != 0:
         raise AssertionError("exit %d: %s\nstdout:\n%s\nstderr:\n%s" %
                              (p.returncode, " ".join(map(str, cmd)), p.stdout, p.stderr))

@@ -593,6 +593,25 @@ def client_error(fn, *args, **kwargs):
     raise AssertionError("expected an error, got %r" % (r,))
 
 
+def cli_json(p):
+    """The JSON an `aws kinesis` run printed ({} for none); the run must have succeeded."""
+    assert p.returncode == 0, "aws exit %d\nstdout:\n%s\nstderr:\n%s" % (
+        p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    return json.loads(p.stdout) if p.stdout.strip() else {}
+
+
+def expect_cli_error(p, etype, op, message):
+    """An `aws kinesis` run that failed (exit 254) with exactly this error type and message."""
+    assert p.returncode == 254, "aws exit %d (wanted 254)\nstdout:\n%s\nstderr:\n%s" % (
+        p.returncode, p.stdout, p.stderr)
+    # with retries configured the CLI names the attempts: "operation (reached max retries: 0):"
+    want = re.compile(r"An error occurred \(%s\) when calling the %s operation"
+                      r"(?: \(reached max retries: \d+\))?: %s"
+                      % (re.escape(etype), re.escape(op), re.escape(message)))
+    assert any(want.fullmatch(line) for line in p.stderr.strip().splitlines()), (
+        "stderr:\n%s\nwanted line:\n%s" % (p.stderr, want.pattern))
+
+
 def expect_client_error(fn, etype, message, status=400, **kwargs):
     """Assert fn(**kwargs) fails with exactly (etype, message, status); message may be a
     compiled regex (fullmatch)."""

@@ -7,37 +7,19 @@ and prints blobs as base64. Errors exit 254 with
 import base64
 import json
 import os
-import re
 import time
 
 import pytest
 
-from kinesis_env import b64, md5_hash_key, shard_for
+from kinesis_env import b64, cli_json, expect_cli_error, md5_hash_key, shard_for
 
 MIB = 1 << 20
-
-
-def _json(p):
-    assert p.returncode == 0, "aws exit %d\nstdout:\n%s\nstderr:\n%s" % (
-        p.returncode, p.stdout[-3000:], p.stderr[-3000:])
-    return json.loads(p.stdout) if p.stdout.strip() else {}
-
-
-def _cli_error(p, etype, op, message):
-    assert p.returncode == 254, "aws exit %d (wanted 254)\nstdout:\n%s\nstderr:\n%s" % (
-        p.returncode, p.stdout, p.stderr)
-    # with retries configured the CLI names the attempts: "operation (reached max retries: 0):"
-    want = re.compile(r"An error occurred \(%s\) when calling the %s operation"
-                      r"(?: \(reached max retries: \d+\))?: %s"
-                      % (re.escape(etype), re.escape(op), re.escape(message)))
-    assert any(want.fullmatch(line) for line in p.stderr.strip().splitlines()), (
-        "stderr:\n%s\nwanted line:\n%s" % (p.stderr, want.pattern))
 
 
 def _wait_active(kenv, name, timeout=60):
     deadline = time.monotonic() + timeout
     while True:
-        st = _json(kenv.cli("describe-stream-summary", "--stream-name", name))
+        st = cli_json(kenv.cli("describe-stream-summary", "--stream-name", name))
         if st["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
             return st["StreamDescriptionSummary"]
         assert time.monotonic() < deadline, "stream %s not ACTIVE" % name
@@ -46,21 +28,21 @@ def _wait_active(kenv, name, timeout=60):
 
 def test_cli_round_trip(kenv, streams, tmp_path):
     name = streams.name()
-    _json(kenv.cli("create-stream", "--stream-name", name, "--shard-count", 2))
+    cli_json(kenv.cli("create-stream", "--stream-name", name, "--shard-count", 2))
     summary = _wait_active(kenv, name)
     assert summary["OpenShardCount"] == 2
-    shards = _json(kenv.cli("list-shards", "--stream-name", name))["Shards"]
+    shards = cli_json(kenv.cli("list-shards", "--stream-name", name))["Shards"]
     assert [s["ShardId"] for s in shards] == ["shardId-000000000000", "shardId-000000000001"]
 
     sent = []
     # PutRecord: binary data as base64 (the CLI v2 default), and text with raw-in-base64-out
     for i in range(3):
         data, key = os.urandom(300 * i + 1), "cli-key-%d" % i
-        out = _json(kenv.cli("put-record", "--stream-name", name, "--partition-key", key,
+        out = cli_json(kenv.cli("put-record", "--stream-name", name, "--partition-key", key,
                              "--data", b64(data)))
         assert out["ShardId"] == shard_for(shards, md5_hash_key(key))
         sent.append((key, data, out["ShardId"], out["SequenceNumber"]))
-    out = _json(kenv.cli("put-record", "--stream-name", name, "--partition-key", "txt",
+    out = cli_json(kenv.cli("put-record", "--stream-name", name, "--partition-key", "txt",
                          "--data", "hello from the cli", "--cli-binary-format",
                          "raw-in-base64-out"))
     sent.append(("txt", b"hello from the cli", out["ShardId"], out["SequenceNumber"]))
@@ -69,7 +51,7 @@ def test_cli_round_trip(kenv, streams, tmp_path):
     recs.append(("cli-big", os.urandom(MIB - len("cli-big"))))
     f = tmp_path / "records.json"
     f.write_text(json.dumps([{"PartitionKey": k, "Data": b64(d)} for k, d in recs]))
-    out = _json(kenv.cli("put-records", "--stream-name", name, "--records", "file://%s" % f))
+    out = cli_json(kenv.cli("put-records", "--stream-name", name, "--records", "file://%s" % f))
     assert out["FailedRecordCount"] == 0 and len(out["Records"]) == len(recs)
     for (k, d), a in zip(recs, out["Records"]):
         assert a["ShardId"] == shard_for(shards, md5_hash_key(k)), k
@@ -77,11 +59,11 @@ def test_cli_round_trip(kenv, streams, tmp_path):
 
     for sid in ("shardId-000000000000", "shardId-000000000001"):
         want = [x for x in sent if x[2] == sid]
-        it = _json(kenv.cli("get-shard-iterator", "--stream-name", name, "--shard-id", sid,
+        it = cli_json(kenv.cli("get-shard-iterator", "--stream-name", name, "--shard-id", sid,
                             "--shard-iterator-type", "TRIM_HORIZON"))["ShardIterator"]
         got = []
         for _ in range(50):
-            out = _json(kenv.cli("get-records", "--shard-iterator", it))
+            out = cli_json(kenv.cli("get-records", "--shard-iterator", it))
             got += out["Records"]
             it = out["NextShardIterator"]
             if len(got) >= len(want) or not out["Records"]:
@@ -89,28 +71,28 @@ def test_cli_round_trip(kenv, streams, tmp_path):
         assert [(g["PartitionKey"], base64.b64decode(g["Data"]), g["SequenceNumber"])
                 for g in got] == [(k, d, seq) for k, d, _, seq in want], sid
 
-    _json(kenv.cli("delete-stream", "--stream-name", name))
+    cli_json(kenv.cli("delete-stream", "--stream-name", name))
 
 
 def test_cli_errors(kenv, streams):
     name = streams.create(shards=1)
     acct = kenv.account_id(name)
     missing = name + "-missing"
-    _cli_error(kenv.cli("describe-stream-summary", "--stream-name", missing),
+    expect_cli_error(kenv.cli("describe-stream-summary", "--stream-name", missing),
                "ResourceNotFoundException", "DescribeStreamSummary",
                "Stream %s under account %s not found." % (missing, acct))
     key = "k" * 257
-    _cli_error(kenv.cli("put-record", "--stream-name", name, "--partition-key", key,
+    expect_cli_error(kenv.cli("put-record", "--stream-name", name, "--partition-key", key,
                         "--data", "AA=="),
                "ValidationException", "PutRecord",
                "1 validation error detected: Value '%s' at 'partitionKey' failed to satisfy "
                "constraint: Member must have length less than or equal to 256" % key)
-    _cli_error(kenv.cli("get-records", "--shard-iterator", "AAAA"),
+    expect_cli_error(kenv.cli("get-records", "--shard-iterator", "AAAA"),
                "InvalidArgumentException", "GetRecords", "Invalid ShardIterator.")
-    _cli_error(kenv.cli("create-stream", "--stream-name", name, "--shard-count", 1),
+    expect_cli_error(kenv.cli("create-stream", "--stream-name", name, "--shard-count", 1),
                "ResourceInUseException", "CreateStream",
                "Stream %s under account %s already exists." % (name, acct))
-    _cli_error(kenv.cli("get-shard-iterator", "--stream-name", name, "--shard-id",
+    expect_cli_error(kenv.cli("get-shard-iterator", "--stream-name", name, "--shard-id",
                         "shardId-000000000000", "--shard-iterator-type", "AT_TIMESTAMP"),
                "InvalidArgumentException", "GetShardIterator",
                "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. "
@@ -120,7 +102,7 @@ def test_cli_errors(kenv, streams):
 @pytest.mark.spate_only
 def test_cli_wrong_secret(kenv):
     p = kenv.cli("list-streams", secret_key=kenv.secret_key + "x")
-    _cli_error(p, "InvalidSignatureException", "ListStreams",
+    expect_cli_error(p, "InvalidSignatureException", "ListStreams",
                "The request signature we calculated does not match the signature you provided. "
                "Check your AWS Secret Access Key and signing method. Consult the service "
                "documentation for details.")

@@ -38,24 +38,42 @@
 #define SPATECTL_MAX_COLS 12			    /* columns of one table */
 #define SPATECTL_CELL_BYTES 64			    /* longest cell shown */
 
+#define SPATECTL_MAX_REMOVE 64 /* --remove KEY, repeated */
+
 struct spatectl {
 	char sock_path[SP_PATH_MAX_BYTES];
 	bool json;
 	int timeout_ms;
+	int interval_ms; /* shards: between the two samples of the rates; 0 = one sample */
+	bool wait;       /* split, merge, scale: until the stream is ACTIVE again */
+	int n_remove;    /* tags --remove */
+	const char *remove[SPATECTL_MAX_REMOVE];
 };
 
 static void
 spatectl_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: spatectl [--socket PATH | --name NAME] [--json] [--timeout SEC] COMMAND "
-		"[ARGS]\n"
+		"usage: spatectl [--socket PATH | --name NAME] [--json] [--timeout SEC]\n"
+		"                [--interval SEC] [--wait] [--remove KEY]... COMMAND [ARGS]\n"
 		"commands:\n"
 		"  status                 both processes: pids, lcores, ports, queues, counters\n"
 		"  methods | help [NAME]  the methods the control socket serves\n"
 		"  ping                   liveness check\n"
 		"  catalog                streams and shards of the catalog snapshot\n"
 		"  call METHOD [PARAMS]   any method; PARAMS is a JSON object\n"
+		"stream administration (Kinesis operations through the `kinesis` method):\n"
+		"  streams                name, status, mode, open shards, retention, created\n"
+		"  shards STREAM          shards: hash range, parents, open/closed, owner core,\n"
+		"                         records, rates over --interval SEC (default 1)\n"
+		"  split STREAM SHARD [HASHKEY]  split a shard (default key: its range's middle)\n"
+		"  merge STREAM SHARD ADJACENT   merge two adjacent open shards\n"
+		"  scale STREAM N         UpdateShardCount to N (uniform scaling)\n"
+		"  retention STREAM HOURS set the retention period (increase or decrease)\n"
+		"  tags STREAM [KEY=VALUE ...] [--remove KEY ...]\n"
+		"                         add/remove tags, then list them\n"
+		"  SHARD is a ShardId or its number (7 = shardId-000000000007). --wait on split,\n"
+		"  merge and scale polls until the stream is ACTIVE again (at most 60 s).\n"
 		"socket: --socket, else $SPATE_CTL_SOCKET, else "
 		"${SPATE_RUN_BASE:-/run/spate}/NAME/" SP_CTL_SOCK_NAME " (NAME: --name, default "
 		"spate)\n"
@@ -526,6 +544,659 @@ spatectl_render_catalog(json_t *res)
 	json_decref(rows);
 }
 
+/* ---- Stream administration: each command runs Kinesis operations through `kinesis`. ---- */
+
+#define SPATECTL_WAIT_MS      60000 /* --wait: how long a reshard may take */
+#define SPATECTL_WAIT_POLL_MS 250   /* --wait: DescribeStreamSummary period */
+#define SPATECTL_MAX_PAGES    1000  /* ListStreams/ListShards/ListTagsForStream pages */
+
+/*
+ * Run one Kinesis operation. On success (HTTP 200) *body holds the reply body (new reference,
+ * json null when the operation has none) and 0 is returned; otherwise the exit status, the
+ * Kinesis error already printed.
+ */
+static int
+spatectl_kinesis(const struct spatectl *sc, const char *op, json_t *req, json_t **body)
+{
+	json_t *params = json_pack("{s:s,s:O}", "op", op, "body", req);
+	json_t *res = NULL;
+	int rc;
+
+	*body = NULL;
+	if (params == NULL) {
+		fprintf(stderr, "spatectl: out of memory\n");
+		return SPATECTL_EXIT_CONN;
+	}
+	rc = spatectl_call(sc, "kinesis", params, &res);
+	json_decref(params);
+	if (rc != 0) {
+		return rc;
+	}
+	json_int_t status = json_integer_value(json_object_get(res, "status"));
+
+	if (status != 200) {
+		fprintf(stderr, "spatectl: %s: %s (HTTP %lld): %s\n", op,
+			json_string_value(json_object_get(res, "type")), (long long)status,
+			json_string_value(json_object_get(res, "message")));
+		json_decref(res);
+		return SPATECTL_EXIT_RPC;
+	}
+	*body = json_incref(json_object_get(res, "body"));
+	if (*body == NULL) {
+		*body = json_null();
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* "7" names shardId-000000000007; anything else is passed on as it is. */
+static void
+spatectl_shard_id(const char *arg, char *out, size_t cap)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (arg[0] >= '0' && arg[0] <= '9' && *end == '\0' && v <= 0x7fffffffUL) {
+		snprintf(out, cap, "shardId-%012lu", v);
+	} else {
+		snprintf(out, cap, "%s", arg);
+	}
+}
+
+/* The number of "shardId-000000000007": "7" (what follows the last '-', zeros dropped). */
+static const char *
+spatectl_shard_num(const char *id)
+{
+	const char *dash = strrchr(id, '-');
+	const char *n = dash != NULL ? dash + 1 : id;
+
+	while (n[0] == '0' && n[1] != '\0') {
+		n++;
+	}
+	return n;
+}
+
+/* A non-negative decimal below 2^128. */
+static bool
+spatectl_u128_parse(const char *s, unsigned __int128 *out)
+{
+	unsigned __int128 v = 0;
+	const unsigned __int128 max = ~(unsigned __int128)0;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 39) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (*s < '0' || *s > '9' || v > (max - d) / 10) {
+			return false;
+		}
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static void
+spatectl_u128_format(unsigned __int128 v, char *buf, size_t cap)
+{
+	char tmp[40];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (unsigned)(v % 10));
+		v /= 10;
+	} while (v != 0);
+	size_t i = 0;
+
+	for (; i < n && i + 1 < cap; i++) {
+		buf[i] = tmp[n - 1 - i];
+	}
+	buf[i] = '\0';
+}
+
+/* Every shard of a stream (ListShards, all pages), or NULL with the exit status in *rc. */
+static json_t *
+spatectl_list_shards(const struct spatectl *sc, const char *stream, int *rc)
+{
+	json_t *all = json_array();
+	json_t *req = json_pack("{s:s}", "StreamName", stream);
+
+	*rc = 0;
+	for (int page = 0; page < SPATECTL_MAX_PAGES && req != NULL; page++) {
+		json_t *body;
+
+		*rc = spatectl_kinesis(sc, "ListShards", req, &body);
+		json_decref(req);
+		req = NULL;
+		if (*rc != 0) {
+			break;
+		}
+		json_array_extend(all, json_object_get(body, "Shards"));
+		json_t *next = json_object_get(body, "NextToken");
+
+		/* With a NextToken, ListShards refuses the StreamName. */
+		if (json_is_string(next)) {
+			req = json_pack("{s:O}", "NextToken", next);
+		}
+		json_decref(body);
+	}
+	json_decref(req);
+	if (*rc != 0) {
+		json_decref(all);
+		return NULL;
+	}
+	return all;
+}
+
+/* A hash key cut to its first and last digits: 340282366920938463463374607431768211455. */
+static void
+spatectl_hash_abbrev(json_t *v, char *buf, size_t cap)
+{
+	const char *s = json_string_value(v);
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (s == NULL) {
+		snprintf(buf, cap, "-");
+	} else if (n <= 12) {
+		snprintf(buf, cap, "%s", s);
+	} else {
+		snprintf(buf, cap, "%.5s..%s", s, s + n - 5);
+	}
+}
+
+/* Shard rows of the dataplane's status (dataplane.api.shards) and when they were sampled. */
+static json_t *
+spatectl_shard_sample(const struct spatectl *sc, long long *at_ms)
+{
+	json_t *res = NULL;
+
+	if (spatectl_call(sc, "status", NULL, &res) != 0) {
+		return NULL;
+	}
+	*at_ms = spatectl_now_ms();
+	json_t *rows = json_incref(spatectl_get(res, "dataplane.api.shards"));
+
+	json_decref(res);
+	return rows;
+}
+
+static json_t *
+spatectl_shard_find(json_t *rows, const char *stream, const char *shard)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(rows, i, r)
+	{
+		const char *st = json_string_value(json_object_get(r, "stream"));
+		const char *sh = json_string_value(json_object_get(r, "shard"));
+
+		if (st != NULL && sh != NULL && strcmp(st, stream) == 0 && strcmp(sh, shard) == 0) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static const struct spatectl_col g_spatectl_shard_cols[] = {
+    {"SHARD", "shard"}, {"HASH_RANGE", "range"}, {"PARENTS", "parents"},     {"STATE", "state"},
+    {"OWNER", "owner"}, {"RECORDS", "records"},  {"REC/S", "records_per_s"}, {"MB/S", "mb_per_s"},
+};
+
+/* One row of `shards`: a ListShards entry with its figures in samples a (t0) and b (t1). */
+static json_t *
+spatectl_shard_row(json_t *sh, json_t *a, json_t *b, long long t0, long long t1)
+{
+	json_t *range = json_object_get(sh, "HashKeyRange");
+	json_t *end = spatectl_get(sh, "SequenceNumberRange.EndingSequenceNumber");
+	json_t *last = b != NULL ? b : a;
+	json_t *row =
+	    json_pack("{s:O,s:O,s:O,s:O?,s:O?,s:b}", "shard", json_object_get(sh, "ShardId"),
+		      "starting_hash", json_object_get(range, "StartingHashKey"), "ending_hash",
+		      json_object_get(range, "EndingHashKey"), "parent",
+		      json_object_get(sh, "ParentShardId"), "adjacent_parent",
+		      json_object_get(sh, "AdjacentParentShardId"), "open", !json_is_string(end));
+
+	if (row == NULL) {
+		return NULL;
+	}
+	json_object_set(row, "owner", a != NULL ? json_object_get(a, "owner") : json_null());
+	json_object_set(row, "sealed", a != NULL ? json_object_get(a, "sealed") : json_null());
+	json_object_set(row, "records",
+			last != NULL ? json_object_get(last, "records") : json_null());
+	json_object_set(row, "bytes", last != NULL ? json_object_get(last, "bytes") : json_null());
+	if (a != NULL && b != NULL && t1 > t0) {
+		double dt = (double)(t1 - t0) / 1000.0;
+		double dr = (double)(json_integer_value(json_object_get(b, "records")) -
+				     json_integer_value(json_object_get(a, "records")));
+		double db = (double)(json_integer_value(json_object_get(b, "bytes")) -
+				     json_integer_value(json_object_get(a, "bytes")));
+
+		json_object_set_new(row, "records_per_s", json_real(dr / dt));
+		json_object_set_new(row, "mb_per_s", json_real(db / dt / 1e6));
+	} else {
+		json_object_set_new(row, "records_per_s", json_null());
+		json_object_set_new(row, "mb_per_s", json_null());
+	}
+	return row;
+}
+
+/* The `shards` table: ranges abbreviated, parents by number, open/closed. */
+static void
+spatectl_shards_print(const char *stream, json_t *rows, bool figures)
+{
+	json_t *trows = json_array();
+	size_t i;
+	json_t *sh;
+
+	json_array_foreach(rows, i, sh)
+	{
+		json_t *r = json_copy(sh);
+		char lo[32];
+		char hi[32];
+		char buf[96];
+		const char *p = json_string_value(json_object_get(sh, "parent"));
+		const char *q = json_string_value(json_object_get(sh, "adjacent_parent"));
+		bool open = json_is_true(json_object_get(sh, "open"));
+
+		spatectl_hash_abbrev(json_object_get(sh, "starting_hash"), lo, sizeof(lo));
+		spatectl_hash_abbrev(json_object_get(sh, "ending_hash"), hi, sizeof(hi));
+		snprintf(buf, sizeof(buf), "%s-%s", lo, hi);
+		json_object_set_new(r, "range", json_string(buf));
+		/* shardId-000000000007 reads as its number in a parents column */
+		snprintf(buf, sizeof(buf), "%s%s%s", p != NULL ? spatectl_shard_num(p) : "-",
+			 q != NULL ? "+" : "", q != NULL ? spatectl_shard_num(q) : "");
+		json_object_set_new(r, "parents", json_string(buf));
+		json_object_set_new(r, "state", json_string(open ? "open" : "closed"));
+		json_array_append_new(trows, r);
+	}
+	printf("stream %s: %zu shards%s\n", stream, json_array_size(rows),
+	       figures ? "" : " (no dataplane figures)");
+	spatectl_table("shards", trows, g_spatectl_shard_cols,
+		       SP_ARRAY_SIZE(g_spatectl_shard_cols));
+	json_decref(trows);
+}
+
+/* `shards STREAM`: ListShards joined with two samples of the dataplane's shard figures. */
+static int
+spatectl_cmd_shards(const struct spatectl *sc, const char *stream)
+{
+	int rc;
+	json_t *shards = spatectl_list_shards(sc, stream, &rc);
+	long long t0 = 0;
+	long long t1 = 0;
+	json_t *s0 = NULL;
+	json_t *s1 = NULL;
+	size_t i;
+	json_t *sh;
+
+	if (shards == NULL) {
+		return rc;
+	}
+	s0 = spatectl_shard_sample(sc, &t0);
+	if (s0 != NULL && sc->interval_ms > 0) {
+		struct timespec ts = {.tv_sec = sc->interval_ms / 1000,
+				      .tv_nsec = (long)(sc->interval_ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		s1 = spatectl_shard_sample(sc, &t1);
+	}
+	json_t *rows = json_array();
+
+	json_array_foreach(shards, i, sh)
+	{
+		const char *id = json_string_value(json_object_get(sh, "ShardId"));
+
+		if (id == NULL) {
+			continue;
+		}
+		json_array_append_new(
+		    rows, spatectl_shard_row(sh, spatectl_shard_find(s0, stream, id),
+					     spatectl_shard_find(s1, stream, id), t0, t1));
+	}
+	if (sc->json) {
+		spatectl_print_json(rows);
+	} else {
+		spatectl_shards_print(stream, rows, s0 != NULL);
+	}
+	json_decref(rows);
+	json_decref(shards);
+	json_decref(s0);
+	json_decref(s1);
+	return 0;
+}
+
+static const struct spatectl_col g_spatectl_streams_cols[] = {
+    {"STREAM", "StreamName"},
+    {"STATUS", "StreamStatus"},
+    {"MODE", "StreamModeDetails.StreamMode"},
+    {"OPEN_SHARDS", "OpenShardCount"},
+    {"RETENTION_H", "RetentionPeriodHours"},
+    {"CREATED", "created"},
+};
+
+/* `streams`: ListStreams (all pages), then DescribeStreamSummary of each. */
+static int
+spatectl_cmd_streams(const struct spatectl *sc)
+{
+	json_t *names = json_array();
+	json_t *req = json_object();
+	json_t *rows = json_array();
+	int rc = 0;
+	size_t i;
+	json_t *n;
+
+	for (int page = 0; page < SPATECTL_MAX_PAGES && req != NULL; page++) {
+		json_t *body;
+
+		rc = spatectl_kinesis(sc, "ListStreams", req, &body);
+		json_decref(req);
+		req = NULL;
+		if (rc != 0) {
+			break;
+		}
+		json_array_extend(names, json_object_get(body, "StreamNames"));
+		if (json_is_true(json_object_get(body, "HasMoreStreams")) &&
+		    json_is_string(json_object_get(body, "NextToken"))) {
+			req = json_pack("{s:O}", "NextToken", json_object_get(body, "NextToken"));
+		}
+		json_decref(body);
+	}
+	json_decref(req);
+	json_array_foreach(names, i, n)
+	{
+		json_t *body;
+
+		if (rc != 0) {
+			break;
+		}
+		req = json_pack("{s:O}", "StreamName", n);
+		rc = spatectl_kinesis(sc, "DescribeStreamSummary", req, &body);
+		json_decref(req);
+		if (rc == SPATECTL_EXIT_RPC) {
+			rc = 0; /* deleted meanwhile: leave it out */
+			continue;
+		}
+		json_t *sum = json_object_get(body, "StreamDescriptionSummary");
+
+		if (json_is_object(sum)) {
+			json_array_append(rows, sum);
+		}
+		json_decref(body);
+	}
+	if (rc == 0 && sc->json) {
+		spatectl_print_json(rows);
+	} else if (rc == 0) {
+		json_array_foreach(rows, i, n)
+		{
+			json_t *ts = json_object_get(n, "StreamCreationTimestamp");
+			time_t t = (time_t)json_number_value(ts);
+			struct tm tm;
+			char buf[32] = "-";
+
+			if (json_is_number(ts) && gmtime_r(&t, &tm) != NULL) {
+				strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			}
+			json_object_set_new(n, "created", json_string(buf));
+		}
+		printf("%zu streams\n", json_array_size(rows));
+		spatectl_table("streams", rows, g_spatectl_streams_cols,
+			       SP_ARRAY_SIZE(g_spatectl_streams_cols));
+	}
+	json_decref(rows);
+	json_decref(names);
+	return rc;
+}
+
+/* --wait: poll until the stream is ACTIVE again; returns the exit status. */
+static int
+spatectl_wait_active(const struct spatectl *sc, const char *stream)
+{
+	long long deadline = spatectl_now_ms() + SPATECTL_WAIT_MS;
+	json_t *req = json_pack("{s:s}", "StreamName", stream);
+	int rc = SPATECTL_EXIT_CONN;
+
+	while (req != NULL) {
+		json_t *body;
+
+		rc = spatectl_kinesis(sc, "DescribeStreamSummary", req, &body);
+		if (rc != 0) {
+			break;
+		}
+		const char *st =
+		    json_string_value(spatectl_get(body, "StreamDescriptionSummary.StreamStatus"));
+		bool active = st != NULL && strcmp(st, "ACTIVE") == 0;
+
+		json_decref(body);
+		if (active) {
+			break;
+		}
+		if (spatectl_now_ms() >= deadline) {
+			fprintf(stderr, "spatectl: %s not ACTIVE after %d s\n", stream,
+				SPATECTL_WAIT_MS / 1000);
+			rc = SPATECTL_EXIT_CONN;
+			break;
+		}
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = SPATECTL_WAIT_POLL_MS * 1000000L};
+
+		nanosleep(&ts, NULL);
+	}
+	json_decref(req);
+	return rc;
+}
+
+/* Run op with req (reference taken); then --wait, then a one-line or JSON report. */
+static int
+spatectl_reshard(const struct spatectl *sc, const char *op, const char *stream, json_t *req)
+{
+	json_t *body = NULL;
+	int rc = req != NULL ? spatectl_kinesis(sc, op, req, &body) : SPATECTL_EXIT_CONN;
+
+	json_decref(req);
+	json_decref(body);
+	if (rc == 0 && sc->wait) {
+		rc = spatectl_wait_active(sc, stream);
+	}
+	if (rc == 0) {
+		if (sc->json) {
+			json_t *o = json_pack("{s:s,s:s,s:b}", "op", op, "stream", stream, "waited",
+					      sc->wait);
+
+			spatectl_print_json(o);
+			json_decref(o);
+		} else {
+			printf("%s %s: %s\n", op, stream,
+			       sc->wait ? "done, stream ACTIVE" : "started (stream UPDATING)");
+		}
+	}
+	return rc;
+}
+
+/* `split STREAM SHARD [HASHKEY]`: the default key halves the shard's hash range. */
+static int
+spatectl_cmd_split(const struct spatectl *sc, const char *stream, const char *shard_arg,
+		   const char *key_arg)
+{
+	char shard[64];
+	char key[48];
+	int rc = 0;
+
+	spatectl_shard_id(shard_arg, shard, sizeof(shard));
+	if (key_arg != NULL) {
+		snprintf(key, sizeof(key), "%s", key_arg);
+	} else {
+		json_t *shards = spatectl_list_shards(sc, stream, &rc);
+		json_t *found = NULL;
+		size_t i;
+		json_t *sh;
+		unsigned __int128 lo;
+		unsigned __int128 hi;
+
+		if (shards == NULL) {
+			return rc;
+		}
+		json_array_foreach(shards, i, sh)
+		{
+			const char *id = json_string_value(json_object_get(sh, "ShardId"));
+
+			if (id != NULL && strcmp(id, shard) == 0) {
+				found = sh;
+			}
+		}
+		if (found == NULL ||
+		    !spatectl_u128_parse(
+			json_string_value(spatectl_get(found, "HashKeyRange.StartingHashKey")),
+			&lo) ||
+		    !spatectl_u128_parse(
+			json_string_value(spatectl_get(found, "HashKeyRange.EndingHashKey")),
+			&hi) ||
+		    hi <= lo) {
+			fprintf(stderr, "spatectl: %s: no shard %s with a range to halve\n", stream,
+				shard);
+			json_decref(shards);
+			return SPATECTL_EXIT_RPC;
+		}
+		/* The child on the right starts past the middle: both halves are non-empty. */
+		spatectl_u128_format(lo + (hi - lo) / 2 + 1, key, sizeof(key));
+		json_decref(shards);
+	}
+	return spatectl_reshard(sc, "SplitShard", stream,
+				json_pack("{s:s,s:s,s:s}", "StreamName", stream, "ShardToSplit",
+					  shard, "NewStartingHashKey", key));
+}
+
+/* `retention STREAM HOURS`: Increase or Decrease, whichever moves it there. */
+static int
+spatectl_cmd_retention(const struct spatectl *sc, const char *stream, long hours)
+{
+	json_t *req = json_pack("{s:s}", "StreamName", stream);
+	json_t *body = NULL;
+	int rc = spatectl_kinesis(sc, "DescribeStreamSummary", req, &body);
+
+	json_decref(req);
+	if (rc != 0) {
+		return rc;
+	}
+	json_int_t cur =
+	    json_integer_value(spatectl_get(body, "StreamDescriptionSummary.RetentionPeriodHours"));
+
+	json_decref(body);
+	const char *op =
+	    hours >= (long)cur ? "IncreaseStreamRetentionPeriod" : "DecreaseStreamRetentionPeriod";
+
+	req =
+	    json_pack("{s:s,s:I}", "StreamName", stream, "RetentionPeriodHours", (json_int_t)hours);
+	rc = spatectl_kinesis(sc, op, req, &body);
+	json_decref(req);
+	json_decref(body);
+	if (rc == 0) {
+		if (sc->json) {
+			json_t *o = json_pack("{s:s,s:I,s:I}", "stream", stream, "previous_hours",
+					      cur, "retention_hours", (json_int_t)hours);
+
+			spatectl_print_json(o);
+			json_decref(o);
+		} else {
+			printf("%s: retention %lld -> %ld hours\n", stream, (long long)cur, hours);
+		}
+	}
+	return rc;
+}
+
+static const struct spatectl_col g_spatectl_tag_cols[] = {
+    {"KEY", "Key"},
+    {"VALUE", "Value"},
+};
+
+/* `tags STREAM [KEY=VALUE ...] [--remove KEY ...]`: change, then list the tags. */
+static int
+spatectl_cmd_tags(const struct spatectl *sc, const char *stream, int argc, char **argv)
+{
+	json_t *add = json_object();
+	json_t *body = NULL;
+	json_t *req;
+	int rc = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+
+		if (eq == NULL || eq == argv[i]) {
+			fprintf(stderr, "spatectl: tags take KEY=VALUE, not \"%s\"\n", argv[i]);
+			json_decref(add);
+			return SPATECTL_EXIT_USAGE;
+		}
+		char key[256];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]), argv[i]);
+		json_object_set_new(add, key, json_string(eq + 1));
+	}
+	if (json_object_size(add) > 0) {
+		req = json_pack("{s:s,s:O}", "StreamName", stream, "Tags", add);
+		rc = spatectl_kinesis(sc, "AddTagsToStream", req, &body);
+		json_decref(req);
+		json_decref(body);
+	}
+	json_decref(add);
+	if (rc == 0 && sc->n_remove > 0) {
+		json_t *keys = json_array();
+
+		for (int i = 0; i < sc->n_remove; i++) {
+			json_array_append_new(keys, json_string(sc->remove[i]));
+		}
+		req = json_pack("{s:s,s:o}", "StreamName", stream, "TagKeys", keys);
+		rc = spatectl_kinesis(sc, "RemoveTagsFromStream", req, &body);
+		json_decref(req);
+		json_decref(body);
+	}
+	json_t *tags = json_array();
+
+	req = rc == 0 ? json_pack("{s:s}", "StreamName", stream) : NULL;
+	for (int page = 0; page < SPATECTL_MAX_PAGES && req != NULL; page++) {
+		rc = spatectl_kinesis(sc, "ListTagsForStream", req, &body);
+		json_decref(req);
+		req = NULL;
+		if (rc != 0) {
+			break;
+		}
+		json_t *t = json_object_get(body, "Tags");
+		json_t *last = json_array_get(t, json_array_size(t) - 1);
+
+		json_array_extend(tags, t);
+		if (json_is_true(json_object_get(body, "HasMoreTags")) && last != NULL) {
+			req = json_pack("{s:s,s:O}", "StreamName", stream, "ExclusiveStartTagKey",
+					json_object_get(last, "Key"));
+		}
+		json_decref(body);
+	}
+	json_decref(req);
+	if (rc == 0 && sc->json) {
+		spatectl_print_json(tags);
+	} else if (rc == 0) {
+		printf("stream %s: %zu tags\n", stream, json_array_size(tags));
+		spatectl_table("tags", tags, g_spatectl_tag_cols,
+			       SP_ARRAY_SIZE(g_spatectl_tag_cols));
+	}
+	json_decref(tags);
+	return rc;
+}
+
+/* A whole number in [min, max] from a command argument, or -1 after a usage message. */
+static long
+spatectl_num_arg(const char *what, const char *s, long min, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "spatectl: %s must be a whole number from %ld to %ld\n", what, min,
+			max);
+		return -1;
+	}
+	return v;
+}
+
 static int
 spatectl_resolve_socket(struct spatectl *sc, const char *opt_socket, const char *name)
 {
@@ -547,6 +1218,51 @@ spatectl_resolve_socket(struct spatectl *sc, const char *opt_socket, const char 
 		return -1;
 	}
 	return 0;
+}
+
+/* The stream administration commands; -1 when argv is none of them. */
+static int
+spatectl_run_admin(const struct spatectl *sc, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	int rc = -1;
+
+	if (strcmp(cmd, "streams") == 0 && argc == 1) {
+		rc = spatectl_cmd_streams(sc);
+	} else if (strcmp(cmd, "shards") == 0 && argc == 2) {
+		rc = spatectl_cmd_shards(sc, argv[1]);
+	} else if (strcmp(cmd, "split") == 0 && (argc == 3 || argc == 4)) {
+		rc = spatectl_cmd_split(sc, argv[1], argv[2], argc == 4 ? argv[3] : NULL);
+	} else if (strcmp(cmd, "merge") == 0 && argc == 4) {
+		char a[64];
+		char b[64];
+
+		spatectl_shard_id(argv[2], a, sizeof(a));
+		spatectl_shard_id(argv[3], b, sizeof(b));
+		rc = spatectl_reshard(sc, "MergeShards", argv[1],
+				      json_pack("{s:s,s:s,s:s}", "StreamName", argv[1],
+						"ShardToMerge", a, "AdjacentShardToMerge", b));
+	} else if (strcmp(cmd, "scale") == 0 && argc == 3) {
+		long n = spatectl_num_arg("N", argv[2], 1, 100000);
+
+		if (n < 0) {
+			return SPATECTL_EXIT_USAGE;
+		}
+		rc = spatectl_reshard(sc, "UpdateShardCount", argv[1],
+				      json_pack("{s:s,s:I,s:s}", "StreamName", argv[1],
+						"TargetShardCount", (json_int_t)n, "ScalingType",
+						"UNIFORM_SCALING"));
+	} else if (strcmp(cmd, "retention") == 0 && argc == 3) {
+		long h = spatectl_num_arg("HOURS", argv[2], 1, 1000000);
+
+		if (h < 0) {
+			return SPATECTL_EXIT_USAGE;
+		}
+		rc = spatectl_cmd_retention(sc, argv[1], h);
+	} else if (strcmp(cmd, "tags") == 0 && argc >= 2) {
+		rc = spatectl_cmd_tags(sc, argv[1], argc - 2, argv + 2);
+	}
+	return rc;
 }
 
 /* Run the command; returns the exit status. */
@@ -579,6 +1295,8 @@ spatectl_run(struct spatectl *sc, int argc, char **argv)
 		if (rc == 0) {
 			sc->json ? spatectl_print_json(res) : spatectl_render_catalog(res);
 		}
+	} else if ((rc = spatectl_run_admin(sc, argc, argv)) != -1) {
+		return rc;
 	} else if (strcmp(cmd, "call") == 0 && (argc == 2 || argc == 3)) {
 		if (argc == 3) {
 			json_error_t jerr;
@@ -604,6 +1322,38 @@ spatectl_run(struct spatectl *sc, int argc, char **argv)
 	return rc;
 }
 
+/* The options of the stream administration commands; false after a usage message. */
+static bool
+spatectl_admin_opt(struct spatectl *sc, int c, const char *arg)
+{
+	char *end;
+	double sec;
+
+	switch (c) {
+	case 'i':
+		sec = strtod(arg, &end);
+		if (*end != '\0' || end == arg || !(sec >= 0 && sec <= 60)) {
+			fprintf(stderr, "spatectl: --interval takes seconds in [0, 60]\n");
+			return false;
+		}
+		sc->interval_ms = (int)(sec * 1000);
+		break;
+	case 'w':
+		sc->wait = true;
+		break;
+	case 'r':
+		if (sc->n_remove == SPATECTL_MAX_REMOVE) {
+			fprintf(stderr, "spatectl: at most %d --remove\n", SPATECTL_MAX_REMOVE);
+			return false;
+		}
+		sc->remove[sc->n_remove++] = arg;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -614,14 +1364,17 @@ main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"interval", required_argument, NULL, 'i'},
+		{"wait", no_argument, NULL, 'w'},
+		{"remove", required_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
-	struct spatectl sc = {.timeout_ms = 5000};
+	struct spatectl sc = {.timeout_ms = 5000, .interval_ms = 1000};
 	const char *opt_socket = NULL;
 	const char *name = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:jt:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:jt:hVi:wr:", opts, NULL)) != -1) {
 		char *end;
 		double sec;
 
@@ -650,7 +1403,10 @@ main(int argc, char **argv)
 		case 'V':
 			printf("spatectl %s\n", SPATE_VERSION);
 			return SPATECTL_EXIT_OK;
-		default:
+		default: /* --interval, --wait, --remove, or a usage error */
+			if (spatectl_admin_opt(&sc, c, optarg)) {
+				break;
+			}
 			spatectl_usage(stderr);
 			return SPATECTL_EXIT_USAGE;
 		}

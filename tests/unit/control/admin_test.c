@@ -5,7 +5,9 @@
  * ctx->dp_catalog seeing the new snapshot), an unchanged call (no bump, no push), no dataplane,
  * unknown stream, every kind of bad params, the state mask and a missing catalog;
  * clock_offset_set refused outside test mode, then set, pushed and shown in the dataplane's
- * snapshot only; the shard-iterator key (derived, not the token key, stable across reopens).
+ * snapshot only; the shard-iterator key (derived, not the token key, stable across reopens);
+ * kinesis through a fake dp_kctx hook (settings and workers used, push on a change only,
+ * -32000 for CreateStream and reshards without a dataplane, bad params, no channel).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include "catalog.h"
 #include "ctl.h"
 #include "ctl_log.h"
+#include "ctl_streams.h"
 
 struct fixture {
 	struct sp_ctl_ctx ctx;
@@ -73,6 +76,19 @@ fake_dp_catalog(void *arg)
 	return f->dp_connected;
 }
 
+/* The fake dp_kctx hook: two workers while "connected". */
+static bool
+fake_dp_kctx(void *arg, struct sp_ctl_kctx *out)
+{
+	struct fixture *f = arg;
+
+	out->account = "210987654321";
+	out->region = "eu-west-3";
+	out->shard_limit = 20;
+	out->n_workers = f->dp_connected ? 2 : 0;
+	return f->dp_connected;
+}
+
 static int
 setup(void **state)
 {
@@ -86,6 +102,7 @@ setup(void **state)
 	f->ctx.state = SP_CTL_RUNTIME;
 	f->ctx.cat = f->cat;
 	f->ctx.dp_catalog = fake_dp_catalog;
+	f->ctx.dp_kctx = fake_dp_kctx;
 	f->ctx.dp_arg = f;
 	f->dp_connected = true;
 	sp_ctl_session_init(&f->sess, &f->ctx, capture_out, f);
@@ -487,6 +504,91 @@ test_iter_key(void **state)
 	assert_int_equal(rmdir(path), 0);
 }
 
+/* Dispatch kinesis with this params text; return the reply (owned by f). */
+static json_t *
+kinesis(struct fixture *f, const char *params)
+{
+	char line[1024];
+	int n = f->n_replies;
+
+	snprintf(line, sizeof(line), "{\"id\":9,\"method\":\"kinesis\",\"params\":%s}", params);
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	assert_int_equal(f->n_replies, n + 1);
+	return f->reply;
+}
+
+static void
+test_kinesis(void **state)
+{
+	struct fixture *f = *state;
+	json_t *r;
+
+	/* Read-only: no change, no push. */
+	r = result(
+	    kinesis(f, "{\"op\":\"DescribeStreamSummary\",\"body\":{\"StreamName\":\"s\"}}"));
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
+	assert_string_equal(json_string_value(json_object_get(r, "type")), "");
+	assert_false(json_is_true(json_object_get(r, "catalog_changed")));
+	assert_int_equal(f->n_pushes, 0);
+
+	/* A change is pushed before the reply; the new ARN names the hook's region and account. */
+	r = result(kinesis(f, "{\"op\":\"CreateStream\",\"body\":{\"StreamName\":\"t\","
+			      "\"ShardCount\":3}}"));
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
+	assert_true(json_is_true(json_object_get(r, "catalog_changed")));
+	assert_true(json_is_true(json_object_get(r, "pushed")));
+	assert_int_equal(f->n_pushes, 1);
+	r = result(
+	    kinesis(f, "{\"op\":\"DescribeStreamSummary\",\"body\":{\"StreamName\":\"t\"}}"));
+	const char *arn = json_string_value(json_object_get(
+	    json_object_get(json_object_get(r, "body"), "StreamDescriptionSummary"), "StreamARN"));
+
+	assert_non_null(arn);
+	assert_non_null(strstr(arn, "eu-west-3:210987654321"));
+
+	/* The hook's shard limit holds: 1 + 3 open, 17 more is one too many. */
+	r = result(kinesis(f, "{\"op\":\"CreateStream\",\"body\":{\"StreamName\":\"u\","
+			      "\"ShardCount\":17}}"));
+	assert_int_equal(json_integer_value(json_object_get(r, "status")), 400);
+	assert_string_equal(json_string_value(json_object_get(r, "type")),
+			    "LimitExceededException");
+	assert_true(json_is_null(json_object_get(r, "body")));
+	assert_int_equal(f->n_pushes, 1);
+
+	/* Without a dataplane: read-only runs, CreateStream and reshards do not. */
+	f->dp_connected = false;
+	r = result(kinesis(f, "{\"op\":\"ListStreams\"}"));
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(r, "body"), "StreamNames")), 2);
+	assert_int_equal(err(kinesis(f, "{\"op\":\"UpdateShardCount\",\"body\":{}}"), NULL),
+			 -32000);
+	assert_int_equal(err(kinesis(f, "{\"op\":\"MergeShards\",\"body\":{}}"), NULL), -32000);
+	assert_int_equal(err(kinesis(f, "{\"op\":\"CreateStream\",\"body\":{}}"), NULL), -32000);
+	assert_int_equal(f->n_pushes, 1);
+}
+
+static void
+test_kinesis_bad_params(void **state)
+{
+	static const char *const bad[] = {
+	    "{}",
+	    "{\"op\":1}",
+	    "{\"op\":\"GetRecords\"}",
+	    "{\"op\":\"StartStreamEncryption\"}",
+	    "{\"op\":\"Nope\"}",
+	    "{\"op\":\"ListStreams\",\"body\":\"{}\"}",
+	    "{\"op\":\"ListStreams\",\"extra\":1}",
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < SP_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(err(kinesis(f, bad[i]), NULL), -32602);
+	}
+	f->ctx.dp_kctx = NULL;
+	assert_int_equal(err(kinesis(f, "{\"op\":\"ListStreams\"}"), NULL), -32603);
+	assert_int_equal(f->n_pushes, 0);
+}
+
 int
 main(void)
 {
@@ -500,6 +602,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_clock_offset_set_and_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_offset_bad_params, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iter_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinesis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinesis_bad_params, setup, teardown),
 	};
 
 	sp_ctl_log_set_level(SP_CTL_LOG_ERR);

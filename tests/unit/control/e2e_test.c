@@ -6,7 +6,9 @@
  * the sockets and the pid file. The Kinesis part: config carries epoch, account and region;
  * kreq gets exactly one kresp (catalog push first when the catalog changed); applied moves
  * the lifecycle on and pushes the next snapshot; bad Kinesis settings stop the start. An
- * operator's stream_quota_set reaches the connected dataplane as a catalog push.
+ * operator's stream_quota_set reaches the connected dataplane as a catalog push, and so does
+ * a Kinesis operation run through the `kinesis` method (a SplitShard driven to its end by
+ * applied; reshards refused while no dataplane is connected, read-only operations served).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -505,6 +507,124 @@ test_quota_push(void **state)
 	close(dp);
 }
 
+/* The result of a `kinesis` call that must succeed at the RPC level. */
+static json_t *
+kin_rpc(const char *op, const char *body, int status, const char *type)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line),
+		 "{\"id\":7,\"method\":\"kinesis\",\"params\":{\"op\":\"%s\",\"body\":%s}}\n", op,
+		 body);
+	json_t *r = rpc(line);
+	json_t *res = json_incref(json_object_get(r, "result"));
+
+	json_decref(r);
+	assert_non_null(res);
+	assert_int_equal(json_integer_value(json_object_get(res, "status")), status);
+	assert_string_equal(json_string_value(json_object_get(res, "type")), type);
+	return res;
+}
+
+static json_int_t
+rpc_error_code(const char *line)
+{
+	json_t *r = rpc(line);
+	json_int_t code = json_integer_value(json_object_get(json_object_get(r, "error"), "code"));
+
+	json_decref(r);
+	return code;
+}
+
+/*
+ * The `kinesis` method: read-only operations run with no dataplane, reshards and CreateStream
+ * are refused (-32000); with one connected, CreateStream and SplitShard push their snapshots on
+ * the channel before the reply and the split finishes through applied alone, as from HTTP.
+ */
+static void
+test_kinesis_method(void **state)
+{
+	(void)state;
+	json_t *res = kin_rpc("ListStreams", "{}", 200, "");
+
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(res, "body"), "StreamNames")), 0);
+	json_decref(res);
+	assert_int_equal(rpc_error_code("{\"id\":1,\"method\":\"kinesis\",\"params\":{\"op\":"
+					"\"SplitShard\",\"body\":{}}}\n"),
+			 -32000);
+	assert_int_equal(rpc_error_code("{\"id\":1,\"method\":\"kinesis\",\"params\":{\"op\":"
+					"\"CreateStream\",\"body\":{}}}\n"),
+			 -32000);
+	/* Data operations, unknown ones and a body that is not an object are bad params. */
+	assert_int_equal(rpc_error_code("{\"id\":1,\"method\":\"kinesis\",\"params\":{\"op\":"
+					"\"PutRecord\",\"body\":{}}}\n"),
+			 -32602);
+	assert_int_equal(rpc_error_code("{\"id\":1,\"method\":\"kinesis\",\"params\":{\"op\":"
+					"\"ListStreams\",\"body\":[]}}\n"),
+			 -32602);
+	assert_int_equal(rpc_error_code("{\"id\":1,\"method\":\"kinesis\",\"params\":{}}\n"),
+			 -32602);
+}
+
+/* The `kinesis` method with a dataplane connected: see test_kinesis_method. */
+static void
+test_kinesis_method_dp(void **state)
+{
+	(void)state;
+	int dp = connect_to("chan.sock");
+	json_int_t v = hello(dp, 5200, 1);
+	json_t *res = kin_rpc("CreateStream", "{\"StreamName\":\"k\",\"ShardCount\":2}", 200, "");
+	assert_true(json_is_true(json_object_get(res, "pushed")));
+	assert_true(json_is_true(json_object_get(res, "catalog_changed")));
+	json_decref(res);
+	v = read_catalog(dp, "CREATING");
+	send_applied(dp, v);
+	v = read_catalog(dp, "ACTIVE");
+	send_applied(dp, v);
+
+	/* A Kinesis error is a result, not an RPC error. */
+	res = kin_rpc("DescribeStreamSummary", "{\"StreamName\":\"nope\"}", 400,
+		      "ResourceNotFoundException");
+	assert_true(json_is_null(json_object_get(res, "body")));
+	assert_true(strlen(json_string_value(json_object_get(res, "message"))) > 0);
+	json_decref(res);
+
+	res = kin_rpc("SplitShard",
+		      "{\"StreamName\":\"k\",\"ShardToSplit\":\"shardId-000000000000\","
+		      "\"NewStartingHashKey\":\"1000\"}",
+		      200, "");
+	assert_true(json_is_true(json_object_get(res, "pushed")));
+	json_decref(res);
+	/* Each applied takes the next step and pushes it, until the stream is ACTIVE again. */
+	char status[32] = "UPDATING";
+
+	for (int i = 0; i < 10 && strcmp(status, "ACTIVE") != 0; i++) {
+		json_t *c = read_msg(dp);
+
+		assert_non_null(c);
+		assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
+		v = json_integer_value(json_object_get(c, "catalog_version"));
+		json_t *cat = json_object_get(c, "catalog");
+		json_t *st = json_array_get(json_object_get(cat, "streams"), 0);
+
+		snprintf(status, sizeof(status), "%s",
+			 json_string_value(json_object_get(st, "status")));
+		json_decref(c);
+		send_applied(dp, v);
+	}
+	assert_string_equal(status, "ACTIVE");
+	res = kin_rpc("ListShards", "{\"StreamName\":\"k\"}", 200, "");
+	json_t *shards = json_object_get(json_object_get(res, "body"), "Shards");
+
+	assert_int_equal(json_array_size(shards), 4); /* the parent and its two children */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(shards, 2), "ParentShardId")),
+	    "shardId-000000000000");
+	json_decref(res);
+	close(dp);
+}
+
 static void
 test_bad_kinesis_args(void **state)
 {
@@ -543,6 +663,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_fake_dataplane, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quota_push, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinesis_method, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinesis_method_dp, setup, teardown),
 		cmocka_unit_test(test_bad_kinesis_args),
 	};
 

@@ -20,102 +20,20 @@
 #include "catalog.h"
 #include "ctl_log.h"
 #include "ctl_streams.h"
+#include "kin_fx.h"
 
-#define T_NOW  1700000000123LL
-#define T_ACCT "123456789012"
 #define T_MAX  "340282366920938463463374607431768211455"
-
-struct fx {
-	struct sp_cat *cat;
-	struct sp_ctl_kctx ctx;
-	struct sp_ctl_kreply rep;
-	int rc;
-};
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	assert_int_equal(sp_cat_open(":memory:", &f->cat), 0);
-	f->ctx = (struct sp_ctl_kctx){
-	    .account = T_ACCT,
-	    .region = "us-east-1",
-	    .now_ms = T_NOW,
-	    .n_workers = 3,
-	    .shard_limit = 500,
-	};
-	*state = f;
-	return 0;
+	return fx_setup(state, 3, false);
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	sp_ctl_kreply_fini(&f->rep);
-	sp_cat_close(f->cat);
-	free(f);
-	return 0;
-}
-
-static void
-call(struct fx *f, enum sp_kop op, const char *body)
-{
-	sp_ctl_kreply_fini(&f->rep);
-	f->rc = sp_ctl_kinesis(f->cat, &f->ctx, op, body, strlen(body), &f->rep);
-	assert_non_null(f->rep.body);
-	assert_int_equal(strlen(f->rep.body), f->rep.body_len);
-}
-
-/* An error reply of type `type` with exactly this message. */
-static void
-expect_err(struct fx *f, enum sp_kop op, const char *body, const char *type, const char *msg)
-{
-	call(f, op, body);
-	assert_int_equal(f->rc, 0);
-	assert_int_not_equal(f->rep.err, SP_KERR_NONE);
-	assert_string_equal(sp_kerr_table[f->rep.err].type, type);
-	assert_int_equal(f->rep.status, sp_kerr_table[f->rep.err].status);
-	assert_string_equal(f->rep.message, msg);
-	assert_int_equal(f->rep.body_len, 0);
-	assert_int_equal(f->rep.message_upper, strcmp(type, "SerializationException") == 0);
-	assert_false(f->rep.catalog_changed);
-}
-
-static void
-expect_valid(struct fx *f, enum sp_kop op, const char *body, const char *msg)
-{
-	expect_err(f, op, body, "ValidationException", msg);
-}
-
-static void
-expect_ser(struct fx *f, enum sp_kop op, const char *body, const char *msg)
-{
-	expect_err(f, op, body, "SerializationException", msg);
-}
-
-/* A successful reply; its body parsed (NULL for an empty body). Caller decrefs. */
-static json_t *
-expect_ok(struct fx *f, enum sp_kop op, const char *body)
-{
-	json_error_t jerr;
-
-	call(f, op, body);
-	if (f->rep.err != SP_KERR_NONE) {
-		fail_msg("%s: %s: %s", body, sp_kerr_table[f->rep.err].type, f->rep.message);
-	}
-	assert_int_equal(f->rc, 0);
-	assert_int_equal(f->rep.status, 200);
-	if (f->rep.body_len == 0) {
-		return NULL;
-	}
-	json_t *j = json_loadb(f->rep.body, f->rep.body_len, 0, &jerr);
-
-	assert_non_null(j);
-	return j;
+	return fx_teardown(state);
 }
 
 static void
@@ -126,25 +44,6 @@ create(struct fx *f, const char *name, int shards)
 	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":%d}", name, shards);
 	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM, body));
 	assert_true(f->rep.catalog_changed);
-}
-
-static int64_t
-version(struct fx *f)
-{
-	int64_t v = -1;
-
-	assert_int_equal(sp_cat_version(f->cat, &v), 0);
-	return v;
-}
-
-/* The dataplane acknowledges the current catalog. */
-static int
-ack(struct fx *f)
-{
-	int rc = sp_ctl_kinesis_applied(f->cat, version(f));
-
-	assert_true(rc >= 0);
-	return rc;
 }
 
 static json_t *
@@ -493,7 +392,7 @@ test_serialization(void **state)
 	expect_ser(f, SP_KOP_LIST_STREAMS, "", "");
 	expect_err(f, SP_KOP_PUT_RECORD, "{}", "UnknownOperationException", "");
 	expect_err(f, SP_KOP_UNKNOWN, "{}", "UnknownOperationException", "");
-	expect_err(f, SP_KOP_SPLIT_SHARD, "{}", "UnknownOperationException", "");
+	expect_err(f, SP_KOP_START_STREAM_ENCRYPTION, "{}", "UnknownOperationException", "");
 }
 
 /* ---- Hash ranges ---- */
@@ -584,8 +483,8 @@ test_delete_lifecycle(void **state)
 	assert_false(f->rep.catalog_changed);
 	assert_int_equal(version(f), v + 1);
 	/* An old acknowledgement removes nothing; the current one removes it. */
-	assert_int_equal(sp_ctl_kinesis_applied(f->cat, v), 0);
-	assert_int_equal(sp_ctl_kinesis_applied(f->cat, -1), 0);
+	assert_int_equal(sp_ctl_kinesis_applied(f->cat, &f->ctx, v), 0);
+	assert_int_equal(sp_ctl_kinesis_applied(f->cat, &f->ctx, -1), 0);
 	assert_int_equal(ack(f), 1);
 	assert_int_equal(version(f), v + 2);
 	expect_err(f, SP_KOP_DESCRIBE_STREAM, "{\"StreamName\":\"gone\"}",

@@ -12,6 +12,7 @@
 #include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "../sp_test.h"
 
@@ -27,35 +28,6 @@
 		}                                                                                  \
 	}
 
-static uint64_t g_now_ms;
-
-static uint64_t
-fake_cycles(void *ctx)
-{
-	(void)ctx;
-	return g_now_ms;
-}
-
-static uint64_t
-fake_hz(void *ctx)
-{
-	(void)ctx;
-	return 1000; /* one cycle per millisecond */
-}
-
-static void
-fake_sleep(void *ctx, uint64_t us)
-{
-	(void)ctx;
-	(void)us;
-}
-
-static const struct sp_clock_ops fake_clock = {
-    .cycles = fake_cycles,
-    .hz = fake_hz,
-    .sleep_us = fake_sleep,
-};
-
 static void
 setup(struct nh *h, uint32_t entries)
 {
@@ -66,9 +38,9 @@ setup(struct nh *h, uint32_t entries)
 	    .seed = 42,
 	};
 
-	g_now_ms = 0;
+	nh_now_ms = 0;
 	nh_init(h, false);
-	h->lc.clk.ops = &fake_clock;
+	h->lc.clk.ops = &nh_ms_clock;
 	assert_int_equal(sp_arp_create(&h->lc.arp, &h->lc, &conf), 0);
 }
 
@@ -85,7 +57,7 @@ teardown(struct nh *h)
 static void
 at(struct nh *h, uint64_t t)
 {
-	g_now_ms = t;
+	nh_now_ms = t;
 	sp_arp_timers(&h->lc);
 	sp_lcore_tx_flush(&h->lc);
 	sp_arp_check(h->lc.arp);
@@ -264,6 +236,79 @@ test_resolve_holds_frames(void **state)
 	assert_int_equal(h.lc.cnt.arp_cache_hit, 1);
 	assert_data(&h, 0, &peer, 9);
 	teardown(&h);
+}
+
+/*
+ * Two workers sharing confirmations (sp_arp_share): worker 1 asks for a neighbour, the reply
+ * lands on worker 0 (as a NIC's one ARP queue would deliver it); worker 0 learns it and passes
+ * the note; worker 1 takes it at its next poll and sends what it held. A worker without an
+ * entry ignores a note, and a full ring drops (counted) instead of blocking.
+ */
+static void
+test_shared_confirmation(void **state)
+{
+	struct rte_ether_addr peer = PEER_MAC;
+	uint32_t dst = ip("198.18.0.1"), other = ip("198.18.0.9");
+	struct sp_arp_share sh[2];
+	struct rte_ring *r01, *r10;
+	struct sp_arp_conf conf = {.entries = 64, .reachable_ms = REACH_MS, .probes = 3, .seed = 1};
+	struct nh h[2];
+
+	(void)state;
+	r01 = rte_ring_create_elem("arpt_01", SP_ARP_NOTE_BYTES, 4, SOCKET_ID_ANY,
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	r10 = rte_ring_create_elem("arpt_10", SP_ARP_NOTE_BYTES, 4, SOCKET_ID_ANY,
+				   RING_F_SP_ENQ | RING_F_SC_DEQ);
+	assert_non_null(r01);
+	assert_non_null(r10);
+	memset(sh, 0, sizeof(sh));
+	for (unsigned w = 0; w < 2; w++) {
+		sh[w].self = (uint16_t)w;
+		sh[w].nb_workers = 2;
+	}
+	sh[0].out[1] = r01;
+	sh[1].in[0] = r01;
+	sh[1].out[0] = r10;
+	sh[0].in[1] = r10;
+	nh_now_ms = 0;
+	for (unsigned w = 0; w < 2; w++) {
+		nh_init(&h[w], false);
+		h[w].lc.clk.ops = &nh_ms_clock;
+		conf.share = &sh[w];
+		assert_int_equal(sp_arp_create(&h[w].lc.arp, &h[w].lc, &conf), 0);
+	}
+	out(&h[1], dst, NULL, 7); /* held; a request goes out */
+	assert_int_equal(h[1].io.tx_n, 1);
+	assert_request(&h[1], 0, dst, NULL);
+	nh_clear_tx(&h[1]);
+	/* the reply arrives on worker 0, which has no entry: it learns (addressed to us), shares */
+	arp_in(&h[0], RTE_ARP_OP_REPLY, dst, peer, h[0].ifc.ipv4);
+	assert_int_equal(sp_arp_lookup(h[0].lc.arp, 0, dst, NULL), SP_ARP_REACHABLE);
+	assert_int_equal(h[0].lc.cnt.arp_shared_out, 1);
+	assert_int_equal(sp_arp_lookup(h[1].lc.arp, 0, dst, NULL), SP_ARP_INCOMPLETE);
+	at(&h[1], 5);
+	assert_int_equal(h[1].lc.cnt.arp_shared_in, 1);
+	assert_int_equal(sp_arp_lookup(h[1].lc.arp, 0, dst, NULL), SP_ARP_REACHABLE);
+	assert_int_equal(h[1].io.tx_n, 1);
+	assert_data(&h[1], 0, &peer, 7);
+	nh_clear_tx(&h[1]);
+	/* a note for a neighbour worker 0 never asked for makes no entry there */
+	arp_in(&h[1], RTE_ARP_OP_REQUEST, other, peer, h[1].ifc.ipv4); /* it resolves us */
+	nh_clear_tx(&h[1]);
+	at(&h[0], 6);
+	assert_int_equal(h[0].lc.cnt.arp_shared_in, 1);
+	assert_int_equal(sp_arp_lookup(h[0].lc.arp, 0, other, NULL), SP_ARP_NONE);
+	/* the ring to worker 1 holds 3 (a ring of 4): the fourth and fifth are dropped */
+	for (unsigned k = 0; k < 5; k++) {
+		arp_in(&h[0], RTE_ARP_OP_REPLY, dst, peer, h[0].ifc.ipv4);
+	}
+	assert_int_equal(h[0].lc.cnt.arp_share_drops, 2);
+	for (unsigned w = 0; w < 2; w++) {
+		nh_clear_tx(&h[w]);
+		teardown(&h[w]);
+	}
+	rte_ring_free(r01);
+	rte_ring_free(r10);
 }
 
 static void
@@ -495,6 +540,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_learn_merge_rule),
 	    cmocka_unit_test(test_resolve_holds_frames),
+	    cmocka_unit_test(test_shared_confirmation),
 	    cmocka_unit_test(test_unanswered_requests_fail),
 	    cmocka_unit_test(test_expiry_and_probes),
 	    cmocka_unit_test(test_stale_unused_removed),

@@ -76,6 +76,28 @@ static const struct sp_clock_ops nh_clock = {
     .sleep_us = nh_sleep,
 };
 
+uint64_t nh_now_ms;
+
+static uint64_t
+nh_ms_cycles(void *ctx)
+{
+	(void)ctx;
+	return nh_now_ms;
+}
+
+static uint64_t
+nh_ms_hz(void *ctx)
+{
+	(void)ctx;
+	return 1000; /* one cycle per millisecond */
+}
+
+const struct sp_clock_ops nh_ms_clock = {
+    .cycles = nh_ms_cycles,
+    .hz = nh_ms_hz,
+    .sleep_us = nh_sleep,
+};
+
 void
 nh_init(struct nh *h, bool tx_ipv4_cksum)
 {

@@ -31,7 +31,12 @@ struct nh {
 
 /* Peer addresses used by the frame builders. */
 #define NH_PEER_IP "198.18.0.1"
-#define NH_OUR_IP "198.18.0.2"
+#define NH_OUR_IP  "198.18.0.2"
+
+/* A clock a test moves by hand: cycles are milliseconds (nh_now_ms); sleeping does nothing.
+ * nh_init installs a clock that stands still; set h->lc.clk.ops = &nh_ms_clock for this one. */
+extern uint64_t nh_now_ms;
+extern const struct sp_clock_ops nh_ms_clock;
 
 void nh_init(struct nh *h, bool tx_ipv4_cksum);
 void nh_fini(struct nh *h); /* frees captured frames; verifies no mbuf leaked */

@@ -330,6 +330,52 @@ test_visible_gate(void **state)
 	free(mem);
 }
 
+/* A reshard closes a shard: sealed, it takes nothing more and ends only once all is visible. */
+static void
+test_seal_and_end(void **state)
+{
+	struct sp_shard_ring_conf conf = {
+	    .id = {.epoch = T_EPOCH, .node = T_NODE, .stream_tag = T_TAG, .shard_index = T_SHARD},
+	    .max_record_bytes = 4096,
+	    .gated = true,
+	};
+	size_t bytes = sp_shard_ring_mem_bytes(1 << 16);
+	void *mem = aligned_alloc(SP_SHARD_RING_ALIGN, bytes);
+	struct sp_shard_ring *ring;
+	struct t_rec recs[3];
+	struct sp_shard_rec_in in[3];
+
+	(void)state;
+	assert_non_null(mem);
+	/* an empty shard closed at once (a reshard's intermediate): ended everywhere */
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	assert_false(sp_shard_ring_ended(ring, t_seq(0)));
+	sp_shard_ring_seal(ring);
+	assert_true(sp_shard_ring_sealed(ring));
+	assert_true(sp_shard_ring_ended(ring, t_seq(0)));
+	assert_true(sp_shard_ring_ended(ring, t_seq(0) - ((sp_u128)1 << 104))); /* older epoch */
+	/* three records, sealed before they are visible (durable) */
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		t_rec_make(i + 1, 20, &recs[i]);
+		in[i] = recs[i].in;
+	}
+	assert_int_equal(sp_shard_ring_append(ring, in, 3, 100, NULL), 3);
+	sp_shard_ring_seal(ring);
+	sp_shard_ring_seal(ring); /* idempotent */
+	assert_int_equal(sp_shard_ring_append(ring, in, 1, 100, NULL), -EPIPE);
+	assert_int_equal(sp_shard_ring_append(ring, in, 0, 100, NULL), 0);
+	assert_false(sp_shard_ring_ended(ring, t_seq(4))); /* not all visible yet */
+	sp_shard_ring_set_visible(ring, t_seq(2));
+	assert_false(sp_shard_ring_ended(ring, t_seq(4)));
+	sp_shard_ring_set_visible(ring, t_seq(3));
+	assert_true(sp_shard_ring_ended(ring, t_seq(4)));
+	assert_true(sp_shard_ring_ended(ring, t_seq(3) + 1)); /* AFTER the last record */
+	assert_false(sp_shard_ring_ended(ring, t_seq(3)));  /* the last one is still ahead */
+	assert_false(sp_shard_ring_ended(ring, t_seq(0)));
+	free(mem);
+}
+
 /* Model of what the ring holds: counters [lo, hi) with their data lengths. */
 struct t_model {
 	uint64_t lo;
@@ -893,6 +939,7 @@ main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_append_read_basic),
 	    cmocka_unit_test(test_visible_gate),
+	    cmocka_unit_test(test_seal_and_end),
 	    cmocka_unit_test(test_wrap_many_sizes),
 	    cmocka_unit_test(test_full_and_exact_fit),
 	    cmocka_unit_test(test_max_record_anywhere),

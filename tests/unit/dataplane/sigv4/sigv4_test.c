@@ -556,6 +556,59 @@ resign(struct rb *rb, const char *secret)
 
 /* ---- Vectors ---- */
 
+/*
+ * The client side: what sp_sigv4_sign_post signs, the verifier accepts; a changed body, target
+ * or date does not pass; and a signature by the other identity is its own.
+ */
+static void
+test_sign_post(void **state)
+{
+	struct sp_sigv4 *sv = new_sv("us-east-1");
+	const char *body = "{\"StreamName\":\"s\",\"Records\":[]}";
+	/* VEC_NOW_MS is 2026-11-23T20:37:16Z */
+	const char *date = "20261123T203716Z";
+	char auth[SP_SIGV4_AUTH_MAX];
+	struct sp_sigv4_result res;
+	char msg[SP_SIGV4_MSG_MAX];
+	int n;
+
+	(void)state;
+	for (unsigned id = 0; id < 2; id++) {
+		n = sp_sigv4_sign_post(sp_sigv4_keys_get(g_keys, id), "us-east-1", "198.18.0.2",
+				       "application/x-amz-json-1.1", "Kinesis_20131202.PutRecords",
+				       date, body, strlen(body), auth, sizeof(auth));
+		assert_true(n > 0 && (size_t)n == strlen(auth));
+		memset(&g_rb, 0, offsetof(struct rb, names));
+		rb_add(&g_rb, "Content-Type", "application/x-amz-json-1.1");
+		rb_add(&g_rb, "Host", "198.18.0.2");
+		rb_add(&g_rb, "X-Amz-Date", date);
+		rb_add(&g_rb, "X-Amz-Target", "Kinesis_20131202.PutRecords");
+		rb_add(&g_rb, "Authorization", auth);
+		if (id == 1) {
+			rb_add(&g_rb, "X-Amz-Security-Token",
+			       "FQoGZXIvYXdzEXAMPLE//session+token/with=padding==");
+		}
+		memcpy(g_rb.target, "/", 2);
+		rb_body(&g_rb, body);
+		g_rb.now_ms = VEC_NOW_MS;
+		assert_int_equal(run(sv, &g_rb, &res, msg), SP_KERR_NONE);
+		assert_int_equal(res.key_index, id);
+		rb_body(&g_rb, "{\"StreamName\":\"t\",\"Records\":[]}");
+		assert_int_equal(run(sv, &g_rb, &res, msg), SP_KERR_INVALID_SIGNATURE);
+		rb_body(&g_rb, body);
+		rb_set(&g_rb, "X-Amz-Target", "Kinesis_20131202.PutRecord");
+		assert_int_equal(run(sv, &g_rb, &res, msg), SP_KERR_INVALID_SIGNATURE);
+	}
+	assert_int_equal(sp_sigv4_sign_post(sp_sigv4_keys_get(g_keys, 0), "us-east-1", "h", "c",
+					    "t", "20261123", body, strlen(body), auth,
+					    sizeof(auth)),
+			 -EINVAL);
+	assert_int_equal(sp_sigv4_sign_post(sp_sigv4_keys_get(g_keys, 0), "us-east-1", "h", "c",
+					    "t", date, body, strlen(body), auth, 16),
+			 -ENAMETOOLONG);
+	sp_sigv4_destroy(sv);
+}
+
 static void
 test_vectors(void **state)
 {
@@ -1372,6 +1425,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_sign_post),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_missing_and_both),
