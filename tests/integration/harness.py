@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -61,7 +62,37 @@ def spate_snapshot():
                         "eal-intr" in ln]
     with open("/proc/loadavg") as fh:
         load = fh.read().strip()
-    return "loadavg: %s\n%s" % (load, "\n".join(keep[:80]))
+    return "loadavg: %s\n%s\n%s" % (load, "\n".join(keep[:80]), blocked_tasks())
+
+
+def blocked_tasks():
+    """Every task in uninterruptible sleep with its kernel stack, and the pressure figures."""
+    out = []
+    for res in ("cpu", "memory", "io"):
+        try:
+            with open("/proc/pressure/%s" % res) as fh:
+                out.append("pressure %s: %s" % (res, " | ".join(fh.read().split("\n")).strip()))
+        except OSError:
+            pass
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            tids = os.listdir("/proc/%s/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            base = "/proc/%s/task/%s/" % (pid, tid)
+            try:
+                with open(base + "stat") as fh:
+                    stat = fh.read()
+                if stat.rsplit(")", 1)[1].split()[0] != "D":
+                    continue
+                with open(base + "stack") as fh:
+                    stack = fh.read().strip().replace("\n", " <- ")
+                out.append("D %s/%s %s: %s" % (pid, tid, stat[stat.find("("):stat.rfind(")") + 1],
+                                              stack))
+            except (OSError, IndexError):
+                continue
+    return "\n".join(out[:40])
 
 
 def run(cmd, timeout, check=True, input=None):
@@ -154,9 +185,42 @@ class Instance:
         return run([spatectl_bin(), "--socket", self.control_socket] + list(args),
                    timeout=timeout, check=check)
 
+    def rpc(self, method, params=None, timeout=STATUS_TIMEOUT_S):
+        """One control-socket call (docs/control-socket.md) made from here, as spatectl makes
+        it: the result, or AssertionError with the error or the silence.
+
+        The frequent observation calls (status, catalog) come this way rather than through a
+        spatectl process each: the machine's kernel (6.18) has been seen to leave a new
+        process in uninterruptible sleep inside execve for 15 s and more (a per-VMA lock
+        writer not woken; docs/DESIGN.md, "Test harness"), and a poll loop execs several
+        programs a second. spatectl itself is tested in test_status and test_spatectl_*."""
+        req = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+        deadline = time.monotonic() + timeout
+        buf = b""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sk:
+            sk.settimeout(timeout)
+            try:
+                sk.connect(self.control_socket)
+                sk.sendall(json.dumps(req).encode() + b"\n")
+                while b"\n" not in buf:
+                    sk.settimeout(max(deadline - time.monotonic(), 0.001))
+                    chunk = sk.recv(1 << 16)
+                    if not chunk:
+                        raise AssertionError("%s on %s: connection closed before a reply (%r)"
+                                             % (method, self.control_socket, buf[:200]))
+                    buf += chunk
+            except socket.timeout:
+                raise AssertionError("%s on %s: no reply within %ss\n%s" %
+                                     (method, self.control_socket, timeout,
+                                      spate_snapshot())) from None
+            except OSError as e:
+                raise AssertionError("%s on %s: %s" % (method, self.control_socket, e)) from None
+        msg = json.loads(buf.split(b"\n", 1)[0])
+        assert "error" not in msg, "%s: %s" % (method, msg["error"])
+        return msg["result"]
+
     def status(self):
-        p = self.spatectl("--json", "status")
-        return json.loads(p.stdout)
+        return self.rpc("status")
 
     def dataplane(self):
         st = self.status()
@@ -224,7 +288,7 @@ class Instance:
         args = ["restart-dataplane", self.name] + (["--kill"] if kill else [])
         info = parse_kv(spate_dev(*args, timeout=timeout).stdout)
         self.dataplane_pid = int(info["dataplane_pid"])
-        want = json.loads(self.spatectl("--json", "catalog").stdout)["catalog_version"]
+        want = self.rpc("catalog_get")["catalog_version"]
 
         def serving():
             dp = self.dataplane()

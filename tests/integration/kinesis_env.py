@@ -376,7 +376,7 @@ class Env:
                   "bytes_per_s": int(bytes_per_s or 0)}
         self.instance.spatectl("call", "stream_quota_set", json.dumps(params))
         # the dataplane enforces the quota once it serves the snapshot that carries it
-        want = json.loads(self.instance.spatectl("--json", "catalog").stdout)["catalog_version"]
+        want = self.instance.rpc("catalog_get")["catalog_version"]
         deadline = time.time() + 10
         while time.time() < deadline:
             api = self.instance.dataplane().get("api", {})
