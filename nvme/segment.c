@@ -29,6 +29,7 @@
 #define SEG_H_SEQ_LO  24
 #define SEG_H_SEQ_HI  32
 #define SEG_H_CREATED 40
+#define SEG_H_KEY_FP  48
 #define SEG_H_CRC     60
 /* Frame field offsets. */
 #define SEG_F_LEN     0
@@ -65,7 +66,8 @@ sp_seg_hdr_encode(void *buf, const struct sp_seg_hdr *h)
 {
 	uint8_t *p = buf;
 
-	if (!seg_block_ok(h->block_size) || h->stream_tag > SP_SEQNO_TAG_MAX) {
+	if (!seg_block_ok(h->block_size) || h->stream_tag > SP_SEQNO_TAG_MAX ||
+	    (h->flags & ~SP_SEG_F_SEALED) != 0) {
 		return -EINVAL;
 	}
 	memset(p, 0, h->block_size);
@@ -78,6 +80,10 @@ sp_seg_hdr_encode(void *buf, const struct sp_seg_hdr *h)
 	sp_le_st64(p + SEG_H_SEQ_LO, (uint64_t)h->first_seq);
 	sp_le_st64(p + SEG_H_SEQ_HI, (uint64_t)(h->first_seq >> 64));
 	sp_le_st64(p + SEG_H_CREATED, h->created_ms);
+	sp_le_st32(p + SEG_H_FLAGS, h->flags);
+	if ((h->flags & SP_SEG_F_SEALED) != 0) {
+		memcpy(p + SEG_H_KEY_FP, h->key_fp, SP_SEG_KEY_FP_BYTES);
+	}
 	sp_le_st32(p + SEG_H_CRC, sp_crc32c(0, p, SEG_H_CRC));
 	return 0;
 }
@@ -87,6 +93,7 @@ sp_seg_hdr_decode(const void *buf, size_t len, struct sp_seg_hdr *h)
 {
 	static const uint8_t zero[SEG_H_CRC - SEG_H_CREATED - 8];
 	const uint8_t *p = buf;
+	size_t reserved;
 
 	if (len < SP_SEG_HDR_BYTES) {
 		return -EMSGSIZE;
@@ -104,9 +111,17 @@ sp_seg_hdr_decode(const void *buf, size_t len, struct sp_seg_hdr *h)
 	h->stream_tag = sp_le_ld32(p + SEG_H_TAG);
 	h->first_seq = (sp_u128)sp_le_ld64(p + SEG_H_SEQ_HI) << 64 | sp_le_ld64(p + SEG_H_SEQ_LO);
 	h->created_ms = sp_le_ld64(p + SEG_H_CREATED);
+	h->flags = sp_le_ld32(p + SEG_H_FLAGS);
+	memset(h->key_fp, 0, sizeof(h->key_fp));
+	/* a sealed segment's key fingerprint takes the first reserved bytes */
+	reserved = SEG_H_CREATED + 8;
+	if ((h->flags & SP_SEG_F_SEALED) != 0) {
+		memcpy(h->key_fp, p + SEG_H_KEY_FP, SP_SEG_KEY_FP_BYTES);
+		reserved = SEG_H_KEY_FP + SP_SEG_KEY_FP_BYTES;
+	}
 	if (sp_le_ld16(p + SEG_H_HDR_LEN) != SP_SEG_HDR_BYTES || !seg_block_ok(h->block_size) ||
-	    h->stream_tag > SP_SEQNO_TAG_MAX || sp_le_ld32(p + SEG_H_FLAGS) != 0 ||
-	    memcmp(p + SEG_H_CREATED + 8, zero, sizeof(zero)) != 0) {
+	    h->stream_tag > SP_SEQNO_TAG_MAX || (h->flags & ~SP_SEG_F_SEALED) != 0 ||
+	    memcmp(p + reserved, zero, SEG_H_CRC - reserved) != 0) {
 		return -EINVAL;
 	}
 	return 0;
@@ -123,13 +138,16 @@ long
 sp_seg_frame_decode(const uint8_t *p, size_t avail, struct sp_seg_rec *r)
 {
 	uint32_t flen, dlen;
-	uint16_t klen;
+	uint16_t klen, kfield;
+	bool sealed;
 
 	if (avail < SP_SEG_FRAME_FIXED) {
 		return 0;
 	}
 	flen = sp_le_ld32(p + SEG_F_LEN);
-	klen = sp_le_ld16(p + SEG_F_KEY_LEN);
+	kfield = sp_le_ld16(p + SEG_F_KEY_LEN);
+	sealed = (kfield & SP_SEG_KEY_SEALED) != 0;
+	klen = (uint16_t)(kfield & ~SP_SEG_KEY_SEALED);
 	/* the data length field lies after the key: the frame must reach past it */
 	if (klen > SP_SEG_KEY_MAX || flen < SP_SEG_FRAME_FIXED + (uint32_t)klen ||
 	    flen > SP_SEG_FRAME_MAX) {
@@ -139,7 +157,7 @@ sp_seg_frame_decode(const uint8_t *p, size_t avail, struct sp_seg_rec *r)
 		return 0;
 	}
 	dlen = sp_le_ld32(p + SEG_F_KEY + klen);
-	if (dlen > SP_SEG_DATA_MAX || sp_seg_frame_bytes(klen, dlen) != flen) {
+	if (dlen > SP_SEG_DATA_MAX || sp_seg_frame_bytes_as(klen, dlen, sealed) != flen) {
 		return -EINVAL;
 	}
 	if (sp_le_ld32(p + SEG_F_CRC) != seg_frame_crc(p, flen)) {
@@ -151,7 +169,51 @@ sp_seg_frame_decode(const uint8_t *p, size_t avail, struct sp_seg_rec *r)
 	r->key = p + SEG_F_KEY;
 	r->data_len = dlen;
 	r->data = p + SEG_F_KEY + klen + 4;
+	r->tag = sealed ? r->data + dlen : NULL;
+	r->sealer = NULL;
 	return (long)flen;
+}
+
+/* Bits 32..127 of the number (all but the shard index, which the key stands for), LE. */
+void
+sp_seg_rec_nonce(sp_u128 seq, uint8_t *nonce)
+{
+	sp_le_st32(nonce, (uint32_t)(seq >> 32));
+	sp_le_st64(nonce + 4, (uint64_t)(seq >> 64));
+}
+
+void
+sp_seg_rec_aad(const struct sp_seg_rec *r, uint8_t *aad)
+{
+	uint16_t kfield =
+	    (uint16_t)(r->key_len | (r->tag != NULL || r->sealer != NULL ? SP_SEG_KEY_SEALED : 0u));
+
+	sp_le_st64(aad, (uint64_t)r->seq);
+	sp_le_st64(aad + 8, (uint64_t)(r->seq >> 64));
+	sp_le_st64(aad + 16, r->arrival_ms);
+	sp_le_st16(aad + 24, kfield);
+	sp_le_st32(aad + 26, r->data_len);
+}
+
+int
+sp_seg_rec_open(struct sp_seg_rec *r, sp_seg_aead_fn open, void *ctx)
+{
+	uint8_t nonce[SP_SEG_NONCE_BYTES], aad[SP_SEG_AAD_BYTES], tag[SP_SEG_TAG_BYTES];
+	int rc;
+
+	if (r->tag == NULL) {
+		return -EINVAL;
+	}
+	sp_seg_rec_nonce(r->seq, nonce);
+	sp_seg_rec_aad(r, aad);
+	memcpy(tag, r->tag, sizeof(tag));
+	/* the caller's own buffer: the record points into it read-only only by type */
+	rc = open(ctx, nonce, aad, (uint8_t *)(uintptr_t)r->key, r->key_len,
+		  (uint8_t *)(uintptr_t)r->data, r->data_len, tag);
+	if (rc == 0) {
+		r->tag = NULL;
+	}
+	return rc;
 }
 
 /* --- writer ---------------------------------------------------------------------------- */
@@ -169,6 +231,8 @@ seg_writer_setup(struct sp_seg_writer *w, void *buf, size_t cap, const struct sp
 	w->block = h->block_size;
 	w->shard_index = h->shard_index;
 	w->stream_tag = h->stream_tag;
+	w->sealed = (h->flags & SP_SEG_F_SEALED) != 0;
+	memcpy(w->key_fp, h->key_fp, sizeof(w->key_fp));
 	w->min_seq = h->first_seq;
 	return 0;
 }
@@ -220,13 +284,15 @@ sp_seg_append(struct sp_seg_writer *w, const struct sp_seg_rec *r)
 
 	SP_VERIFY(w->used <= w->cap && w->flushed <= w->used);
 	if (r->key_len > SP_SEG_KEY_MAX || r->data_len > SP_SEG_DATA_MAX ||
-	    ((uint64_t)r->seq & SEG_ID_MASK) != seg_id(w->stream_tag, w->shard_index)) {
+	    ((uint64_t)r->seq & SEG_ID_MASK) != seg_id(w->stream_tag, w->shard_index) ||
+	    (r->sealer != NULL) != w->sealed ||
+	    (r->sealer != NULL && memcmp(r->sealer->key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES) != 0)) {
 		return -EINVAL;
 	}
 	if (r->seq < w->min_seq || seg_time_back(r->arrival_ms, w->max_ms)) {
 		return -ERANGE;
 	}
-	flen = sp_seg_frame_bytes(r->key_len, r->data_len);
+	flen = sp_seg_frame_bytes_as(r->key_len, r->data_len, w->sealed);
 	if (flen > w->cap - w->used) {
 		return flen > w->cap - w->block ? -EMSGSIZE : -ENOBUFS;
 	}
@@ -235,13 +301,26 @@ sp_seg_append(struct sp_seg_writer *w, const struct sp_seg_rec *r)
 	sp_le_st64(p + SEG_F_SEQ_LO, (uint64_t)r->seq);
 	sp_le_st64(p + SEG_F_SEQ_HI, (uint64_t)(r->seq >> 64));
 	sp_le_st64(p + SEG_F_MS, r->arrival_ms);
-	sp_le_st16(p + SEG_F_KEY_LEN, r->key_len);
+	sp_le_st16(p + SEG_F_KEY_LEN,
+		   (uint16_t)(r->key_len | (w->sealed ? SP_SEG_KEY_SEALED : 0u)));
 	if (r->key_len > 0) {
 		memcpy(p + SEG_F_KEY, r->key, r->key_len);
 	}
 	sp_le_st32(p + SEG_F_KEY + r->key_len, r->data_len);
 	if (r->data_len > 0) {
 		memcpy(p + SEG_F_KEY + r->key_len + 4, r->data, r->data_len);
+	}
+	if (w->sealed) {
+		uint8_t nonce[SP_SEG_NONCE_BYTES], aad[SP_SEG_AAD_BYTES];
+		uint8_t *data = p + SEG_F_KEY + r->key_len + 4;
+
+		sp_seg_rec_nonce(r->seq, nonce);
+		sp_seg_rec_aad(r, aad);
+		if (r->sealer->seal(r->sealer->ctx, nonce, aad, p + SEG_F_KEY, r->key_len, data,
+				    r->data_len, data + r->data_len) != 0) {
+			memset(p, 0, flen); /* nothing half-sealed stays in the buffer */
+			return -EIO;
+		}
 	}
 	sp_le_st32(p + SEG_F_CRC, seg_frame_crc(p, flen));
 	w->used += flen;
@@ -442,6 +521,9 @@ seg_check_order(const struct sp_seg_scan *s, const struct sp_seg_rec *r)
 {
 	if (((uint64_t)r->seq & SEG_ID_MASK) != seg_id(s->hdr.stream_tag, s->hdr.shard_index)) {
 		return SP_SEG_WHY_IDENTITY;
+	}
+	if ((r->tag != NULL) != ((s->hdr.flags & SP_SEG_F_SEALED) != 0)) {
+		return SP_SEG_WHY_SEALING;
 	}
 	if (r->seq < s->hdr.first_seq || (s->any && r->seq <= s->last_seq)) {
 		return SP_SEG_WHY_SEQ;

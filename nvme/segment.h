@@ -38,17 +38,51 @@
 #define SP_SEG_DATA_MAX (10u * 1024u * 1024u)
 /* len, crc, seq (16), arrival_ms, key_len (2), data_len (4) */
 #define SP_SEG_FRAME_FIXED 38u
-#define SP_SEG_FRAME_MAX   (SP_SEG_FRAME_FIXED + SP_SEG_KEY_MAX + SP_SEG_DATA_MAX)
+/* the largest frame: a sealed one (its tag, SP_SEG_TAG_BYTES, below) */
+#define SP_SEG_FRAME_MAX (SP_SEG_FRAME_FIXED + SP_SEG_KEY_MAX + SP_SEG_DATA_MAX + 16u)
 /* How far a record's arrival time may lie below the largest one before it (wall-clock steps). */
 #define SP_SEG_TIME_BACKSTEP_MS 600000u
+
+/*
+ * Sealed segments (encryption at rest): header flag SP_SEG_F_SEALED and the fingerprint of the
+ * key; every frame has SP_SEG_KEY_SEALED in its key length field, its key and data bytes sealed
+ * in place by an AEAD with a 16-byte tag (AES-256-GCM in nvme/seal.h), and the tag after the
+ * data. The nonce is made from the record's sequence number (sp_seg_rec_nonce): unique per
+ * record within a shard, so a sealing key must belong to one shard (seal.h derives one).
+ */
+#define SP_SEG_F_SEALED     0x1u
+#define SP_SEG_KEY_SEALED   0x8000u /* in a frame's key length field */
+#define SP_SEG_TAG_BYTES    16u
+#define SP_SEG_KEY_FP_BYTES 8u
+#define SP_SEG_NONCE_BYTES  12u
+/* Authenticated, not sealed: seq (16), arrival_ms (8), key length field (2), data length (4). */
+#define SP_SEG_AAD_BYTES 30u
 
 struct sp_seg_hdr {
 	uint32_t version;
 	uint32_t block_size;
 	uint32_t shard_index;
 	uint32_t stream_tag;
-	sp_u128 first_seq;   /* every record's sequence number is >= this */
-	uint64_t created_ms; /* ms since the Unix epoch */
+	sp_u128 first_seq;                   /* every record's sequence number is >= this */
+	uint64_t created_ms;                 /* ms since the Unix epoch */
+	uint32_t flags;                      /* SP_SEG_F_SEALED or 0 */
+	uint8_t key_fp[SP_SEG_KEY_FP_BYTES]; /* sealed: which key (zeros otherwise) */
+};
+
+/*
+ * An AEAD over two byte ranges in place (a record's key, then its data) with a 12-byte nonce,
+ * SP_SEG_AAD_BYTES of additional data and a 16-byte tag: sealing writes the tag, opening
+ * checks it. Returns 0, or -EBADMSG when opening finds the tag wrong, another negative errno
+ * on failure.
+ */
+typedef int (*sp_seg_aead_fn)(void *ctx, const uint8_t *nonce, const uint8_t *aad, uint8_t *a,
+			      size_t na, uint8_t *b, size_t nb, uint8_t *tag);
+
+/* What seals a record as it is appended: the AEAD and its context, and the key's fingerprint. */
+struct sp_seg_sealer {
+	sp_seg_aead_fn seal;
+	void *ctx;
+	uint8_t key_fp[SP_SEG_KEY_FP_BYTES];
 };
 
 /* One record, in or out; key and data point into the caller's memory or the segment bytes. */
@@ -59,6 +93,10 @@ struct sp_seg_rec {
 	const uint8_t *data;
 	uint32_t data_len;
 	uint16_t key_len;
+	/* decoded: the frame's tag, NULL for a clear frame (key and data are then sealed) */
+	const uint8_t *tag;
+	/* appended: seal with this (NULL: clear), into a segment sealed with the same key */
+	const struct sp_seg_sealer *sealer;
 };
 
 /* Encode h into the first block of buf (block_size bytes, zeroed after the header). */
@@ -75,6 +113,23 @@ sp_seg_frame_bytes(uint16_t key_len, uint32_t data_len)
 {
 	return SP_SEG_FRAME_FIXED + (size_t)key_len + data_len;
 }
+
+/* The same for a frame that is sealed or not. */
+static inline size_t
+sp_seg_frame_bytes_as(uint16_t key_len, uint32_t data_len, bool sealed)
+{
+	return sp_seg_frame_bytes(key_len, data_len) + (sealed ? SP_SEG_TAG_BYTES : 0u);
+}
+
+/* The nonce and additional data a record's frame is sealed with (what the sealer is given). */
+void sp_seg_rec_nonce(sp_u128 seq, uint8_t *nonce);
+void sp_seg_rec_aad(const struct sp_seg_rec *r, uint8_t *aad);
+/*
+ * Open a decoded sealed record in place: its key and data bytes must lie in memory the caller
+ * may write (the buffer it decoded from). Returns 0 (key and data now clear, r->tag NULL),
+ * -EINVAL for a clear record, or the AEAD's error (-EBADMSG: wrong key or damaged bytes).
+ */
+int sp_seg_rec_open(struct sp_seg_rec *r, sp_seg_aead_fn open, void *ctx) SP_MUST_CHECK;
 
 /*
  * Decode the frame at p (avail bytes readable). Returns its length, 0 if avail is too short
@@ -94,6 +149,8 @@ struct sp_seg_writer {
 	uint32_t block;   /* logical block size */
 	uint32_t shard_index;
 	uint32_t stream_tag;
+	bool sealed; /* a sealed segment: every record comes with a sealer of key_fp */
+	uint8_t key_fp[SP_SEG_KEY_FP_BYTES];
 	sp_u128 min_seq;  /* the next record's sequence number must be >= this */
 	uint64_t max_ms;  /* largest arrival time so far */
 	uint64_t records; /* appended since init or resume */
@@ -114,11 +171,12 @@ int sp_seg_writer_init(struct sp_seg_writer *w, void *buf, size_t cap,
 int sp_seg_writer_resume(struct sp_seg_writer *w, void *buf, size_t cap, const struct sp_seg_hdr *h,
 			 uint64_t end_off, sp_u128 next_min_seq, uint64_t max_ms) SP_MUST_CHECK;
 /*
- * Append one record. Returns 0; -EINVAL (a length over the limits, or the sequence number of
- * another shard or stream); -ERANGE (sequence number not above the last, or arrival time more
- * than SP_SEG_TIME_BACKSTEP_MS below the largest); -ENOBUFS (no room: flush, wait for the
- * write, sp_seg_writer_compact, then retry; a record that does not fit an empty buffer gets
- * -EMSGSIZE).
+ * Append one record. Returns 0; -EINVAL (a length over the limits, the sequence number of
+ * another shard or stream, a sealer of another key than the segment's, none for a sealed
+ * segment or one for a clear segment); -EIO (the sealer failed); -ERANGE (sequence number not
+ * above the last, or arrival time more than SP_SEG_TIME_BACKSTEP_MS below the largest);
+ * -ENOBUFS (no room: flush, wait for the write, sp_seg_writer_compact, then retry; a record
+ * that does not fit an empty buffer gets -EMSGSIZE).
  */
 int sp_seg_append(struct sp_seg_writer *w, const struct sp_seg_rec *r) SP_MUST_CHECK;
 /*
@@ -207,6 +265,7 @@ enum sp_seg_why {
 	SP_SEG_WHY_SEQ,        /* not strictly above the previous (or below first_seq) */
 	SP_SEG_WHY_IDENTITY,   /* the sequence number names another shard or stream */
 	SP_SEG_WHY_TIME,       /* arrival time too far below the largest before it */
+	SP_SEG_WHY_SEALING,    /* a clear frame in a sealed segment, or a sealed one in a clear */
 };
 
 typedef int (*sp_seg_visit_fn)(void *arg, const struct sp_seg_rec *r, uint64_t off);
