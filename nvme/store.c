@@ -50,6 +50,8 @@ struct store_seg {
 	uint64_t dur_end; /* after the last durable frame */
 	uint64_t max_ms;
 	uint64_t created_ms;
+	bool sealed; /* its header's SP_SEG_F_SEALED, with the key's fingerprint */
+	uint8_t key_fp[SP_SEG_KEY_FP_BYTES];
 	uint8_t fstep; /* enum seg_fstep: the step submitted or to submit */
 	struct sp_seg_index idx;
 };
@@ -449,8 +451,11 @@ sp_store_log_attach(struct sp_store *s, uint32_t tag, uint32_t index, void *wbuf
 				       .shard_index = index,
 				       .stream_tag = tag,
 				       .first_seq = sg->first_seq,
-				       .created_ms = sg->created_ms};
+				       .created_ms = sg->created_ms,
+				       .flags = sg->sealed ? SP_SEG_F_SEALED : 0u};
 		sp_u128 next = sg->records > 0 ? sg->last_seq + 1 : sg->first_seq;
+
+		memcpy(h.key_fp, sg->key_fp, sizeof(h.key_fp));
 
 		/* continue the newest segment when a frame still fits after its end */
 		if (sg->end + SP_SEG_FRAME_FIXED < s->seg_bytes) {
@@ -476,8 +481,12 @@ log_open_seg(struct sp_slog *l, const struct sp_seg_rec *r)
 			       .shard_index = l->index,
 			       .stream_tag = l->tag,
 			       .first_seq = r->seq,
-			       .created_ms = r->arrival_ms};
+			       .created_ms = r->arrival_ms,
+			       .flags = r->sealer != NULL ? SP_SEG_F_SEALED : 0u};
 
+	if (r->sealer != NULL) {
+		memcpy(h.key_fp, r->sealer->key_fp, sizeof(h.key_fp));
+	}
 	if (g == SEG_NONE) {
 		s->st.no_space++;
 		return -ENOSPC;
@@ -490,12 +499,24 @@ log_open_seg(struct sp_slog *l, const struct sp_seg_rec *r)
 	}
 	s->segs[g].first_seq = r->seq;
 	s->segs[g].created_ms = r->arrival_ms;
+	s->segs[g].sealed = r->sealer != NULL;
+	memcpy(s->segs[g].key_fp, h.key_fp, sizeof(h.key_fp));
 	s->segs[g].end = s->block;
 	s->segs[g].dur_end = s->block;
 	log_link_tail(l, g);
 	l->wopen = true;
 	s->st.segs_opened++;
 	return 0;
+}
+
+/* Whether a record with this sealer (NULL: clear) may go into the writer's segment. */
+static bool
+log_same_key(const struct sp_seg_writer *w, const struct sp_seg_sealer *sealer)
+{
+	if (sealer == NULL || !w->sealed) {
+		return sealer == NULL && !w->sealed;
+	}
+	return memcmp(sealer->key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES) == 0;
 }
 
 static inline int
@@ -510,7 +531,7 @@ int
 sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 {
 	struct sp_store *s = l->s;
-	size_t flen = sp_seg_frame_bytes(r->key_len, r->data_len);
+	size_t flen = sp_seg_frame_bytes_as(r->key_len, r->data_len, r->sealer != NULL);
 	struct store_seg *sg;
 	uint64_t off;
 	int rc;
@@ -537,8 +558,10 @@ sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 	if (l->any && r->seq <= l->last_seq) {
 		return -ERANGE;
 	}
-	if (l->wopen && l->w.buf_off + l->w.used + flen > s->seg_bytes) {
-		/* the tail is full: it is sealed once its last write is durable */
+	if (l->wopen && (l->w.buf_off + l->w.used + flen > s->seg_bytes ||
+			 !log_same_key(&l->w, r->sealer))) {
+		/* the tail is full, or sealed with another key than this record's (or not at
+		 * all): it is closed once its last write is durable; a new segment takes it */
 		if (l->inflight || l->w.flushed < l->w.used) {
 			return log_busy(l);
 		}
@@ -1163,6 +1186,8 @@ recover_scan(struct sp_store *s, uint32_t g, const struct sp_seg_hdr *h, struct 
 	}
 	sg->first_seq = h->first_seq;
 	sg->created_ms = h->created_ms;
+	sg->sealed = (h->flags & SP_SEG_F_SEALED) != 0;
+	memcpy(sg->key_fp, h->key_fp, sizeof(sg->key_fp));
 	sg->records = sc->records;
 	sg->last_seq = sc->last_seq;
 	sg->dur_last = sc->last_seq;
@@ -1381,6 +1406,8 @@ read_plan(const struct sp_slog *l, uint32_t g, uint64_t from, uint32_t max_len,
 	rd->base = seg_base(s, g);
 	rd->dur_end = sg->dur_end;
 	rd->max_len = max_len;
+	rd->sealed = sg->sealed;
+	memcpy(rd->key_fp, sg->key_fp, sizeof(rd->key_fp));
 	read_window(rd, from, s->block);
 	return 0;
 }

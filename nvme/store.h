@@ -212,6 +212,8 @@ struct sp_slog_read {
 	uint64_t seg_off; /* segment offset of buf[0] */
 	uint64_t from;    /* segment offset of the first frame to look at */
 	uint64_t end;     /* segment offset where this read's durable bytes end */
+	bool sealed;      /* the segment is sealed (its records come with tags: open them) */
+	uint8_t key_fp[SP_SEG_KEY_FP_BYTES]; /* sealed: the fingerprint of the key */
 	/* private to store.c */
 	uint64_t base;    /* file offset of the segment */
 	uint64_t dur_end; /* the segment's durable end at planning */
