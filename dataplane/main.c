@@ -682,6 +682,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .store_bytes = dp->cfg.store_mb << 20,
 	    .seg_bytes = dp->cfg.seg_mb << 20,
 	    .credentials_file = dp->cfg.credentials_file,
+	    .key_file = dp->cfg.key_file,
 	    .account_id = dp->cfg.account_id,
 	};
 	int rc;

@@ -39,6 +39,7 @@ struct sp_api_conf {
 	uint64_t store_bytes;      /* each worker's store file */
 	uint64_t seg_bytes;        /* segment size for a new store */
 	const char *credentials_file;
+	const char *key_file;   /* stream-encryption keys (api_seal.c); NULL or empty: none */
 	const char *account_id; /* for keys without one (ARNs, messages) */
 };
 

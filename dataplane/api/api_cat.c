@@ -243,8 +243,31 @@ cat_link_children(struct sp_api_stream *st)
 	return 0;
 }
 
+/* "encryption": "KMS" with "key_id": which key of the dataplane's file seals the records. */
+static void
+cat_stream_seal(const json_t *js, const struct sp_keyfile *keys, struct sp_api_stream *st)
+{
+	const char *enc = json_string_value(json_object_get(js, "encryption"));
+	const char *id = json_string_value(json_object_get(js, "key_id"));
+	const struct sp_key *k;
+
+	st->seal_key = 0;
+	st->seal_missing = false;
+	if (enc == NULL || strcmp(enc, "KMS") != 0) {
+		return;
+	}
+	k = keys != NULL && id != NULL ? sp_keyfile_find(keys, id) : NULL;
+	if (k == NULL) {
+		st->seal_missing = true;
+		return;
+	}
+	SP_VERIFY(k >= keys->keys && k < keys->keys + keys->n);
+	st->seal_key = (uint16_t)(k - keys->keys + 1);
+}
+
 static int
-cat_build_stream(const json_t *js, struct sp_api_stream *st, sp_api_ring_fn ring_fn, void *arg)
+cat_build_stream(const json_t *js, const struct sp_keyfile *keys, struct sp_api_stream *st,
+		 sp_api_ring_fn ring_fn, void *arg)
 {
 	const char *name, *status;
 	size_t name_len, status_len;
@@ -281,6 +304,7 @@ cat_build_stream(const json_t *js, struct sp_api_stream *st, sp_api_ring_fn ring
 					  ? json_integer_value(v)
 					  : SP_API_RETENTION_HOURS_DEFAULT) *
 			   3600000u;
+	cat_stream_seal(js, keys, st);
 	st->nshards = (uint32_t)json_array_size(shards);
 	st->shards = calloc(st->nshards + 1, sizeof(*st->shards));
 	st->open_by_hash = calloc(st->nshards + 1, sizeof(uint32_t));
@@ -328,8 +352,8 @@ cat_cmp_stream(const void *a, const void *b)
 
 int
 sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const char *account,
-		 const char *region, sp_api_ring_fn ring_fn, void *ring_arg,
-		 struct sp_api_cat **out)
+		 const char *region, const struct sp_keyfile *keys, sp_api_ring_fn ring_fn,
+		 void *ring_arg, struct sp_api_cat **out)
 {
 	const json_t *streams = json_object_get(catalog, "streams");
 	struct sp_api_cat *cat;
@@ -362,7 +386,7 @@ sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const 
 	}
 	json_array_foreach(streams, i, js)
 	{
-		rc = cat_build_stream(js, &cat->streams[i], ring_fn, ring_arg);
+		rc = cat_build_stream(js, keys, &cat->streams[i], ring_fn, ring_arg);
 		if (rc != 0) {
 			goto fail;
 		}

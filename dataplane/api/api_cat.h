@@ -19,6 +19,7 @@
 
 #include <spate/compiler.h>
 #include <spate/kinesis.h>
+#include <spate/keyfile.h>
 #include <spate/seqno.h>
 
 struct sp_shard_ring;
@@ -73,6 +74,13 @@ struct sp_api_stream {
 	uint32_t quota_records_per_s;
 	uint32_t quota_bytes_per_s;
 	uint64_t retention_ms; /* RetentionPeriodHours: the store keeps records this long */
+	/*
+	 * StartStreamEncryption: records are sealed at rest with the key of key-file slot
+	 * seal_key (1 + its index; 0: the stream is not encrypted). seal_missing: encrypted with
+	 * a KeyId this dataplane's key file does not hold: its records are refused.
+	 */
+	uint16_t seal_key;
+	bool seal_missing;
 	uint32_t nshards;
 	struct sp_api_shard *shards; /* by index */
 	uint32_t nopen;
@@ -115,7 +123,8 @@ typedef struct sp_shard_ring *(*sp_api_ring_fn)(void *arg, const struct sp_api_s
  * Returns 0, -EINVAL for a malformed catalog (nothing built) or -ENOMEM.
  */
 SP_MUST_CHECK int sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch,
-				   const char *account, const char *region, sp_api_ring_fn ring_fn,
+				   const char *account, const char *region,
+				   const struct sp_keyfile *keys, sp_api_ring_fn ring_fn,
 				   void *ring_arg, struct sp_api_cat **out);
 void sp_api_cat_free(struct sp_api_cat *cat);
 

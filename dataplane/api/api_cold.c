@@ -121,6 +121,17 @@ cold_step(struct sp_api *api, struct sp_api_xcold *x, int32_t res)
 		bytes += sz;
 		k++;
 	}
+	x->sealed = x->rd.sealed;
+	if (x->sealed && k > 0) {
+		/* sealed at rest: open what goes out, here on the owner (api_seal.c) */
+		int rc = sp_api_seal_open_cold(api, x, k);
+
+		if (rc != 0) {
+			api->cnt.cold_errors++;
+			cold_fail(api, x, rc);
+			return;
+		}
+	}
 	sp_slog_info(l, &info);
 	x->log_tip_ms = info.max_ms;
 	/* nothing stored between the last record returned and the ring's first */
@@ -186,12 +197,14 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 	for (unsigned i = 0; i < x->n; i++) {
 		const struct sp_seg_rec *r = &x->recs[i];
 
-		api->views[i] = (struct sp_shard_rec_view){.seq = r->seq,
-							   .arrival_ms = r->arrival_ms,
-							   .key = r->key,
-							   .key_len = r->key_len,
-							   .data = r->data,
-							   .data_len = r->data_len};
+		api->views[i] =
+		    (struct sp_shard_rec_view){.seq = r->seq,
+					       .arrival_ms = r->arrival_ms,
+					       .key = r->key,
+					       .key_len = r->key_len,
+					       .data = r->data,
+					       .data_len = r->data_len,
+					       .flags = x->sealed ? SP_API_REC_SEALED : 0u};
 	}
 	memset(&ri, 0, sizeof(ri));
 	if (sh->ring != NULL) {
@@ -300,6 +313,9 @@ cold_start(struct sp_api_conn *c, const struct sp_api_stream *st, const struct s
 	    .by_time = by_time,
 	    .t_ms = t_ms,
 	    .limit = ring_first,
+	    .stream = c->req.stream,
+	    .stream_len = st->name_len,
+	    .created_ms = st->created_ms,
 	    .max_records = SP_MIN(limit, SP_K_GET_RECORDS_MAX_RECORDS),
 	    /* the answer's base64 must fit below the read area */
 	    .max_bytes =

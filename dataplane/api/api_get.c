@@ -18,6 +18,7 @@
 #include "../shard/shard_iter.h"
 #include "../shard/shard_ring.h"
 #include "api_req.h"
+#include "api_store.h"
 #include "api_worker.h"
 
 #define GET_REC_OVERHEAD  200u  /* JSON around one record, without its key and data */
@@ -442,7 +443,7 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 		    .data_len = v[i].data_len,
 		    .key = (const char *)v[i].key,
 		    .key_len = v[i].key_len,
-		    .encryption = "NONE",
+		    .encryption = (v[i].flags & SP_API_REC_SEALED) != 0 ? "KMS" : "NONE",
 		};
 		sp_api_jw_get_records_record(&w, &r);
 	}

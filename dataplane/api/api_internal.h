@@ -49,6 +49,7 @@ struct sp_api_retired {
 struct sp_api_global {
 	struct sp_api_conf conf;
 	char credentials_file[SP_PATH_MAX_BYTES];
+	char key_file[SP_PATH_MAX_BYTES];
 	char data_dir[SP_PATH_MAX_BYTES];
 	char store_devices[SP_PATH_MAX_BYTES];
 	char account_id[SP_API_ACCOUNT_BYTES];
@@ -81,6 +82,7 @@ struct sp_api_global {
 	char region[SP_API_REGION_BYTES];
 
 	struct sp_sigv4_keys *keys; /* credentials, read-only after boot */
+	struct sp_keyfile *enc_keys; /* stream-encryption keys, read-only after boot (or NULL) */
 	struct sp_api *workers[SP_MAX_WORKERS];
 
 	/* Counters (main lcore). */

@@ -190,10 +190,10 @@ SP_MUST_CHECK ssize_t sp_api_jw_finish(struct sp_api_jw *w);
 SP_MUST_CHECK ssize_t sp_api_json_write_error(char *buf, size_t cap, enum sp_kerr kerr,
 					      const char *msg, size_t msg_len, bool capital_m);
 
-/* PutRecord: {"ShardId":..,"SequenceNumber":..,"EncryptionType":"NONE"}. */
+/* PutRecord: {"ShardId":..,"SequenceNumber":..,"EncryptionType":"NONE" or "KMS"}. */
 SP_MUST_CHECK ssize_t sp_api_json_write_put_record(char *buf, size_t cap, const char *shard_id,
 						   size_t shard_len, const char *seq,
-						   size_t seq_len);
+						   size_t seq_len, bool kms);
 
 /* GetShardIterator: {"ShardIterator":..}. */
 SP_MUST_CHECK ssize_t sp_api_json_write_shard_iterator(char *buf, size_t cap, const char *it,
@@ -204,14 +204,14 @@ SP_MUST_CHECK ssize_t sp_api_json_write_shard_iterator(char *buf, size_t cap, co
  *   sp_api_jw_put_records_begin(w, failed)    {"FailedRecordCount":N,"Records":[
  *   sp_api_jw_put_records_ok(w, ...)          {"SequenceNumber":..,"ShardId":..}
  *   sp_api_jw_put_records_fail(w, ...)        {"ErrorCode":..,"ErrorMessage":..}
- *   sp_api_jw_put_records_end(w)              ],"EncryptionType":"NONE"}
+ *   sp_api_jw_put_records_end(w, kms)         ],"EncryptionType":"NONE" (or "KMS")}
  */
 void sp_api_jw_put_records_begin(struct sp_api_jw *w, uint32_t failed);
 void sp_api_jw_put_records_ok(struct sp_api_jw *w, const char *shard_id, size_t shard_len,
 			      const char *seq, size_t seq_len);
 void sp_api_jw_put_records_fail(struct sp_api_jw *w, const char *code, size_t code_len,
 				const char *msg, size_t msg_len);
-void sp_api_jw_put_records_end(struct sp_api_jw *w);
+void sp_api_jw_put_records_end(struct sp_api_jw *w, bool kms);
 
 /* One GetRecords record. encryption NULL: the member is left out. */
 struct sp_api_jw_record {

@@ -557,18 +557,20 @@ sp_api_json_write_error(char *buf, size_t cap, enum sp_kerr kerr, const char *ms
 
 ssize_t
 sp_api_json_write_put_record(char *buf, size_t cap, const char *shard_id, size_t shard_len,
-			     const char *seq, size_t seq_len)
+			     const char *seq, size_t seq_len, bool kms)
 {
 	static const char k_id[] = "{\"ShardId\":\"";
 	static const char k_seq[] = "\",\"SequenceNumber\":\"";
-	static const char k_end[] = "\",\"EncryptionType\":\"NONE\"}";
+	static const char k_none[] = "\",\"EncryptionType\":\"NONE\"}";
+	static const char k_kms[] = "\",\"EncryptionType\":\"KMS\"}";
+	const char *k_end = kms ? k_kms : k_none;
+	size_t end_len = kms ? JW_LIT_LEN(k_kms) : JW_LIT_LEN(k_none);
 	struct sp_api_jw w;
 	char *p;
 
 	SP_ASSERT(shard_id != NULL && seq != NULL);
 	sp_api_jw_init(&w, buf, cap);
-	p = jw_room(&w,
-		    JW_LIT_LEN(k_id) + shard_len + JW_LIT_LEN(k_seq) + seq_len + JW_LIT_LEN(k_end));
+	p = jw_room(&w, JW_LIT_LEN(k_id) + shard_len + JW_LIT_LEN(k_seq) + seq_len + end_len);
 	if (p != NULL) {
 		memcpy(p, k_id, JW_LIT_LEN(k_id));
 		p += JW_LIT_LEN(k_id);
@@ -576,14 +578,14 @@ sp_api_json_write_put_record(char *buf, size_t cap, const char *shard_id, size_t
 		    jw_copy_plain(p + shard_len + JW_LIT_LEN(k_seq), seq, seq_len)) {
 			memcpy(p + shard_len, k_seq, JW_LIT_LEN(k_seq));
 			p += shard_len + JW_LIT_LEN(k_seq) + seq_len;
-			memcpy(p, k_end, JW_LIT_LEN(k_end));
-			return (ssize_t)(p + JW_LIT_LEN(k_end) - buf);
+			memcpy(p, k_end, end_len);
+			return (ssize_t)(p + end_len - buf);
 		}
 	}
 	sp_api_jw_obj_begin(&w);
 	sp_api_jw_kstr(&w, "ShardId", shard_id, shard_len);
 	sp_api_jw_kstr(&w, "SequenceNumber", seq, seq_len);
-	sp_api_jw_kstr(&w, "EncryptionType", "NONE", 4);
+	sp_api_jw_kstr(&w, "EncryptionType", kms ? "KMS" : "NONE", kms ? 3 : 4);
 	sp_api_jw_obj_end(&w);
 	return sp_api_jw_finish(&w);
 }
@@ -656,11 +658,11 @@ sp_api_jw_put_records_fail(struct sp_api_jw *w, const char *code, size_t code_le
 }
 
 void
-sp_api_jw_put_records_end(struct sp_api_jw *w)
+sp_api_jw_put_records_end(struct sp_api_jw *w, bool kms)
 {
 	SP_VERIFY(w->depth == 2);
 	sp_api_jw_arr_end(w);
-	sp_api_jw_kstr(w, "EncryptionType", "NONE", 4);
+	sp_api_jw_kstr(w, "EncryptionType", kms ? "KMS" : "NONE", kms ? 3 : 4);
 	sp_api_jw_obj_end(w);
 }
 

@@ -125,6 +125,9 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 		 conf->store_devices != NULL ? conf->store_devices : "");
 	g->conf.store_devices = g->store_devices;
 	g->conf.credentials_file = g->credentials_file;
+	snprintf(g->key_file, sizeof(g->key_file), "%s",
+		 conf->key_file != NULL ? conf->key_file : "");
+	g->conf.key_file = g->key_file;
 	g->conf.account_id = g->account_id;
 	g->nb_workers = nb_workers;
 	g->socket = socket;
@@ -143,6 +146,9 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 		goto fail;
 	}
 	rc = sp_api_auth_load(g);
+	if (rc == 0) {
+		rc = sp_api_seal_load(g);
+	}
 	if (rc != 0) {
 		goto fail;
 	}
@@ -191,6 +197,7 @@ sp_api_global_destroy(struct sp_api_global *g)
 		}
 	}
 	sp_api_auth_free(g);
+	sp_api_seal_free(g);
 	rte_free(g->qsbr);
 	free(g->ringreg);
 	free(g);
@@ -360,8 +367,8 @@ main_publish(struct sp_api_global *g, const json_t *catalog, uint64_t version)
 	while (g->nretired == SP_API_RETIRE_MAX) {
 		main_reclaim(g); /* workers are polling: the oldest grace period ends soon */
 	}
-	rc = sp_api_cat_build(catalog, version, g->epoch, g->account, g->region, main_ring_for,
-			      &ctx, &cat);
+	rc = sp_api_cat_build(catalog, version, g->epoch, g->account, g->region, g->enc_keys,
+			      main_ring_for, &ctx, &cat);
 	if (rc != 0) {
 		RTE_LOG(ERR, SPATE, "api: catalog version %llu refused: %s\n",
 			(unsigned long long)version, sp_strerror(rc));

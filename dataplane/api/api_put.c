@@ -152,14 +152,14 @@ put_trim(struct sp_api *api, const struct sp_api_shard *sh, const struct sp_slog
 	return k > 0;
 }
 
-/* Segment frame bytes of n records (what their log must have room for). */
+/* Segment frame bytes of n records (what their log must have room for), sealed or not. */
 static uint64_t
-put_frame_bytes(const struct sp_api_xrec *recs, uint32_t n)
+put_frame_bytes(const struct sp_api_xrec *recs, uint32_t n, bool sealed)
 {
 	uint64_t b = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
-		b += sp_seg_frame_bytes((uint16_t)recs[i].key_len, recs[i].data_len);
+		b += sp_seg_frame_bytes_as((uint16_t)recs[i].key_len, recs[i].data_len, sealed);
 	}
 	return b;
 }
@@ -176,6 +176,8 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	uint32_t n = to - from, done = 0, admitted;
 	size_t off = 0;
 	struct sp_slog *log;
+	uint16_t flags;
+	bool sealed;
 	int serr;
 
 	SP_VERIFY(n >= 1 && n <= SP_K_PUT_RECORDS_MAX_ENTRIES);
@@ -195,12 +197,24 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		}
 		return;
 	}
-	log = sp_api_store_log(api, st, sh, put_frame_bytes(&x->recs[from], n), &serr);
+	if (st->seal_missing) {
+		/* encrypted with a key this dataplane's key file does not hold: refused, never
+		 * stored in clear (without a store nothing is at rest: records are only marked) */
+		for (uint32_t i = from; i < to; i++) {
+			x->recs[i].status = SP_API_XREC_KMS;
+		}
+		api->cnt.kms_refused += n;
+		return;
+	}
+	sealed = st->seal_key != 0;
+	flags = sealed ? (uint16_t)(SP_API_REC_SEALED | st->seal_key << SP_API_REC_KEY_SHIFT) : 0;
+	log = sp_api_store_log(api, st, sh, put_frame_bytes(&x->recs[from], n, sealed), &serr);
 	if (serr != 0) {
 		/* the shard's log cannot take them all now (write errors, no space): refuse what
 		 * does not fit before it is numbered, so nothing becomes visible without being
 		 * durable; the prefix that fits goes on */
-		uint32_t fit = serr == -ENOSPC ? sp_api_store_fit(api, log, &x->recs[from], n) : 0;
+		uint32_t fit =
+		    serr == -ENOSPC ? sp_api_store_fit(api, log, &x->recs[from], n, sealed) : 0;
 
 		for (uint32_t i = from + fit; i < to; i++) {
 			x->recs[i].status =
@@ -233,7 +247,8 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		in[i] = (struct sp_shard_rec_in){.key = r->key,
 						 .data = api->scratch + off,
 						 .data_len = r->data_len,
-						 .key_len = (uint16_t)r->key_len};
+						 .key_len = (uint16_t)r->key_len,
+						 .flags = flags};
 		off += out_len;
 	}
 	while (done < n) {
@@ -254,12 +269,13 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		for (uint32_t i = done; i < done + (uint32_t)rc; i++) {
 			x->recs[from + i].status = SP_API_XREC_OK;
 			x->recs[from + i].seq = seqs[i];
+			x->recs[from + i].kms = sealed;
 		}
 		done += (uint32_t)rc;
 	}
 	api->cnt.records_in += done;
 	if (log != NULL && done > 0) {
-		sp_api_store_feed(api, log, sh, put_frame_bytes(&x->recs[from], done));
+		sp_api_store_feed(api, log, sh, put_frame_bytes(&x->recs[from], done, sealed));
 	}
 }
 
@@ -784,6 +800,9 @@ put_fail_code(uint8_t status, enum sp_kerr *kerr)
 	case SP_API_XREC_NO_STREAM:
 		*kerr = SP_KERR_RESOURCE_NOT_FOUND;
 		break;
+	case SP_API_XREC_KMS:
+		*kerr = SP_KERR_KMS_NOT_FOUND;
+		break;
 	default:
 		*kerr = SP_KERR_INTERNAL_FAILURE;
 		break;
@@ -807,6 +826,12 @@ put_fail_msg(const struct sp_api_req *req, uint32_t shard, uint8_t status, enum 
 	} else if (kerr == SP_KERR_THROUGHPUT_EXCEEDED) {
 		n = snprintf(buf, cap, "Rate exceeded for shard %s in stream %s under account %s.",
 			     id, req->stream, req->account);
+	} else if (kerr == SP_KERR_KMS_NOT_FOUND) {
+		/* Spate's text: the KeyId is in the catalog, its key not in this node's key file */
+		n = snprintf(buf, cap,
+			     "The KMS key of stream %s under account %s is not in this node's key "
+			     "file; records are refused until the operator adds it.",
+			     req->stream, req->account);
 	} else if (kerr == SP_KERR_RESOURCE_NOT_FOUND) {
 		n = snprintf(buf, cap, "Stream %s under account %s not found.", req->stream,
 			     req->account);
@@ -840,7 +865,7 @@ put_finish_one(struct sp_api_conn *c)
 		return;
 	}
 	n = sp_api_json_write_put_record(out, cap, id, sp_api_format_shard_id(r->shard_index, id),
-					 seq, sp_u128_format(r->seq, seq));
+					 seq, sp_u128_format(r->seq, seq), r->kms);
 	SP_VERIFY(n > 0);
 	sp_api_respond(c, 200, out, (uint32_t)n);
 }
@@ -854,12 +879,16 @@ put_finish_batch(struct sp_api_conn *c)
 	struct sp_api_jw w;
 	struct sp_api_shard_ids ids;
 	uint32_t failed = 0;
+	bool kms = false;
 	ssize_t n;
 
 	sp_api_shard_ids_init(&ids);
 	for (uint32_t p = 0; p < req->nrecs; p++) {
 		pos[req->recs[p].slot] = (uint16_t)p;
 		failed += req->recs[p].status != SP_API_XREC_OK;
+		/* the batch's EncryptionType: KMS when its records were sealed (a batch that
+		 * straddles a StartStreamEncryption says KMS if any was) */
+		kms |= req->recs[p].status == SP_API_XREC_OK && req->recs[p].kms;
 	}
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
 	sp_api_jw_put_records_begin(&w, failed);
@@ -880,7 +909,7 @@ put_finish_batch(struct sp_api_conn *c)
 			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg)));
 		}
 	}
-	sp_api_jw_put_records_end(&w);
+	sp_api_jw_put_records_end(&w, kms);
 	n = sp_api_jw_finish(&w);
 	SP_VERIFY(n > 0);
 	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);

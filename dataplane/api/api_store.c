@@ -167,6 +167,10 @@ sp_api_store_open(struct sp_api *api)
 	if (conf->data_dir == NULL || conf->data_dir[0] == '\0') {
 		return 0;
 	}
+	rc = sp_api_seal_open(api);
+	if (rc != 0) {
+		return rc;
+	}
 	if (conf->store_devices != NULL && conf->store_devices[0] != '\0') {
 		rc = store_device(conf->store_devices, api->worker, path, sizeof(path));
 	} else if (snprintf(path, sizeof(path), "%s/store-%u.spate", conf->data_dir, api->worker) >=
@@ -255,6 +259,7 @@ sp_api_store_close(struct sp_api *api)
 	api->iou = NULL;
 	sp_store_destroy(api->store);
 	api->store = NULL;
+	sp_api_seal_close(api);
 	free(api->feeds);
 	free(api->held);
 }
@@ -306,6 +311,7 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 		 * record drains at once) */
 		*f = (struct sp_api_feed){
 		    .ring = sh->ring, .log = l, .next = FEED_NONE, .at_tip = true};
+		sp_api_seal_feed_init(f, st, sh->index);
 	}
 	/* what the ring holds for it but the log has not taken yet must fit as well */
 	*err = sp_slog_state(l, need + api->feeds[sp_slog_slot(l)].pending);
@@ -314,7 +320,7 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 
 uint32_t
 sp_api_store_fit(struct sp_api *api, const struct sp_slog *log, const struct sp_api_xrec *recs,
-		 uint32_t n)
+		 uint32_t n, bool sealed)
 {
 	uint64_t room, used;
 	uint32_t k = 0;
@@ -325,7 +331,7 @@ sp_api_store_fit(struct sp_api *api, const struct sp_slog *log, const struct sp_
 	room = sp_slog_room(log);
 	used = api->feeds[sp_slog_slot(log)].pending;
 	for (; k < n; k++) {
-		used += sp_seg_frame_bytes((uint16_t)recs[k].key_len, recs[k].data_len);
+		used += sp_seg_frame_bytes_as((uint16_t)recs[k].key_len, recs[k].data_len, sealed);
 		if (used > room) {
 			break;
 		}
@@ -378,7 +384,11 @@ store_feed_one(struct sp_api *api, struct sp_api_feed *f)
 					       .key_len = v[i].key_len,
 					       .data = v[i].data,
 					       .data_len = v[i].data_len};
-			int rc = sp_slog_append(f->log, &r);
+			int rc = sp_api_seal_for(api, f, v[i].flags, &r.sealer);
+
+			if (rc == 0) {
+				rc = sp_slog_append(f->log, &r);
+			}
 
 			if (rc != 0) {
 				/* -EAGAIN: a write must complete first; anything else is retried
@@ -389,7 +399,10 @@ store_feed_one(struct sp_api *api, struct sp_api_feed *f)
 			}
 			f->fed = v[i].seq + 1;
 			f->fed_last = v[i].seq;
-			f->pending -= SP_MIN(f->pending, sp_seg_frame_bytes(r.key_len, r.data_len));
+			f->pending -=
+			    SP_MIN(f->pending,
+				   sp_seg_frame_bytes_as(r.key_len, r.data_len, r.sealer != NULL));
+			api->cnt.sealed_records += r.sealer != NULL;
 		}
 		budget -= (uint32_t)SP_MIN((uint32_t)n, budget);
 		if (res.at_tip) {
@@ -610,6 +623,10 @@ sp_api_store_status_json(const struct sp_api_global *g)
 		c.cold_records += api->cnt.cold_records;
 		c.cold_busy += api->cnt.cold_busy;
 		c.cold_errors += api->cnt.cold_errors;
+		c.sealed_records += api->cnt.sealed_records;
+		c.opened_records += api->cnt.opened_records;
+		c.seal_errors += api->cnt.seal_errors;
+		c.kms_refused += api->cnt.kms_refused;
 		r.records += api->store_rep.records;
 		r.torn += api->store_rep.torn;
 		r.corrupt += api->store_rep.corrupt;
@@ -630,6 +647,12 @@ sp_api_store_status_json(const struct sp_api_global *g)
 	json_object_set_new(o, "free_errors", json_integer((json_int_t)t.free_errors));
 	json_object_set_new(o, "ring_expired", json_integer((json_int_t)c.ring_expired));
 	json_object_set_new(o, "logs_dropped", json_integer((json_int_t)c.store_logs_dropped));
+	json_object_set_new(o, "sealing",
+			    json_pack("{s:b, s:I, s:I, s:I, s:I}", "keys", g->enc_keys != NULL,
+				      "sealed", (json_int_t)c.sealed_records, "opened",
+				      (json_int_t)c.opened_records, "errors",
+				      (json_int_t)c.seal_errors, "kms_refused",
+				      (json_int_t)c.kms_refused));
 	json_object_set_new(
 	    o, "api",
 	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ring_trims",

@@ -45,7 +45,7 @@ struct sp_slog *sp_api_store_log(struct sp_api *api, const struct sp_api_stream 
 
 /* How many of recs[0..n) (in order) the log can take now, after what it has pending. */
 uint32_t sp_api_store_fit(struct sp_api *api, const struct sp_slog *log,
-			  const struct sp_api_xrec *recs, uint32_t n);
+			  const struct sp_api_xrec *recs, uint32_t n, bool sealed);
 
 /* Owner, after appending records of bytes (segment frames): feed them to the shard's log. */
 void sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh,
@@ -67,6 +67,36 @@ json_t *sp_api_store_status_json(const struct sp_api_global *g);
  */
 int sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
 			 const struct sp_api_shard *sh);
+
+/*
+ * Encryption at rest (api_seal.c; docs/internals/encryption.md). Ring records of an encrypted
+ * stream carry SP_API_REC_SEALED and the key-file slot of their key in their flags; the owner
+ * seals them as it feeds them to the store, and opens them for cold reads.
+ */
+#define SP_API_REC_SEALED    0x1u
+#define SP_API_REC_KEY_SHIFT 1
+struct sp_api_feed;
+struct sp_api_xcold;
+struct sp_seg_sealer;
+
+/* Boot (main lcore): load key_file, if any. A bad file is logged and leaves no keys. */
+SP_MUST_CHECK int sp_api_seal_load(struct sp_api_global *g);
+void sp_api_seal_free(struct sp_api_global *g);
+/* Worker boot/teardown: the cipher contexts. */
+SP_MUST_CHECK int sp_api_seal_open(struct sp_api *api);
+void sp_api_seal_close(struct sp_api *api);
+/* Owner, attaching a feed: note whose records it carries (keys are made per shard). */
+void sp_api_seal_feed_init(struct sp_api_feed *f, const struct sp_api_stream *st,
+			   uint32_t shard_index);
+/*
+ * Owner, feeding a ring record with these flags: the sealer to append it with (keyed), NULL
+ * for a clear record in *out. Returns 0, or -ENOKEY (its key is not in the file: never
+ * happens for records the owner accepted, as the file does not change).
+ */
+SP_MUST_CHECK int sp_api_seal_for(struct sp_api *api, struct sp_api_feed *f, uint16_t flags,
+				  const struct sp_seg_sealer **out);
+/* Owner, a cold read of a sealed segment: open x->recs[0..n) in place. 0 or -errno. */
+SP_MUST_CHECK int sp_api_seal_open_cold(struct sp_api *api, struct sp_api_xcold *x, unsigned n);
 
 /* Resharding counters summed over workers (main lcore; api_reshard.c). */
 json_t *sp_api_reshard_status_json(const struct sp_api_global *g);

@@ -16,6 +16,7 @@
 #include "api_internal.h"
 #include "api_req.h"
 #include "../shard/shard_ring.h"
+#include "seal.h"
 #include "store.h"
 
 struct rte_mbuf;
@@ -72,6 +73,14 @@ struct sp_api_feed {
 	bool listed;
 	bool at_tip; /* the last feed reached the ring's tip */
 	uint32_t next;
+	/* sealing (api_seal.c): whose records these are, and the shard key made last */
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	uint16_t stream_len;
+	int64_t created_ms;
+	uint32_t index;
+	uint16_t keyed; /* the key-file slot shard_key was made from; 0: none yet */
+	uint8_t shard_key[SP_SEAL_KEY_BYTES];
+	struct sp_seg_sealer sealer;
 };
 
 struct sp_api_buf {
@@ -164,6 +173,10 @@ struct sp_api_counters {
 	uint64_t cold_records;
 	uint64_t cold_busy; /* refused: too many reads in flight */
 	uint64_t cold_errors;
+	uint64_t sealed_records; /* records sealed on their way to the store (encrypted streams) */
+	uint64_t opened_records; /* sealed records opened for GetRecords */
+	uint64_t seal_errors;	 /* sealing or opening failed (a key missing, a tag wrong) */
+	uint64_t kms_refused;	 /* records of an encrypted stream whose key this file lacks */
 	uint64_t quota_refused; /* records refused: the stream's per-shard quota */
 	uint64_t rings_sealed;	     /* shards closed by a reshard, sealed by their owner */
 	uint64_t put_rerouted;	     /* records refused by a closed shard, routed again */
@@ -228,6 +241,12 @@ struct sp_api {
 	struct sp_store *store;
 	struct sp_store_recovery store_rep;
 	struct sp_api_feed *feeds; /* SP_API_RING_REG_MAX */
+	struct sp_seal seal;       /* AES-256-GCM contexts, re-keyed per shard (api_seal.c) */
+	uint32_t cold_keyed_tag;   /* the shard key cold_key is for (tag, index, key slot) */
+	uint32_t cold_keyed_index;
+	int64_t cold_keyed_created;
+	uint16_t cold_keyed_slot;  /* 0: none */
+	uint8_t cold_key[SP_SEAL_KEY_BYTES];
 	uint32_t feed_head;        /* list of shards with records to feed or publish */
 	uint32_t log_sweep;        /* the log the retention sweep looks at next */
 	struct sp_api_xput **held; /* puts waiting for durability */

@@ -34,6 +34,7 @@ enum sp_api_xrec_status {
 	SP_API_XREC_NO_STREAM, /* the stream or shard vanished meanwhile */
 	SP_API_XREC_NO_SPACE,  /* InternalFailure: the shard's store is full */
 	SP_API_XREC_REROUTE,   /* the shard closed (reshard) or moved: route it again */
+	SP_API_XREC_KMS,       /* KMSNotFoundException: the stream's key is not in the key file */
 };
 
 struct sp_api_xrec {
@@ -45,6 +46,7 @@ struct sp_api_xrec {
 	uint32_t shard_index;
 	uint16_t slot;  /* position in the request's Records */
 	uint8_t status; /* enum sp_api_xrec_status, set by the owner */
+	bool kms;       /* set by the owner: appended to be sealed at rest (EncryptionType KMS) */
 	sp_u128 seq;    /* set by the owner */
 	sp_u128 hash;   /* the record's hash key: where it goes when routed again */
 };
@@ -99,6 +101,10 @@ struct sp_api_xcold {
 	bool by_time;
 	uint64_t t_ms;
 	sp_u128 limit; /* ... below limit (the ring's first record: the ring serves from there) */
+	/* the stream's name (in the requester's request) and creation: sealed records' keys */
+	const char *stream;
+	uint16_t stream_len;
+	int64_t created_ms;
 	unsigned max_records;
 	uint64_t max_bytes;
 	uint8_t *buf; /* read area in the requester's buffer, block-aligned */
@@ -111,6 +117,7 @@ struct sp_api_xcold {
 	int rc;        /* 0 (n > 0), -ENOENT (nothing cold at or after seq: read the ring), errno */
 	unsigned n;    /* records in recs */
 	bool cold_end; /* the records end where the ring begins: the answer may go on there */
+	bool sealed;   /* the records were sealed at rest (opened by the owner): EncryptionType */
 	uint64_t log_tip_ms; /* largest arrival time in the shard's log */
 };
 

@@ -193,7 +193,7 @@ bench_write(unsigned which)
 			sp_api_jw_put_records_ok(&w, "shardId-000000000001", 20, seq,
 						 sizeof(seq) - 1);
 		}
-		sp_api_jw_put_records_end(&w);
+		sp_api_jw_put_records_end(&w, false);
 	} else {
 		struct sp_api_jw_record r = { seq, sizeof(seq) - 1, 1701760153593ll, g_arena,
 					      BENCH_DATA_BYTES, "partition-000001", 16, NULL };

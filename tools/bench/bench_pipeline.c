@@ -581,8 +581,8 @@ bench_make_catalog(struct bench *b)
 	SP_VERIFY(w > 0 && (size_t)w < sizeof(text) - n);
 	cat = json_loads(text, 0, &je);
 	SP_VERIFY(cat != NULL);
-	SP_VERIFY(sp_api_cat_build(cat, 1, BENCH_EPOCH, BENCH_ACCOUNT, BENCH_REGION, bench_ring_fn,
-				   b, &b->cat) == 0);
+	SP_VERIFY(sp_api_cat_build(cat, 1, BENCH_EPOCH, BENCH_ACCOUNT, BENCH_REGION, NULL,
+				   bench_ring_fn, b, &b->cat) == 0);
 	json_decref(cat);
 	for (uint32_t i = 0; i < BENCH_SHARDS; i++) {
 		BENCH_CHECK(b->rings[i] != NULL, "shard ring set-up");
@@ -848,7 +848,7 @@ put_respond(struct bench *b, struct bench_put *p, struct bench_conn *c)
 
 		sp_api_jw_put_records_ok(&w, id, id_len, seq, sp_u128_format(p->seqs[g], seq));
 	}
-	sp_api_jw_put_records_end(&w);
+	sp_api_jw_put_records_end(&w, false);
 	n = sp_api_jw_finish(&w);
 	BENCH_CHECK(n > 0, "PutRecords answer did not fit");
 	c->resp_len = (size_t)n;
@@ -1245,7 +1245,7 @@ bench_part_pass(struct bench *b, enum bench_base k)
 		}
 	}
 	if (k == BASE_JW_PUT_OK) {
-		sp_api_jw_put_records_end(&w);
+		sp_api_jw_put_records_end(&w, false);
 	} else {
 		sp_api_jw_arr_end(&w);
 	}

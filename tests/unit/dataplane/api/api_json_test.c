@@ -726,9 +726,15 @@ test_write_shapes(void **state)
 	ssize_t n;
 
 	(void)state;
-	n = sp_api_json_write_put_record(buf, sizeof(buf), "shardId-000000000001", 20, "123", 3);
+	n = sp_api_json_write_put_record(buf, sizeof(buf), "shardId-000000000001", 20, "123", 3,
+					 false);
 	assert_memory_equal(buf, "{\"ShardId\":\"shardId-000000000001\",\"SequenceNumber\":\"123\","
 			    "\"EncryptionType\":\"NONE\"}", (size_t)n);
+	n = sp_api_json_write_put_record(buf, sizeof(buf), "shardId-000000000001", 20, "123", 3,
+					 true);
+	assert_int_equal(n, 80);
+	assert_memory_equal(buf, "{\"ShardId\":\"shardId-000000000001\",\"SequenceNumber\":\"123\","
+			    "\"EncryptionType\":\"KMS\"}", (size_t)n);
 	n = sp_api_json_write_shard_iterator(buf, sizeof(buf), "AAAA/+==", 8);
 	assert_memory_equal(buf, "{\"ShardIterator\":\"AAAA/+==\"}", (size_t)n);
 
@@ -736,7 +742,7 @@ test_write_shapes(void **state)
 	sp_api_jw_put_records_begin(&w, 1);
 	sp_api_jw_put_records_ok(&w, "shardId-000000000000", 20, "1", 1);
 	sp_api_jw_put_records_fail(&w, "InternalFailure", 15, "Internal Service Failure", 24);
-	sp_api_jw_put_records_end(&w);
+	sp_api_jw_put_records_end(&w, false);
 	n = sp_api_jw_finish(&w);
 	assert_memory_equal(buf, "{\"FailedRecordCount\":1,\"Records\":[{\"SequenceNumber\":\"1\","
 			    "\"ShardId\":\"shardId-000000000000\"},{\"ErrorCode\":"
@@ -838,7 +844,7 @@ test_write_bounds(void **state)
 	}
 	assert_int_equal(sp_api_json_write_error(buf, 10, SP_KERR_VALIDATION, "m", 1, false),
 			 -ENOSPC);
-	assert_int_equal(sp_api_json_write_put_record(buf, 0, "s", 1, "1", 1), -ENOSPC);
+	assert_int_equal(sp_api_json_write_put_record(buf, 0, "s", 1, "1", 1, false), -ENOSPC);
 }
 
 /* Writer strings read back through the scanner give the original bytes (valid UTF-8). */
@@ -1104,7 +1110,7 @@ jw_put_records(char *buf, size_t cap, const struct rnd_rec *x, unsigned n)
 			sp_api_jw_put_records_ok(&w, x[i].id, x[i].id_len, x[i].seq, x[i].seq_len);
 		}
 	}
-	sp_api_jw_put_records_end(&w);
+	sp_api_jw_put_records_end(&w, false);
 	return sp_api_jw_finish(&w);
 }
 
@@ -1132,7 +1138,7 @@ check_caps(const struct ref *want, int shape, const struct rnd_rec *x, unsigned 
 			got = jw_put_records(buf, cap, x, n);
 		} else {
 			got = sp_api_json_write_put_record(buf, cap, x->id, x->id_len, x->seq,
-							   x->seq_len);
+							   x->seq_len, false);
 		}
 		for (size_t i = cap; i < cap + 64; i++) {
 			assert_int_equal((uint8_t)buf[i], 0xa5);
