@@ -11,7 +11,7 @@ exec /usr/bin/python3 - "$root" "$build" <<'PY'
 import os, re, subprocess, sys
 
 root, build = sys.argv[1], sys.argv[2]
-dirs = ["dataplane", "control", "nvme", "include", "tools", "tests/unit", "tests/fuzz"]
+dirs = ["common", "dataplane", "control", "nvme", "include", "tools", "tests/unit", "tests/fuzz"]
 banned = re.compile(r"\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(")
 errors, warnings = [], []
 
@@ -53,7 +53,7 @@ for d in dirs:
 if build:
     # Sanitizer builds add their own globals (__odr_asan.*, __asan_*): not ours to name.
     allowed = re.compile(r"^(sp_|g_sp_|LLVMFuzzer|main$|__odr_asan|__asan_|__sancov)")
-    for sub in ("dataplane", "control"):
+    for sub in ("common", "dataplane", "control"):
         bdir = os.path.join(build, sub)
         if not os.path.isdir(bdir):
             continue
