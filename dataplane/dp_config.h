@@ -87,6 +87,7 @@ struct sp_dp_config {
 	uint64_t seg_mb;
 	char credentials_file[SP_PATH_MAX_BYTES];
 	char account_id[SP_PATH_MAX_BYTES];
+	char key_file[SP_PATH_MAX_BYTES]; /* stream-encryption keys (read by the dataplane side) */
 	uint64_t fault_loss_ppm;
 	uint64_t fault_dup_ppm;
 	uint64_t fault_reorder_ppm;
