@@ -61,7 +61,7 @@ spatectl_usage(FILE *out)
 		"  methods | help [NAME]  the methods the control socket serves\n"
 		"  ping                   liveness check\n"
 		"  catalog                streams and shards of the catalog snapshot\n"
-		"  keys                   stream-encryption keys: id and fingerprint (never the key)\n"
+		"  keys                   encryption keys: id and fingerprint, never the key\n"
 		"  call METHOD [PARAMS]   any method; PARAMS is a JSON object\n"
 		"stream administration (Kinesis operations through the `kinesis` method):\n"
 		"  streams                name, status, mode, open shards, retention, encryption,\n"
