@@ -74,8 +74,8 @@ keyfile_arn_resource(const char *s)
 		return -1;
 	}
 	i += 5;
-	while (i < n && (s[i] == '-' || (s[i] >= 'a' && s[i] <= 'z') ||
-			 (s[i] >= '0' && s[i] <= '9'))) {
+	while (i < n &&
+	       (s[i] == '-' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))) {
 		i++;
 	}
 	if (i >= n || s[i] != ':') {
@@ -216,16 +216,17 @@ keyfile_entry(struct sp_keyfile *kf, unsigned line, const char *s, size_t n)
 	}
 	for (size_t i = 0; i < id_end; i++) {
 		if (!keyfile_id_char(s[i])) {
-			return keyfile_fail(kf, line, "key id has a character that is not "
-						      "printable ASCII");
+			return keyfile_fail(kf, line,
+					    "key id has a character that is not "
+					    "printable ASCII");
 		}
 	}
 	memcpy(id, s, id_end);
 	id[id_end] = '\0';
 	if (hex_end - hex_at != 2 * SP_KEYFILE_KEY_BYTES) {
-		return keyfile_fail(kf, line,
-				    "key of %s must be %d hex digits (256 bits), not %zu characters",
-				    id, 2 * SP_KEYFILE_KEY_BYTES, hex_end - hex_at);
+		return keyfile_fail(
+		    kf, line, "key of %s must be %d hex digits (256 bits), not %zu characters", id,
+		    2 * SP_KEYFILE_KEY_BYTES, hex_end - hex_at);
 	}
 	if (kf->n == SP_KEYFILE_MAX_KEYS) {
 		return keyfile_fail(kf, line, "more than %d keys", SP_KEYFILE_MAX_KEYS);

@@ -1182,7 +1182,8 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 	if (rc == 0) {
 		rc = cat_rows_json(cat,
 				   "SELECT name, arn, status, mode, retention_hours, created_ms,"
-				   " encryption, key_id, stream_tag, max_record_bytes,"
+				   " COALESCE(encryption, 'NONE') AS encryption,"
+				   " COALESCE(key_id, '') AS key_id, stream_tag, max_record_bytes,"
 				   " quota_records_per_s, quota_bytes_per_s, shard_metrics"
 				   " FROM streams ORDER BY name",
 				   NULL, &streams);

@@ -45,6 +45,9 @@
 #define SP_CAT_ARN_MAX_BYTES 256
 /* Room for a status, mode or encryption word plus NUL. */
 #define SP_CAT_WORD_MAX_BYTES 16
+/* Room for a stream's KeyId as the client gave it (the model's 2048 characters; one that
+ * resolved against the key file is ASCII) plus NUL. */
+#define SP_CAT_KEY_ID_MAX_BYTES 2049
 
 struct sp_cat;
 
@@ -98,7 +101,7 @@ struct sp_cat_stream_row {
 	char status[SP_CAT_WORD_MAX_BYTES];
 	char mode[SP_CAT_WORD_MAX_BYTES];
 	char encryption[SP_CAT_WORD_MAX_BYTES];
-	char key_id[SP_CAT_ARN_MAX_BYTES];
+	char key_id[SP_CAT_KEY_ID_MAX_BYTES]; /* "" when not encrypted */
 	int64_t retention_hours;
 	int64_t created_ms;
 	int64_t max_record_bytes;
@@ -235,12 +238,13 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
 /*
  * The snapshot the dataplane and `catalog_get` see, read in one transaction:
  * {"catalog_version":V,"streams":[{"name":..,"arn":..,"status":..,"mode":..,
- *  "retention_hours":..,"created_ms":..,"encryption":..,"key_id":..,"stream_tag":..,
+ *  "retention_hours":..,"created_ms":..,"encryption":"KMS"|"NONE","key_id":..,"stream_tag":..,
  *  "max_record_bytes":..,"quota_records_per_s":..,"quota_bytes_per_s":..,"shard_metrics":..,
  *  "shards":[{"shard_id":..,"index":..,"starting_hash_key":..,"ending_hash_key":..,
  *  "parent_shard_id":..,"adjacent_parent_shard_id":..,"starting_seq":..,"ending_seq":..,
  *  "owner_lcore":..}]}]}
- * Streams are sorted by name, shards by index; NULL columns are JSON null.
+ * Streams are sorted by name, shards by index; NULL columns are JSON null, but encryption
+ * ("NONE" when unset) and key_id (the KeyId as the client gave it, "" when not encrypted).
  * Returns 0 (*out holds a new reference), -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);
@@ -281,6 +285,18 @@ SP_MUST_CHECK int sp_cat_tags_foreach(struct sp_cat *cat, const char *stream, co
  * outside SP_K_METRIC_ALL) or -EIO.
  */
 SP_MUST_CHECK int sp_cat_stream_set_metrics(struct sp_cat *cat, const char *name, uint32_t metrics);
+
+/*
+ * Set a stream's encryption: "KMS" with a non-empty key_id (the KeyId as the client gave it),
+ * or "NONE" with key_id "" (stored as NULL). A change bumps catalog_version and records an
+ * 'encryption' stream event at now_ms (the rolling limit of Start/StopStreamEncryption), in
+ * one transaction. Returns 1 (changed), 0 (already so: no bump, no event), -ENOENT, -EINVAL
+ * (another word, a KMS without key or a NONE with one, a key_id of SP_CAT_KEY_ID_MAX_BYTES or
+ * more) or -EIO. Any state is accepted; the caller decides which states may change.
+ */
+SP_MUST_CHECK int sp_cat_stream_set_encryption(struct sp_cat *cat, const char *name,
+					       const char *encryption, const char *key_id,
+					       int64_t now_ms);
 
 /* Streams in ON_DEMAND mode, any state (DescribeLimits). Returns 0 or -EIO. */
 SP_MUST_CHECK int sp_cat_on_demand_count(struct sp_cat *cat, int64_t *count);

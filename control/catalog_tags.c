@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The catalog's stream administration that is not stream lifecycle: tags (table `tags`,
- * schema v3), the shard-level metrics of enhanced monitoring (streams.shard_metrics) and the
- * account figures DescribeLimits reports.
+ * schema v3), the shard-level metrics of enhanced monitoring (streams.shard_metrics), stream
+ * encryption (streams.encryption and key_id, with a dated 'encryption' stream event per change
+ * for the rolling limit) and the account figures DescribeLimits reports.
  *
  * Invariants: a stream never holds more tags than the limit its writer passes (checked inside
  * the write transaction, so two writers cannot both squeeze under it); tag writes never bump
  * catalog_version, because the dataplane's snapshot does not carry tags and a bump would only
- * push an identical snapshot; a metrics change bumps it, because the snapshot carries
- * shard_metrics. Runs on spate-control's single thread, like catalog.c.
+ * push an identical snapshot; a metrics or encryption change bumps it, because the snapshot
+ * carries shard_metrics, encryption and key_id. Runs on spate-control's single thread, like
+ * catalog.c.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -279,6 +281,91 @@ sp_cat_stream_set_metrics(struct sp_cat *cat, const char *name, uint32_t metrics
 		return -EINVAL;
 	}
 	int rc = sp_cati_write(cat, metrics_set_step, &m);
+
+	SP_ASSERT(rc <= 1);
+	return rc;
+}
+
+struct enc_set {
+	const char *name;
+	const char *encryption;
+	const char *key_id;
+	int64_t now_ms;
+};
+
+/* Set encryption and key_id when they differ, and date an 'encryption' stream event. */
+static int
+enc_set_step(struct sp_cat *cat, void *arg)
+{
+	const struct enc_set *e = arg;
+	sqlite3_stmt *st;
+	int rc = sp_cati_prepare(cat,
+				 "SELECT COALESCE(encryption, 'NONE') IS NOT ?2"
+				 " OR COALESCE(key_id, '') IS NOT ?3 FROM streams WHERE name = ?1",
+				 &st);
+
+	if (rc != 0) {
+		return rc;
+	}
+	sp_cati_bind_text(st, 1, e->name);
+	sp_cati_bind_text(st, 2, e->encryption);
+	sp_cati_bind_text(st, 3, e->key_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rc = sqlite3_column_int64(st, 0) != 0 ? 1 : 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	sqlite3_finalize(st);
+	if (rc != 1) {
+		return rc; /* unchanged (no bump, no event), unknown or failed */
+	}
+	rc = sp_cati_prepare(cat,
+			     "UPDATE streams SET encryption = ?2, key_id = NULLIF(?3, '')"
+			     " WHERE name = ?1",
+			     &st);
+	if (rc == 0) {
+		sp_cati_bind_text(st, 1, e->name);
+		sp_cati_bind_text(st, 2, e->encryption);
+		sp_cati_bind_text(st, 3, e->key_id);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+		sqlite3_finalize(st);
+	}
+	if (rc == 0) {
+		SP_VERIFY(sqlite3_changes(cat->db) == 1); /* read in this same transaction */
+		rc = sp_cati_prepare(cat,
+				     "INSERT INTO stream_events(stream, kind, at_ms)"
+				     " VALUES(?, 'encryption', ?)",
+				     &st);
+	}
+	if (rc == 0) {
+		sp_cati_bind_text(st, 1, e->name);
+		sqlite3_bind_int64(st, 2, e->now_ms);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+		sqlite3_finalize(st);
+	}
+	if (rc != 0) {
+		SP_CTL_ERR("catalog %s: setting encryption of %s: %s", cat->path, e->name,
+			   sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	return 1;
+}
+
+int
+sp_cat_stream_set_encryption(struct sp_cat *cat, const char *name, const char *encryption,
+			     const char *key_id, int64_t now_ms)
+{
+	struct enc_set e = {name, encryption, key_id, now_ms};
+	bool kms;
+
+	SP_VERIFY(cat != NULL && name != NULL && encryption != NULL && key_id != NULL);
+	kms = strcmp(encryption, "KMS") == 0;
+	if ((!kms && strcmp(encryption, "NONE") != 0) || kms != (key_id[0] != '\0') ||
+	    strlen(key_id) >= SP_CAT_KEY_ID_MAX_BYTES) {
+		return -EINVAL;
+	}
+	int rc = sp_cati_write(cat, enc_set_step, &e);
 
 	SP_ASSERT(rc <= 1);
 	return rc;

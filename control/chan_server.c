@@ -333,6 +333,7 @@ chan_kctx(const struct sp_chan_server *srv, const struct chan_conn *c)
 	    .now_ms = (int64_t)chan_wall_ms(),
 	    .n_workers = c->workers,
 	    .shard_limit = srv->shard_limit,
+	    .keys = srv->ctx->keys,
 	};
 }
 
@@ -700,6 +701,7 @@ chan_dp_kctx(void *arg, struct sp_ctl_kctx *out)
 	out->account = srv->account;
 	out->region = srv->region;
 	out->shard_limit = srv->shard_limit;
+	out->keys = srv->ctx->keys;
 	out->n_workers = connected ? srv->conn->workers : 0;
 	return connected;
 }

@@ -53,6 +53,7 @@
 
 struct sp_cat;
 struct sp_ctl_kctx;
+struct sp_keyfile;
 struct sp_ctl_req;
 
 /*
@@ -72,7 +73,7 @@ typedef bool (*sp_ctl_dp_catalog_fn)(void *arg);
 
 /*
  * Hook through which the `kinesis` method learns what a Kinesis control operation runs
- * against (ctl_streams.h): it fills account, region and shard_limit from spate-control's
+ * against (ctl_streams.h): it fills account, region, shard_limit and keys from spate-control's
  * settings and n_workers from the connected dataplane's hello (0 when none is connected);
  * now_ms is left to the caller. Returns true when a dataplane is connected.
  */
@@ -85,6 +86,8 @@ typedef void (*sp_ctl_out_fn)(void *arg, const char *line, size_t len);
 struct sp_ctl_ctx {
 	unsigned state;		/* SP_CTL_STARTUP or SP_CTL_RUNTIME */
 	struct sp_cat *cat;	/* NULL: catalog methods answer SP_CTL_E_INTERNAL */
+	const struct sp_keyfile *keys; /* --key-file (read-only once loaded); NULL: none */
+	const char *key_file;	       /* its path; NULL: none */
 	const char *name;	/* instance name */
 	const char *data_dir;
 	const char *run_dir;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The control-socket method table, generated from include/spate/ctl_methods.def, and the
- * handlers of the read-only methods: rpc_get_methods, ping, status and catalog_get (methods
- * that change state have their handlers in ctl_admin.c).
+ * handlers of the read-only methods: rpc_get_methods, ping, status, catalog_get and keys_list
+ * (methods that change state have their handlers in ctl_admin.c).
  *
  * Every handler answers through sp_ctl_reply()/sp_ctl_error() exactly once. `status` is the
  * only one that may answer later: it asks the dataplane through ctx->dp_stats and is finished
@@ -14,6 +14,7 @@
 
 #include <spate/assert.h>
 #include <spate/err.h>
+#include <spate/keyfile.h>
 
 #include "spate_version.h"
 
@@ -163,4 +164,34 @@ sp_ctl_m_status(struct sp_ctl_req *req)
 		return; /* the channel finishes it */
 	}
 	sp_ctl_status_finish(req, json_pack("{s:b}", "connected", 0));
+}
+
+/*
+ * keys_list: {"key_file":PATH|null,"keys":[{"id":ID,"fingerprint":HEX}]}, in file order. The
+ * fingerprint is the first 8 bytes of SHA-256 over the key, in hex: enough to tell keys apart
+ * and to match the dataplane's records, nothing about the key. Key bytes never leave.
+ */
+void
+sp_ctl_m_keys_list(struct sp_ctl_req *req)
+{
+	const struct sp_keyfile *kf = req->ctx->keys;
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && kf != NULL && i < kf->n; i++) {
+		char fp[2 * SP_KEYFILE_FP_BYTES + 1];
+
+		sp_keyfile_fp_hex(&kf->keys[i], fp);
+		if (json_array_append_new(arr, json_pack("{s:s,s:s}", "id", kf->keys[i].id,
+							 "fingerprint", fp)) != 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	SP_ASSERT(arr == NULL || kf != NULL || json_array_size(arr) == 0);
+	sp_ctl_reply(req, arr == NULL ? NULL
+				      : json_pack("{s:o,s:o}", "key_file",
+						  req->ctx->key_file != NULL
+						      ? json_string(req->ctx->key_file)
+						      : json_null(),
+						  "keys", arr));
 }

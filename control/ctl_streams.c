@@ -2,9 +2,10 @@
 /*
  * Kinesis control operations: CreateStream, DeleteStream, DescribeStream,
  * DescribeStreamSummary, ListStreams, ListShards, Increase/DecreaseStreamRetentionPeriod,
- * UpdateMaxRecordSize, the tag operations (stream and resource), Enable/DisableEnhancedMonitoring
- * and DescribeLimits, run against the catalog, plus the stream lifecycle driven by the
- * dataplane's "applied" acknowledgements.
+ * UpdateMaxRecordSize, the tag operations (stream and resource), Enable/DisableEnhancedMonitoring,
+ * DescribeLimits, the resharding operations, UpdateStreamMode and Start/StopStreamEncryption
+ * (KeyIds resolved against the operator's key file), run against the catalog, plus the
+ * stream lifecycle driven by the dataplane's "applied" acknowledgements.
  *
  * A request goes through the checks of reference §1.7 in order: the body must be a JSON object
  * (step 6, SerializationException without a message); member types, first failure only, in the
@@ -35,6 +36,7 @@
 #include <openssl/hmac.h>
 
 #include <spate/assert.h>
+#include <spate/keyfile.h>
 
 #include "catalog.h"
 #include "ctl_log.h"
@@ -273,6 +275,9 @@ enum kmid {
 	KM_TAG_LIMIT,
 	KM_RESOURCE_ARN,
 	KM_METRICS,
+	/* stream encryption */
+	KM_ENCRYPTION_TYPE,
+	KM_KEY_ID,
 	KM_COUNT,
 };
 
@@ -546,6 +551,23 @@ static const struct kmember g_kin_update_mode[] = {
 	 .type = KT_STRUCT, .flags = KF_NOT_NULL, .kids = g_kin_mode_kids},
 	KIN_INT(KM_WARM, "WarmThroughputMiBps", "warmThroughputMiBps", KF_MIN, 0, 0),
 	KIN_STREAM_NAME,
+	KIN_END,
+};
+
+/*
+ * Start/StopStreamEncryption (not in kinesalite): the model's members in its order. The
+ * model's EncryptionType enum has NONE too; step 12 refuses it.
+ */
+static const char *const g_kin_encryption_types[] = {"NONE", "KMS", NULL};
+
+static const struct kmember g_kin_encryption[] = {
+	KIN_STREAM_NAME,
+	{.id = KM_ENCRYPTION_TYPE, .key = "EncryptionType", .path = "encryptionType",
+	 .type = KT_STRING, .flags = KF_NOT_NULL, .enums = g_kin_encryption_types},
+	{.id = KM_KEY_ID, .key = "KeyId", .path = "keyId", .type = KT_STRING,
+	 .flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,
+	 .len_max = SP_CTL_K_KEY_ID_MAX_CHARS},
+	KIN_STREAM_ARN,
 	KIN_END,
 };
 
@@ -3250,6 +3272,113 @@ kin_update_mode(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct 
 	return 0;
 }
 
+/* ---- Stream encryption (reference §3.5) ------------------------------------------------ */
+
+/*
+ * StartStreamEncryption's KeyId must name a key of the operator's key file (--key-file), in
+ * any form sp_keyfile_find() normalizes: a key ARN, an alias ARN, a bare id or alias/<name>.
+ * Otherwise KMSNotFoundException; both texts are Spate's (shaped like KMS's "Key '...' does
+ * not exist"), one for a KeyId the file lacks, one for an appliance without a key file.
+ * false: out is filled.
+ */
+static bool
+kin_key_known(const struct sp_ctl_kctx *ctx, const char *key_id, struct sp_ctl_kreply *out)
+{
+	if (ctx->keys == NULL) {
+		kin_error(out, SP_KERR_KMS_NOT_FOUND,
+			  "Key '%s' does not exist: this Spate appliance has no key file "
+			  "(spate-control --key-file), so no KeyId can be resolved.",
+			  key_id);
+		return false;
+	}
+	if (sp_keyfile_find(ctx->keys, key_id) == NULL) {
+		kin_error(out, SP_KERR_KMS_NOT_FOUND,
+			  "Key '%s' does not exist in the key file of this Spate appliance.",
+			  key_id);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * StartStreamEncryption (start == true) or StopStreamEncryption. After the selector, in order:
+ * EncryptionType other than KMS (the model's enum also has NONE) -> InvalidArgumentException;
+ * a stream that is not ACTIVE -> ResourceInUseException (the retention operations' text);
+ * Start only: a KeyId the key file lacks -> KMSNotFoundException (Stop takes the same members,
+ * validated the same way, but resolves nothing and need not name the current key); 25 changes
+ * in the last 24 hours -> LimitExceededException (Spate's text, shaped like UpdateStreamMode's).
+ *
+ * Like UpdateStreamMode, the switch is immediate: AWS shows UPDATING for a while, but here the
+ * dataplane only needs the new snapshot, which goes out before the reply (catalog_changed), so
+ * the stream is ACTIVE with the new setting when the client hears back; records written from
+ * then on are encrypted (or not). Start stores KMS and the KeyId as the client gave it, Stop
+ * NONE and no KeyId. A request that changes nothing (Stop on an unencrypted stream, Start with
+ * the key already set) succeeds without a bump or a stream event; every change records one.
+ */
+static int
+kin_encryption(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+	       bool start, struct sp_ctl_kreply *out)
+{
+	const char *type = r->m[KM_ENCRYPTION_TYPE].s;
+	const char *key_id = r->m[KM_KEY_ID].s;
+	struct sp_cat_stream_row row;
+	int64_t recent = 0;
+	int rc;
+
+	SP_VERIFY(type != NULL && key_id != NULL); /* not null: checked in step 11 */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (strcmp(type, "KMS") != 0) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "EncryptionType %s is not valid for %s: KMS is the only valid "
+			  "EncryptionType.",
+			  type, start ? "StartStreamEncryption" : "StopStreamEncryption");
+		return 0;
+	}
+	if (!kin_active(ctx, &row, out) || (start && !kin_key_known(ctx, key_id, out))) {
+		return 0;
+	}
+	rc = sp_cat_event_count(cat, row.name, "encryption", ctx->now_ms - KIN_DAY_MS, &recent);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	if (recent >= SP_CTL_K_ENCRYPTION_PER_DAY) {
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Stream %s under account %s has already changed its encryption %d times "
+			  "in the last 24 hours, the most StartStreamEncryption and "
+			  "StopStreamEncryption allow.",
+			  row.name, ctx->account, SP_CTL_K_ENCRYPTION_PER_DAY);
+		return 0;
+	}
+	rc = sp_cat_stream_set_encryption(cat, row.name, start ? "KMS" : "NONE",
+					  start ? key_id : "", ctx->now_ms);
+	if (rc == -ENOENT) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(rc == 1 || rc == 0);
+	out->catalog_changed = rc == 1;
+	return 0;
+}
+
+static int
+kin_start_encryption(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		     struct sp_ctl_kreply *out)
+{
+	return kin_encryption(cat, ctx, r, true, out);
+}
+
+static int
+kin_stop_encryption(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		    struct sp_ctl_kreply *out)
+{
+	return kin_encryption(cat, ctx, r, false, out);
+}
+
 /* ---- Entry points ----------------------------------------------------------------------- */
 
 typedef int (*kin_op_fn)(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
@@ -3287,6 +3416,8 @@ kin_op_find(enum sp_kop op)
 		[SP_KOP_ENABLE_ENHANCED_MONITORING] = {g_kin_monitoring, kin_enable_monitoring},
 		[SP_KOP_DISABLE_ENHANCED_MONITORING] = {g_kin_monitoring, kin_disable_monitoring},
 		[SP_KOP_DESCRIBE_LIMITS] = {g_kin_no_members, kin_describe_limits},
+		[SP_KOP_START_STREAM_ENCRYPTION] = {g_kin_encryption, kin_start_encryption},
+		[SP_KOP_STOP_STREAM_ENCRYPTION] = {g_kin_encryption, kin_stop_encryption},
 	};
 
 	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {

@@ -3,7 +3,8 @@
  * The Kinesis control operations spate-control serves for the dataplane (CreateStream,
  * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards,
  * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, UpdateMaxRecordSize, the six
- * tag operations, Enable/DisableEnhancedMonitoring, DescribeLimits) and the
+ * tag operations, Enable/DisableEnhancedMonitoring, DescribeLimits, the resharding operations,
+ * UpdateStreamMode, Start/StopStreamEncryption) and the
  * stream lifecycle the dataplane's acknowledgements drive. In-process and socket-free:
  * chan_server.c feeds it the kreq messages, the unit tests call it directly. Behaviour, texts
  * and check order: docs/internals/control-ops.md.
@@ -20,6 +21,7 @@
 #include <spate/seqno.h>
 
 struct sp_cat;
+struct sp_keyfile;
 
 /* Defaults of spate-control's Kinesis settings (command line: --account, --region, ...). */
 #define SP_CTL_K_ACCOUNT_DEFAULT "123456789012"
@@ -37,6 +39,8 @@ struct sp_cat;
 #define SP_CTL_K_LIST_SHARDS_MAX_DEFAULT 1000u	/* ListShards MaxResults: default and cap */
 #define SP_CTL_K_MAX_RECORD_KIB_MIN 1024	/* MaxRecordSizeInKiB (CreateStream, */
 #define SP_CTL_K_MAX_RECORD_KIB_MAX 10240	/* UpdateMaxRecordSize): the model's range */
+#define SP_CTL_K_KEY_ID_MAX_CHARS 2048		/* Start/StopStreamEncryption KeyId (model) */
+#define SP_CTL_K_ENCRYPTION_PER_DAY 25		/* encryption changes per stream, rolling 24 h */
 
 /* Longest error message in a reply: a full ValidationException plus its prefix. */
 #define SP_CTL_K_MSG_MAX_BYTES (SP_KVALID_MSG_BYTES + 512u)
@@ -48,6 +52,7 @@ struct sp_ctl_kctx {
 	int64_t now_ms;	      /* wall clock, ms since the Unix epoch */
 	unsigned n_workers;   /* dataplane workers: owner_lcore of shard i is i % n_workers */
 	unsigned shard_limit; /* open shards allowed across all streams */
+	const struct sp_keyfile *keys; /* --key-file, for StartStreamEncryption; NULL: none */
 };
 
 /* The answer to one operation. */

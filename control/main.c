@@ -7,11 +7,14 @@
  * the dataplane connection and removes its sockets and pid file.
  *
  * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]
- *                      [--region REGION] [--shard-limit N] [--test-services] [--verbose]
+ *                      [--region REGION] [--shard-limit N] [--key-file PATH]
+ *                      [--test-services] [--verbose]
  * The Kinesis settings (account, region, shard limit) apply to the control operations the
- * dataplane forwards (ctl_streams.h). --test-services is to spate-control what the
- * dataplane's test_services key is to it (tools/spate-dev passes both or neither): it allows
- * the test-only method clock_offset_set. Production never sets it.
+ * dataplane forwards (ctl_streams.h). --key-file names the operator's stream-encryption keys
+ * (include/spate/keyfile.h), loaded once at start (a bad file stops the start); without it
+ * every StartStreamEncryption answers KMSNotFoundException. --test-services is to
+ * spate-control what the dataplane's test_services key is to it (tools/spate-dev passes both or
+ * neither): it allows the test-only method clock_offset_set. Production never sets it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +32,7 @@
 #include <spate/assert.h>
 #include <spate/chan_proto.h>
 #include <spate/err.h>
+#include <spate/keyfile.h>
 #include <spate/limits.h>
 
 #include "spate_version.h"
@@ -48,6 +52,8 @@ struct ctl_main {
 	const char *run_dir;
 	const char *name;
 	bool test_services; /* --test-services: allow clock_offset_set */
+	const char *key_file; /* --key-file, or NULL */
+	struct sp_keyfile keys;
 	struct sp_chan_kconf kconf;
 	char cat_path[SP_PATH_MAX_BYTES];
 	char ctl_path[SP_PATH_MAX_BYTES];
@@ -67,8 +73,8 @@ ctl_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
-		"                     [--region REGION] [--shard-limit N] [--test-services]\n"
-		"                     [--verbose]\n"
+		"                     [--region REGION] [--shard-limit N] [--key-file PATH]\n"
+		"                     [--test-services] [--verbose]\n"
 		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
 		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
@@ -79,6 +85,8 @@ ctl_usage(FILE *out)
 		"  --region REGION    Kinesis region, [a-z0-9-], default "
 		SP_CTL_K_REGION_DEFAULT "\n"
 		"  --shard-limit N    open shards allowed across all streams, default %u\n"
+		"  --key-file PATH    stream-encryption keys, lines \"<key-id> <64 hex digits>\";\n"
+		"                     none: StartStreamEncryption finds no key\n"
 		"  --test-services    allow test-only methods (clock_offset_set); never in "
 		"production\n"
 		"  --verbose          debug logging\n"
@@ -258,6 +266,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"account", required_argument, NULL, 'a'},
 		{"region", required_argument, NULL, 'g'},
 		{"shard-limit", required_argument, NULL, 'l'},
+		{"key-file", required_argument, NULL, 'k'},
 		{"test-services", no_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -270,7 +279,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	m->name = "spate";
 	m->kconf.account = SP_CTL_K_ACCOUNT_DEFAULT;
 	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
-	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:tvVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:tvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -289,6 +298,9 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			break;
 		case 'l':
 			limit = optarg;
+			break;
+		case 'k':
+			m->key_file = optarg;
 			break;
 		case 't':
 			m->test_services = true;
@@ -319,6 +331,27 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	return ctl_kconf_check(m, limit);
 }
 
+/* Load --key-file, if given, for StartStreamEncryption and keys_list; never logs key bytes. */
+static int
+ctl_keys(struct ctl_main *m)
+{
+	int rc;
+
+	if (m->key_file == NULL) {
+		SP_CTL_INFO("no --key-file: StartStreamEncryption answers KMSNotFoundException");
+		return 0;
+	}
+	rc = sp_keyfile_load(m->key_file, &m->keys);
+	if (rc != 0) {
+		SP_CTL_ERR("key file %s: %s", m->key_file, m->keys.err);
+		return rc;
+	}
+	m->ctx.keys = &m->keys;
+	m->ctx.key_file = m->key_file;
+	SP_CTL_INFO("key file %s: %zu key(s)", m->key_file, m->keys.n);
+	return 0;
+}
+
 /* Everything up to a running loop; on failure the caller still runs ctl_shutdown(). */
 static int
 ctl_start(struct ctl_main *m)
@@ -338,6 +371,9 @@ ctl_start(struct ctl_main *m)
 		return rc;
 	}
 	if ((rc = ctl_pid_file(m)) != 0) {
+		return rc;
+	}
+	if ((rc = ctl_keys(m)) != 0) {
 		return rc;
 	}
 	if ((rc = sp_ctl_loop_init(&m->loop)) != 0 || (rc = ctl_signals(m)) != 0) {
@@ -373,6 +409,8 @@ ctl_shutdown(struct ctl_main *m)
 	json_decref(m->ctx.od.last);
 	m->ctx.od.last = NULL;
 	sp_cat_close(m->cat);
+	m->ctx.keys = NULL;
+	sp_keyfile_clear(&m->keys);
 	if (m->sig_ev.fd >= 0) {
 		close(m->sig_ev.fd);
 	}

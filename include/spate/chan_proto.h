@@ -50,7 +50,10 @@
  * "quota_records_per_s","quota_bytes_per_s","shards":[{"shard_id","index",
  * "starting_hash_key","ending_hash_key","parent_shard_id","adjacent_parent_shard_id",
  * "starting_seq","ending_seq","owner_lcore"}]}]} (control/catalog.h). Streams by name, shards
- * by index; hash keys and sequence numbers are decimal strings; ending_seq is null while open.
+ * by index; hash keys and sequence numbers are decimal strings; ending_seq is null while open;
+ * "encryption" is "KMS" or "NONE" and "key_id" the KeyId as StartStreamEncryption's client gave
+ * it ("" when NONE), to resolve against the key file (config key key_file,
+ * include/spate/keyfile.h).
  *
  * The "dataplane" object of a stats message is documented in docs/control-socket.md; spatectl
  * renders it. Messages with an unknown "msg" are counted and ignored by both sides, so either

@@ -23,12 +23,12 @@
 
 #include <spate/compiler.h>
 
-#define SP_KEYFILE_MAX_KEYS 256		/* keys in one file */
-#define SP_KEYFILE_ID_MAX_BYTES 256	/* a normalized key id, without the NUL */
-#define SP_KEYFILE_KEY_BYTES 32		/* AES-256 */
-#define SP_KEYFILE_FP_BYTES 8		/* fingerprint: SHA-256(key)[0..8) */
+#define SP_KEYFILE_MAX_KEYS       256           /* keys in one file */
+#define SP_KEYFILE_ID_MAX_BYTES   256           /* a normalized key id, without the NUL */
+#define SP_KEYFILE_KEY_BYTES      32            /* AES-256 */
+#define SP_KEYFILE_FP_BYTES       8             /* fingerprint: SHA-256(key)[0..8) */
 #define SP_KEYFILE_FILE_MAX_BYTES (1024 * 1024) /* a longer file is refused */
-#define SP_KEYFILE_ERR_BYTES 512 /* room for an id and why */
+#define SP_KEYFILE_ERR_BYTES      512           /* room for an id and why */
 
 /* One key. */
 struct sp_key {
@@ -41,7 +41,7 @@ struct sp_key {
 struct sp_keyfile {
 	size_t n;
 	struct sp_key keys[SP_KEYFILE_MAX_KEYS]; /* in file order */
-	char err[SP_KEYFILE_ERR_BYTES];		 /* after a failed load: "line N: ..." or why */
+	char err[SP_KEYFILE_ERR_BYTES];          /* after a failed load: "line N: ..." or why */
 };
 
 /*

@@ -61,9 +61,11 @@ spatectl_usage(FILE *out)
 		"  methods | help [NAME]  the methods the control socket serves\n"
 		"  ping                   liveness check\n"
 		"  catalog                streams and shards of the catalog snapshot\n"
+		"  keys                   encryption keys: id and fingerprint, never the key\n"
 		"  call METHOD [PARAMS]   any method; PARAMS is a JSON object\n"
 		"stream administration (Kinesis operations through the `kinesis` method):\n"
-		"  streams                name, status, mode, open shards, retention, created\n"
+		"  streams                name, status, mode, open shards, retention, encryption,\n"
+		"                         created\n"
 		"  shards STREAM          shards: hash range, parents, open/closed, owner core,\n"
 		"                         records, rates over --interval SEC (default 1)\n"
 		"  split STREAM SHARD [HASHKEY]  split a shard (default key: its range's middle)\n"
@@ -874,6 +876,7 @@ static const struct spatectl_col g_spatectl_streams_cols[] = {
     {"MODE", "StreamModeDetails.StreamMode"},
     {"OPEN_SHARDS", "OpenShardCount"},
     {"RETENTION_H", "RetentionPeriodHours"},
+    {"ENCRYPTION", "EncryptionType"},
     {"CREATED", "created"},
 };
 
@@ -1265,6 +1268,23 @@ spatectl_run_admin(const struct spatectl *sc, int argc, char **argv)
 	return rc;
 }
 
+static const struct spatectl_col g_spatectl_key_cols[] = {
+    {"KEY_ID", "id"},
+    {"FINGERPRINT", "fingerprint"},
+};
+
+/* `keys`: the key file and its keys (keys_list). */
+static void
+spatectl_render_keys(json_t *res)
+{
+	json_t *file = json_object_get(res, "key_file");
+	json_t *keys = json_object_get(res, "keys");
+
+	printf("key file: %s\n", json_is_string(file) ? json_string_value(file) : "none");
+	printf("%zu keys\n", json_array_size(keys));
+	spatectl_table("keys", keys, g_spatectl_key_cols, SP_ARRAY_SIZE(g_spatectl_key_cols));
+}
+
 /* Run the command; returns the exit status. */
 static int
 spatectl_run(struct spatectl *sc, int argc, char **argv)
@@ -1294,6 +1314,11 @@ spatectl_run(struct spatectl *sc, int argc, char **argv)
 		rc = spatectl_call(sc, "catalog_get", NULL, &res);
 		if (rc == 0) {
 			sc->json ? spatectl_print_json(res) : spatectl_render_catalog(res);
+		}
+	} else if (strcmp(cmd, "keys") == 0 && argc == 1) {
+		rc = spatectl_call(sc, "keys_list", NULL, &res);
+		if (rc == 0) {
+			sc->json ? spatectl_print_json(res) : spatectl_render_keys(res);
 		}
 	} else if ((rc = spatectl_run_admin(sc, argc, argv)) != -1) {
 		return rc;

@@ -574,7 +574,7 @@ test_kinesis_bad_params(void **state)
 	    "{}",
 	    "{\"op\":1}",
 	    "{\"op\":\"GetRecords\"}",
-	    "{\"op\":\"StartStreamEncryption\"}",
+	    "{\"op\":\"UpdateStreamWarmThroughput\"}",
 	    "{\"op\":\"Nope\"}",
 	    "{\"op\":\"ListStreams\",\"body\":\"{}\"}",
 	    "{\"op\":\"ListStreams\",\"extra\":1}",

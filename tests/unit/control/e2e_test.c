@@ -9,6 +9,8 @@
  * operator's stream_quota_set reaches the connected dataplane as a catalog push, and so does
  * a Kinesis operation run through the `kinesis` method (a SplitShard driven to its end by
  * applied; reshards refused while no dataplane is connected, read-only operations served).
+ * --key-file: keys_list shows ids and fingerprints (and no key file without it), a bad key
+ * file stops the start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,9 @@ static char g_dir[64];
 static char g_run[128];
 static char g_data[128];
 static pid_t g_pid;
+static char g_keys[64]; /* a key file for setup_keys, "" for none */
+
+#define E2E_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 static void
 path_in(char *out, size_t cap, const char *dir, const char *file)
@@ -139,6 +144,10 @@ setup(void **state)
 	g_pid = fork();
 	assert_true(g_pid >= 0);
 	if (g_pid == 0) {
+		if (g_keys[0] != '\0') {
+			execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name",
+			      "e2e", "--key-file", g_keys, (char *)NULL);
+		}
 		execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name", "e2e",
 		      (char *)NULL);
 		_exit(127);
@@ -655,6 +664,105 @@ test_bad_kinesis_args(void **state)
 	}
 }
 
+/* Write a key file of text at a new temporary path into g_keys. */
+static void
+write_keys(const char *text)
+{
+	snprintf(g_keys, sizeof(g_keys), "/tmp/sp_e2e_keys.XXXXXX");
+	int fd = mkstemp(g_keys);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int
+setup_keys(void **state)
+{
+	write_keys("# e2e\nalias/aws/kinesis " E2E_KEY "\n");
+	return setup(state);
+}
+
+static int
+teardown_keys(void **state)
+{
+	int rc = teardown(state);
+
+	(void)unlink(g_keys);
+	g_keys[0] = '\0';
+	return rc;
+}
+
+static void
+test_keys_list(void **state)
+{
+	(void)state;
+	json_t *r = rpc("{\"id\":1,\"method\":\"keys_list\"}\n");
+	json_t *res = json_object_get(r, "result");
+	json_t *k = json_array_get(json_object_get(res, "keys"), 0);
+
+	assert_string_equal(json_string_value(json_object_get(res, "key_file")), g_keys);
+	assert_int_equal(json_array_size(json_object_get(res, "keys")), 1);
+	assert_string_equal(json_string_value(json_object_get(k, "id")), "alias/aws/kinesis");
+	/* the first 8 bytes of SHA-256 over the key bytes 00..1f */
+	assert_string_equal(json_string_value(json_object_get(k, "fingerprint")),
+			    "630dcd2966c43366");
+	assert_int_equal(json_object_size(k), 2);
+	json_decref(r);
+}
+
+static void
+test_no_keys_list(void **state)
+{
+	(void)state;
+	json_t *r = rpc("{\"id\":1,\"method\":\"keys_list\"}\n");
+	json_t *res = json_object_get(r, "result");
+
+	assert_true(json_is_null(json_object_get(res, "key_file")));
+	assert_int_equal(json_array_size(json_object_get(res, "keys")), 0);
+	json_decref(r);
+}
+
+static void
+test_bad_key_file(void **state)
+{
+	int status = 0;
+	int pipefd[2];
+	char err[4096];
+	size_t n = 0;
+	ssize_t k;
+
+	(void)state;
+	write_keys("alias/aws/kinesis " E2E_KEY "\nalias/x 00zz\n");
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		execl(g_bin, g_bin, "--data-dir", "/tmp/sp_e2e_nokeys/d", "--run-dir",
+		      "/tmp/sp_e2e_nokeys/r", "--key-file", g_keys, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (n < sizeof(err) - 1 && (k = read(pipefd[0], err + n, sizeof(err) - 1 - n)) > 0) {
+		n += (size_t)k;
+	}
+	err[n] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(err, "line 2: key of alias/x must be 64 hex digits"));
+	assert_null(strstr(err, E2E_KEY));
+	(void)unlink(g_keys);
+	g_keys[0] = '\0';
+	(void)unlink("/tmp/sp_e2e_nokeys/r/control.pid");
+	(void)rmdir("/tmp/sp_e2e_nokeys/r");
+	(void)rmdir("/tmp/sp_e2e_nokeys/d");
+	(void)rmdir("/tmp/sp_e2e_nokeys");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -666,6 +774,9 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_kinesis_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis_method_dp, setup, teardown),
 		cmocka_unit_test(test_bad_kinesis_args),
+		cmocka_unit_test_setup_teardown(test_keys_list, setup_keys, teardown_keys),
+		cmocka_unit_test_setup_teardown(test_no_keys_list, setup, teardown),
+		cmocka_unit_test(test_bad_key_file),
 	};
 
 	if (argc != 2) {

@@ -20,8 +20,8 @@
 
 #include <spate/keyfile.h>
 
-#define K0 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-#define K1 "FFEEDDCCBBAA99887766554433221100ffeeddccbbaa99887766554433221100"
+#define K0   "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define K1   "FFEEDDCCBBAA99887766554433221100ffeeddccbbaa99887766554433221100"
 #define GUID "2bc3a8f1-0b62-4c1e-9a5c-1f0e3b7d9a44"
 
 static struct sp_keyfile *
@@ -112,7 +112,8 @@ static void
 test_bad(void **state)
 {
 	(void)state;
-	parse_bad("alias/a " K0 "\nalias/b 0g0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c"
+	parse_bad("alias/a " K0
+		  "\nalias/b 0g0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c"
 		  "1d1e1f\n",
 		  "line 2: key of alias/b has a character that is not a hex digit");
 	parse_bad("# c\nalias/a 0001\n",
@@ -174,14 +175,18 @@ test_normalize(void **state)
 	norm_is("arn:aws-cn:kms:cn-north-1:123456789012:alias/x", "alias/x");
 	norm_is("arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/k1", "k1");
 	/* not KMS ARNs: kept as they are */
-	norm_is("arn:aws:kms:us-east-1:12345678901:key/k1", "arn:aws:kms:us-east-1:12345678901:key/k1");
-	norm_is("arn:aws:kms:us-east-1:123456789012:key/", "arn:aws:kms:us-east-1:123456789012:key/");
-	norm_is("arn:aws:s3:us-east-1:123456789012:key/k1", "arn:aws:s3:us-east-1:123456789012:key/k1");
+	norm_is("arn:aws:kms:us-east-1:12345678901:key/k1",
+		"arn:aws:kms:us-east-1:12345678901:key/k1");
+	norm_is("arn:aws:kms:us-east-1:123456789012:key/",
+		"arn:aws:kms:us-east-1:123456789012:key/");
+	norm_is("arn:aws:s3:us-east-1:123456789012:key/k1",
+		"arn:aws:s3:us-east-1:123456789012:key/k1");
 	norm_is("arn:awsx:kms:us-east-1:123456789012:key/k1",
 		"arn:awsx:kms:us-east-1:123456789012:key/k1");
 	norm_is("arn:aws:kms:us-east-1:123456789012:grant/k1",
 		"arn:aws:kms:us-east-1:123456789012:grant/k1");
-	assert_int_equal(sp_keyfile_normalize("alias/toolong", small, sizeof(small)), -ENAMETOOLONG);
+	assert_int_equal(sp_keyfile_normalize("alias/toolong", small, sizeof(small)),
+			 -ENAMETOOLONG);
 }
 
 static void
@@ -194,14 +199,16 @@ test_find(void **state)
 	(void)state;
 	assert_int_equal(sp_keyfile_parse(text, strlen(text), kf), 0);
 	assert_ptr_equal(sp_keyfile_find(kf, "alias/aws/kinesis"), &kf->keys[0]);
-	assert_ptr_equal(sp_keyfile_find(kf, "arn:aws:kms:us-east-1:123456789012:alias/aws/kinesis"),
-			 &kf->keys[0]);
+	assert_ptr_equal(
+	    sp_keyfile_find(kf, "arn:aws:kms:us-east-1:123456789012:alias/aws/kinesis"),
+	    &kf->keys[0]);
 	assert_ptr_equal(sp_keyfile_find(kf, GUID), &kf->keys[1]);
 	assert_ptr_equal(sp_keyfile_find(kf, "arn:aws:kms:eu-west-1:111122223333:key/" GUID),
 			 &kf->keys[1]);
 	assert_null(sp_keyfile_find(kf, "alias/other"));
 	assert_null(sp_keyfile_find(kf, "ALIAS/AWS/KINESIS"));
-	assert_null(sp_keyfile_find(kf, "arn:aws:kms:us-east-1:123456789012:key/alias/aws/kinesis"));
+	assert_null(
+	    sp_keyfile_find(kf, "arn:aws:kms:us-east-1:123456789012:key/alias/aws/kinesis"));
 	assert_null(sp_keyfile_find(kf, ""));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -234,10 +241,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	 cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_bad),	 cmocka_unit_test(test_too_many),
-		cmocka_unit_test(test_normalize), cmocka_unit_test(test_find),
-		cmocka_unit_test(test_load),
+	    cmocka_unit_test(test_good),      cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_bad),       cmocka_unit_test(test_too_many),
+	    cmocka_unit_test(test_normalize), cmocka_unit_test(test_find),
+	    cmocka_unit_test(test_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

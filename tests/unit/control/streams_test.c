@@ -392,7 +392,7 @@ test_serialization(void **state)
 	expect_ser(f, SP_KOP_LIST_STREAMS, "", "");
 	expect_err(f, SP_KOP_PUT_RECORD, "{}", "UnknownOperationException", "");
 	expect_err(f, SP_KOP_UNKNOWN, "{}", "UnknownOperationException", "");
-	expect_err(f, SP_KOP_START_STREAM_ENCRYPTION, "{}", "UnknownOperationException", "");
+	expect_err(f, SP_KOP_UPDATE_STREAM_WARM_THROUGHPUT, "{}", "UnknownOperationException", "");
 }
 
 /* ---- Hash ranges ---- */
