@@ -28,10 +28,10 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Append records of data_len bytes for g_ms (sealed when sealer != NULL); records/s. */
-static double
-run_append(uint8_t *wbuf, const uint8_t *data, uint32_t data_len,
-	   const struct sp_seg_sealer *sealer)
+/* A segment writer on wbuf (sealed when sealer != NULL) and the record to append to it. */
+static struct sp_seg_rec
+start(struct sp_seg_writer *w, uint8_t *wbuf, const uint8_t *data, uint32_t data_len,
+      const struct sp_seg_sealer *sealer)
 {
 	struct sp_seg_hdr h = {.block_size = BLOCK,
 			       .shard_index = 1,
@@ -39,23 +39,32 @@ run_append(uint8_t *wbuf, const uint8_t *data, uint32_t data_len,
 			       .first_seq = (sp_u128)2 << 32 | 1,
 			       .created_ms = 1,
 			       .flags = sealer != NULL ? SP_SEG_F_SEALED : 0u};
-	struct sp_seg_rec r = {.seq = h.first_seq,
-			       .arrival_ms = 1700000000000ull,
-			       .key = (const uint8_t *)"partition-key-0001",
-			       .key_len = 18,
-			       .data = data,
-			       .data_len = data_len,
-			       .sealer = sealer};
-	struct sp_seg_writer w;
-	uint64_t n = 0;
-	double t0 = now_s(), t;
 
 	if (sealer != NULL) {
 		memcpy(h.key_fp, sealer->key_fp, sizeof(h.key_fp));
 	}
-	if (sp_seg_writer_init(&w, wbuf, BUF, &h) != 0) {
+	if (sp_seg_writer_init(w, wbuf, BUF, &h) != 0) {
 		abort();
 	}
+	return (struct sp_seg_rec){.seq = h.first_seq,
+				   .arrival_ms = 1700000000000ull,
+				   .key = (const uint8_t *)"partition-key-0001",
+				   .key_len = 18,
+				   .data = data,
+				   .data_len = data_len,
+				   .sealer = sealer};
+}
+
+/* Append records of data_len bytes for g_ms (sealed when sealer != NULL); records/s. */
+static double
+run_append(uint8_t *wbuf, const uint8_t *data, uint32_t data_len,
+	   const struct sp_seg_sealer *sealer)
+{
+	struct sp_seg_writer w;
+	struct sp_seg_rec r = start(&w, wbuf, data, data_len, sealer);
+	uint64_t n = 0;
+	double t0 = now_s(), t;
+
 	do {
 		for (unsigned i = 0; i < 256; i++) {
 			r.seq += (sp_u128)1 << 52;
@@ -82,28 +91,15 @@ static double
 run_open(struct sp_seal *seal, uint8_t *wbuf, const uint8_t *data, uint32_t data_len,
 	 const struct sp_seg_sealer *sealer)
 {
-	struct sp_seg_hdr h = {.block_size = BLOCK,
-			       .shard_index = 1,
-			       .stream_tag = 2,
-			       .first_seq = (sp_u128)2 << 32 | 1,
-			       .created_ms = 1,
-			       .flags = SP_SEG_F_SEALED};
-	struct sp_seg_rec r = {.seq = h.first_seq + ((sp_u128)1 << 52),
-			       .arrival_ms = 1,
-			       .key = (const uint8_t *)"partition-key-0001",
-			       .key_len = 18,
-			       .data = data,
-			       .data_len = data_len,
-			       .sealer = sealer};
 	struct sp_seg_writer w;
+	struct sp_seg_rec r = start(&w, wbuf, data, data_len, sealer);
 	size_t flen = sp_seg_frame_bytes_as(18, data_len, true);
 	uint8_t *frame = malloc(flen), *work = malloc(flen);
 	uint64_t n = 0;
 	double t0, t;
 
-	memcpy(h.key_fp, sealer->key_fp, sizeof(h.key_fp));
-	if (frame == NULL || work == NULL || sp_seg_writer_init(&w, wbuf, BUF, &h) != 0 ||
-	    sp_seg_append(&w, &r) != 0) {
+	r.seq += (sp_u128)1 << 52;
+	if (frame == NULL || work == NULL || sp_seg_append(&w, &r) != 0) {
 		abort();
 	}
 	memcpy(frame, wbuf + BLOCK, flen);

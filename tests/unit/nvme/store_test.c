@@ -163,16 +163,29 @@ mappend(struct mlog *m, struct mrec *r)
 	return rc;
 }
 
+/* Called for each record read back (the k-th) before it is compared: sealed ones opened. */
+typedef void (*read_hook_fn)(void *arg, const struct sp_slog_read *rd, struct sp_seg_rec *r,
+			     uint32_t k);
+
+static void read_back_hook(struct sp_store *s, struct mlog *m, uint32_t n, read_hook_fn hook,
+			   void *arg);
+
 /* Read the whole log back through cold reads and compare with m->r[0..n). */
 static void
 read_back(struct sp_store *s, struct sp_io_sim *sim, struct mlog *m, uint32_t n)
+{
+	(void)sim;
+	read_back_hook(s, m, n, NULL, NULL);
+}
+
+static void
+read_back_hook(struct sp_store *s, struct mlog *m, uint32_t n, read_hook_fn hook, void *arg)
 {
 	uint8_t *buf = aligned_alloc(SECT, 64 * 1024);
 	struct sp_seg_rec out[64];
 	sp_u128 pos = 0;
 	uint32_t k = 0;
 
-	(void)sim;
 	assert_non_null(buf);
 	for (;;) {
 		struct sp_slog_read rd;
@@ -199,6 +212,9 @@ read_back(struct sp_store *s, struct sp_io_sim *sim, struct mlog *m, uint32_t n)
 			const struct mrec *e = &m->r[k];
 
 			assert_true(k < n);
+			if (hook != NULL) {
+				hook(arg, &rd, &out[i], k);
+			}
 			assert_true(out[i].seq == e->seq);
 			assert_int_equal(out[i].arrival_ms, e->ms);
 			assert_int_equal(out[i].key_len, e->klen);
@@ -789,6 +805,30 @@ sealer_init(struct sealer_fx *x, uint8_t fill, const struct mlog *m)
 	assert_int_equal(sp_seal_fingerprint(x->master, x->sealer.key_fp), 0);
 }
 
+struct sealed_check {
+	struct sealer_fx *a, *b;
+	const struct sp_seg_sealer **with; /* per run of 10 records: the sealer, or NULL */
+	uint32_t sealed;
+};
+
+/* read_back_hook: the k-th record is sealed exactly when it was written sealed; open it. */
+static void
+sealed_hook(void *arg, const struct sp_slog_read *rd, struct sp_seg_rec *r, uint32_t k)
+{
+	struct sealed_check *v = arg;
+	const struct sp_seg_sealer *w = v->with[k / 10];
+
+	assert_int_equal(rd->sealed, w != NULL);
+	assert_int_equal(r->tag != NULL, w != NULL);
+	if (w != NULL) {
+		struct sealer_fx *x = w == &v->a->sealer ? v->a : v->b;
+
+		assert_memory_equal(rd->key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES);
+		assert_int_equal(sp_seg_rec_open(r, sp_seal_open, &x->seal), 0);
+		v->sealed++;
+	}
+}
+
 static void
 test_sealed(void **state)
 {
@@ -800,12 +840,9 @@ test_sealed(void **state)
 	const struct sp_seg_sealer *with[4];
 	uint64_t rng = 5;
 	struct mlog m;
-	uint8_t *buf = aligned_alloc(SECT, 64 * 1024);
-	sp_u128 pos = 0;
-	uint32_t k = 0, sealed = 0;
+	struct sealed_check v = {.a = &a, .b = &b, .with = with};
 
 	(void)state;
-	assert_non_null(buf);
 	minit(&m, 1);
 	mattach(s, &m);
 	sealer_init(&a, 0xa1, &m);
@@ -843,55 +880,10 @@ test_sealed(void **state)
 	s = mk_store(sim, &rep, 0);
 	m.log = sp_store_log_find(s, m.tag, m.index);
 	assert_non_null(m.log);
-	for (;;) {
-		struct sp_seg_rec out[64];
-		struct sp_slog_read rd;
-		sp_u128 next;
-		int got;
-
-		if (sp_slog_read_plan(m.log, pos, 64 * 1024, &rd) == -ENOENT) {
-			break;
-		}
-		do {
-			struct sp_store_read_cpl done;
-
-			assert_int_equal(sp_store_read(s, &rd, buf, 9), 0);
-			while (sp_store_read_done(s, &done, 1) == 0) {
-				(void)sp_store_poll(s);
-			}
-			assert_int_equal(done.res, (int32_t)rd.len);
-			got = sp_slog_read_walk(&rd, buf, out, 64, &next);
-		} while (got == 0);
-		assert_true(got > 0);
-		for (int i = 0; i < got; i++, k++) {
-			const struct mrec *e = &m.r[k];
-			const struct sp_seg_sealer *w = with[k / 10];
-
-			assert_int_equal(rd.sealed, w != NULL);
-			assert_int_equal(out[i].tag != NULL, w != NULL);
-			if (w != NULL) {
-				struct sealer_fx *x = w == &a.sealer ? &a : &b;
-
-				assert_memory_equal(rd.key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES);
-				assert_int_equal(sp_seg_rec_open(&out[i], sp_seal_open, &x->seal),
-						 0);
-				sealed++;
-			}
-			assert_true(out[i].seq == e->seq);
-			assert_int_equal(out[i].key_len, e->klen);
-			assert_int_equal(out[i].data_len, e->dlen);
-			assert_memory_equal(out[i].key, e->key, e->klen);
-			if (e->dlen > 0) {
-				assert_memory_equal(out[i].data, e->data, e->dlen);
-			}
-		}
-		pos = next;
-	}
-	assert_int_equal(k, 40);
-	assert_int_equal(sealed, 20);
+	read_back_hook(s, &m, 40, sealed_hook, &v);
+	assert_int_equal(v.sealed, 20);
 	sp_seal_fini(&a.seal);
 	sp_seal_fini(&b.seal);
-	free(buf);
 	mfree(&m);
 	sp_store_destroy(s);
 	sp_io_sim_destroy(sim);
