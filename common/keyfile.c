@@ -9,6 +9,7 @@
  * name lines and ids, never key bytes. Runs at start-up, on whichever thread loads it; the
  * loaded structure is read-only afterwards, so any thread may look keys up.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -189,6 +190,21 @@ keyfile_fail(struct sp_keyfile *kf, unsigned line, const char *fmt, ...)
 }
 
 /* One line (no newline) holding "<id> <hex>", blanks trimmed; adds the key to kf. */
+/* An id of exactly 64 hex digits: most likely a key written in the id's place. */
+static bool
+keyfile_looks_like_key(const char *id, size_t n)
+{
+	if (n != 2 * SP_KEYFILE_KEY_BYTES) {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)id[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 keyfile_entry(struct sp_keyfile *kf, unsigned line, const char *s, size_t n)
 {
@@ -223,6 +239,12 @@ keyfile_entry(struct sp_keyfile *kf, unsigned line, const char *s, size_t n)
 	}
 	memcpy(id, s, id_end);
 	id[id_end] = '\0';
+	if (keyfile_looks_like_key(id, id_end)) {
+		/* a line the wrong way round: the id is a key, and no message may show it */
+		return keyfile_fail(kf, line,
+				    "the key id is 64 hex digits, like a key: is the line "
+				    "\"<key-id> <64 hex digits>\"?");
+	}
 	if (hex_end - hex_at != 2 * SP_KEYFILE_KEY_BYTES) {
 		return keyfile_fail(
 		    kf, line, "key of %s must be %d hex digits (256 bits), not %zu characters", id,

@@ -509,14 +509,21 @@ log_open_seg(struct sp_slog *l, const struct sp_seg_rec *r)
 	return 0;
 }
 
-/* Whether a record with this sealer (NULL: clear) may go into the writer's segment. */
+/* Whether records sealed with key_fp (NULL: clear) may go into the writer's segment. */
 static bool
-log_same_key(const struct sp_seg_writer *w, const struct sp_seg_sealer *sealer)
+writer_takes(const struct sp_seg_writer *w, const uint8_t *key_fp)
 {
-	if (sealer == NULL || !w->sealed) {
-		return sealer == NULL && !w->sealed;
+	if (key_fp == NULL || !w->sealed) {
+		return key_fp == NULL && !w->sealed;
 	}
-	return memcmp(sealer->key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES) == 0;
+	return memcmp(key_fp, w->key_fp, SP_SEG_KEY_FP_BYTES) == 0;
+}
+
+/* The same for the log's open tail segment (false when none is open). */
+static bool
+log_tail_takes(const struct sp_slog *l, const uint8_t *key_fp)
+{
+	return l->wopen && writer_takes(&l->w, key_fp);
 }
 
 static inline int
@@ -559,9 +566,14 @@ sp_slog_append(struct sp_slog *l, const struct sp_seg_rec *r)
 		return -ERANGE;
 	}
 	if (l->wopen && (l->w.buf_off + l->w.used + flen > s->seg_bytes ||
-			 !log_same_key(&l->w, r->sealer))) {
+			 !writer_takes(&l->w, r->sealer != NULL ? r->sealer->key_fp : NULL))) {
 		/* the tail is full, or sealed with another key than this record's (or not at
-		 * all): it is closed once its last write is durable; a new segment takes it */
+		 * all): it is closed once its last write is durable; a new segment takes it.
+		 * With none free the tail stays open (its room still counts for its kind). */
+		if (s->nfree == 0) {
+			s->st.no_space++;
+			return -ENOSPC;
+		}
 		if (l->inflight || l->w.flushed < l->w.used) {
 			return log_busy(l);
 		}
@@ -967,7 +979,7 @@ sp_slog_slot(const struct sp_slog *l)
 }
 
 uint64_t
-sp_slog_room(const struct sp_slog *l)
+sp_slog_room(const struct sp_slog *l, const uint8_t *key_fp)
 {
 	const struct sp_store *s = l->s;
 
@@ -977,18 +989,18 @@ sp_slog_room(const struct sp_slog *l)
 	if (s->nfree > 0) {
 		return UINT64_MAX;
 	}
-	return l->wopen ? s->seg_bytes - (l->w.buf_off + l->w.used) : 0;
+	return log_tail_takes(l, key_fp) ? s->seg_bytes - (l->w.buf_off + l->w.used) : 0;
 }
 
 int
-sp_slog_state(const struct sp_slog *l, uint64_t need)
+sp_slog_state(const struct sp_slog *l, uint64_t need, const uint8_t *key_fp)
 {
 	const struct sp_store *s = l->s;
 
 	if (l->err != 0) {
 		return l->err;
 	}
-	if (l->wopen && l->w.buf_off + l->w.used + need <= s->seg_bytes) {
+	if (log_tail_takes(l, key_fp) && l->w.buf_off + l->w.used + need <= s->seg_bytes) {
 		return 0;
 	}
 	return s->nfree > 0 ? 0 : -ENOSPC;

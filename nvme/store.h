@@ -180,13 +180,15 @@ void sp_slog_info(const struct sp_slog *l, struct sp_slog_info *out);
 uint32_t sp_slog_slot(const struct sp_slog *l);
 
 /*
- * Whether need more frame bytes can be taken now: 0, the write error being retried, or
- * -ENOSPC (the tail segment cannot hold them and no segment is free). A hint for refusing
- * records before they are numbered; sp_slog_append decides.
+ * Whether need more frame bytes of records sealed with the key of fingerprint key_fp (NULL:
+ * clear records) can be taken now: 0, the write error being retried, or -ENOSPC (the tail
+ * segment cannot hold them, or is sealed otherwise, and no segment is free). A hint for
+ * refusing records before they are numbered; sp_slog_append decides.
  */
-int sp_slog_state(const struct sp_slog *l, uint64_t need);
-/* Frame bytes the log can take now without a free segment (UINT64_MAX when one is free). */
-uint64_t sp_slog_room(const struct sp_slog *l);
+int sp_slog_state(const struct sp_slog *l, uint64_t need, const uint8_t *key_fp);
+/* Frame bytes of such records the log can take now without a free segment (UINT64_MAX when
+ * one is free). */
+uint64_t sp_slog_room(const struct sp_slog *l, const uint8_t *key_fp);
 
 /* Submit pending writes, collect completions. Returns the number of events handled. */
 unsigned sp_store_poll(struct sp_store *s);

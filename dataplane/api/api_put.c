@@ -213,8 +213,9 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		/* the shard's log cannot take them all now (write errors, no space): refuse what
 		 * does not fit before it is numbered, so nothing becomes visible without being
 		 * durable; the prefix that fits goes on */
-		uint32_t fit =
-		    serr == -ENOSPC ? sp_api_store_fit(api, log, &x->recs[from], n, sealed) : 0;
+		uint32_t fit = serr == -ENOSPC ? sp_api_store_fit(api, log, &x->recs[from], n,
+								 sp_api_seal_fp(api, st))
+					       : 0;
 
 		for (uint32_t i = from + fit; i < to; i++) {
 			x->recs[i].status =

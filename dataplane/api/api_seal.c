@@ -106,6 +106,14 @@ seal_slot_key(const struct sp_api *api, uint16_t slot)
 	return kf != NULL && slot >= 1 && slot <= kf->n ? &kf->keys[slot - 1] : NULL;
 }
 
+const uint8_t *
+sp_api_seal_fp(const struct sp_api *api, const struct sp_api_stream *st)
+{
+	const struct sp_key *k = seal_slot_key(api, st->seal_key);
+
+	return k != NULL ? k->fp : NULL;
+}
+
 int
 sp_api_seal_for(struct sp_api *api, struct sp_api_feed *f, uint16_t flags,
 		const struct sp_seg_sealer **out)
@@ -149,7 +157,9 @@ sp_api_seal_open_cold(struct sp_api *api, struct sp_api_xcold *x, unsigned n)
 	}
 	slot = (uint16_t)(k - kf->keys + 1);
 	if (api->cold_keyed_slot != slot || api->cold_keyed_tag != x->tag ||
-	    api->cold_keyed_index != x->shard_index || api->cold_keyed_created != x->created_ms) {
+	    api->cold_keyed_index != x->shard_index || api->cold_keyed_created != x->created_ms ||
+	    api->cold_keyed_name_len != x->stream_len ||
+	    memcmp(api->cold_keyed_name, x->stream, x->stream_len) != 0) {
 		api->cold_keyed_slot = 0;
 		if (sp_seal_shard_key(k->key, x->stream, x->stream_len, x->created_ms,
 				      x->shard_index, api->cold_key) != 0) {
@@ -160,6 +170,8 @@ sp_api_seal_open_cold(struct sp_api *api, struct sp_api_xcold *x, unsigned n)
 		api->cold_keyed_tag = x->tag;
 		api->cold_keyed_index = x->shard_index;
 		api->cold_keyed_created = x->created_ms;
+		memcpy(api->cold_keyed_name, x->stream, x->stream_len);
+		api->cold_keyed_name_len = x->stream_len;
 	}
 	if (sp_seal_key(&api->seal, api->cold_key) != 0) {
 		api->cnt.seal_errors++;

@@ -23,6 +23,8 @@
 #include <rte_log.h>
 #include <rte_ring.h>
 
+#include <openssl/crypto.h>
+
 #include <spate/assert.h>
 #include <spate/err.h>
 
@@ -260,6 +262,9 @@ sp_api_store_close(struct sp_api *api)
 	sp_store_destroy(api->store);
 	api->store = NULL;
 	sp_api_seal_close(api);
+	if (api->feeds != NULL) { /* they hold shard keys */
+		OPENSSL_cleanse(api->feeds, (size_t)SP_API_RING_REG_MAX * sizeof(*api->feeds));
+	}
 	free(api->feeds);
 	free(api->held);
 }
@@ -314,13 +319,14 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 		sp_api_seal_feed_init(f, st, sh->index);
 	}
 	/* what the ring holds for it but the log has not taken yet must fit as well */
-	*err = sp_slog_state(l, need + api->feeds[sp_slog_slot(l)].pending);
+	*err = sp_slog_state(l, need + api->feeds[sp_slog_slot(l)].pending,
+			     sp_api_seal_fp(api, st));
 	return l;
 }
 
 uint32_t
 sp_api_store_fit(struct sp_api *api, const struct sp_slog *log, const struct sp_api_xrec *recs,
-		 uint32_t n, bool sealed)
+		 uint32_t n, const uint8_t *key_fp)
 {
 	uint64_t room, used;
 	uint32_t k = 0;
@@ -328,10 +334,11 @@ sp_api_store_fit(struct sp_api *api, const struct sp_slog *log, const struct sp_
 	if (log == NULL) {
 		return 0;
 	}
-	room = sp_slog_room(log);
+	room = sp_slog_room(log, key_fp);
 	used = api->feeds[sp_slog_slot(log)].pending;
 	for (; k < n; k++) {
-		used += sp_seg_frame_bytes_as((uint16_t)recs[k].key_len, recs[k].data_len, sealed);
+		used += sp_seg_frame_bytes_as((uint16_t)recs[k].key_len, recs[k].data_len,
+					      key_fp != NULL);
 		if (used > room) {
 			break;
 		}

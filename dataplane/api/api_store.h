@@ -45,7 +45,7 @@ struct sp_slog *sp_api_store_log(struct sp_api *api, const struct sp_api_stream 
 
 /* How many of recs[0..n) (in order) the log can take now, after what it has pending. */
 uint32_t sp_api_store_fit(struct sp_api *api, const struct sp_slog *log,
-			  const struct sp_api_xrec *recs, uint32_t n, bool sealed);
+			  const struct sp_api_xrec *recs, uint32_t n, const uint8_t *key_fp);
 
 /* Owner, after appending records of bytes (segment frames): feed them to the shard's log. */
 void sp_api_store_feed(struct sp_api *api, struct sp_slog *log, const struct sp_api_shard *sh,
@@ -82,6 +82,8 @@ struct sp_seg_sealer;
 /* Boot (main lcore): load key_file, if any. A bad file is logged and leaves no keys. */
 SP_MUST_CHECK int sp_api_seal_load(struct sp_api_global *g);
 void sp_api_seal_free(struct sp_api_global *g);
+/* The fingerprint of the key st's records are sealed with now, NULL when clear. */
+const uint8_t *sp_api_seal_fp(const struct sp_api *api, const struct sp_api_stream *st);
 /* Worker boot/teardown: the cipher contexts. */
 SP_MUST_CHECK int sp_api_seal_open(struct sp_api *api);
 void sp_api_seal_close(struct sp_api *api);

@@ -245,6 +245,8 @@ struct sp_api {
 	uint32_t cold_keyed_tag;   /* the shard key cold_key is for (tag, index, key slot) */
 	uint32_t cold_keyed_index;
 	int64_t cold_keyed_created;
+	char cold_keyed_name[SP_K_STREAM_NAME_MAX_CHARS];
+	uint16_t cold_keyed_name_len;
 	uint16_t cold_keyed_slot;  /* 0: none */
 	uint8_t cold_key[SP_SEAL_KEY_BYTES];
 	uint32_t feed_head;        /* list of shards with records to feed or publish */

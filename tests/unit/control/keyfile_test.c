@@ -129,6 +129,9 @@ test_bad(void **state)
 	parse_bad("alias/a " K0 " extra\n", "line 1: expected \"<key-id> <64 hex digits>\"");
 	parse_bad("alias/\xc3\xa9 " K0 "\n",
 		  "line 1: key id has a character that is not printable ASCII");
+	/* the wrong way round: the key is where the id goes, and must not be echoed */
+	parse_bad(K0 " alias/aws/kinesis\n", "line 1: the key id is 64 hex digits, like a key: is "
+					     "the line \"<key-id> <64 hex digits>\"?");
 }
 
 static void

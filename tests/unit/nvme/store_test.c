@@ -889,6 +889,67 @@ test_sealed(void **state)
 	sp_io_sim_destroy(sim);
 }
 
+/*
+ * A full store and a change of sealing: the clear tail still has room, but sealed records
+ * cannot go there and no segment is free. The space checks say so before anything is
+ * numbered, the sealed append is refused, and the clear tail keeps its room.
+ */
+static void
+test_sealed_full(void **state)
+{
+	struct sp_io_sim *sim = mk_sim(12, 1, false);
+	struct sp_store_recovery rep;
+	struct sp_store *s = mk_store(sim, &rep, 0);
+	struct sealer_fx a;
+	uint64_t rng = 9, room;
+	struct mlog m;
+	struct mrec *r;
+	struct sp_seg_rec in;
+
+	(void)state;
+	minit(&m, 2);
+	mattach(s, &m);
+	sealer_init(&a, 0xc3, &m);
+	/* clear records until no segment is free and the tail has room for some more */
+	while (sp_slog_room(m.log, NULL) == UINT64_MAX) {
+		int rc;
+
+		r = mnew(&m, &rng, 100 + m.n);
+		r->dlen = 2000;
+		rc = mappend(&m, r);
+		if (rc == -EAGAIN) {
+			poll_idle(s);
+			rc = mappend(&m, r);
+		}
+		assert_int_equal(rc, 0);
+	}
+	poll_idle(s);
+	room = sp_slog_room(m.log, NULL);
+	assert_true(room > 4096 && room < SEG_BYTES);
+	assert_int_equal(sp_slog_state(m.log, 500, NULL), 0);
+	assert_int_equal(sp_slog_room(m.log, a.sealer.key_fp), 0);
+	assert_int_equal(sp_slog_state(m.log, 500, a.sealer.key_fp), -ENOSPC);
+	r = mnew(&m, &rng, 100 + m.n);
+	r->dlen = 100;
+	in = (struct sp_seg_rec){.seq = r->seq,
+				 .arrival_ms = r->ms,
+				 .key = r->key,
+				 .key_len = r->klen,
+				 .data = r->data,
+				 .data_len = r->dlen,
+				 .sealer = &a.sealer};
+	assert_int_equal(sp_slog_append(m.log, &in), -ENOSPC);
+	/* the clear tail is still open with its room: the same record goes in clear */
+	assert_int_equal(sp_slog_room(m.log, NULL), room);
+	assert_int_equal(mappend(&m, r), 0);
+	poll_idle(s);
+	read_back(s, sim, &m, m.n);
+	sp_seal_fini(&a.seal);
+	mfree(&m);
+	sp_store_destroy(s);
+	sp_io_sim_destroy(sim);
+}
+
 /* One seed: cycles of random appends and polls, a crash, recovery, checks. */
 static void
 crash_run(uint64_t seed, unsigned *torn_runs, unsigned *lost_unacked)
@@ -1029,6 +1090,7 @@ main(void)
 	    cmocka_unit_test(test_write_errors), cmocka_unit_test(test_torn_and_corrupt),
 	    cmocka_unit_test(test_release),      cmocka_unit_test(test_log_reuse),
 	    cmocka_unit_test(test_power_loss),   cmocka_unit_test(test_sealed),
+	    cmocka_unit_test(test_sealed_full),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
