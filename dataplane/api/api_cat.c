@@ -143,6 +143,34 @@ sp_api_iter_conf_parse(const json_t *catalog, struct sp_api_iter_conf *out)
 	return 0;
 }
 
+/*
+ * "past_owners": the workers that held the shard before its owner, oldest first (each store
+ * keeps the records its worker appended). Absent or [] when the shard never moved.
+ */
+static int
+cat_past_owners(const json_t *arr, struct sp_api_shard *sh)
+{
+	const json_t *w;
+	size_t i;
+
+	sh->npast = 0;
+	if (arr == NULL || json_is_null(arr)) {
+		return 0;
+	}
+	if (!json_is_array(arr) || json_array_size(arr) > SP_API_PAST_OWNERS_MAX) {
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, w)
+	{
+		if (!json_is_integer(w) || json_integer_value(w) < 0 ||
+		    json_integer_value(w) >= SP_MAX_WORKERS) {
+			return -EINVAL;
+		}
+		sh->past[sh->npast++] = (uint16_t)json_integer_value(w);
+	}
+	return 0;
+}
+
 static int
 cat_build_shard(const json_t *js, struct sp_api_shard *sh)
 {
@@ -164,6 +192,9 @@ cat_build_shard(const json_t *js, struct sp_api_shard *sh)
 	}
 	sh->owner = (uint16_t)json_integer_value(owner);
 	sh->open = end == NULL || json_is_null(end);
+	if (cat_past_owners(json_object_get(js, "past_owners"), sh) != 0) {
+		return -EINVAL;
+	}
 	sh->nparents = 0;
 	for (unsigned k = 0; k < 2; k++) {
 		const char *pid;

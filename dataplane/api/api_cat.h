@@ -20,6 +20,7 @@
 #include <spate/compiler.h>
 #include <spate/kinesis.h>
 #include <spate/keyfile.h>
+#include <spate/limits.h>
 #include <spate/seqno.h>
 
 struct sp_shard_ring;
@@ -31,6 +32,7 @@ struct sp_shard_ring;
 #define SP_API_REGION_BYTES          32u
 #define SP_API_MAX_STREAMS           4096u  /* streams in one snapshot */
 #define SP_API_MAX_SHARDS_PER_STREAM 10000u /* reference §5 */
+#define SP_API_PAST_OWNERS_MAX       SP_MAX_WORKERS
 #define SP_API_ITER_KEY_BYTES        32u    /* = SP_SHARD_ITER_KEY_BYTES (checked in api_get.c) */
 /* Largest test clock offset either way (control's bound, SP_CAT_CLOCK_OFFSET_MAX_MS). */
 #define SP_API_ITER_CLOCK_OFFSET_MAX_MS (366LL * 24 * 3600 * 1000)
@@ -48,6 +50,13 @@ struct sp_api_shard {
 	sp_u128 starting_seq;
 	uint32_t index; /* the N of shardId-N */
 	uint16_t owner; /* worker index that appends to its ring */
+	/*
+	 * Workers that owned the shard before, oldest first: each one's store keeps the part of
+	 * the shard's log it appended (a moved shard; reshard.md "Moving a shard"). A cold read
+	 * asks them in this order, then the owner.
+	 */
+	uint8_t npast;
+	uint16_t past[SP_API_PAST_OWNERS_MAX];
 	bool open;
 	/*
 	 * Lineage: parents[0] the ParentShardId, parents[1] the AdjacentParentShardId (a merge
@@ -144,6 +153,19 @@ const struct sp_api_stream *sp_api_cat_stream(const struct sp_api_cat *cat, cons
 
 /* The shard of index idx, or NULL. */
 const struct sp_api_shard *sp_api_stream_shard(const struct sp_api_stream *st, uint32_t idx);
+
+/* The stores holding sh's records in order: past owners (oldest first), then the owner. */
+static inline unsigned
+sp_api_shard_holders(const struct sp_api_shard *sh)
+{
+	return sh->npast + 1u;
+}
+
+static inline uint16_t
+sp_api_shard_holder(const struct sp_api_shard *sh, unsigned k)
+{
+	return k < sh->npast ? sh->past[k] : sh->owner;
+}
 
 /* The open shard whose hash range holds h (open shards tile the space), or NULL if none. */
 const struct sp_api_shard *sp_api_stream_route(const struct sp_api_stream *st, sp_u128 h);

@@ -26,6 +26,8 @@
 #define COLD_ONE        ((sp_u128)1 << 52) /* one counter step of a sequence number */
 
 static void cold_return(struct sp_api *api, struct sp_api_xcold *x);
+static void cold_send(struct sp_api *api, struct sp_api_conn *c, struct sp_api_xcold *x,
+		      const struct sp_api_shard *sh);
 
 /* ---- owner ---- */
 
@@ -134,9 +136,10 @@ cold_step(struct sp_api *api, struct sp_api_xcold *x, int32_t res)
 	}
 	sp_slog_info(l, &info);
 	x->log_tip_ms = info.max_ms;
-	/* nothing stored between the last record returned and the ring's first */
+	/* nothing stored between the last record returned and the ring's first (a past owner's
+	 * part of a moved shard ends where the next store's begins, not the ring) */
 	x->cold_end = (k < (unsigned)n && x->recs[k].seq >= x->limit) ||
-		      (k > 0 && x->recs[k - 1].seq == info.durable);
+		      (k > 0 && x->recs[k - 1].seq == info.durable && x->last_holder);
 	x->n = k;
 	x->rc = k > 0 ? 0 : -ENOENT;
 	api->cnt.cold_records += k;
@@ -163,6 +166,15 @@ cold_finish(struct sp_api *api, struct sp_api_xcold *x)
 	}
 	if (sh == NULL || (sh->ring == NULL && sh->open)) {
 		sp_api_get_no_shard(c, c->req.stream, c->req.stream_len, x->shard_index);
+		return;
+	}
+	if (x->rc == -ENOENT && x->hop + 1u < sp_api_shard_holders(sh)) {
+		/* a moved shard: nothing at or after the position in this store, ask the next */
+		x->hop++;
+		x->rc = 0;
+		x->n = 0;
+		api->cnt.cold_hops++;
+		cold_send(api, c, x, sh);
 		return;
 	}
 	if (x->rc == -ENOENT && sh->ring == NULL) {
@@ -277,6 +289,25 @@ sp_api_cold_trimmed(const struct sp_shard_ring *ring, sp_u128 pos, sp_u128 check
 	return th.seq > checked && pos + COLD_ONE <= th.seq;
 }
 
+/*
+ * Send x to the store it is at (x->hop of sh's holders: past owners oldest first, then the
+ * owner), or serve it here when that store is this worker's.
+ */
+static void
+cold_send(struct sp_api *api, struct sp_api_conn *c, struct sp_api_xcold *x,
+	  const struct sp_api_shard *sh)
+{
+	x->dst = sp_api_shard_holder(sh, x->hop);
+	x->last_holder = x->hop + 1u >= sp_api_shard_holders(sh);
+	if (x->dst == api->worker) {
+		cold_serve(api, x);
+	} else if (x->dst >= api->g->nb_workers ||
+		   rte_ring_sp_enqueue(api->g->cold[api->worker][x->dst], x) != 0) {
+		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
+				     false);
+	}
+}
+
 /* Lay the cold read out in c's big buffer and send it to the shard's owner. */
 static void
 cold_start(struct sp_api_conn *c, const struct sp_api_stream *st, const struct sp_api_shard *sh,
@@ -306,7 +337,7 @@ cold_start(struct sp_api_conn *c, const struct sp_api_stream *st, const struct s
 	*x = (struct sp_api_xcold){
 	    .req = &c->req,
 	    .src = (uint16_t)api->worker,
-	    .dst = sh->owner,
+	    .dst = sp_api_shard_holder(sh, 0),
 	    .tag = st->tag,
 	    .shard_index = sh->index,
 	    .seq = pos,
@@ -324,12 +355,7 @@ cold_start(struct sp_api_conn *c, const struct sp_api_stream *st, const struct s
 	    .buf_len = (uint32_t)area,
 	    .recs = (struct sp_seg_rec *)recs,
 	};
-	if (sh->owner == api->worker) {
-		cold_serve(api, x);
-	} else if (rte_ring_sp_enqueue(api->g->cold[api->worker][sh->owner], x) != 0) {
-		sp_api_respond_error(c, SP_KERR_THROUGHPUT_EXCEEDED, "Rate exceeded for Shard.",
-				     false);
-	}
+	cold_send(api, c, x, sh);
 }
 
 bool

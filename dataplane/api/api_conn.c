@@ -733,6 +733,7 @@ sp_api_worker_poll(struct sp_api *api)
 	unsigned work = 0;
 
 	work += sp_api_reshard_poll(api); /* seal closed shards before serving appends */
+	work += sp_api_move_poll(api);    /* hand moved shards' rings to their new owner */
 	work += sp_api_put_poll(api);
 	work += sp_api_store_poll(api);
 	work += sp_api_cold_poll(api);
@@ -825,8 +826,11 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	api->ctlwait = calloc(api->nconns, sizeof(uint32_t));
 	api->heads = malloc((size_t)api->nconns * SP_HTTP_HEAD_MAX_BYTES);
 	api->scratch = malloc(SP_API_BIG_BUF_BYTES);
+	/* every connection of every worker may have one message here */
+	api->waiting_cap = g->nb_workers * api->nconns + 1;
+	api->waiting = calloc(api->waiting_cap, sizeof(*api->waiting));
 	if (api->conns == NULL || api->free_conns == NULL || api->ctlwait == NULL ||
-	    api->heads == NULL || api->scratch == NULL) {
+	    api->heads == NULL || api->scratch == NULL || api->waiting == NULL) {
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < api->nconns; i++) {
@@ -895,6 +899,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	free(api->ctlwait);
 	free(api->heads);
 	free(api->scratch);
+	free(api->waiting);
 	g->workers[worker] = NULL;
 	free(api);
 }

@@ -95,6 +95,9 @@ struct sp_api_global {
 	uint64_t drain_rebuilds; /* snapshots built again to let drained rings go */
 	uint64_t builds;	 /* snapshot builds: marks which rings a build still names */
 	uint64_t drain_check_ms;
+	uint64_t applied_wait;	  /* published, not acknowledged yet: a move's handover runs */
+	uint64_t applied_delayed; /* the last version whose acknowledgement waited */
+	uint64_t applied_delays;  /* versions whose acknowledgement waited for a handover */
 	json_t *last_catalog; /* the catalog in force, as sent: built again without drained rings */
 	uint64_t ctl_forwarded;
 	uint64_t ctl_answered;

@@ -259,6 +259,8 @@ main_ring_for(void *arg, const struct sp_api_stream *st, const struct sp_api_sha
 			g->rings_failed++;
 			return NULL; /* not registered: retried with the next snapshot */
 		}
+		/* the owner it is made for writes it; a move hands the token on (api_move.c) */
+		sp_shard_ring_set_writer(e->ring, sh->owner);
 		g->nrings++;
 		g->rings_created++;
 	}
@@ -389,6 +391,47 @@ main_publish(struct sp_api_global *g, const json_t *catalog, uint64_t version)
 	return 0;
 }
 
+/* Every open shard's ring is written by the worker the snapshot in force names. */
+static bool
+main_handed_over(const struct sp_api_global *g)
+{
+	const struct sp_api_cat *cat = g->cat;
+
+	for (uint32_t s = 0; cat != NULL && s < cat->nstreams; s++) {
+		const struct sp_api_stream *st = &cat->streams[s];
+
+		for (uint32_t i = 0; i < st->nshards; i++) {
+			const struct sp_api_shard *sh = &st->shards[i];
+
+			if (sh->open && sh->ring != NULL && sh->owner < g->nb_workers &&
+			    sp_shard_ring_writer(sh->ring) != sh->owner) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * Acknowledge the published version once it is served as it says: a snapshot that moves a
+ * shard is applied when the old owner has handed the ring over (api_move.c), so that control
+ * never starts a step (a reshard's switch, another move) on a half-moved shard.
+ */
+static void
+main_ack(struct sp_api_global *g, struct sp_chan_client *chan)
+{
+	if (g->applied_wait == 0) {
+		return;
+	}
+	if (!main_handed_over(g)) {
+		g->applied_delays += g->applied_wait != g->applied_delayed;
+		g->applied_delayed = g->applied_wait;
+		return;
+	}
+	sp_chan_client_send_applied(chan, g->applied_wait);
+	g->applied_wait = 0;
+}
+
 static void
 main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan)
 {
@@ -406,14 +449,17 @@ main_apply(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *ch
 		return;
 	}
 	if (main_is_repeat(g, (uint64_t)version, &iter)) {
-		sp_chan_client_send_applied(chan, g->cat->version);
+		if (g->applied_wait == 0) {
+			sp_chan_client_send_applied(chan, g->cat->version);
+		}
 		return; /* a repeat (reconnect): nothing new */
 	}
 	if (main_publish(g, catalog, (uint64_t)version) != 0) {
 		return;
 	}
 	g->snapshots_applied++;
-	sp_chan_client_send_applied(chan, (uint64_t)version);
+	g->applied_wait = version;
+	main_ack(g, chan);
 }
 
 /*
@@ -616,6 +662,7 @@ sp_api_main_poll(struct sp_api_global *g, struct sp_chan_client *chan, uint64_t 
 		}
 	}
 	main_ctl_timeouts(g, now_ms);
+	main_ack(g, chan);
 	main_release_drained(g, now_ms);
 	main_reclaim(g);
 }
@@ -642,6 +689,7 @@ sp_api_status_json(const struct sp_api_global *g)
 	if (o != NULL) {
 		json_object_set_new(o, "storage", sp_api_store_status_json(g));
 		json_object_set_new(o, "reshard", sp_api_reshard_status_json(g));
+		json_object_set_new(o, "moves", sp_api_move_status_json(g));
 		sp_api_shardstat_add(g, o);
 	}
 	return o;

@@ -135,6 +135,8 @@ put_quota(struct sp_api *api, const struct sp_api_stream *st, uint32_t shard,
 }
 
 static void put_finish(struct sp_api_conn *c);
+static void put_serve_runs(struct sp_api *api, const struct sp_api_stream *st,
+			   struct sp_api_xput *x);
 static void put_complete(struct sp_api_conn *c);
 
 /*
@@ -181,7 +183,8 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 	int serr;
 
 	SP_VERIFY(n >= 1 && n <= SP_K_PUT_RECORDS_MAX_ENTRIES);
-	if (sh != NULL && (!sh->open || sh->owner != api->worker)) {
+	if (sh != NULL && (!sh->open || sh->owner != api->worker ||
+			   (sh->ring != NULL && sp_shard_ring_writer(sh->ring) != api->worker))) {
 		/* closed by a reshard (or moved) since the sender routed them: the sender routes
 		 * them again in its snapshot, which is at least as new as ours */
 		for (uint32_t i = from; i < to; i++) {
@@ -286,13 +289,31 @@ put_serve(struct sp_api *api, struct sp_api_xput *x)
 {
 	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
 	const struct sp_api_stream *st = sp_api_cat_stream(cat, x->stream, x->stream_len);
-	uint32_t from = 0;
 
 	if (st != NULL && st->tag != x->tag) {
 		st =
 		    NULL; /* deleted and created again meanwhile: not the stream the client meant */
 	}
 	SP_VERIFY(x->n >= 1 && x->dst == api->worker);
+	if (sp_api_move_must_wait(api, st, x)) {
+		/* a shard moving here whose old owner still feeds its part: served once the ring
+		 * is ours (eight reroute rounds could pass before that, and fail the records). A
+		 * connection has one request in flight: no later record of it overtakes these */
+		SP_VERIFY(api->nwaiting < api->waiting_cap);
+		x->waiting = true;
+		api->waiting[api->nwaiting++] = x;
+		api->cnt.put_waits++;
+		return;
+	}
+	put_serve_runs(api, st, x);
+}
+
+/* Serve x's records, run by run of one shard; hold x when durable ack mode says so. */
+static void
+put_serve_runs(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_xput *x)
+{
+	uint32_t from = 0;
+
 	while (from < x->n) {
 		uint32_t to = from + 1;
 
@@ -638,8 +659,10 @@ put_send(struct sp_api_conn *c, const struct sp_api_stream *st, uint32_t ng, con
 	}
 	if (local != NULL) {
 		local->held = false;
+		local->waiting = false;
 		put_serve(api, local);
-		req->pending += local->held; /* released by api_store.c once durable */
+		/* released by api_store.c once durable, or by put_retry once served */
+		req->pending += local->held || local->waiting;
 	}
 	if (req->pending == 0) {
 		put_complete(c);
@@ -927,11 +950,41 @@ put_finish(struct sp_api_conn *c)
 	}
 }
 
+/* Serve the messages that waited for a moved shard's ring, in arrival order. */
+static unsigned
+put_retry(struct sp_api *api)
+{
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	uint32_t keep = 0;
+	unsigned work = 0;
+
+	for (uint32_t i = 0; i < api->nwaiting; i++) {
+		struct sp_api_xput *x = api->waiting[i];
+		const struct sp_api_stream *st = sp_api_cat_stream(cat, x->stream, x->stream_len);
+
+		if (st != NULL && st->tag != x->tag) {
+			st = NULL;
+		}
+		if (sp_api_move_must_wait(api, st, x)) {
+			api->waiting[keep++] = x;
+			continue;
+		}
+		x->waiting = false;
+		put_serve_runs(api, st, x);
+		work++;
+		if (!x->held) {
+			sp_api_put_release(api, x);
+		}
+	}
+	api->nwaiting = keep;
+	return work;
+}
+
 unsigned
 sp_api_put_poll(struct sp_api *api)
 {
 	struct sp_api_global *g = api->g;
-	unsigned work = 0;
+	unsigned work = api->nwaiting > 0 ? put_retry(api) : 0;
 
 	for (unsigned o = 0; o < g->nb_workers; o++) {
 		void *objs[SP_API_XDRAIN_BURST];
@@ -947,9 +1000,10 @@ sp_api_put_poll(struct sp_api *api)
 			struct sp_api_xput *x = objs[i];
 
 			x->held = false;
+			x->waiting = false;
 			put_serve(api, x);
 			api->cnt.xput_served++;
-			if (!x->held) {
+			if (!x->held && !x->waiting) {
 				sp_api_put_release(api, x);
 			}
 		}

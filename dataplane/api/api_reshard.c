@@ -43,6 +43,12 @@ sp_api_reshard_poll(struct sp_api *api)
 			    sp_shard_ring_sealed(sh->ring)) {
 				continue;
 			}
+			if (sp_shard_ring_writer(sh->ring) != api->worker) {
+				/* moved here, closed before the old owner handed it over (control
+				 * waits for handovers; this is a belt): seen again next poll */
+				api->sealed_version = 0;
+				continue;
+			}
 			sp_shard_ring_seal(sh->ring);
 			api->cnt.rings_sealed++;
 			if (api->ndrain < SP_API_DRAIN_MAX) {

@@ -26,15 +26,33 @@ shardstat_row(const struct sp_api_stream *st, const struct sp_api_shard *sh)
 {
 	struct sp_shard_ring_stats rs = {0};
 	json_t *sealed = json_null(); /* no ring: closed and read from the store, or no memory */
+	json_t *writer = json_null();
+	json_t *past = json_array();
+	json_t *row;
 
 	if (sh->ring != NULL) {
+		uint32_t w = sp_shard_ring_writer(sh->ring);
+
 		sp_shard_ring_stats(sh->ring, &rs);
 		sealed = json_boolean(sp_shard_ring_sealed(sh->ring));
+		writer = w == SP_SHARD_WRITER_NONE ? json_null() : json_integer(w);
 	}
-	return json_pack("{s:s#, s:s#, s:i, s:b, s:o, s:I, s:I}", "stream", st->name,
-			 (int)st->name_len, "shard", sh->id, (int)sh->id_len, "owner",
-			 (int)sh->owner, "open", sh->open, "sealed", sealed, "records",
-			 (json_int_t)rs.appended, "bytes", (json_int_t)rs.appended_bytes);
+	for (unsigned k = 0; past != NULL && k < sh->npast; k++) {
+		json_array_append_new(past, json_integer(sh->past[k]));
+	}
+	row = json_pack("{s:s#, s:s#, s:i, s:b, s:o, s:I, s:I}", "stream", st->name,
+			(int)st->name_len, "shard", sh->id, (int)sh->id_len, "owner",
+			(int)sh->owner, "open", sh->open, "sealed", sealed, "records",
+			(json_int_t)rs.appended, "bytes", (json_int_t)rs.appended_bytes);
+	if (row != NULL) {
+		/* the worker appending now (a move's old owner until it hands over) */
+		json_object_set_new(row, "writer", writer);
+		json_object_set_new(row, "past_owners", past != NULL ? past : json_array());
+	} else {
+		json_decref(writer);
+		json_decref(past);
+	}
+	return row;
 }
 
 void

@@ -314,8 +314,13 @@ sp_api_store_log(struct sp_api *api, const struct sp_api_stream *st, const struc
 		}
 		/* at the tip: nothing fed yet, nothing pending (a closed shard that never took a
 		 * record drains at once) */
-		*f = (struct sp_api_feed){
-		    .ring = sh->ring, .log = l, .next = FEED_NONE, .at_tip = true};
+		/* the log starts at the ring's next number: what the ring holds already is a
+		 * moved shard's earlier part, in its old owner's store */
+		*f = (struct sp_api_feed){.ring = sh->ring,
+					  .log = l,
+					  .fed = sp_shard_ring_next_seq(sh->ring),
+					  .next = FEED_NONE,
+					  .at_tip = true};
 		sp_api_seal_feed_init(f, st, sh->index);
 	}
 	/* what the ring holds for it but the log has not taken yet must fit as well */
@@ -678,18 +683,14 @@ sp_api_store_status_json(const struct sp_api_global *g)
 	return o;
 }
 
-int
-sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
-		     const struct sp_api_shard *sh)
+/* The shard's log lets go of the write buffer in sh's ring once all it took is durable. */
+static int
+store_let_go(struct sp_api *api, const struct sp_api_stream *st, const struct sp_api_shard *sh)
 {
 	struct sp_slog *l;
 	struct sp_api_feed *f;
 	int rc;
 
-	SP_VERIFY(!sh->open && sh->ring != NULL && sp_shard_ring_sealed(sh->ring));
-	if (api->store == NULL) {
-		return -ENOTSUP; /* the ring is the only copy of its records */
-	}
 	l = sp_store_log_find(api->store, st->tag, sh->index);
 	f = l != NULL ? &api->feeds[sp_slog_slot(l)] : NULL;
 	if (f == NULL || f->ring != sh->ring) {
@@ -703,4 +704,26 @@ sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
 		f->ring = NULL; /* the write buffer in the ring's memory is no longer the log's */
 	}
 	return rc;
+}
+
+int
+sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
+		     const struct sp_api_shard *sh)
+{
+	SP_VERIFY(!sh->open && sh->ring != NULL && sp_shard_ring_sealed(sh->ring));
+	if (api->store == NULL) {
+		return -ENOTSUP; /* the ring is the only copy of its records */
+	}
+	return store_let_go(api, st, sh);
+}
+
+int
+sp_api_store_hand_over(struct sp_api *api, const struct sp_api_stream *st,
+		       const struct sp_api_shard *sh)
+{
+	SP_VERIFY(sh->ring != NULL && sh->owner != api->worker);
+	if (api->store == NULL) {
+		return 0; /* nothing of it is this worker's but the ring, which stays */
+	}
+	return store_let_go(api, st, sh) == 0 ? 0 : -EBUSY;
 }

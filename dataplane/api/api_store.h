@@ -69,6 +69,14 @@ int sp_api_store_release(struct sp_api *api, const struct sp_api_stream *st,
 			 const struct sp_api_shard *sh);
 
 /*
+ * A moved shard's ring, on its old owner: the same, for an open shard this worker wrote until
+ * the snapshot named another owner. 0: the ring may be handed over (without a store at once);
+ * -EBUSY: not yet.
+ */
+int sp_api_store_hand_over(struct sp_api *api, const struct sp_api_stream *st,
+			   const struct sp_api_shard *sh);
+
+/*
  * Encryption at rest (api_seal.c; docs/internals/encryption.md). Ring records of an encrypted
  * stream carry SP_API_REC_SEALED and the key-file slot of their key in their flags; the owner
  * seals them as it feeds them to the store, and opens them for cold reads.
@@ -99,6 +107,9 @@ SP_MUST_CHECK int sp_api_seal_for(struct sp_api *api, struct sp_api_feed *f, uin
 				  const struct sp_seg_sealer **out);
 /* Owner, a cold read of a sealed segment: open x->recs[0..n) in place. 0 or -errno. */
 SP_MUST_CHECK int sp_api_seal_open_cold(struct sp_api *api, struct sp_api_xcold *x, unsigned n);
+
+/* Moves' counters summed over workers (main lcore; api_move.c). */
+json_t *sp_api_move_status_json(const struct sp_api_global *g);
 
 /* Resharding counters summed over workers (main lcore; api_reshard.c). */
 json_t *sp_api_reshard_status_json(const struct sp_api_global *g);

@@ -183,6 +183,9 @@ struct sp_api_counters {
 	uint64_t put_reroute_rounds; /* PutRecord(s) that routed records again */
 	uint64_t shard_ends;	     /* GetRecords answers at a closed shard's end */
 	uint64_t rings_drained;	     /* sealed rings handed over to the store, then freed */
+	uint64_t moves_out;	     /* rings this worker handed to a shard's new owner */
+	uint64_t put_waits;	     /* put messages that waited for a moved shard's ring */
+	uint64_t cold_hops;	     /* cold reads passed on to the next store of a moved shard */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
 };
@@ -196,6 +199,12 @@ struct sp_api {
 	uint64_t sealed_version; /* snapshot whose closed shards this worker sealed */
 	struct sp_api_drain drain[SP_API_DRAIN_MAX]; /* sealed rings not drained yet */
 	uint32_t ndrain;
+	uint64_t moved_version;			     /* snapshot this worker looked at for moves */
+	struct sp_api_drain moving[SP_API_DRAIN_MAX]; /* rings to hand to their new owner */
+	uint32_t nmoving;
+	struct sp_api_xput **waiting; /* puts for shards whose ring is not handed over yet, FIFO */
+	uint32_t nwaiting;
+	uint32_t waiting_cap;
 	int64_t wall_offset_ms; /* realtime minus the clock seam's milliseconds, at create */
 	struct sp_sigv4 *sigv4; /* NULL without credentials: every request refused */
 
@@ -331,6 +340,15 @@ void sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
 
 /* Resharding (api_reshard.c): seal the rings of shards closed since the last snapshot seen. */
 unsigned sp_api_reshard_poll(struct sp_api *api);
+
+/*
+ * Moving shards (api_move.c): hand the rings of shards this worker no longer owns to their
+ * new owner once its part of their log is durable.
+ */
+unsigned sp_api_move_poll(struct sp_api *api);
+/* Whether x carries records of a shard this worker owns whose ring is not handed over yet. */
+bool sp_api_move_must_wait(const struct sp_api *api, const struct sp_api_stream *st,
+			   const struct sp_api_xput *x);
 
 /* Text of ChildShards entries (the writer keeps pointers into it). */
 struct sp_api_child_text {

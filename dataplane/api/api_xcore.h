@@ -62,6 +62,7 @@ struct sp_api_xput {
 	uint32_t n;
 	struct sp_api_xrec *recs;
 	bool held; /* owner: waiting for its records to be durable (api_store.c) */
+	bool waiting; /* owner: waiting for a moved shard's ring to be handed over (api_move.c) */
 };
 
 struct sp_api_xctl {
@@ -100,6 +101,8 @@ struct sp_api_xcold {
 	sp_u128 seq; /* from the first durable record >= seq (or, by_time, arrived >= t_ms) ... */
 	bool by_time;
 	uint64_t t_ms;
+	uint8_t hop;	  /* the store asked: index into the shard's holders (api_cat.h) */
+	bool last_holder; /* ... the last of them, the owner's */
 	sp_u128 limit; /* ... below limit (the ring's first record: the ring serves from there) */
 	/* the stream's name (in the requester's request) and creation: sealed records' keys */
 	const char *stream;

@@ -89,6 +89,7 @@ struct sp_shard_ring {
 	/* 0 while the shard takes records; once sealed, the counter after its last record */
 	_Atomic uint64_t sealed_next;
 	_Atomic bool drained; /* sealed and nothing of it needed any more: memory may go */
+	_Atomic uint32_t writer; /* the writer token (sp_shard_ring_set_writer) */
 	struct shard_commit slots[SHARD_COMMIT_SLOTS];
 };
 
@@ -943,6 +944,7 @@ sp_shard_ring_init(void *mem, size_t bytes, const struct sp_shard_ring_conf *con
 	atomic_store_explicit(&ring->slots[0].tip_counter, ring->base - 1, memory_order_relaxed);
 	atomic_store_explicit(&ring->visible, conf->gated ? ring->base - 1 : UINT64_MAX,
 			      memory_order_relaxed);
+	atomic_store_explicit(&ring->writer, SP_SHARD_WRITER_NONE, memory_order_relaxed);
 	ring->magic = SHARD_RING_MAGIC;
 	SP_VERIFY(ring->data + cap <= (uint8_t *)mem + bytes);
 	SP_VERIFY((uint8_t *)(ring->idx + ring->nidx) <= ring->data);
@@ -995,6 +997,27 @@ sp_shard_ring_drained(const struct sp_shard_ring *ring)
 {
 	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
 	return atomic_load_explicit(&ring->drained, memory_order_acquire);
+}
+
+sp_u128
+sp_shard_ring_next_seq(const struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	return sp_shard_ring_seq(ring, ring->w.next_counter);
+}
+
+void
+sp_shard_ring_set_writer(struct sp_shard_ring *ring, uint32_t writer)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	atomic_store_explicit(&ring->writer, writer, memory_order_release);
+}
+
+uint32_t
+sp_shard_ring_writer(const struct sp_shard_ring *ring)
+{
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC);
+	return atomic_load_explicit(&ring->writer, memory_order_acquire);
 }
 
 bool

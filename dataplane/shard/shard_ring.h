@@ -255,6 +255,17 @@ void sp_shard_ring_set_drained(struct sp_shard_ring *ring);
 bool sp_shard_ring_drained(const struct sp_shard_ring *ring);
 
 /*
+ * The writer token: which lcore-level writer (an index the caller chooses) may append, trim,
+ * seal and publish visibility. A ring is made with none (SP_SHARD_WRITER_NONE); moving a shard
+ * between writers hands the token over: the old writer stops writing, then stores the new
+ * writer's index (release); the new writer starts once it loads its own index (acquire), so
+ * it sees every byte and field the old one wrote (docs/internals/reshard.md, "Moving a shard").
+ */
+#define SP_SHARD_WRITER_NONE UINT32_MAX
+void sp_shard_ring_set_writer(struct sp_shard_ring *ring, uint32_t writer);
+uint32_t sp_shard_ring_writer(const struct sp_shard_ring *ring);
+
+/*
  * True when the ring is sealed, every record it holds is visible, and it holds no record at or
  * after pos: a reader at pos has read the shard to its end (any lcore). A pos older than the
  * ring's numbers counts as its start: the caller has ruled out older records elsewhere (the
@@ -264,6 +275,9 @@ bool sp_shard_ring_ended(const struct sp_shard_ring *ring, sp_u128 pos);
 
 void sp_shard_ring_stats(const struct sp_shard_ring *ring, struct sp_shard_ring_stats *out);
 void sp_shard_ring_info(const struct sp_shard_ring *ring, struct sp_shard_ring_info *out);
+
+/* Writer lcore: the number the next record appended will get. */
+sp_u128 sp_shard_ring_next_seq(const struct sp_shard_ring *ring);
 
 /* The number a record of this ring with this counter has. */
 sp_u128 sp_shard_ring_seq(const struct sp_shard_ring *ring, uint64_t counter);

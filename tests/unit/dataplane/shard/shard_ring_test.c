@@ -376,6 +376,47 @@ test_seal_and_end(void **state)
 	free(mem);
 }
 
+/*
+ * The writer token and the next number a new writer's log starts at: a ring is made with no
+ * writer; a move hands the token on, and the numbering goes on where the old writer stopped.
+ */
+static void
+test_writer_handover(void **state)
+{
+	struct sp_shard_ring_conf conf = {
+	    .id = {.epoch = T_EPOCH, .node = T_NODE, .stream_tag = T_TAG, .shard_index = T_SHARD},
+	    .max_record_bytes = 4096,
+	};
+	size_t bytes = sp_shard_ring_mem_bytes(1 << 16);
+	void *mem = aligned_alloc(SP_SHARD_RING_ALIGN, bytes);
+	struct sp_shard_ring *ring;
+	struct t_rec recs[2];
+	struct sp_shard_rec_in in[2];
+	sp_u128 seqs[2];
+
+	(void)state;
+	assert_non_null(mem);
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	assert_int_equal(sp_shard_ring_writer(ring), SP_SHARD_WRITER_NONE);
+	assert_true(sp_shard_ring_next_seq(ring) == t_seq(1));
+	sp_shard_ring_set_writer(ring, 0);
+	assert_int_equal(sp_shard_ring_writer(ring), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		t_rec_make(i + 1, 20, &recs[i]);
+		in[i] = recs[i].in;
+	}
+	assert_int_equal(sp_shard_ring_append(ring, in, 2, 100, seqs), 2);
+	assert_true(seqs[1] == t_seq(2));
+	/* the old writer stopped at counter 2: the new one's log starts at 3 */
+	sp_shard_ring_set_writer(ring, 3);
+	assert_int_equal(sp_shard_ring_writer(ring), 3);
+	assert_true(sp_shard_ring_next_seq(ring) == t_seq(3));
+	assert_int_equal(sp_shard_ring_append(ring, in, 1, 101, seqs), 1);
+	assert_true(seqs[0] == t_seq(3));
+	assert_true(sp_shard_ring_next_seq(ring) == t_seq(4));
+	free(mem);
+}
+
 /* Model of what the ring holds: counters [lo, hi) with their data lengths. */
 struct t_model {
 	uint64_t lo;
@@ -940,6 +981,7 @@ main(void)
 	    cmocka_unit_test(test_append_read_basic),
 	    cmocka_unit_test(test_visible_gate),
 	    cmocka_unit_test(test_seal_and_end),
+	    cmocka_unit_test(test_writer_handover),
 	    cmocka_unit_test(test_wrap_many_sizes),
 	    cmocka_unit_test(test_full_and_exact_fit),
 	    cmocka_unit_test(test_max_record_anywhere),
