@@ -27,6 +27,11 @@ kill variant, through the harness's spate-dev restart-control).
               SigV4-signed PutRecords over its own TCP stack for the whole run: keys
               lg-w<w>-s<k>, data "<w>.<k>.<n>" counting per key. It never retries; it only
               counts what was acknowledged.
+  Mover       (cfg.moves) moves random open shards to another worker through the control
+              socket (shard_move) while the rest runs, each waited for until the dataplane's
+              status shows the ring written by the new owner; with reread_restart, after the
+              checks the dataplane is killed (SIGKILL), restarted, and the whole stream read
+              again from the stores with the same checks.
   Killer      (kill_control) SIGKILLs spate-control at a random moment while an operation is
               in flight, and restarts it (spate-dev restart-control). An operation whose call
               failed may or may not have happened; one that was acknowledged must complete.
@@ -54,7 +59,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from harness import kill_pid, pid_alive, spate_dev
+from harness import kill_pid, pid_alive, spate_dev, wait_until
 from kinesis_env import REGION, _enter_netns, md5_hash_key
 
 HASH_MAX = (1 << 128) - 1
@@ -83,6 +88,8 @@ KILL_SHARE = 0.7          # operations with a control kill in flight (kill varia
 # When the kill comes (control drives a reshard through its steps within milliseconds of the
 # call): "during" the call, right "after" its answer (between the steps), or "late".
 KILL_WHEN = {"during": (0.0, 0.01), "after": (0.0, 0.004), "late": (0.05, 0.6)}
+MOVE_GAP_S = (0.5, 2.0)    # production between two moves
+MOVE_TIMEOUT_S = 30       # a move's handover ends within this
 PROBLEMS_SHOWN = 25
 ERROR_EXAMPLES = 5        # per producer, in the operation log
 # SequenceNumberForOrdering promises a number above the key's previous one (reference §2.3),
@@ -140,6 +147,11 @@ class RunConfig:
         self.kill_control = False
         self.idle_s = 0.0         # production without operations (ops=0 runs)
         self.kinds = ("split", "merge", "update")
+        self.moves = 0            # shard moves between workers (Mover), beside the ops
+        self.workers = 2          # the instance's workers (move targets)
+        # after the checks: kill -9 the dataplane, restart it and read the whole stream again
+        # (records of moved shards then live in several workers' stores)
+        self.reread_restart = False
         # An emulator without ChildShards (kinesalite): take a closed shard's children from
         # ListShards instead of counting a problem. Only for trying the harness out.
         self.child_fallback = False
@@ -150,7 +162,8 @@ class RunConfig:
     @classmethod
     def from_env(cls, **kw):
         env = {"seed": "SPATE_RESHARD_SEED", "producers": "SPATE_RESHARD_PRODUCERS",
-               "ops": "SPATE_RESHARD_OPS", "max_open": "SPATE_RESHARD_MAX_OPEN"}
+               "ops": "SPATE_RESHARD_OPS", "max_open": "SPATE_RESHARD_MAX_OPEN",
+               "moves": "SPATE_RESHARD_MOVES"}
         for k, var in env.items():
             if os.environ.get(var) and k not in kw:
                 kw[k] = int(os.environ[var])
@@ -787,6 +800,7 @@ def run(inst, env, cfg, loadgen_up=None):
         t.start()
     lg_stop, lg_counters = (loadgen_up(stream) if loadgen_up is not None else None), None
     reshaper = Reshaper(cfg, env, stream, inst, rng)
+    mover = Mover(cfg, inst, stream, random.Random(rng.random()))
     ops_done = threading.Event()
     try:
         time.sleep(WARMUP_S + cfg.idle_s)
@@ -796,7 +810,9 @@ def run(inst, env, cfg, loadgen_up=None):
         rt = threading.Thread(target=reshaper.run, args=(ops_done, OP_GAP_S, abort),
                               daemon=True)
         rt.start()
-        while not ops_done.wait(0.5):
+        mt = threading.Thread(target=mover.run, args=(abort,), daemon=True)
+        mt.start()
+        while not (ops_done.wait(0.5) and not mt.is_alive()):
             if any(p.broke for p in producers) or readers.broke:
                 abort.set()
         rt.join(ACTIVE_TIMEOUT_S * 2)
@@ -822,6 +838,10 @@ def run(inst, env, cfg, loadgen_up=None):
             problems.append("producer %d broke: %r" % (p.pid, p.broke))
     if reshaper.broke:
         problems.append("reshaper broke: %s" % (reshaper.broke,))
+    if mover.broke:
+        problems.append("mover broke: %s" % (mover.broke,))
+    if cfg.moves and not mover.done:
+        problems.append("none of the %d moves was made" % cfg.moves)
     problems += ["reader %s" % b for b in readers.broke]
     if not drained_all:
         problems.append("readers still running %ss after the drain began" % DRAIN_TIMEOUT_S)
@@ -841,6 +861,11 @@ def run(inst, env, cfg, loadgen_up=None):
     if lg_counters is not None:
         lg_probs, lg_read = loadgen_problems(readers, final, lg_counters)
         problems += lg_probs
+    reread = 0
+    if cfg.reread_restart and not problems:
+        reread, probs = reread_after_restart(inst, clients, setup, stream, cfg, producers,
+                                             final, tag, lg_counters)
+        problems += probs
 
     ledger = [s for p in producers for s in p.sent.values()]
     acked = sum(1 for s in ledger if s.seq is not None)
@@ -867,19 +892,111 @@ def run(inst, env, cfg, loadgen_up=None):
         ("get_calls", readers.calls), ("get_throttled", readers.throttled),
         ("get_retried", readers.retried),
         ("lg_acked", lg_counters["lg_records_acked"] if lg_counters else 0),
-        ("lg_read", lg_read), ("problems", len(problems)),
+        ("lg_read", lg_read), ("moves", mover.done), ("move_refused", mover.refused),
+        ("max_move_s", "%.3f" % max(mover.move_s or [0])), ("reread", reread),
+        ("problems", len(problems)),
         ("produce_s", "%.1f" % (t_produced - t_start)),
         ("drain_s", "%.1f" % (t_drained - t_produced)),
         ("seconds", "%.1f" % (time.monotonic() - t_start))]
     across = reshaper.steps_across_kills() if inst is not None else (0, 0)
     res.summary.insert(11, ("kills_before_switch", across[0]))
     res.summary.insert(12, ("kills_before_finish", across[1]))
-    res.oplog = reshaper.log + [x for p in producers for x in p.examples]
+    res.oplog = reshaper.log + mover.log + [x for p in producers for x in p.examples]
     try:
         setup.delete_stream(StreamName=stream)
     except ClientError:
         pass
     return res
+
+
+def reread_after_restart(inst, clients, setup, stream, cfg, producers, final, tag,
+                         lg_counters):
+    """kill -9 the dataplane, restart it, and read the whole stream again from TRIM_HORIZON:
+    every record now comes from the stores (the new boot's rings are empty), a moved shard's
+    from each worker that owned it in turn. The same record checks. Returns (records read,
+    problems)."""
+    inst.restart_dataplane(kill=True)
+    again = Readers(clients, stream, cfg.child_fallback)
+    again.drain.set()
+    again.start_roots(list_shards(setup, stream))
+    problems = []
+    if not again.join(DRAIN_TIMEOUT_S):
+        problems.append("re-read: readers still running %ss after the restart" %
+                        DRAIN_TIMEOUT_S)
+    problems += ["re-read: reader %s" % b for b in again.broke]
+    problems += ["re-read: %s" % p for p in again.problems]
+    problems += ["re-read: %s" % p for p in record_problems(producers, again, final, tag)]
+    if lg_counters is not None:
+        problems += ["re-read: %s" % p for p in loadgen_problems(again, final, lg_counters)[0]]
+    # a moved shard's reads went from its past owner's store on to the owner's
+    hops = inst.dataplane()["api"]["moves"]["cold_hops"]
+    if cfg.moves and hops == 0:
+        problems.append("re-read: no cold read was passed on from a past owner's store")
+    return sum(len(r) for r in again.reads.values()), problems
+
+
+class Mover:
+    """Moves random open shards of the stream to another worker through the control socket
+    (shard_move) while the load runs, cfg.moves times, each waited for until the dataplane's
+    status shows the shard's ring written by its new owner (the old one handed it over once
+    its part was durable: docs/internals/reshard.md, "Moving a shard"). A worker that owned
+    the shard before is no target (control refuses it until retention passes); a stream in
+    a reshard is not ACTIVE, and control refuses the move: tried again after the gap."""
+
+    def __init__(self, cfg, inst, stream, rng):
+        self.cfg = cfg
+        self.inst = inst
+        self.stream = stream
+        self.rng = rng
+        self.done = 0
+        self.refused = 0
+        self.move_s = []
+        self.log = []
+        self.broke = None
+
+    def run(self, abort):
+        try:
+            for i in range(self.cfg.moves):
+                if abort.is_set():
+                    return
+                time.sleep(self.rng.uniform(*MOVE_GAP_S))
+                self._one(i)
+        except Exception as e:  # noqa: BLE001 -- reported by the run
+            self.broke = e
+
+    def _rows(self):
+        return [r for r in self.inst.dataplane()["api"]["shards"] if r["stream"] == self.stream]
+
+    def _one(self, i):
+        rows = [r for r in self._rows() if r["open"] and r.get("writer") == r["owner"]]
+        cands = [(r, w) for r in rows for w in range(self.cfg.workers)
+                 if w != r["owner"] and w not in r.get("past_owners", [])]
+        if not cands:
+            self.log.append("move %d: no open shard with a worker to go to" % i)
+            return
+        r, w = self.rng.choice(sorted(cands, key=lambda c: (c[0]["shard"], c[1])))
+        t0 = time.monotonic()
+        try:
+            out = self.inst.rpc("shard_move", {"stream": self.stream, "shard": r["shard"],
+                                               "worker": w})
+        except AssertionError as e:
+            if "not ACTIVE" in str(e) or "still moving" in str(e) or "closed" in str(e):
+                self.refused += 1
+                self.log.append("move %d: %s -> %d refused: %s" % (i, r["shard"], w, e))
+                return
+            raise
+        assert out.get("moved") and out.get("to") == w, out
+
+        def arrived():
+            return any(x["shard"] == r["shard"] and x["owner"] == w and x.get("writer") == w
+                       for x in self._rows())
+        wait_until(arrived, MOVE_TIMEOUT_S, interval=0.05,
+                   what="%s's ring to be written by worker %d" % (r["shard"], w))
+        dt = time.monotonic() - t0
+        self.move_s.append(dt)
+        self.done += 1
+        self.log.append("move %d: %s worker %d -> %d in %.3f s" % (i, r["shard"], r["owner"],
+                                                                  w, dt))
 
 
 def describe_shards(c, stream):

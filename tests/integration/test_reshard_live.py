@@ -12,6 +12,11 @@ waited for until the stream is ACTIVE again. reshard_load.py's docstring lists t
   test_reshard_live               OPS operations under load
   test_reshard_live_control_kill  the same while spate-control is SIGKILLed at random moments
                                   during operations and restarted
+  test_move_live                  MOVES shard moves between the two workers under load (no
+                                  reshard), then kill -9 of the dataplane, a restart, and the
+                                  whole stream read again: moved shards' records come from
+                                  each store that held a part (docs/internals/reshard.md)
+  test_move_reshard_live          moves and reshard operations at once (children move too)
 
 Beside the boto3 producers, a load-generator producer (a second dataplane over net_memif,
 dataplane/app/loadgen.h mode put) writes its own records for the whole run; they are checked
@@ -38,6 +43,7 @@ MEM_MB = int(os.environ.get("SPATE_RESHARD_MEM_MB", "1536"))
 WORKERS = 2
 RING_MB = 8
 STEADY_S = 4.0
+MOVES = 4        # 4 shards, 2 workers: each may move once (not back to a past owner)
 
 
 LOADGEN = os.environ.get("SPATE_RESHARD_LOADGEN", "1") != "0"
@@ -114,4 +120,17 @@ def test_reshard_live(reshard_env):
 def test_reshard_live_control_kill(reshard_env):
     inst, env = reshard_env
     verdict(run(inst, env, RunConfig.from_env(kill_control=True),
+                loadgen_up=loadgen_starter(inst) if LOADGEN else None))
+
+
+def test_move_live(reshard_env):
+    inst, env = reshard_env
+    verdict(run(inst, env, RunConfig.from_env(ops=0, moves=MOVES, idle_s=1.0,
+                                              workers=WORKERS, reread_restart=True),
+                loadgen_up=loadgen_starter(inst) if LOADGEN else None))
+
+
+def test_move_reshard_live(reshard_env):
+    inst, env = reshard_env
+    verdict(run(inst, env, RunConfig.from_env(ops=6, moves=6, workers=WORKERS),
                 loadgen_up=loadgen_starter(inst) if LOADGEN else None))
