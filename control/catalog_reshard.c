@@ -310,6 +310,10 @@ cat_expire_step(struct sp_cat *cat, void *arg)
 	rc = cat_rs_step(cat, st, "expiring closed shards");
 	changed = sqlite3_changes(cat->db);
 	if (rc == 0) {
+		/* after the shards: the past owners of a shard just removed go with it */
+		rc = sp_cati_expire_past_owners(cat, now_ms, &changed);
+	}
+	if (rc == 0) {
 		/* events older than every rolling window (a day) are never counted again */
 		rc = sp_cati_prepare(cat, "DELETE FROM stream_events WHERE at_ms < ? - 86400000",
 				     &st);
