@@ -413,13 +413,6 @@ SP_MUST_CHECK int sp_cat_event_count(struct sp_cat *cat, const char *stream, con
 SP_MUST_CHECK int sp_cat_expire_closed_shards(struct sp_cat *cat, int64_t now_ms);
 
 /*
- * Open shards per owner worker (counts[0..n), shards of owners >= n not counted), leaving out
- * the stream named except (NULL: none). Returns 0 or -EIO.
- */
-SP_MUST_CHECK int sp_cat_owner_counts(struct sp_cat *cat, const char *except, int64_t *counts,
-				      unsigned n);
-
-/*
  * Switch a stream's capacity mode (PROVISIONED or ON_DEMAND) and record a 'mode' stream event
  * at now_ms (the rolling limit of UpdateStreamMode). Returns 1 (changed, version bumped), 0
  * (already that mode: nothing changes) or -EIO.

@@ -332,32 +332,6 @@ sp_cat_expire_closed_shards(struct sp_cat *cat, int64_t now_ms)
 	return sp_cati_write(cat, cat_expire_step, &now_ms);
 }
 
-int
-sp_cat_owner_counts(struct sp_cat *cat, const char *except, int64_t *counts, unsigned n)
-{
-	sqlite3_stmt *st;
-	int rc = sp_cati_prepare(cat,
-				 "SELECT owner_lcore, COUNT(*) FROM shards WHERE ending_seq IS NULL"
-				 " AND stream != ? GROUP BY owner_lcore",
-				 &st);
-
-	SP_VERIFY(counts != NULL);
-	if (rc != 0) {
-		return rc;
-	}
-	memset(counts, 0, n * sizeof(*counts));
-	sp_cati_bind_text(st, 1, except != NULL ? except : "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t w = sqlite3_column_int64(st, 0);
-
-		if (w >= 0 && w < (int64_t)n) {
-			counts[w] = sqlite3_column_int64(st, 1);
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
-}
-
 struct cat_mode {
 	const char *stream;
 	const char *mode;
