@@ -9,10 +9,11 @@
  * version intact. A file newer than this build is refused rather than guessed at.
  *
  * Invariants: meta.catalog_version grows by one in the same transaction as every change to
- * streams or shards, and never otherwise; a fresh catalog has version 1. meta.epoch only grows
- * (sp_cat_epoch_next()). A stream's next_shard_index is above every index it ever used, so
- * shard ids are not reused within one incarnation of a stream. Only spate-control's single
- * thread uses the connection; every statement is finalized where it is prepared.
+ * streams, shards or their past owners, and never otherwise; a fresh catalog has version 1.
+ * meta.epoch only grows (sp_cat_epoch_next()). A stream's next_shard_index is above every
+ * index it ever used, so shard ids are not reused within one incarnation of a stream. Only
+ * spate-control's single thread uses the connection; every statement is finalized where it is
+ * prepared.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -119,6 +120,19 @@ static const struct cat_migration g_cat_migrations[] = {
 	 " kind TEXT NOT NULL,"
 	 " at_ms INTEGER NOT NULL);"
 	 "CREATE INDEX stream_events_by_kind ON stream_events(stream, kind, at_ms);",
+	 NULL},
+	/*
+	 * 3 -> 4: moving shards between workers. Past owners of a shard: workers that held it
+	 * before a move (until until_ms) and may still keep records of it in their own store;
+	 * version is the catalog_version of the move (catalog_owners.c).
+	 */
+	{"CREATE TABLE shard_owners("
+	 " stream TEXT NOT NULL REFERENCES streams(name),"
+	 " shard_index INTEGER NOT NULL,"
+	 " owner INTEGER NOT NULL CHECK(owner >= 0),"
+	 " until_ms INTEGER NOT NULL,"
+	 " version INTEGER NOT NULL,"
+	 " PRIMARY KEY(stream, shard_index, owner));",
 	 NULL},
 };
 
@@ -1086,6 +1100,8 @@ cat_apply_step(struct sp_cat *cat, void *arg)
 	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
 	    "DELETE FROM stream_events WHERE stream IN (SELECT name FROM"
 	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	    "DELETE FROM shard_owners WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
 	};
 
 	for (size_t i = 0; rc == 0 && i < SP_ARRAY_SIZE(dependents); i++) {
@@ -1203,7 +1219,11 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 				   " starting_seq, ending_seq, owner_lcore FROM shards"
 				   " WHERE stream = ? ORDER BY shard_index, shard_id",
 				   name != NULL ? name : "", &shards);
+		if (rc == 0) {
+			rc = sp_cati_past_owners_json(cat, name != NULL ? name : "", shards);
+		}
 		if (rc != 0) {
+			json_decref(shards);
 			return rc;
 		}
 		json_object_set_new(s, "shards", shards);

@@ -22,7 +22,7 @@
 #include <spate/kinesis.h>
 
 /* Schema version this build writes (PRAGMA user_version); newer files are refused. */
-#define SP_CAT_SCHEMA_VERSION 3
+#define SP_CAT_SCHEMA_VERSION 4
 
 /* Catalog file name inside the data directory. */
 #define SP_CAT_FILE_NAME "catalog.db"
@@ -242,9 +242,12 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
  *  "max_record_bytes":..,"quota_records_per_s":..,"quota_bytes_per_s":..,"shard_metrics":..,
  *  "shards":[{"shard_id":..,"index":..,"starting_hash_key":..,"ending_hash_key":..,
  *  "parent_shard_id":..,"adjacent_parent_shard_id":..,"starting_seq":..,"ending_seq":..,
- *  "owner_lcore":..}]}]}
+ *  "owner_lcore":..,"past_owners":[w,..]}]}]}
  * Streams are sorted by name, shards by index; NULL columns are JSON null, but encryption
  * ("NONE" when unset) and key_id (the KeyId as the client gave it, "" when not encrypted).
+ * owner_lcore is the worker that owns the shard (appends to it); past_owners, present only when
+ * the shard has any, the workers that owned it before a move and may still hold records of it
+ * in their own store (ascending, distinct, never owner_lcore; shard_move, catalog_owners.c).
  * Returns 0 (*out holds a new reference), -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);
@@ -403,17 +406,11 @@ SP_MUST_CHECK int sp_cat_event_count(struct sp_cat *cat, const char *stream, con
 
 /*
  * Retention of closed shards: remove every shard closed longer than its stream's retention
- * before now_ms (Kinesis: EXPIRED, listed nowhere). Returns the number removed (the version is
- * bumped when > 0) or -EIO.
+ * before now_ms (Kinesis: EXPIRED, listed nowhere), and every past owner (catalog_owners.c)
+ * whose until_ms + its stream's retention is before now_ms or whose shard is gone. Returns the
+ * number of rows removed, shards and past owners (the version is bumped when > 0), or -EIO.
  */
 SP_MUST_CHECK int sp_cat_expire_closed_shards(struct sp_cat *cat, int64_t now_ms);
-
-/*
- * Open shards per owner worker (counts[0..n), shards of owners >= n not counted), leaving out
- * the stream named except (NULL: none). Returns 0 or -EIO.
- */
-SP_MUST_CHECK int sp_cat_owner_counts(struct sp_cat *cat, const char *except, int64_t *counts,
-				      unsigned n);
 
 /*
  * Switch a stream's capacity mode (PROVISIONED or ON_DEMAND) and record a 'mode' stream event
@@ -422,5 +419,67 @@ SP_MUST_CHECK int sp_cat_owner_counts(struct sp_cat *cat, const char *except, in
  */
 SP_MUST_CHECK int sp_cat_stream_set_mode(struct sp_cat *cat, const char *stream, const char *mode,
 					 int64_t now_ms);
+
+/*
+ * ---- Shard owners (catalog_owners.c) ----
+ *
+ * Moving an open shard to another worker, and the shard's past owners: workers that owned it
+ * before a move and may still keep records of it in their own store, until until_ms + the
+ * stream's retention (removed by sp_cat_expire_closed_shards()) or until the shard or stream
+ * goes. A shard is never moved back to a past owner.
+ */
+
+/* A past owner of a shard; strings point into SQLite memory valid only during the callback. */
+struct sp_cat_past_owner {
+	const char *stream;
+	int64_t index;	  /* the shard's index */
+	int owner;	  /* the worker */
+	int64_t until_ms; /* when the move took the shard away from it (test clock included) */
+	int64_t version;  /* the catalog_version that committed that move */
+};
+
+typedef int (*sp_cat_past_owner_fn)(void *arg, const struct sp_cat_past_owner *p);
+
+/*
+ * Call fn for each past owner of shard `index` of stream (index < 0: of all its shards;
+ * stream NULL: of every shard), by stream, index and owner. Returns 0, fn's negative value, or
+ * -EIO.
+ */
+SP_MUST_CHECK int sp_cat_past_owner_foreach(struct sp_cat *cat, const char *stream,
+					    int64_t index, sp_cat_past_owner_fn fn, void *arg);
+
+/* An open shard of any stream; strings valid only during the callback. */
+struct sp_cat_open_shard {
+	const char *stream;
+	const char *status; /* the stream's */
+	const char *shard_id;
+	int64_t index;
+	int owner;
+};
+
+typedef int (*sp_cat_open_shard_fn)(void *arg, const struct sp_cat_open_shard *s);
+
+/* Call fn for every open shard, by stream and index. 0, fn's negative value, or -EIO. */
+SP_MUST_CHECK int sp_cat_open_shard_foreach(struct sp_cat *cat, sp_cat_open_shard_fn fn,
+					    void *arg);
+
+/* A move of open shard `index` of stream from worker `from` (its owner now) to `to`. */
+struct sp_cat_move {
+	const char *stream;
+	int64_t index;
+	int from;
+	int to;		/* != from */
+	int64_t now_ms; /* the past owner's until_ms */
+};
+
+/*
+ * One transaction that bumps catalog_version: owner_lcore = to, and `from` becomes a past
+ * owner (until now_ms, version = the new catalog_version, returned in *version). Returns 0,
+ * -ENOENT (no such stream or shard), -ESTALE (the shard is closed, or its owner is not `from`),
+ * -EBUSY (the stream is not ACTIVE), -EEXIST (`to` is a past owner of the shard) or -EIO; on
+ * error nothing changes.
+ */
+SP_MUST_CHECK int sp_cat_shard_move(struct sp_cat *cat, const struct sp_cat_move *mv,
+				    int64_t *version);
 
 #endif /* SPATE_CONTROL_CATALOG_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What the catalog's source files share (catalog.c, catalog_reshard.c, catalog_tags.c): the
- * connection and the statement helpers. Nothing outside control/catalog*.c includes this.
- * Every helper logs its own SQLite errors and maps them to -EIO.
+ * What the catalog's source files share (catalog.c, catalog_owners.c, catalog_reshard.c,
+ * catalog_tags.c): the connection and the statement helpers. Nothing outside control/catalog*.c
+ * includes this. Every helper logs its own SQLite errors and maps them to -EIO.
  */
 #ifndef SPATE_CONTROL_CATALOG_INTERNAL_H
 #define SPATE_CONTROL_CATALOG_INTERNAL_H
@@ -79,6 +79,15 @@ int sp_cati_tags_insert(struct sp_cat *cat, const char *stream, const struct sp_
  */
 int sp_cati_insert_shards(struct sp_cat *cat, const char *stream, const struct sp_cat_shard *shards,
 			  size_t n, int64_t created_ms);
+
+/*
+ * Give each shard object of stream's snapshot array `shards` (in index order) its
+ * "past_owners" array (catalog_owners.c): left out when the shard has none. 0, -ENOMEM or -EIO.
+ */
+int sp_cati_past_owners_json(struct sp_cat *cat, const char *stream, json_t *shards);
+
+/* Remove the past owners past their retention or without a shard; add the count to *changed. */
+int sp_cati_expire_past_owners(struct sp_cat *cat, int64_t now_ms, int *changed);
 
 /* Map a failed insert step to -EEXIST (stream primary key), -EINVAL or -EIO. */
 int sp_cati_step_err(struct sp_cat *cat, int rc, const char *what);

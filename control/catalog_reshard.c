@@ -310,6 +310,10 @@ cat_expire_step(struct sp_cat *cat, void *arg)
 	rc = cat_rs_step(cat, st, "expiring closed shards");
 	changed = sqlite3_changes(cat->db);
 	if (rc == 0) {
+		/* after the shards: the past owners of a shard just removed go with it */
+		rc = sp_cati_expire_past_owners(cat, now_ms, &changed);
+	}
+	if (rc == 0) {
 		/* events older than every rolling window (a day) are never counted again */
 		rc = sp_cati_prepare(cat, "DELETE FROM stream_events WHERE at_ms < ? - 86400000",
 				     &st);
@@ -326,32 +330,6 @@ sp_cat_expire_closed_shards(struct sp_cat *cat, int64_t now_ms)
 {
 	SP_VERIFY(cat != NULL);
 	return sp_cati_write(cat, cat_expire_step, &now_ms);
-}
-
-int
-sp_cat_owner_counts(struct sp_cat *cat, const char *except, int64_t *counts, unsigned n)
-{
-	sqlite3_stmt *st;
-	int rc = sp_cati_prepare(cat,
-				 "SELECT owner_lcore, COUNT(*) FROM shards WHERE ending_seq IS NULL"
-				 " AND stream != ? GROUP BY owner_lcore",
-				 &st);
-
-	SP_VERIFY(counts != NULL);
-	if (rc != 0) {
-		return rc;
-	}
-	memset(counts, 0, n * sizeof(*counts));
-	sp_cati_bind_text(st, 1, except != NULL ? except : "");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t w = sqlite3_column_int64(st, 0);
-
-		if (w >= 0 && w < (int64_t)n) {
-			counts[w] = sqlite3_column_int64(st, 1);
-		}
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 struct cat_mode {

@@ -23,6 +23,12 @@
  * message sent through the context's dp_catalog hook. Snapshots sent here carry the
  * shard-iterator settings too (sp_cat_dataplane_snapshot_json()), which catalog_get does not.
  *
+ * Load: every SP_CHAN_SWEEP_MS a stats_req of its own (sample_seq, apart from the status
+ * requests) samples the dataplane's per-shard counters; the answer feeds the measured load
+ * (ctx->load: new shards' owners, shard_balance), ON_DEMAND splits, and automatic balancing
+ * (ctx->balance_interval_s). The version the dataplane last applied (applied) tells which
+ * shard moves it serves (ctl_move.c).
+ *
  * A closed connection is freed after the event batch (sp_chan_server_service()). All on
  * spate-control's single thread.
  */
@@ -67,7 +73,7 @@ struct chan_conn {
 	bool hello; /* said hello with our proto: "connected" */
 	bool dead;
 	json_int_t pid;
-	unsigned workers; /* from hello: owner_lcore of new shards is index % workers */
+	unsigned workers; /* from hello: the workers that own shards */
 };
 
 TAILQ_HEAD(chan_conn_list, chan_conn);
@@ -77,8 +83,8 @@ struct sp_chan_server {
 	struct sp_ctl_ev listen_ev;
 	struct sp_ctl_ev timer_ev;
 	struct sp_ctl_ev sweep_ev; /* periodic: closed shards past their retention, and the
-				    * on-demand capacity sample */
-	uint64_t od_seq;	   /* the stats_req of the on-demand sample in flight, or 0 */
+				    * load sample (on-demand capacity, balancing) */
+	uint64_t sample_seq;	   /* the stats_req of the load sample in flight, or 0 */
 	int64_t applied;	   /* the catalog version the dataplane last said it serves */
 	struct sp_ctl_loop *loop;
 	struct sp_ctl_ctx *ctx;
@@ -146,7 +152,7 @@ chan_conn_kill(struct sp_chan_server *srv, struct chan_conn *c, const char *why)
 	TAILQ_INSERT_TAIL(&srv->dead, c, link);
 	if (srv->conn == c) {
 		srv->conn = NULL;
-		srv->od_seq = 0; /* its sample will not come back */
+		srv->sample_seq = 0; /* its sample will not come back */
 		chan_finish_waiters(srv, json_pack("{s:b}", "connected", 0));
 	}
 }
@@ -334,6 +340,8 @@ chan_kctx(const struct sp_chan_server *srv, const struct chan_conn *c)
 	    .n_workers = c->workers,
 	    .shard_limit = srv->shard_limit,
 	    .keys = srv->ctx->keys,
+	    .load = &srv->ctx->load,
+	    .applied = srv->applied,
 	};
 }
 
@@ -402,7 +410,7 @@ chan_on_applied(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 	}
 }
 
-static void chan_on_demand(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp);
+static void chan_on_sample(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp);
 
 static void
 chan_on_stats(struct sp_chan_server *srv, json_t *msg)
@@ -410,9 +418,9 @@ chan_on_stats(struct sp_chan_server *srv, json_t *msg)
 	json_t *seq = json_object_get(msg, "seq");
 	json_t *dp = json_object_get(msg, "dataplane");
 
-	if (srv->od_seq != 0 && json_is_integer(seq) &&
-	    (uint64_t)json_integer_value(seq) == srv->od_seq && srv->conn != NULL) {
-		chan_on_demand(srv, srv->conn, dp);
+	if (srv->sample_seq != 0 && json_is_integer(seq) &&
+	    (uint64_t)json_integer_value(seq) == srv->sample_seq && srv->conn != NULL) {
+		chan_on_sample(srv, srv->conn, dp);
 		return;
 	}
 	if (srv->inflight_seq == 0 || !json_is_integer(seq) ||
@@ -607,8 +615,10 @@ chan_timer(struct sp_ctl_ev *ev, uint32_t events)
 
 /*
  * Every SP_CHAN_SWEEP_MS: remove closed shards older than their stream's retention (Kinesis
- * lists them nowhere after that) and tell the dataplane, which then drops their rings and logs.
- * "Now" follows the test clock, as the dataplane's retention does.
+ * lists them nowhere after that), and past owners whose records are past it, and tell the
+ * dataplane, which then drops their rings and logs. "Now" follows the test clock, as the
+ * dataplane's retention does. Then retry failed reshard steps, and ask the connected dataplane
+ * for a load sample (chan_on_sample()).
  */
 static void
 chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
@@ -628,7 +638,7 @@ chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
 					 (int64_t)chan_wall_ms() +
 					     sp_cat_clock_offset_ms(srv->ctx->cat));
 	if (rc > 0) {
-		SP_CTL_INFO("retention: %d closed shard(s) expired", rc);
+		SP_CTL_INFO("retention: %d closed shard(s) and past owner(s) expired", rc);
 		if (sp_chan_server_connected(srv)) {
 			chan_push_catalog(srv, srv->conn);
 		}
@@ -643,35 +653,57 @@ chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
 			chan_push_catalog(srv, srv->conn);
 		}
 	}
-	/* the on-demand sample: per-shard counters, looked at when the stats come back; only
-	 * when an ON_DEMAND stream exists (the full status is not free to build) */
-	int64_t on_demand = 0;
-
-	if (sp_chan_server_connected(srv) && srv->od_seq == 0 &&
-	    sp_cat_on_demand_count(srv->ctx->cat, &on_demand) == 0 && on_demand > 0) {
-		srv->od_seq = ++srv->next_seq;
+	/* the load sample: per-shard counters, looked at when the stats come back. One not
+	 * answered by now is given up (its answer, if it comes, is ignored) and asked again. */
+	if (sp_chan_server_connected(srv)) {
+		if (srv->sample_seq != 0) {
+			SP_CTL_DEBUG("channel: load sample %llu not answered; asking again",
+				     (unsigned long long)srv->sample_seq);
+		}
+		srv->sample_seq = ++srv->next_seq;
 		chan_send(srv, srv->conn,
 			  json_pack("{s:s,s:I}", "msg", SP_CHAN_MSG_STATS_REQ, "seq",
-				    (json_int_t)srv->od_seq));
+				    (json_int_t)srv->sample_seq));
 	}
 }
 
-/* The on-demand sample came back: split the shards above their write capacity. */
+/*
+ * The load sample came back: keep the per-shard rates (new shards' owners and balancing),
+ * split the ON_DEMAND shards above their write capacity, and balance when it is due.
+ */
 static void
-chan_on_demand(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp)
+chan_on_sample(struct sp_chan_server *srv, struct chan_conn *c, const json_t *dp)
 {
 	struct sp_ctl_kctx kctx = chan_kctx(srv, c);
+	struct sp_ctl_ctx *ctx = srv->ctx;
+	int64_t on_demand = 0;
+	int changed = 0;
 	int rc;
 
-	srv->od_seq = 0;
-	if (srv->ctx->cat == NULL || !json_is_object(dp)) {
+	srv->sample_seq = 0;
+	if (ctx->cat == NULL || !json_is_object(dp)) {
 		return;
 	}
-	rc = sp_ctl_reshard_on_demand(srv->ctx->cat, &kctx, &srv->ctx->od, dp);
-	if (rc > 0) {
-		chan_push_catalog(srv, c);
-	} else if (rc < 0) {
+	if (sp_ctl_load_sample(&ctx->load, dp, (int64_t)sp_ctl_now_ms()) != 0) {
+		SP_CTL_ERR("load sample: out of memory");
+	}
+	/* on-demand capacity: only when an ON_DEMAND stream exists */
+	rc = sp_cat_on_demand_count(ctx->cat, &on_demand);
+	if (rc == 0 && on_demand > 0) {
+		rc = sp_ctl_reshard_on_demand(ctx->cat, &kctx, &ctx->od, dp);
+	}
+	if (rc < 0) {
 		SP_CTL_ERR("on-demand capacity: %s", sp_strerror(rc));
+	}
+	changed += SP_MAX(rc, 0);
+	rc = sp_ctl_balance_auto(ctx->cat, &kctx, ctx->balance_interval_s,
+				 (int64_t)sp_ctl_now_ms(), &ctx->balance_last_ms);
+	if (rc < 0) {
+		SP_CTL_ERR("balance: %s", sp_strerror(rc));
+	}
+	changed += SP_MAX(rc, 0);
+	if (changed > 0) {
+		chan_push_catalog(srv, c);
 	}
 }
 
@@ -703,6 +735,8 @@ chan_dp_kctx(void *arg, struct sp_ctl_kctx *out)
 	out->shard_limit = srv->shard_limit;
 	out->keys = srv->ctx->keys;
 	out->n_workers = connected ? srv->conn->workers : 0;
+	out->load = &srv->ctx->load;
+	out->applied = srv->applied;
 	return connected;
 }
 

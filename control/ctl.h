@@ -27,6 +27,7 @@
 
 #include <spate/compiler.h>
 
+#include "ctl_balance.h"
 #include "ctl_reshard.h"
 
 /* State mask bits of ctl_methods.def: when a method may run. */
@@ -74,8 +75,10 @@ typedef bool (*sp_ctl_dp_catalog_fn)(void *arg);
 /*
  * Hook through which the `kinesis` method learns what a Kinesis control operation runs
  * against (ctl_streams.h): it fills account, region, shard_limit and keys from spate-control's
- * settings and n_workers from the connected dataplane's hello (0 when none is connected);
- * now_ms is left to the caller. Returns true when a dataplane is connected.
+ * settings, n_workers from the connected dataplane's hello (0 when none is connected), applied
+ * (the catalog version the dataplane last applied) and load (the measured load); now_ms is left
+ * to the caller. Returns true when a dataplane is connected. shard_move and shard_balance use
+ * it too.
  */
 typedef bool (*sp_ctl_dp_kctx_fn)(void *arg, struct sp_ctl_kctx *out);
 
@@ -101,6 +104,9 @@ struct sp_ctl_ctx {
 	void *dp_arg;                    /* argument of the dp_ hooks */
 	uint64_t n_requests;	/* requests dispatched, all sessions */
 	struct sp_ctl_od od;	/* on-demand capacity: bars and the previous sample */
+	struct sp_ctl_load load; /* per-shard rates of the latest samples (chan_server.c) */
+	unsigned balance_interval_s; /* automatic balancing at most this often; 0: off */
+	int64_t balance_last_ms;     /* sp_ctl_now_ms() of the last automatic run; 0: none */
 };
 
 /* One line stream (a client connection, a test, the fuzzer). */

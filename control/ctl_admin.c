@@ -7,7 +7,9 @@
  * --test-services (held in memory only, never in the catalog file); and kinesis, any Kinesis
  * control operation run from the control socket exactly as the channel runs one the dataplane
  * forwards (ctl_streams.h): same settings, same push when the catalog changed, so a reshard
- * started here advances on the dataplane's applied like one started through HTTP.
+ * started here advances on the dataplane's applied like one started through HTTP; shard_move
+ * and shard_balance, which move open shards between the dataplane's workers (ctl_move.c: the
+ * checks, the one transaction per move, the planner's run).
  *
  * Each handler checks all of its params before it touches anything (-32602 names the first
  * bad one, unknown members included), makes its change in one catalog transaction that bumps
@@ -19,6 +21,7 @@
  * on spate-control's single thread.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@
 #include "catalog.h"
 #include "ctl.h"
 #include "ctl_log.h"
+#include "ctl_reshard.h"
 #include "ctl_streams.h"
 
 /* Refuse any member of params not in names[0..n); answers req and returns false on one. */
@@ -394,4 +398,120 @@ sp_ctl_m_on_demand_set(struct sp_ctl_req *req)
 		    (long long)recs, (long long)bytes);
 	sp_ctl_reply(req, json_pack("{s:I,s:I}", "split_records_per_s", (json_int_t)recs,
 				    "split_bytes_per_s", (json_int_t)bytes));
+}
+
+/* params.shard: a shard id ("shardId-000000000007", or Kinesis's looser forms) or its index. */
+static bool
+admin_shard_param(struct sp_ctl_req *req, int64_t *out)
+{
+	json_t *v = json_object_get(req->params, "shard");
+
+	if (v == NULL) {
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, "missing param \"shard\"");
+		return false;
+	}
+	if ((json_is_string(v) && sp_ctl_shard_index(json_string_value(v), out) == 0) ||
+	    (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	     json_integer_value(v) <= INT32_MAX)) {
+		*out = json_is_integer(v) ? json_integer_value(v) : *out;
+		return true;
+	}
+	sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS,
+		     "\"shard\" must be a shard id (shardId-000000000007) or its index (7)");
+	return false;
+}
+
+/* The dataplane's settings for a move: false after answering when none is connected. */
+static bool
+admin_move_kctx(struct sp_ctl_req *req, struct sp_ctl_kctx *kctx)
+{
+	struct sp_ctl_ctx *ctx = req->ctx;
+
+	if (ctx->cat == NULL) {
+		sp_ctl_error(req, SP_CTL_E_INTERNAL, "catalog not open");
+		return false;
+	}
+	/* the workers a shard may go to are the connected dataplane's (its hello) */
+	if (ctx->dp_kctx == NULL || !ctx->dp_kctx(ctx->dp_arg, kctx) || kctx->n_workers == 0) {
+		sp_ctl_error(req, SP_CTL_E_DP_NOT_CONNECTED, "no dataplane connected");
+		return false;
+	}
+	kctx->now_ms = admin_wall_ms();
+	return true;
+}
+
+void
+sp_ctl_m_shard_move(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"stream", "shard", "worker"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	struct sp_ctl_kctx kctx = {0};
+	struct sp_ctl_move mv = {0};
+	struct sp_ctl_move_err err;
+	int64_t worker;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_shard_move);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members)) ||
+	    !admin_stream_param(req, &mv.stream) || !admin_shard_param(req, &mv.index) ||
+	    !admin_int_param(req, "worker", INT32_MIN, INT32_MAX, &worker) ||
+	    !admin_move_kctx(req, &kctx)) {
+		return;
+	}
+	mv.to = (int)worker;
+	if (sp_ctl_move_shard(ctx->cat, &kctx, &mv, &err) != 0) {
+		sp_ctl_error(req, err.code, err.msg);
+		return;
+	}
+	/* Pushed before the reply: the dataplane serves the new owner when the operator hears. */
+	if (mv.moved && ctx->dp_catalog != NULL) {
+		(void)ctx->dp_catalog(ctx->dp_arg);
+	}
+	sp_ctl_reply(req, json_pack("{s:s,s:s,s:i,s:i,s:b,s:I}", "stream", mv.stream, "shard",
+				    mv.shard_id, "from", mv.from, "to", mv.to, "moved", mv.moved,
+				    "catalog_version", (json_int_t)mv.catalog_version));
+}
+
+void
+sp_ctl_m_shard_balance(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"dry_run", "max_moves"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	struct sp_ctl_kctx kctx = {0};
+	json_t *dry = json_object_get(req->params, "dry_run");
+	int64_t max_moves = SP_CTL_BALANCE_MAX_MOVES_DEFAULT;
+	json_t *report = NULL;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_shard_balance);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members))) {
+		return;
+	}
+	if (dry != NULL && !json_is_boolean(dry)) {
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, "\"dry_run\" must be true or false");
+		return;
+	}
+	if (json_object_get(req->params, "max_moves") != NULL &&
+	    !admin_int_param(req, "max_moves", 0, SP_CTL_BALANCE_MAX_MOVES, &max_moves)) {
+		return;
+	}
+	if (!admin_move_kctx(req, &kctx)) {
+		return;
+	}
+	int rc = sp_ctl_balance_run(ctx->cat, &kctx, json_is_true(dry), (size_t)max_moves,
+				    &report);
+
+	if (rc > 0 && ctx->dp_catalog != NULL) {
+		(void)ctx->dp_catalog(ctx->dp_arg); /* one push for all the moves */
+	}
+	if (report == NULL) {
+		char msg[SP_CTL_MAX_ERRMSG_BYTES];
+
+		snprintf(msg, sizeof(msg), "balance failed: %s",
+			 sp_strerror(rc < 0 ? rc : -ENOMEM));
+		sp_ctl_error(req, SP_CTL_E_INTERNAL, msg);
+		return;
+	}
+	if (rc > 0) {
+		SP_CTL_INFO("balance: %d shard(s) moved", rc);
+	}
+	sp_ctl_reply(req, report);
 }

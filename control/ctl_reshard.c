@@ -17,8 +17,9 @@
  * a split closes one shard and opens two, a merge closes two adjacent ones and opens one. All
  * of one plan commit together: UpdateShardCount's intermediate shards (opened and closed by the
  * same plan) are closed at birth, hold no record, and keep the lineage exact (a child has at
- * most two parents, as Kinesis requires). New open shards go to the workers with the fewest
- * open shards (ties: the lowest worker).
+ * most two parents, as Kinesis requires). New open shards go to the workers with the least
+ * measured load (ctl_balance.h; a child is expected to carry its parents' load by its share of
+ * their hash keys), then the fewest open shards, then the lowest worker.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <spate/seqno.h>
 
 #include "catalog.h"
+#include "ctl_balance.h"
 #include "ctl_log.h"
 #include "ctl_reshard.h"
 #include "ctl_streams.h"
@@ -49,6 +51,9 @@ struct rs_plan {
 	struct rs_shard *w;
 	size_t nw;
 	size_t cap;
+	/* the stream's open shards before the plan (their measured loads place the children) */
+	struct rs_shard *orig;
+	size_t norig;
 	/* what the switch commits */
 	int64_t *close_index;
 	char (*close_seq)[SP_U128_DEC_MAX + 1];
@@ -143,6 +148,7 @@ static void
 rs_free(struct rs_plan *p)
 {
 	free(p->w);
+	free(p->orig);
 	free(p->close_index);
 	free(p->close_seq);
 	free(p->add);
@@ -174,7 +180,16 @@ rs_load(struct sp_cat *cat, const struct sp_cat_stream_row *st, struct rs_plan *
 			return -EINVAL;
 		}
 	}
-	return p->nw > 0 && p->w[p->nw - 1].end == ~(sp_u128)0 ? 0 : -EINVAL;
+	if (p->nw == 0 || p->w[p->nw - 1].end != ~(sp_u128)0) {
+		return -EINVAL;
+	}
+	p->orig = malloc(p->nw * sizeof(*p->orig));
+	if (p->orig == NULL) {
+		return -ENOMEM;
+	}
+	memcpy(p->orig, p->w, p->nw * sizeof(*p->orig));
+	p->norig = p->nw;
+	return 0;
 }
 
 static sp_u128
@@ -433,38 +448,70 @@ sp_ctl_reshard_scale_splits(struct sp_cat *cat, const struct sp_cat_stream_row *
 	return rc;
 }
 
-/* Give each shard the plan left open to the least loaded worker. */
+/* Hash keys in [start, end] as a double (2^128 keys do not fit an sp_u128). */
+static double
+rs_keys(sp_u128 start, sp_u128 end)
+{
+	return (double)(end - start) + 1.0;
+}
+
+/*
+ * The load a new shard is expected to carry: its share, by hash keys, of the measured load of
+ * each shard the stream had open before the plan (a split's child half its parent's, a
+ * merge's child both parents').
+ */
+static double
+rs_expected(const struct sp_ctl_kctx *ctx, const char *stream, const struct rs_plan *p,
+	    const struct rs_shard *s)
+{
+	double e = 0;
+
+	for (size_t i = 0; ctx->load != NULL && i < p->norig; i++) {
+		const struct rs_shard *o = &p->orig[i];
+		sp_u128 lo = SP_MAX(o->start, s->start);
+		sp_u128 hi = SP_MIN(o->end, s->end);
+
+		if (lo <= hi) {
+			e += sp_ctl_load_of(ctx->load, stream, o->index) * rs_keys(lo, hi) /
+			     rs_keys(o->start, o->end);
+		}
+	}
+	return e;
+}
+
+/*
+ * Give each shard the plan left open to a worker: the least measured load, then the fewest
+ * open shards, then the lowest worker (sp_ctl_owner_pick()), counting every other stream's
+ * open shards, this stream's shards that stay, and the new shards placed before.
+ */
 static int
 rs_owners(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const char *stream, struct rs_plan *p)
 {
-	int64_t load[SP_CTL_MAX_WORKERS] = {0};
+	double load[SP_CTL_MAX_WORKERS];
+	int64_t count[SP_CTL_MAX_WORKERS];
 	unsigned n = SP_MIN(ctx->n_workers, SP_CTL_MAX_WORKERS);
 	int rc;
 
 	SP_VERIFY(n >= 1);
 	/* the other streams' open shards, then what this stream keeps where it is */
-	rc = sp_cat_owner_counts(cat, stream, load, n);
+	rc = sp_ctl_worker_loads(cat, ctx->load, stream, n, load, count, NULL);
 	if (rc != 0) {
 		return rc;
 	}
 	for (size_t i = 0; i < p->nw; i++) {
 		if (p->w[i].add < 0 && p->w[i].owner >= 0 && (unsigned)p->w[i].owner < n) {
-			load[p->w[i].owner]++;
+			load[p->w[i].owner] += sp_ctl_load_of(ctx->load, stream, p->w[i].index);
+			count[p->w[i].owner]++;
 		}
 	}
 	for (size_t i = 0; i < p->nw; i++) {
 		struct rs_shard *s = &p->w[i];
-		unsigned best = 0;
 
 		if (s->add < 0) {
 			continue;
 		}
-		for (unsigned w = 1; w < n; w++) {
-			best = load[w] < load[best] ? w : best;
-		}
-		load[best]++;
-		s->owner = (int)best;
-		p->add[s->add].owner_lcore = (int)best;
+		s->owner = (int)sp_ctl_owner_pick(load, count, n, rs_expected(ctx, stream, p, s));
+		p->add[s->add].owner_lcore = s->owner;
 	}
 	return 0;
 }
@@ -647,6 +694,7 @@ rs_find_one(void *arg, const struct sp_cat_shard_row *row)
 		return 0;
 	}
 	f->ref->open = row->ending_seq == NULL;
+	f->ref->owner = row->owner_lcore;
 	snprintf(f->ref->id, sizeof(f->ref->id), "%s", row->shard_id);
 	f->rc = rs_range(row, &f->ref->start, &f->ref->end) == 0 ? 0 : -EIO;
 	return 1;

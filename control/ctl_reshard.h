@@ -33,6 +33,7 @@ SP_MUST_CHECK int sp_ctl_shard_index(const char *s, int64_t *idx);
 struct sp_ctl_shard_ref {
 	int64_t index;
 	bool open;
+	int owner; /* owner_lcore */
 	sp_u128 start;
 	sp_u128 end;
 	char id[SP_K_SHARD_ID_MAX_CHARS + 1];

@@ -39,6 +39,7 @@
 #include <spate/keyfile.h>
 
 #include "catalog.h"
+#include "ctl_balance.h"
 #include "ctl_log.h"
 #include "ctl_reshard.h"
 #include "ctl_streams.h"
@@ -1798,12 +1799,35 @@ sp_ctl_kinesis_hash_range(uint32_t n, uint32_t i, sp_u128 *start, sp_u128 *end)
 	SP_ASSERT(*start <= *end);
 }
 
+/*
+ * The owners of a new stream's n shards: each goes to the worker with the least measured load,
+ * then the fewest open shards, then the lowest index (sp_ctl_owner_pick()), counting the shards
+ * placed before it at the average load of an open shard. Without a sample (or on an empty
+ * appliance) that is the fewest open shards: shard i of the first stream goes to i % workers.
+ */
+static int
+kin_owners(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, uint32_t n, int *owners)
+{
+	double load[SP_CTL_MAX_WORKERS];
+	int64_t count[SP_CTL_MAX_WORKERS];
+	unsigned nw = SP_MIN(ctx->n_workers, SP_CTL_MAX_WORKERS);
+	double mean = 0;
+	int rc;
+
+	SP_VERIFY(nw > 0);
+	rc = sp_ctl_worker_loads(cat, ctx->load, NULL, nw, load, count, &mean);
+	for (uint32_t i = 0; rc == 0 && i < n; i++) {
+		owners[i] = (int)sp_ctl_owner_pick(load, count, nw, mean);
+	}
+	return rc;
+}
+
 /* Fill the n shards of a new stream: ids, hash ranges, starting sequence numbers, owners. */
 static void
-kin_fill_shards(const struct sp_ctl_kctx *ctx, uint32_t epoch, uint32_t tag, uint32_t n,
+kin_fill_shards(uint32_t epoch, uint32_t tag, uint32_t n, const int *owners,
 		struct sp_cat_shard *sh, struct kin_new_shard *txt)
 {
-	SP_VERIFY(n > 0 && ctx->n_workers > 0);
+	SP_VERIFY(n > 0);
 	for (uint32_t i = 0; i < n; i++) {
 		struct sp_seqno_fields f = {.epoch = epoch, .stream_tag = tag, .shard_index = i};
 		sp_u128 start, end;
@@ -1818,7 +1842,7 @@ kin_fill_shards(const struct sp_ctl_kctx *ctx, uint32_t epoch, uint32_t tag, uin
 			.starting_hash_key = txt[i].start,
 			.ending_hash_key = txt[i].end,
 			.starting_seq = txt[i].seq,
-			.owner_lcore = (int)(i % ctx->n_workers),
+			.owner_lcore = owners[i],
 			.index = i,
 		};
 	}
@@ -1838,11 +1862,16 @@ kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struc
 	const char *name = r->m[KM_STREAM_NAME].s;
 	struct sp_cat_shard *sh = calloc(n, sizeof(*sh));
 	struct kin_new_shard *txt = calloc(n, sizeof(*txt));
+	int *owners = calloc(n, sizeof(*owners));
 	char arn[SP_CAT_ARN_MAX_BYTES];
 	uint32_t epoch = 0;
 	struct sp_cat_tag *tags = NULL;
 	size_t n_tags = 0;
-	int rc = sh == NULL || txt == NULL ? -ENOMEM : sp_cat_epoch(cat, &epoch);
+	int rc = sh == NULL || txt == NULL || owners == NULL ? -ENOMEM : sp_cat_epoch(cat, &epoch);
+
+	if (rc == 0) {
+		rc = kin_owners(cat, ctx, n, owners);
+	}
 
 	if (rc == 0) {
 		rc = kin_tags_array(r->m[KM_TAGS].present ? r->m[KM_TAGS].j : NULL, &tags, &n_tags);
@@ -1866,11 +1895,12 @@ kin_create_insert(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struc
 
 		snprintf(arn, sizeof(arn), "arn:aws:kinesis:%s:%s:stream/%s", ctx->region,
 			 ctx->account, name);
-		kin_fill_shards(ctx, epoch, tag, n, sh, txt);
+		kin_fill_shards(epoch, tag, n, owners, sh, txt);
 		rc = sp_cat_stream_insert(cat, &st, sh, n);
 	}
 	free(sh);
 	free(txt);
+	free(owners);
 	free(tags);
 	if (rc == -EEXIST) {
 		kin_error(out, SP_KERR_RESOURCE_IN_USE,

@@ -21,6 +21,7 @@
 #include <spate/seqno.h>
 
 struct sp_cat;
+struct sp_ctl_load;
 struct sp_keyfile;
 
 /* Defaults of spate-control's Kinesis settings (command line: --account, --region, ...). */
@@ -50,9 +51,12 @@ struct sp_ctl_kctx {
 	const char *account;  /* 12 digits: messages and new ARNs */
 	const char *region;   /* new ARNs and messages */
 	int64_t now_ms;	      /* wall clock, ms since the Unix epoch */
-	unsigned n_workers;   /* dataplane workers: owner_lcore of shard i is i % n_workers */
+	unsigned n_workers;   /* dataplane workers, the owners new shards are given */
 	unsigned shard_limit; /* open shards allowed across all streams */
 	const struct sp_keyfile *keys; /* --key-file, for StartStreamEncryption; NULL: none */
+	/* the measured load new shards are placed by (ctl_balance.h); NULL: none measured */
+	const struct sp_ctl_load *load;
+	int64_t applied; /* the catalog_version the dataplane last applied; 0: none yet */
 };
 
 /* The answer to one operation. */

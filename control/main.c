@@ -8,13 +8,15 @@
  *
  * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]
  *                      [--region REGION] [--shard-limit N] [--key-file PATH]
- *                      [--test-services] [--verbose]
+ *                      [--balance-interval-s N] [--test-services] [--verbose]
  * The Kinesis settings (account, region, shard limit) apply to the control operations the
  * dataplane forwards (ctl_streams.h). --key-file names the operator's stream-encryption keys
  * (include/spate/keyfile.h), loaded once at start (a bad file stops the start); without it
  * every StartStreamEncryption answers KMSNotFoundException. --test-services is to
  * spate-control what the dataplane's test_services key is to it (tools/spate-dev passes both or
  * neither): it allows the test-only method clock_offset_set. Production never sets it.
+ * --balance-interval-s N (default 0, off) balances shards over the workers by measured load at
+ * most every N seconds, when the loads are uneven (control/ctl_balance.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +76,7 @@ ctl_usage(FILE *out)
 	fprintf(out,
 		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
 		"                     [--region REGION] [--shard-limit N] [--key-file PATH]\n"
-		"                     [--test-services] [--verbose]\n"
+		"                     [--balance-interval-s N] [--test-services] [--verbose]\n"
 		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
 		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
@@ -87,11 +89,13 @@ ctl_usage(FILE *out)
 		"  --shard-limit N    open shards allowed across all streams, default %u\n"
 		"  --key-file PATH    stream-encryption keys, lines \"<key-id> <64 hex digits>\";\n"
 		"                     none: StartStreamEncryption finds no key\n"
+		"  --balance-interval-s N  move shards to even out the workers' measured load,\n"
+		"                     at most every N s (0-%u), default 0: off\n"
 		"  --test-services    allow test-only methods (clock_offset_set); never in "
 		"production\n"
 		"  --verbose          debug logging\n"
 		"  --version          print the version and exit\n",
-		SP_CTL_K_SHARD_LIMIT_DEFAULT);
+		SP_CTL_K_SHARD_LIMIT_DEFAULT, SP_CTL_BALANCE_INTERVAL_MAX_S);
 }
 
 /* s is 1..max characters, all of them from set. */
@@ -132,6 +136,25 @@ ctl_kconf_check(struct ctl_main *m, const char *limit)
 		return -EINVAL;
 	}
 	m->kconf.shard_limit = (unsigned)v;
+	return 0;
+}
+
+/* --balance-interval-s: whole seconds, 0 (off) to SP_CTL_BALANCE_INTERVAL_MAX_S. */
+static int
+ctl_balance_check(struct ctl_main *m, const char *arg)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v > SP_CTL_BALANCE_INTERVAL_MAX_S) {
+		fprintf(stderr, "spate-control: --balance-interval-s must be 0-%u\n",
+			SP_CTL_BALANCE_INTERVAL_MAX_S);
+		return -EINVAL;
+	}
+	m->ctx.balance_interval_s = (unsigned)v;
 	return 0;
 }
 
@@ -267,6 +290,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"region", required_argument, NULL, 'g'},
 		{"shard-limit", required_argument, NULL, 'l'},
 		{"key-file", required_argument, NULL, 'k'},
+		{"balance-interval-s", required_argument, NULL, 'b'},
 		{"test-services", no_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -274,12 +298,13 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *limit = NULL;
+	const char *balance = NULL;
 	int c;
 
 	m->name = "spate";
 	m->kconf.account = SP_CTL_K_ACCOUNT_DEFAULT;
 	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
-	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:tvVh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:b:tvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -301,6 +326,9 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			break;
 		case 'k':
 			m->key_file = optarg;
+			break;
+		case 'b':
+			balance = optarg;
 			break;
 		case 't':
 			m->test_services = true;
@@ -326,6 +354,9 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	if (!ctl_name_ok(m->name)) {
 		fprintf(stderr, "spate-control: --name must be 1-%d characters of [a-z0-9-]\n",
 			SP_NAME_MAX_BYTES - 1);
+		return -EINVAL;
+	}
+	if (balance != NULL && ctl_balance_check(m, balance) != 0) {
 		return -EINVAL;
 	}
 	return ctl_kconf_check(m, limit);
@@ -408,6 +439,7 @@ ctl_shutdown(struct ctl_main *m)
 	sp_chan_server_close(m->chan);
 	json_decref(m->ctx.od.last);
 	m->ctx.od.last = NULL;
+	sp_ctl_load_fini(&m->ctx.load);
 	sp_cat_close(m->cat);
 	m->ctx.keys = NULL;
 	sp_keyfile_clear(&m->keys);
@@ -442,9 +474,9 @@ main(int argc, char **argv)
 	m.ctx.od.split_records_per_s = SP_CTL_OD_RECORDS_PER_S_DEFAULT;
 	m.ctx.od.split_bytes_per_s = SP_CTL_OD_BYTES_PER_S_DEFAULT;
 	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s, account %s, "
-		    "region %s, shard limit %u",
+		    "region %s, shard limit %u, balance interval %u s (0: off)",
 		    SPATE_VERSION, m.name, m.data_dir, m.run_dir, m.kconf.account, m.kconf.region,
-		    m.kconf.shard_limit);
+		    m.kconf.shard_limit, m.ctx.balance_interval_s);
 	rc = ctl_start(&m);
 	if (rc == 0) {
 		SP_CTL_INFO("ready");

@@ -46,6 +46,8 @@ struct spatectl {
 	int timeout_ms;
 	int interval_ms; /* shards: between the two samples of the rates; 0 = one sample */
 	bool wait;       /* split, merge, scale: until the stream is ACTIVE again */
+	bool dry_run;    /* balance: plan only */
+	long max_moves;  /* balance: at most this many moves; -1: the server's default */
 	int n_remove;    /* tags --remove */
 	const char *remove[SPATECTL_MAX_REMOVE];
 };
@@ -55,7 +57,8 @@ spatectl_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: spatectl [--socket PATH | --name NAME] [--json] [--timeout SEC]\n"
-		"                [--interval SEC] [--wait] [--remove KEY]... COMMAND [ARGS]\n"
+		"                [--interval SEC] [--wait] [--remove KEY]... [--dry-run]\n"
+		"                [--max-moves N] COMMAND [ARGS]\n"
 		"commands:\n"
 		"  status                 both processes: pids, lcores, ports, queues, counters\n"
 		"  methods | help [NAME]  the methods the control socket serves\n"
@@ -66,14 +69,20 @@ spatectl_usage(FILE *out)
 		"stream administration (Kinesis operations through the `kinesis` method):\n"
 		"  streams                name, status, mode, open shards, retention, encryption,\n"
 		"                         created\n"
-		"  shards STREAM          shards: hash range, parents, open/closed, owner core,\n"
-		"                         records, rates over --interval SEC (default 1)\n"
+		"  shards STREAM          shards: hash range, parents, open/closed, owner worker,\n"
+		"                         past owners, records, rates over --interval SEC\n"
+		"                         (default 1)\n"
 		"  split STREAM SHARD [HASHKEY]  split a shard (default key: its range's middle)\n"
 		"  merge STREAM SHARD ADJACENT   merge two adjacent open shards\n"
 		"  scale STREAM N         UpdateShardCount to N (uniform scaling)\n"
 		"  retention STREAM HOURS set the retention period (increase or decrease)\n"
 		"  tags STREAM [KEY=VALUE ...] [--remove KEY ...]\n"
 		"                         add/remove tags, then list them\n"
+		"workers (shard_move, shard_balance):\n"
+		"  move STREAM SHARD WORKER  move an open shard to dataplane worker WORKER\n"
+		"  balance [--dry-run] [--max-moves N]\n"
+		"                         move shards from the most to the least loaded workers\n"
+		"                         (measured load; shard counts while nothing is measured)\n"
 		"  SHARD is a ShardId or its number (7 = shardId-000000000007). --wait on split,\n"
 		"  merge and scale polls until the stream is ACTIVE again (at most 60 s).\n"
 		"socket: --socket, else $SPATE_CTL_SOCKET, else "
@@ -743,9 +752,53 @@ spatectl_shard_find(json_t *rows, const char *stream, const char *shard)
 }
 
 static const struct spatectl_col g_spatectl_shard_cols[] = {
-    {"SHARD", "shard"}, {"HASH_RANGE", "range"}, {"PARENTS", "parents"},     {"STATE", "state"},
-    {"OWNER", "owner"}, {"RECORDS", "records"},  {"REC/S", "records_per_s"}, {"MB/S", "mb_per_s"},
+    {"SHARD", "shard"}, {"HASH_RANGE", "range"}, {"PARENTS", "parents"},
+    {"STATE", "state"}, {"OWNER", "owner"},	 {"PAST", "past"},
+    {"RECORDS", "records"}, {"REC/S", "records_per_s"}, {"MB/S", "mb_per_s"},
 };
+
+/* The catalog's shard objects of stream (catalog_get), or NULL when it cannot be read. */
+static json_t *
+spatectl_catalog_shards(const struct spatectl *sc, const char *stream)
+{
+	json_t *res = NULL;
+	json_t *out = NULL;
+	size_t i;
+	json_t *st;
+
+	if (spatectl_call(sc, "catalog_get", NULL, &res) != 0) {
+		return NULL;
+	}
+	json_array_foreach(json_object_get(res, "streams"), i, st)
+	{
+		const char *name = json_string_value(json_object_get(st, "name"));
+
+		if (name != NULL && strcmp(name, stream) == 0) {
+			out = json_incref(json_object_get(st, "shards"));
+		}
+	}
+	json_decref(res);
+	return out;
+}
+
+/* The past owners of shard id among the catalog's shards: an array ([] when none). */
+static json_t *
+spatectl_past_owners(json_t *cat_shards, const char *id)
+{
+	size_t i;
+	json_t *sh;
+
+	json_array_foreach(cat_shards, i, sh)
+	{
+		const char *sid = json_string_value(json_object_get(sh, "shard_id"));
+		json_t *past = json_object_get(sh, "past_owners");
+
+		if (sid != NULL && strcmp(sid, id) == 0 && json_is_array(past)) {
+			return json_copy(past);
+		}
+	}
+	return json_array();
+}
 
 /* One row of `shards`: a ListShards entry with its figures in samples a (t0) and b (t1). */
 static json_t *
@@ -812,6 +865,19 @@ spatectl_shards_print(const char *stream, json_t *rows, bool figures)
 			 q != NULL ? "+" : "", q != NULL ? spatectl_shard_num(q) : "");
 		json_object_set_new(r, "parents", json_string(buf));
 		json_object_set_new(r, "state", json_string(open ? "open" : "closed"));
+		/* past owners "0,2"; "-" when none */
+		size_t k;
+		json_t *w;
+		size_t n = 0;
+
+		buf[0] = '\0';
+		json_array_foreach(json_object_get(sh, "past_owners"), k, w)
+		{
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%lld", k > 0 ? "," : "",
+					      (long long)json_integer_value(w));
+			n = SP_MIN(n, sizeof(buf) - 1);
+		}
+		json_object_set_new(r, "past", json_string(n > 0 ? buf : "-"));
 		json_array_append_new(trows, r);
 	}
 	printf("stream %s: %zu shards%s\n", stream, json_array_size(rows),
@@ -837,6 +903,8 @@ spatectl_cmd_shards(const struct spatectl *sc, const char *stream)
 	if (shards == NULL) {
 		return rc;
 	}
+	json_t *cat = spatectl_catalog_shards(sc, stream);
+
 	s0 = spatectl_shard_sample(sc, &t0);
 	if (s0 != NULL && sc->interval_ms > 0) {
 		struct timespec ts = {.tv_sec = sc->interval_ms / 1000,
@@ -854,9 +922,13 @@ spatectl_cmd_shards(const struct spatectl *sc, const char *stream)
 		if (id == NULL) {
 			continue;
 		}
-		json_array_append_new(
-		    rows, spatectl_shard_row(sh, spatectl_shard_find(s0, stream, id),
-					     spatectl_shard_find(s1, stream, id), t0, t1));
+		json_t *row = spatectl_shard_row(sh, spatectl_shard_find(s0, stream, id),
+						 spatectl_shard_find(s1, stream, id), t0, t1);
+
+		if (row != NULL) {
+			json_object_set_new(row, "past_owners", spatectl_past_owners(cat, id));
+		}
+		json_array_append_new(rows, row);
 	}
 	if (sc->json) {
 		spatectl_print_json(rows);
@@ -865,6 +937,7 @@ spatectl_cmd_shards(const struct spatectl *sc, const char *stream)
 	}
 	json_decref(rows);
 	json_decref(shards);
+	json_decref(cat);
 	json_decref(s0);
 	json_decref(s1);
 	return 0;
@@ -1200,6 +1273,84 @@ spatectl_num_arg(const char *what, const char *s, long min, long max)
 	return v;
 }
 
+/* `move STREAM SHARD WORKER`: shard_move. */
+static int
+spatectl_cmd_move(const struct spatectl *sc, const char *stream, const char *shard_arg,
+		  long worker)
+{
+	char shard[64];
+	json_t *res = NULL;
+	json_t *params;
+	int rc;
+
+	spatectl_shard_id(shard_arg, shard, sizeof(shard));
+	params = json_pack("{s:s,s:s,s:I}", "stream", stream, "shard", shard, "worker",
+			   (json_int_t)worker);
+	rc = spatectl_call(sc, "shard_move", params, &res);
+	json_decref(params);
+	if (rc != 0) {
+		return rc;
+	}
+	if (sc->json) {
+		spatectl_print_json(res);
+	} else if (json_is_true(json_object_get(res, "moved"))) {
+		printf("%s %s: moved from worker %lld to worker %lld (catalog version %lld)\n",
+		       stream, json_string_value(json_object_get(res, "shard")),
+		       (long long)json_integer_value(json_object_get(res, "from")),
+		       (long long)json_integer_value(json_object_get(res, "to")),
+		       (long long)json_integer_value(json_object_get(res, "catalog_version")));
+	} else {
+		printf("%s %s: already on worker %lld, nothing moved\n", stream,
+		       json_string_value(json_object_get(res, "shard")),
+		       (long long)json_integer_value(json_object_get(res, "to")));
+	}
+	json_decref(res);
+	return 0;
+}
+
+static const struct spatectl_col g_spatectl_move_cols[] = {
+    {"STREAM", "stream"}, {"SHARD", "shard"}, {"FROM", "from"}, {"TO", "to"}, {"LOAD", "load"},
+};
+
+static const struct spatectl_col g_spatectl_worker_cols[] = {
+    {"WORKER", "worker"},
+    {"SHARDS", "shards"},
+    {"LOAD", "load"},
+};
+
+/* `balance [--dry-run] [--max-moves N]`: shard_balance. */
+static int
+spatectl_cmd_balance(const struct spatectl *sc)
+{
+	json_t *params = json_pack("{s:b}", "dry_run", sc->dry_run);
+	json_t *res = NULL;
+	int rc;
+
+	if (params != NULL && sc->max_moves >= 0) {
+		json_object_set_new(params, "max_moves", json_integer(sc->max_moves));
+	}
+	rc = spatectl_call(sc, "shard_balance", params, &res);
+	json_decref(params);
+	if (rc != 0) {
+		return rc;
+	}
+	if (sc->json) {
+		spatectl_print_json(res);
+	} else {
+		size_t n = json_array_size(json_object_get(res, "moves"));
+
+		printf("%zu move%s%s\n", n, n == 1 ? "" : "s",
+		       sc->dry_run ? " planned (dry run: nothing moved)" : "");
+		spatectl_table("moves", json_object_get(res, "moves"), g_spatectl_move_cols,
+			       SP_ARRAY_SIZE(g_spatectl_move_cols));
+		spatectl_table(sc->dry_run ? "workers (after the planned moves)" : "workers",
+			       json_object_get(res, "workers"), g_spatectl_worker_cols,
+			       SP_ARRAY_SIZE(g_spatectl_worker_cols));
+	}
+	json_decref(res);
+	return 0;
+}
+
 static int
 spatectl_resolve_socket(struct spatectl *sc, const char *opt_socket, const char *name)
 {
@@ -1264,6 +1415,12 @@ spatectl_run_admin(const struct spatectl *sc, int argc, char **argv)
 		rc = spatectl_cmd_retention(sc, argv[1], h);
 	} else if (strcmp(cmd, "tags") == 0 && argc >= 2) {
 		rc = spatectl_cmd_tags(sc, argv[1], argc - 2, argv + 2);
+	} else if (strcmp(cmd, "move") == 0 && argc == 4) {
+		long w = spatectl_num_arg("WORKER", argv[3], 0, 1023);
+
+		rc = w < 0 ? SPATECTL_EXIT_USAGE : spatectl_cmd_move(sc, argv[1], argv[2], w);
+	} else if (strcmp(cmd, "balance") == 0 && argc == 1) {
+		rc = spatectl_cmd_balance(sc);
 	}
 	return rc;
 }
@@ -1366,6 +1523,12 @@ spatectl_admin_opt(struct spatectl *sc, int c, const char *arg)
 	case 'w':
 		sc->wait = true;
 		break;
+	case 'D':
+		sc->dry_run = true;
+		break;
+	case 'M':
+		sc->max_moves = spatectl_num_arg("--max-moves", arg, 0, 256);
+		return sc->max_moves >= 0;
 	case 'r':
 		if (sc->n_remove == SPATECTL_MAX_REMOVE) {
 			fprintf(stderr, "spatectl: at most %d --remove\n", SPATECTL_MAX_REMOVE);
@@ -1392,14 +1555,16 @@ main(int argc, char **argv)
 		{"interval", required_argument, NULL, 'i'},
 		{"wait", no_argument, NULL, 'w'},
 		{"remove", required_argument, NULL, 'r'},
+		{"dry-run", no_argument, NULL, 'D'},
+		{"max-moves", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
-	struct spatectl sc = {.timeout_ms = 5000, .interval_ms = 1000};
+	struct spatectl sc = {.timeout_ms = 5000, .interval_ms = 1000, .max_moves = -1};
 	const char *opt_socket = NULL;
 	const char *name = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:n:jt:hVi:wr:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:jt:hVi:wr:DM:", opts, NULL)) != -1) {
 		char *end;
 		double sec;
 
@@ -1428,7 +1593,7 @@ main(int argc, char **argv)
 		case 'V':
 			printf("spatectl %s\n", SPATE_VERSION);
 			return SPATECTL_EXIT_OK;
-		default: /* --interval, --wait, --remove, or a usage error */
+		default: /* --interval, --wait, --remove, --dry-run, --max-moves, or usage */
 			if (spatectl_admin_opt(&sc, c, optarg)) {
 				break;
 			}

@@ -122,6 +122,12 @@ test_create_and_pragmas(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), SP_CAT_SCHEMA_VERSION);
 	sqlite3_finalize(st);
+	/* v4: no shard was ever moved, so no past owner */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM shard_owners", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
@@ -333,6 +339,12 @@ test_migrate_from_v1(void **state)
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), SP_CAT_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	/* v4: no shard was ever moved, so no past owner */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM shard_owners", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }

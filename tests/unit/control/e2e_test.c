@@ -10,7 +10,8 @@
  * a Kinesis operation run through the `kinesis` method (a SplitShard driven to its end by
  * applied; reshards refused while no dataplane is connected, read-only operations served).
  * --key-file: keys_list shows ids and fingerprints (and no key file without it), a bad key
- * file stops the start.
+ * file stops the start. shard_move through the socket reaches the fake dataplane as a push
+ * (test_shard_move_dp).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@ static char g_run[128];
 static char g_data[128];
 static pid_t g_pid;
 static char g_keys[64]; /* a key file for setup_keys, "" for none */
+static bool g_balance;	/* setup_balance: --balance-interval-s 1 */
 
 #define E2E_KEY "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
@@ -118,6 +120,25 @@ read_msg(int fd)
 	}
 }
 
+/*
+ * The next channel message but load samples: spate-control asks for one every 5 s
+ * (chan_server.c), which a slow run may meet in the middle of an exchange; unanswered, it is
+ * asked again at the next sweep.
+ */
+static json_t *
+read_dp(int fd)
+{
+	for (;;) {
+		json_t *m = read_msg(fd);
+		const char *type = json_string_value(json_object_get(m, "msg"));
+
+		if (type == NULL || strcmp(type, "stats_req") != 0) {
+			return m;
+		}
+		json_decref(m);
+	}
+}
+
 static json_t *
 rpc(const char *line)
 {
@@ -147,6 +168,10 @@ setup(void **state)
 		if (g_keys[0] != '\0') {
 			execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name",
 			      "e2e", "--key-file", g_keys, (char *)NULL);
+		}
+		if (g_balance) {
+			execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name",
+			      "e2e", "--balance-interval-s", "1", (char *)NULL);
 		}
 		execl(g_bin, g_bin, "--data-dir", g_data, "--run-dir", g_run, "--name", "e2e",
 		      (char *)NULL);
@@ -321,7 +346,7 @@ send_kreq(int fd, long long id, const char *op, const char *body)
 static json_t *
 read_kresp(int fd, long long id, int status, const char *type)
 {
-	json_t *r = read_msg(fd);
+	json_t *r = read_dp(fd);
 
 	assert_non_null(r);
 	assert_string_equal(json_string_value(json_object_get(r, "msg")), "kresp");
@@ -336,7 +361,7 @@ read_kresp(int fd, long long id, int status, const char *type)
 static json_int_t
 read_catalog(int fd, const char *status)
 {
-	json_t *c = read_msg(fd);
+	json_t *c = read_dp(fd);
 
 	assert_non_null(c);
 	assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
@@ -378,7 +403,7 @@ hello(int dp, int pid, json_int_t epoch)
 		 "{\"msg\":\"hello\",\"proto\":1,\"pid\":%d,\"name\":\"e2e\",\"workers\":2}\n",
 		 pid);
 	send_str(dp, line);
-	json_t *cfg = read_msg(dp);
+	json_t *cfg = read_dp(dp);
 
 	assert_string_equal(json_string_value(json_object_get(cfg, "msg")), "config");
 	assert_int_equal(json_integer_value(json_object_get(cfg, "epoch")), epoch);
@@ -609,7 +634,7 @@ test_kinesis_method_dp(void **state)
 	char status[32] = "UPDATING";
 
 	for (int i = 0; i < 10 && strcmp(status, "ACTIVE") != 0; i++) {
-		json_t *c = read_msg(dp);
+		json_t *c = read_dp(dp);
 
 		assert_non_null(c);
 		assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
@@ -634,6 +659,183 @@ test_kinesis_method_dp(void **state)
 	close(dp);
 }
 
+/* A move's reply (result or error) over the control socket. */
+static json_t *
+move_rpc(int shard, int worker)
+{
+	char line[256];
+
+	snprintf(line, sizeof(line),
+		 "{\"id\":1,\"method\":\"shard_move\",\"params\":{\"stream\":\"m\","
+		 "\"shard\":%d,\"worker\":%d}}\n",
+		 shard, worker);
+	return rpc(line);
+}
+
+/*
+ * shard_move and shard_balance over the control socket with a fake dataplane of two workers:
+ * refused without a dataplane; a move pushes the snapshot (new owner, past_owners) before the
+ * reply; "still moving" until the dataplane says applied; a past owner is refused; the balance
+ * (dry) leaves the moved shard where it is and moves the other.
+ */
+static void
+test_shard_move_dp(void **state)
+{
+	(void)state;
+	json_t *r = move_rpc(0, 1);
+
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+			 -32000);
+	json_decref(r);
+	int dp = connect_to("chan.sock");
+	json_int_t v = hello(dp, 5300, 1);
+
+	send_applied(dp, v);
+	send_kreq(dp, 1, "CreateStream", "{\"StreamName\":\"m\",\"ShardCount\":2}");
+	v = read_catalog(dp, "CREATING");
+	json_decref(read_kresp(dp, 1, 200, ""));
+	send_applied(dp, v);
+	v = read_catalog(dp, "ACTIVE");
+	send_applied(dp, v);
+
+	/* shard 0: worker 0 -> 1; the dataplane has the new snapshot before the reply */
+	r = move_rpc(0, 1);
+	json_t *res = json_object_get(r, "result");
+
+	assert_true(json_is_true(json_object_get(res, "moved")));
+	assert_int_equal(json_integer_value(json_object_get(res, "from")), 0);
+	assert_int_equal(json_integer_value(json_object_get(res, "to")), 1);
+	assert_int_equal(json_integer_value(json_object_get(res, "catalog_version")), v + 1);
+	json_decref(r);
+	json_t *c = read_dp(dp);
+
+	assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
+	assert_int_equal(json_integer_value(json_object_get(c, "catalog_version")), v + 1);
+	json_t *sh = json_array_get(
+	    json_object_get(json_array_get(json_object_get(json_object_get(c, "catalog"),
+							   "streams"),
+					   0),
+			    "shards"),
+	    0);
+
+	assert_int_equal(json_integer_value(json_object_get(sh, "owner_lcore")), 1);
+	assert_int_equal(json_array_size(json_object_get(sh, "past_owners")), 1);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(sh, "past_owners"), 0)),
+			 0);
+	json_decref(c);
+
+	/* not applied yet: still moving; worker 0 is a past owner whatever happens */
+	r = move_rpc(0, 1);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "error"),
+							      "message")),
+			    "shard shardId-000000000000 is still moving");
+	json_decref(r);
+	send_applied(dp, v + 1);
+	r = move_rpc(0, 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+			 -32001);
+	json_decref(r);
+	r = move_rpc(0, 1);
+	assert_true(json_is_false(json_object_get(json_object_get(r, "result"), "moved")));
+	json_decref(r);
+
+	/* both shards on worker 1 now: the balance would move shard 1, never shard 0 back */
+	r = rpc("{\"id\":2,\"method\":\"shard_balance\",\"params\":{\"dry_run\":true}}\n");
+	json_t *mv = json_object_get(json_object_get(r, "result"), "moves");
+
+	assert_int_equal(json_array_size(mv), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(mv, 0), "shard")),
+			    "shardId-000000000001");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(mv, 0), "to")), 0);
+	json_decref(r);
+	close(dp);
+}
+
+static int
+setup_balance(void **state)
+{
+	g_balance = true;
+	return setup(state);
+}
+
+static int
+teardown_balance(void **state)
+{
+	g_balance = false;
+	return teardown(state);
+}
+
+/* Wait for the next load sample (every 5 s) and answer it with these shard rows. */
+static void
+answer_sample(int dp, long long recs0, long long recs1)
+{
+	struct pollfd p = {.fd = dp, .events = POLLIN};
+	char line[1024];
+
+	/* up to a sweep and then some: read_msg() alone waits 5 s, the sweep's period */
+	(void)poll(&p, 1, 12000);
+	json_t *req = read_msg(dp);
+
+	assert_non_null(req);
+	assert_string_equal(json_string_value(json_object_get(req, "msg")), "stats_req");
+	snprintf(line, sizeof(line),
+		 "{\"msg\":\"stats\",\"seq\":%lld,\"dataplane\":{\"api\":{\"shards\":["
+		 "{\"stream\":\"l\",\"shard\":\"shardId-000000000000\",\"owner\":0,"
+		 "\"open\":true,\"records\":%lld,\"bytes\":0},"
+		 "{\"stream\":\"l\",\"shard\":\"shardId-000000000001\",\"owner\":0,"
+		 "\"open\":true,\"records\":%lld,\"bytes\":0}]}}}\n",
+		 (long long)json_integer_value(json_object_get(req, "seq")), recs0, recs1);
+	json_decref(req);
+	send_str(dp, line);
+}
+
+/*
+ * The load sample and automatic balancing (--balance-interval-s 1) on the channel: two
+ * samples 5 s apart give shard 0 some 2000 records/s and shard 1 half of it, both on worker 0
+ * (shard 1 moved there by hand, so worker 1 is its past owner); the balance moves shard 0 to
+ * worker 1 and pushes the catalog. About 10 s: the samples come every SP_CHAN_SWEEP_MS.
+ */
+static void
+test_balance_dp(void **state)
+{
+	(void)state;
+	int dp = connect_to("chan.sock");
+	json_int_t v = hello(dp, 5400, 1);
+
+	send_applied(dp, v);
+	send_kreq(dp, 1, "CreateStream", "{\"StreamName\":\"l\",\"ShardCount\":2}");
+	v = read_catalog(dp, "CREATING");
+	json_decref(read_kresp(dp, 1, 200, ""));
+	send_applied(dp, v);
+	v = read_catalog(dp, "ACTIVE");
+	send_applied(dp, v);
+	json_decref(rpc("{\"id\":1,\"method\":\"shard_move\",\"params\":{\"stream\":\"l\","
+			"\"shard\":1,\"worker\":0}}\n"));
+	json_t *c = read_dp(dp);
+
+	v = json_integer_value(json_object_get(c, "catalog_version"));
+	json_decref(c);
+	send_applied(dp, v);
+
+	answer_sample(dp, 0, 0);
+	answer_sample(dp, 10000, 5000); /* 5 s later */
+	c = read_msg(dp);
+	assert_string_equal(json_string_value(json_object_get(c, "msg")), "catalog");
+	assert_int_equal(json_integer_value(json_object_get(c, "catalog_version")), v + 1);
+	json_t *shards = json_object_get(
+	    json_array_get(json_object_get(json_object_get(c, "catalog"), "streams"), 0),
+	    "shards");
+
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(shards, 0),
+							    "owner_lcore")),
+			 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(shards, 1),
+							    "owner_lcore")),
+			 0);
+	json_decref(c);
+	close(dp);
+}
+
 static void
 test_bad_kinesis_args(void **state)
 {
@@ -642,6 +844,8 @@ test_bad_kinesis_args(void **state)
 		{"--region", "US-EAST-1"},
 		{"--shard-limit", "0"},
 		{"--shard-limit", "12x"},
+		{"--balance-interval-s", "86401"},
+		{"--balance-interval-s", "-1"},
 	};
 
 	(void)state;
@@ -773,6 +977,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_quota_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis_method_dp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shard_move_dp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_balance_dp, setup_balance, teardown_balance),
 		cmocka_unit_test(test_bad_kinesis_args),
 		cmocka_unit_test_setup_teardown(test_keys_list, setup_keys, teardown_keys),
 		cmocka_unit_test_setup_teardown(test_no_keys_list, setup, teardown),
