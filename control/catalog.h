@@ -247,7 +247,8 @@ const uint8_t *sp_cat_token_key(const struct sp_cat *cat);
  * ("NONE" when unset) and key_id (the KeyId as the client gave it, "" when not encrypted).
  * owner_lcore is the worker that owns the shard (appends to it); past_owners, present only when
  * the shard has any, the workers that owned it before a move and may still hold records of it
- * in their own store (ascending, distinct, never owner_lcore; shard_move, catalog_owners.c).
+ * in their own store (oldest ownership first, distinct, never owner_lcore; shard_move,
+ * catalog_owners.c).
  * Returns 0 (*out holds a new reference), -EIO or -ENOMEM.
  */
 SP_MUST_CHECK int sp_cat_snapshot_json(struct sp_cat *cat, json_t **out);

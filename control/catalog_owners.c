@@ -54,14 +54,16 @@ sp_cati_past_owners_json(struct sp_cat *cat, const char *stream, json_t *shards)
 				 "SELECT shard_index, owner FROM shard_owners o WHERE stream = ?1"
 				 " AND NOT EXISTS(SELECT 1 FROM shards s WHERE s.stream = ?1"
 				 "  AND s.shard_index = o.shard_index AND s.owner_lcore = o.owner)"
-				 " ORDER BY shard_index, owner",
+				 " ORDER BY shard_index, until_ms, owner",
 				 &st);
 
 	if (rc != 0) {
 		return rc;
 	}
 	sp_cati_bind_text(st, 1, stream);
-	/* Both are in index order: walk the shards alongside the rows. */
+	/* Both are in index order: walk the shards alongside the rows. Per shard, oldest
+	 * ownership first: each store holds the part its worker appended, in that order, and a
+	 * cold read asks them so (dataplane/api/api_cold.c). */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t idx = sqlite3_column_int64(st, 0);
 		json_t *sh = NULL;

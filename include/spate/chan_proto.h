@@ -52,10 +52,11 @@
  * "starting_seq","ending_seq","owner_lcore","past_owners"}]}]} (control/catalog.h). Streams by
  * name, shards by index; hash keys and sequence numbers are decimal strings; ending_seq is null
  * while open; owner_lcore is the worker that appends to the shard; "past_owners" (left out when
- * empty) lists, ascending and without duplicates, the workers that owned the shard before a
- * move (`shard_move`) and may still hold records of it in their own store, so reads of older
- * records can find them; it never contains owner_lcore, and a worker leaves the list once its
- * records are past the stream's retention (control sweeps every SP_CHAN_SWEEP_MS);
+ * empty) lists, oldest ownership first and without duplicates, the workers that owned the shard
+ * before a move (`shard_move`) and may still hold records of it in their own store, so reads
+ * of older records can find them (asking their stores in that order, then the owner's); it
+ * never contains owner_lcore, and a worker leaves the list once its records are past the
+ * stream's retention (control sweeps every SP_CHAN_SWEEP_MS);
  * "encryption" is "KMS" or "NONE" and "key_id" the KeyId as StartStreamEncryption's client gave
  * it ("" when NONE), to resolve against the key file (config key key_file,
  * include/spate/keyfile.h).
