@@ -47,6 +47,7 @@ once, on a shard whose range holds MD5(key), per key in counter order and withou
 at least as many as it counted acknowledged.
 """
 import hashlib
+import json
 import os
 import random
 import re
@@ -977,8 +978,13 @@ class Mover:
         r, w = self.rng.choice(sorted(cands, key=lambda c: (c[0]["shard"], c[1])))
         t0 = time.monotonic()
         try:
-            out = self.inst.rpc("shard_move", {"stream": self.stream, "shard": r["shard"],
-                                               "worker": w})
+            if self.done == 0:
+                # the operator's way once: spatectl move, then spatectl shards shows the owner
+                out = json.loads(self.inst.spatectl("--json", "move", self.stream, r["shard"],
+                                                    str(w)).stdout)
+            else:
+                out = self.inst.rpc("shard_move", {"stream": self.stream,
+                                                   "shard": r["shard"], "worker": w})
         except AssertionError as e:
             if "not ACTIVE" in str(e) or "still moving" in str(e) or "closed" in str(e):
                 self.refused += 1
@@ -993,6 +999,12 @@ class Mover:
         wait_until(arrived, MOVE_TIMEOUT_S, interval=0.05,
                    what="%s's ring to be written by worker %d" % (r["shard"], w))
         dt = time.monotonic() - t0
+        if self.done == 0:
+            rows = json.loads(self.inst.spatectl("--json", "--interval", "0", "shards",
+                                                 self.stream).stdout)
+            row = [x for x in rows if x["shard"] == r["shard"]]
+            assert row and row[0]["owner"] == w and r["owner"] in row[0]["past_owners"], \
+                "spatectl shards after moving %s to %d: %s" % (r["shard"], w, row)
         self.move_s.append(dt)
         self.done += 1
         self.log.append("move %d: %s worker %d -> %d in %.3f s" % (i, r["shard"], r["owner"],
