@@ -91,6 +91,7 @@ KILL_SHARE = 0.7          # operations with a control kill in flight (kill varia
 KILL_WHEN = {"during": (0.0, 0.01), "after": (0.0, 0.004), "late": (0.05, 0.6)}
 MOVE_GAP_S = (0.5, 2.0)    # production between two moves
 MOVE_TIMEOUT_S = 30       # a move's handover ends within this
+CONTROL_DOWN_S = 60       # the mover waits this long for a killed spate-control to return
 PROBLEMS_SHOWN = 25
 ERROR_EXAMPLES = 5        # per producer, in the operation log
 # SequenceNumberForOrdering promises a number above the key's previous one (reference §2.3),
@@ -894,6 +895,7 @@ def run(inst, env, cfg, loadgen_up=None):
         ("get_retried", readers.retried),
         ("lg_acked", lg_counters["lg_records_acked"] if lg_counters else 0),
         ("lg_read", lg_read), ("moves", mover.done), ("move_refused", mover.refused),
+        ("move_uncertain", mover.uncertain),
         ("max_move_s", "%.3f" % max(mover.move_s or [0])), ("reread", reread),
         ("problems", len(problems)),
         ("produce_s", "%.1f" % (t_produced - t_start)),
@@ -936,6 +938,15 @@ def reread_after_restart(inst, clients, setup, stream, cfg, producers, final, ta
     return sum(len(r) for r in again.reads.values()), problems
 
 
+def control_down(e):
+    """Whether a failed control-socket call (harness AssertionError) failed because
+    spate-control was down or restarting, not because it answered an error."""
+    text = str(e)
+    return any(m in text for m in ("closed before a reply", "no reply within",
+                                   "Connection refused", "No such file", "Broken pipe",
+                                   "Connection reset", "dataplane not connected"))
+
+
 class Mover:
     """Moves random open shards of the stream to another worker through the control socket
     (shard_move) while the load runs, cfg.moves times, each waited for until the dataplane's
@@ -951,6 +962,7 @@ class Mover:
         self.rng = rng
         self.done = 0
         self.refused = 0
+        self.uncertain = 0
         self.move_s = []
         self.log = []
         self.broke = None
@@ -966,7 +978,26 @@ class Mover:
             self.broke = e
 
     def _rows(self):
-        return [r for r in self.inst.dataplane()["api"]["shards"] if r["stream"] == self.stream]
+        """The dataplane's shard rows of the stream, asked again while a kill (the kill
+        variant) has spate-control down."""
+        deadline = time.monotonic() + CONTROL_DOWN_S
+        while True:
+            try:
+                return [r for r in self.inst.dataplane()["api"]["shards"]
+                        if r["stream"] == self.stream]
+            except AssertionError as e:
+                if not control_down(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _arrived(self, shard, w):
+        try:
+            return any(x["shard"] == shard and x["owner"] == w and x.get("writer") == w
+                       for x in self._rows())
+        except AssertionError as e:
+            if control_down(e):
+                return False
+            raise
 
     def _one(self, i):
         rows = [r for r in self._rows() if r["open"] and r.get("writer") == r["owner"]]
@@ -978,7 +1009,7 @@ class Mover:
         r, w = self.rng.choice(sorted(cands, key=lambda c: (c[0]["shard"], c[1])))
         t0 = time.monotonic()
         try:
-            if self.done == 0:
+            if self.done == 0 and not self.cfg.kill_control:
                 # the operator's way once: spatectl move, then spatectl shards shows the owner
                 out = json.loads(self.inst.spatectl("--json", "move", self.stream, r["shard"],
                                                     str(w)).stdout)
@@ -990,16 +1021,18 @@ class Mover:
                 self.refused += 1
                 self.log.append("move %d: %s -> %d refused: %s" % (i, r["shard"], w, e))
                 return
+            if control_down(e):
+                # killed with the call in flight: the move happened or not (one transaction)
+                self.uncertain += 1
+                self.log.append("move %d: %s -> %d: control went down: %s" %
+                                (i, r["shard"], w, str(e).splitlines()[0]))
+                return
             raise
         assert out.get("moved") and out.get("to") == w, out
-
-        def arrived():
-            return any(x["shard"] == r["shard"] and x["owner"] == w and x.get("writer") == w
-                       for x in self._rows())
-        wait_until(arrived, MOVE_TIMEOUT_S, interval=0.05,
+        wait_until(lambda: self._arrived(r["shard"], w), MOVE_TIMEOUT_S, interval=0.05,
                    what="%s's ring to be written by worker %d" % (r["shard"], w))
         dt = time.monotonic() - t0
-        if self.done == 0:
+        if self.done == 0 and not self.cfg.kill_control:
             rows = json.loads(self.inst.spatectl("--json", "--interval", "0", "shards",
                                                  self.stream).stdout)
             row = [x for x in rows if x["shard"] == r["shard"]]

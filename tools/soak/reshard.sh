@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Long live-resharding run (not part of CI): tests/integration/test_reshard_live.py with OPS
 # random SplitShard / MergeShards / UpdateShardCount operations under load instead of CI's 10,
+# and beside them SPATE_RESHARD_MOVES (default 20) moves of open shards between the workers,
 # both variants (plain, and spate-control SIGKILLed during operations), then each variant's
 # one-line summary ("reshard-live: ..." with records acked and read, operations done, kills,
 # seconds) and the verdict.
@@ -34,6 +35,7 @@ trap cleanup EXIT
 rc=0
 (cd "$REPO/tests/integration" &&
 	SPATE_RESHARD_OPS=$OPS SPATE_RESHARD_NAME=$NAME \
+		SPATE_RESHARD_MOVES=${SPATE_RESHARD_MOVES:-20} \
 		SPATE_RESHARD_MAX_OPEN=${SPATE_RESHARD_MAX_OPEN:-12} \
 		SPATE_RESHARD_MEM_MB=${SPATE_RESHARD_MEM_MB:-3072} \
 		timeout --kill-after=30 "$DEADLINE" \
