@@ -974,8 +974,24 @@ class Mover:
                     return
                 time.sleep(self.rng.uniform(*MOVE_GAP_S))
                 self._one(i)
+            if self.cfg.moves and not self.cfg.kill_control:
+                self._balance_plan()
         except Exception as e:  # noqa: BLE001 -- reported by the run
             self.broke = e
+
+    def _balance_plan(self):
+        """shard_balance, dry: control's plan from the load it measured (every 5 s) while
+        the producers ran: every worker listed, and the load seen."""
+        out = self.inst.rpc("shard_balance", {"dry_run": True})
+        workers = {w["worker"]: w for w in out["workers"]}
+        assert out["dry_run"] is True and set(workers) == set(range(self.cfg.workers)), out
+        total = sum(w["load"] for w in workers.values())
+        self.log.append("balance (dry run): %s; planned moves %s" % (
+            ", ".join("worker %d: %d shards, load %.0f" % (w, v["shards"], v["load"])
+                      for w, v in sorted(workers.items())),
+            [(m["shard"], m["from"], m["to"]) for m in out["moves"]] or "none"))
+        if total <= 0:
+            raise AssertionError("shard_balance measured no load under the producers: %s" % out)
 
     def _rows(self):
         """The dataplane's shard rows of the stream, asked again while a kill (the kill

@@ -8,7 +8,8 @@
 #
 # BYTES defaults to 1 GiB (the issue's soak size); profiles: loss5 reorder25 dup2 corrupt01
 # delay20 all (default: all of them). Bounded: each transfer has a deadline (SOAK_DEADLINE_S,
-# default 7200 s). Uses instance name spt-soak and removes it at the end.
+# default 7200 s); SOAK_WORKLOADS picks among sink source echo (default all three). Uses
+# instance name spt-soak (SOAK_NAME) and removes it at the end.
 set -euo pipefail
 REPO=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 BYTES=${1:-1073741824}
@@ -42,7 +43,7 @@ for prof in "${PROFILES[@]}"; do
 	cleanup
 	out=$(bash "$DEV" up --name "$NAME" --workers 1 "${sets[@]}")
 	ip=$(sed -n 's/^ipv4=//p' <<<"$out")
-	for wl in sink source echo; do
+	for wl in ${SOAK_WORKLOADS:-sink source echo}; do
 		res=$(bash "$DEV" exec "$NAME" -- timeout "$DEADLINE" "$PY" \
 			"$REPO/tests/integration/tcp_client.py" "$wl" "$ip" "$BYTES" 2>&1 | tail -1) ||
 			res="{\"ok\": false, \"error\": \"deadline or failure\"}"
