@@ -343,24 +343,6 @@ teardown(void **state)
 	return fx_teardown(state);
 }
 
-static void
-settle(struct fx *f)
-{
-	for (int i = 0; i < 8 && ack(f) > 0; i++) {
-	}
-	assert_int_equal(ack(f), 0);
-}
-
-static void
-create(struct fx *f, const char *name, int shards)
-{
-	char body[256];
-
-	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":%d}", name, shards);
-	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM, body));
-	settle(f);
-}
-
 struct owners {
 	int owner[16];
 	int64_t n;
@@ -395,11 +377,11 @@ test_new_owners_by_count(void **state)
 	struct fx *f = *state;
 
 	/* No sample: fewest open shards, then the lowest worker, over every stream. */
-	create(f, "a", 3);
+	fx_create(f, "a", 3);
 	struct owners o = owners(f, "a");
 
 	assert_true(o.owner[0] == 0 && o.owner[1] == 1 && o.owner[2] == 0);
-	create(f, "b", 3); /* worker 1 has one shard fewer: it gets the first */
+	fx_create(f, "b", 3); /* worker 1 has one shard fewer: it gets the first */
 	o = owners(f, "b");
 	assert_true(o.owner[0] == 1 && o.owner[1] == 0 && o.owner[2] == 1);
 }
@@ -410,19 +392,19 @@ test_new_owners_by_load(void **state)
 	struct fx *f = *state;
 	struct sp_ctl_load l = {0};
 
-	create(f, "a", 2); /* shard 0 on worker 0, shard 1 on worker 1 */
+	fx_create(f, "a", 2); /* shard 0 on worker 0, shard 1 on worker 1 */
 	f->ctx.load = &l;
 	/* worker 0 writes 1000 records/s, worker 1 100 */
 	sample(&l, "a/0/1/0/0;a/1/1/0/0", 1000);
 	sample(&l, "a/0/1/1000/0;a/1/1/100/0", 2000);
 
 	/* One new shard: the less loaded worker, though it has as many shards. */
-	create(f, "b", 1);
+	fx_create(f, "b", 1);
 	assert_int_equal(owners(f, "b").owner[0], 1);
 	/* Three: each counts as the mean open shard (1100 / 3 = 366.7) once placed: worker 1
 	 * goes 100, 466.7, 833.3, still below worker 0's 1000, and takes all three though it
 	 * already has more shards. */
-	create(f, "c", 3);
+	fx_create(f, "c", 3);
 	struct owners o = owners(f, "c");
 
 	assert_true(o.owner[0] == 1 && o.owner[1] == 1 && o.owner[2] == 1);
@@ -434,7 +416,7 @@ test_new_owners_by_load(void **state)
 			      "{\"StreamName\":\"a\",\"ShardToSplit\":\"shardId-000000000000\","
 			      "\"NewStartingHashKey\":"
 			      "\"85070591730234615865843651857942052864\"}"));
-	settle(f);
+	fx_settle(f);
 	o = owners(f, "a");
 	assert_int_equal(o.n, 3);
 	assert_int_equal(o.owner[1], 1);

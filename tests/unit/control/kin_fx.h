@@ -165,4 +165,24 @@ ack(struct fx *f)
 	return rc;
 }
 
+/* Acknowledge until nothing moves: a reshard (or any step driven by applied) runs to its end. */
+static inline void
+fx_settle(struct fx *f)
+{
+	for (int i = 0; i < 8 && ack(f) > 0; i++) {
+	}
+	assert_int_equal(ack(f), 0);
+}
+
+/* CreateStream with shards shards, acknowledged until it settles. */
+static inline void
+fx_create(struct fx *f, const char *name, int shards)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":%d}", name, shards);
+	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM, body));
+	fx_settle(f);
+}
+
 #endif /* SPATE_TESTS_CONTROL_KIN_FX_H */

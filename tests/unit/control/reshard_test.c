@@ -43,25 +43,6 @@ teardown(void **state)
 	return fx_teardown(state);
 }
 
-/* Acknowledge until nothing moves: the reshard runs to ACTIVE. */
-static void
-settle(struct fx *f)
-{
-	for (int i = 0; i < 8 && ack(f) > 0; i++) {
-	}
-	assert_int_equal(ack(f), 0);
-}
-
-static void
-create(struct fx *f, const char *name, int shards)
-{
-	char body[256];
-
-	snprintf(body, sizeof(body), "{\"StreamName\":\"%s\",\"ShardCount\":%d}", name, shards);
-	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM, body));
-	settle(f);
-}
-
 static const char *
 status(struct fx *f, const char *name)
 {
@@ -198,7 +179,7 @@ test_split(void **state)
 	json_t *all, *p, *c2, *c3;
 	int64_t v;
 
-	create(f, "s", 2);
+	fx_create(f, "s", 2);
 	assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD,
 			      "{\"StreamName\":\"s\",\"ShardToSplit\":\"shardId-000000000000\","
 			      "\"NewStartingHashKey\":\"1000\"}"));
@@ -257,7 +238,7 @@ test_split_errors(void **state)
 {
 	struct fx *f = *state;
 
-	create(f, "s", 2);
+	fx_create(f, "s", 2);
 	expect_err(f, SP_KOP_SPLIT_SHARD, "{\"StreamName\":\"s\",\"ShardToSplit\":\"x\"}",
 		   "ValidationException",
 		   "1 validation error detected: Value null at 'newStartingHashKey' failed to "
@@ -319,7 +300,7 @@ test_split_errors(void **state)
 	assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD,
 			      "{\"StreamName\":\"s\",\"ShardToSplit\":\"0\",\"NewStartingHashKey\":"
 			      "\"5\"}"));
-	settle(f);
+	fx_settle(f);
 	expect_err(f, SP_KOP_SPLIT_SHARD,
 		   "{\"StreamName\":\"s\",\"ShardToSplit\":\"0\",\"NewStartingHashKey\":\"3\"}",
 		   "ResourceInUseException",
@@ -328,7 +309,7 @@ test_split_errors(void **state)
 	assert_null(expect_ok(f, SP_KOP_CREATE_STREAM,
 			      "{\"StreamName\":\"od\",\"StreamModeDetails\":{\"StreamMode\":"
 			      "\"ON_DEMAND\"}}"));
-	settle(f);
+	fx_settle(f);
 	expect_err(f, SP_KOP_SPLIT_SHARD,
 		   "{\"StreamName\":\"od\",\"ShardToSplit\":\"0\",\"NewStartingHashKey\":\"5\"}",
 		   "ValidationException",
@@ -344,7 +325,7 @@ test_merge(void **state)
 	struct fx *f = *state;
 	json_t *all, *c;
 
-	create(f, "m", 3);
+	fx_create(f, "m", 3);
 	expect_err(
 	    f, SP_KOP_MERGE_SHARDS,
 	    "{\"StreamName\":\"m\",\"ShardToMerge\":\"1\",\"AdjacentShardToMerge\":\"0\"}",
@@ -374,7 +355,7 @@ test_merge(void **state)
 			      "{\"StreamName\":\"m\",\"ShardToMerge\":\"shardId-000000000001\","
 			      "\"AdjacentShardToMerge\":\"shardId-000000000002\"}"));
 	assert_string_equal(status(f, "m"), "UPDATING");
-	settle(f);
+	fx_settle(f);
 	assert_string_equal(status(f, "m"), "ACTIVE");
 	all = shards(f, "m");
 	c = by_id(all, "shardId-000000000003");
@@ -411,7 +392,7 @@ expect_scale(struct fx *f, const char *name, int target, int current)
 	assert_int_equal(json_integer_value(json_object_get(j, "TargetShardCount")), target);
 	assert_string_equal(json_string_value(json_object_get(j, "StreamName")), name);
 	json_decref(j);
-	settle(f);
+	fx_settle(f);
 }
 
 /* After scaling to n, the open shards are exactly CreateStream(n)'s ranges. */
@@ -453,7 +434,7 @@ test_scale(void **state)
 {
 	struct fx *f = *state;
 
-	create(f, "u", 3);
+	fx_create(f, "u", 3);
 	expect_scale(f, "u", 4, 3);
 	check_uniform(f, "u", 4);
 	expect_scale(f, "u", 7, 4);
@@ -515,7 +496,7 @@ test_restart_every_step(void **state)
 {
 	struct fx *f = *state;
 
-	create(f, "r", 2);
+	fx_create(f, "r", 2);
 	assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD,
 			      "{\"StreamName\":\"r\",\"ShardToSplit\":\"1\",\"NewStartingHashKey\":"
 			      "\"" T_UPPER "\"}"));
@@ -535,7 +516,7 @@ test_restart_every_step(void **state)
 			      "{\"StreamName\":\"r\",\"ShardToMerge\":\"2\","
 			      "\"AdjacentShardToMerge\":\"3\"}"));
 	assert_int_equal(sp_ctl_kinesis_applied(f->cat, &f->ctx, version(f) - 1), 0);
-	settle(f);
+	fx_settle(f);
 	assert_int_equal(check_lineage(f, "r"), 2);
 }
 
@@ -545,13 +526,13 @@ test_delete_while_updating(void **state)
 {
 	struct fx *f = *state;
 
-	create(f, "d", 2);
+	fx_create(f, "d", 2);
 	assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD,
 			      "{\"StreamName\":\"d\",\"ShardToSplit\":\"0\",\"NewStartingHashKey\":"
 			      "\"77\"}"));
 	assert_null(expect_ok(f, SP_KOP_DELETE_STREAM, "{\"StreamName\":\"d\"}"));
-	settle(f);
-	create(f, "d", 1);
+	fx_settle(f);
+	fx_create(f, "d", 1);
 	assert_string_equal(status(f, "d"), "ACTIVE");
 	assert_int_equal(check_lineage(f, "d"), 1);
 }
@@ -574,7 +555,7 @@ test_random_walk(void **state)
 	uint64_t seed = 0x5eed5eedULL;
 	char body[512];
 
-	create(f, "w", 4);
+	fx_create(f, "w", 4);
 	for (int step = 0; step < 300; step++) {
 		json_t *all = shards(f, "w");
 		json_t *open[2048];
@@ -599,7 +580,7 @@ test_random_walk(void **state)
 				 "\"UNIFORM_SCALING\"}",
 				 (unsigned long long)t);
 			json_decref(expect_ok(f, SP_KOP_UPDATE_SHARD_COUNT, body));
-			settle(f);
+			fx_settle(f);
 			check_uniform(f, "w", (uint32_t)t);
 		} else if (what == 1 && n > 1) {
 			/* an adjacent pair: sort by start first */
@@ -622,7 +603,7 @@ test_random_walk(void **state)
 					 json_string_value(json_object_get(a, "ShardId")),
 					 json_string_value(json_object_get(b, "ShardId")));
 				assert_null(expect_ok(f, SP_KOP_MERGE_SHARDS, body));
-				settle(f);
+				fx_settle(f);
 			}
 		} else {
 			json_t *s = open[rnd(&seed) % n];
@@ -637,7 +618,7 @@ test_random_walk(void **state)
 					 "\"NewStartingHashKey\":\"%s\"}",
 					 json_string_value(json_object_get(s, "ShardId")), k);
 				assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD, body));
-				settle(f);
+				fx_settle(f);
 			}
 		}
 		json_decref(all);
@@ -654,11 +635,11 @@ test_expiry(void **state)
 	struct fx *f = *state;
 	json_t *all;
 
-	create(f, "x", 1);
+	fx_create(f, "x", 1);
 	assert_null(expect_ok(f, SP_KOP_SPLIT_SHARD,
 			      "{\"StreamName\":\"x\",\"ShardToSplit\":\"0\",\"NewStartingHashKey\":"
 			      "\"77\"}"));
-	settle(f);
+	fx_settle(f);
 	assert_int_equal(sp_cat_expire_closed_shards(f->cat, T_NOW + 24LL * 3600 * 1000), 0);
 	all = shards(f, "x");
 	assert_int_equal(json_array_size(all), 3);
@@ -679,7 +660,7 @@ test_update_mode(void **state)
 	const char *arn = "arn:aws:kinesis:us-east-1:" T_ACCT ":stream/m";
 	char od[256], prov[256];
 
-	create(f, "m", 2);
+	fx_create(f, "m", 2);
 	snprintf(od, sizeof(od),
 		 "{\"StreamARN\":\"%s\",\"StreamModeDetails\":{\"StreamMode\":\"ON_DEMAND\"}}",
 		 arn);
