@@ -109,18 +109,50 @@ conn_deadline(struct sp_api_conn *c, uint32_t ms)
 	c->deadline_ms = sp_api_now_ms(c->api) + ms;
 }
 
+struct sp_api_conn *
+sp_api_conn_take(struct sp_api *api)
+{
+	struct sp_api_conn *c;
+
+	if (api->nfree_conns == 0) {
+		return NULL;
+	}
+	c = &api->conns[api->free_conns[--api->nfree_conns]];
+	SP_VERIFY(c->state == SP_API_CONN_FREE && c->tcb == NULL && c->buf.p == NULL);
+	c->nreq = 0;
+	c->h2 = NULL;
+	c->owner = NULL;
+	c->stream_id = 0;
+	c->ps = NULL;
+	c->in_run = false;
+	return c;
+}
+
+void
+sp_api_conn_free(struct sp_api_conn *c)
+{
+	struct sp_api *api = c->api;
+
+	sp_api_buf_put(api, &c->buf);
+	c->state = SP_API_CONN_FREE;
+	c->tcb = NULL;
+	c->h2 = NULL;
+	c->owner = NULL;
+	c->ps = NULL;
+	api->free_conns[api->nfree_conns++] = c->idx;
+	SP_VERIFY(api->nfree_conns <= api->nconns);
+}
+
 static int
 conn_accept(void *arg, struct sp_tcb *tcb, void **app)
 {
 	struct sp_api *api = arg;
-	struct sp_api_conn *c;
+	struct sp_api_conn *c = sp_api_conn_take(api);
 
-	if (api->nfree_conns == 0) {
+	if (c == NULL) {
 		api->cnt.conns_refused++;
 		return -ENOSPC;
 	}
-	c = &api->conns[api->free_conns[--api->nfree_conns]];
-	SP_VERIFY(c->state == SP_API_CONN_FREE && c->tcb == NULL);
 	c->tcb = tcb;
 	c->state = SP_API_CONN_READ;
 	c->in = NULL;
@@ -168,6 +200,9 @@ conn_closed(void *app, struct sp_tcb *tcb, int reason)
 	c->tcb = NULL;
 	rte_pktmbuf_free(c->in);
 	c->in = NULL;
+	if (c->state == SP_API_CONN_H2) {
+		sp_api_h2_closed(c); /* its streams' exchanges, then the session */
+	}
 	if (c->state == SP_API_CONN_WAIT_BUF) {
 		conn_wait_remove(api, c);
 	}
@@ -175,22 +210,14 @@ conn_closed(void *app, struct sp_tcb *tcb, int reason)
 		/* messages still out on other lcores: the slot is freed when they return */
 		return;
 	}
-	sp_api_buf_put(api, &c->buf);
-	c->state = SP_API_CONN_FREE;
-	api->free_conns[api->nfree_conns++] = c->idx;
-	SP_VERIFY(api->nfree_conns <= api->nconns);
+	sp_api_conn_free(c);
 }
 
 /* An async request finished after its connection was closed: free the slot now. */
 static void
 conn_reap(struct sp_api_conn *c)
 {
-	struct sp_api *api = c->api;
-
-	sp_api_buf_put(api, &c->buf);
-	c->state = SP_API_CONN_FREE;
-	api->free_conns[api->nfree_conns++] = c->idx;
-	SP_VERIFY(api->nfree_conns <= api->nconns);
+	sp_api_conn_free(c);
 }
 
 static void
@@ -214,7 +241,9 @@ conn_recv(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len)
 		c->in_off = 0;
 		c->api->lc->cnt.rx_chain_compactions++;
 	}
-	if (c->state == SP_API_CONN_READ) {
+	if (c->state == SP_API_CONN_H2) {
+		sp_api_h2_input(c);
+	} else if (c->state == SP_API_CONN_READ) {
 		conn_run(c);
 	}
 }
@@ -226,33 +255,47 @@ conn_peer_closed(void *app, struct sp_tcb *tcb)
 
 	SP_VERIFY(c->tcb == tcb);
 	c->peer_closed = true;
-	if (c->state == SP_API_CONN_READ) {
+	if (c->state == SP_API_CONN_H2) {
+		sp_api_h2_input(c);
+	} else if (c->state == SP_API_CONN_READ) {
 		conn_run(c);
 	}
 }
 
 /* ---- sending ---- */
 
-/* Copy up to max bytes of the pending response into a new mbuf chain. */
-static struct rte_mbuf *
-conn_pack(struct sp_api_conn *c, uint32_t max)
+/*
+ * Copy hd (hd_len bytes, a frame header or nothing) then src (len bytes) into a new mbuf
+ * chain, all or nothing.
+ */
+struct rte_mbuf *
+sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len, const void *src, uint32_t len)
 {
-	struct rte_mempool *mp = c->api->pool;
+	struct rte_mempool *mp = api->pool;
 	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
 	struct rte_mbuf *head = NULL, *tail = NULL;
-	uint32_t done = 0;
+	uint32_t total = hd_len + len, done = 0;
 
-	while (done < max) {
-		uint32_t n = SP_MIN(room, max - done);
+	while (done < total) {
+		uint32_t n = SP_MIN(room, total - done);
 		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
 		char *p;
+		uint32_t from_hd;
 
 		if (m == NULL) {
-			break;
+			rte_pktmbuf_free(head);
+			return NULL;
 		}
 		p = rte_pktmbuf_append(m, (uint16_t)n);
 		SP_VERIFY(p != NULL);
-		memcpy(p, c->out + done, n);
+		from_hd = done < hd_len ? SP_MIN(n, hd_len - done) : 0;
+		if (from_hd > 0) {
+			memcpy(p, (const char *)hd + done, from_hd);
+		}
+		if (n > from_hd) { /* the header is all out: done + from_hd >= hd_len */
+			memcpy(p + from_hd, (const char *)src + (done + from_hd - hd_len),
+			       n - from_hd);
+		}
 		if (head == NULL) {
 			head = m;
 		} else {
@@ -282,7 +325,7 @@ conn_push(struct sp_api_conn *c)
 		if (space == 0) {
 			return; /* resumes from sent() */
 		}
-		m = conn_pack(c, SP_MIN(space, c->out_len));
+		m = sp_api_pack(api, NULL, 0, c->out, SP_MIN(space, c->out_len));
 		if (m == NULL) {
 			api->cnt.mbuf_fail++;
 			return; /* resumes from sent() or the poll */
@@ -309,6 +352,8 @@ conn_sent(void *app, struct sp_tcb *tcb, uint32_t acked)
 	SP_VERIFY(c->tcb == tcb);
 	if (c->state == SP_API_CONN_SEND) {
 		conn_push(c);
+	} else if (c->state == SP_API_CONN_H2) {
+		sp_api_h2_output(c);
 	}
 }
 
@@ -369,30 +414,40 @@ conn_rand(struct sp_api *api)
 	return x * UINT64_C(0x2545F4914F6CDD1D);
 }
 
+void
+sp_api_request_id(struct sp_api *api, char *out)
+{
+	uint64_t a = conn_rand(api), b = conn_rand(api);
+	int n = snprintf(out, SP_API_REQUEST_ID_BYTES, "%08x-%04x-4%03x-%04x-%012llx",
+			 (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+			 (unsigned)((b >> 48) & 0x3fff) | 0x8000,
+			 (unsigned long long)(b & UINT64_C(0xffffffffffff)));
+
+	SP_VERIFY(n == SP_API_REQUEST_ID_BYTES - 1);
+}
+
 static size_t
 conn_write_head(struct sp_api_conn *c, uint16_t status, const char *ctype, uint32_t body_len,
 		enum sp_kerr kerr, char *out, size_t cap)
 {
 	struct sp_api *api = c->api;
-	uint64_t a = conn_rand(api), b = conn_rand(api);
 	uint64_t now_s = sp_api_now_ms(api) / 1000u;
-	char date[64];
+	char date[64], rid[SP_API_REQUEST_ID_BYTES];
 	int n;
 
+	sp_api_request_id(api, rid);
 	sp_http_format_date((int64_t)now_s, date, sizeof(date));
 	n = snprintf(
 	    out, cap,
 	    "HTTP/1.1 %u %s\r\n"
-	    "x-amzn-RequestId: %08x-%04x-4%03x-%04x-%012llx\r\n"
+	    "x-amzn-RequestId: %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %u\r\n"
 	    "Date: %s\r\n"
 	    "%s%s%s"
 	    "%s%s%s"
 	    "\r\n",
-	    status, sp_http_reason(status), (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-	    (unsigned)a & 0xfff, (unsigned)((b >> 48) & 0x3fff) | 0x8000,
-	    (unsigned long long)(b & UINT64_C(0xffffffffffff)), ctype, body_len, date,
+	    status, sp_http_reason(status), rid, ctype, body_len, date,
 	    kerr != SP_KERR_NONE ? "x-amzn-ErrorType: " : "",
 	    kerr != SP_KERR_NONE ? sp_kerr_table[kerr].type : "",
 	    kerr != SP_KERR_NONE ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "",
@@ -422,11 +477,6 @@ conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_
 	if (body != base + SP_API_RESP_HEAD_BYTES && len > 0) {
 		memmove(base + SP_API_RESP_HEAD_BYTES, body, len);
 	}
-	hlen = conn_write_head(c, status, ctype, len, kerr, head, sizeof(head));
-	memcpy(base + SP_API_RESP_HEAD_BYTES - hlen, head, hlen);
-	c->out = base + SP_API_RESP_HEAD_BYTES - hlen;
-	c->out_len = (uint32_t)(hlen + len);
-	c->state = SP_API_CONN_SEND;
 	if (status < 300) {
 		api->cnt.responses_2xx++;
 	} else if (status < 500) {
@@ -435,6 +485,15 @@ conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_
 		api->cnt.responses_5xx++;
 	}
 	api->cnt.errors[kerr]++;
+	if (c->owner != NULL) {
+		sp_api_h2_respond(c, status, ctype, kerr, base + SP_API_RESP_HEAD_BYTES, len);
+		return;
+	}
+	hlen = conn_write_head(c, status, ctype, len, kerr, head, sizeof(head));
+	memcpy(base + SP_API_RESP_HEAD_BYTES - hlen, head, hlen);
+	c->out = base + SP_API_RESP_HEAD_BYTES - hlen;
+	c->out_len = (uint32_t)(hlen + len);
+	c->state = SP_API_CONN_SEND;
 	conn_push(c);
 }
 
@@ -501,8 +560,8 @@ conn_http_error(struct sp_api_conn *c, uint16_t status)
 /* ---- parsing ---- */
 
 /* Drop parsed bytes from the front of the input chain and reopen the TCP window by as many. */
-static void
-conn_consumed(struct sp_api_conn *c, uint32_t n)
+void
+sp_api_conn_consumed(struct sp_api_conn *c, uint32_t n)
 {
 	struct sp_api *api = c->api;
 	uint32_t left = n;
@@ -533,8 +592,8 @@ conn_consumed(struct sp_api_conn *c, uint32_t n)
 }
 
 /* Head complete: pick a body buffer by the announced length; false when none is free. */
-static bool
-conn_take_buffer(struct sp_api_conn *c)
+bool
+sp_api_conn_take_buffer(struct sp_api_conn *c)
 {
 	struct sp_api *api = c->api;
 	/* the body, then as much again for the scanner's arena (unescaped strings) */
@@ -573,7 +632,7 @@ conn_on_head(struct sp_api_conn *c)
 
 	c->close_after = !sp_http_keep_alive(&c->http);
 	conn_deadline(c, api->g->conf.body_timeout_ms);
-	if (c->buf.p == NULL && !conn_take_buffer(c)) {
+	if (c->buf.p == NULL && !sp_api_conn_take_buffer(c)) {
 		conn_wait_buffer(c);
 		return false;
 	}
@@ -626,7 +685,7 @@ conn_parse_loop(struct sp_api_conn *c)
 		avail = c->in->data_len - c->in_off;
 		rc = sp_http_parse(&c->http, p, avail, &used);
 		SP_VERIFY(used <= avail);
-		conn_consumed(c, (uint32_t)used);
+		sp_api_conn_consumed(c, (uint32_t)used);
 		if (rc == SP_AGAIN) {
 			continue;
 		}
@@ -641,11 +700,15 @@ conn_parse_loop(struct sp_api_conn *c)
 			 */
 			c->close_after = !sp_http_keep_alive(&c->http);
 			c->api->cnt.requests++;
+			c->nreq++;
 			c->state = SP_API_CONN_ASYNC; /* the router decides; it always answers */
 			sp_api_dispatch(c);
 			continue; /* answered at once: READ again; otherwise the loop ends */
 		}
 		SP_VERIFY(rc < 0);
+		if (rc == SP_HTTP_E_H2_PREFACE && c->nreq == 0 && sp_api_h2_start(c)) {
+			return; /* HTTP/2 with prior knowledge: the session has the connection */
+		}
 		conn_http_error(c, (uint16_t)sp_http_error_status(rc));
 		return;
 	}
@@ -686,6 +749,10 @@ conn_sweep(struct sp_api *api, uint64_t now_ms)
 		if (c->tcb == NULL) {
 			continue;
 		}
+		if (c->state == SP_API_CONN_H2 || c->owner != NULL) {
+			sp_api_h2_sweep(c, now_ms);
+			continue;
+		}
 		if ((c->state == SP_API_CONN_READ || c->state == SP_API_CONN_WAIT_BUF) &&
 		    now_ms >= c->deadline_ms) {
 			if (c->state == SP_API_CONN_WAIT_BUF) {
@@ -710,7 +777,7 @@ conn_resume_waiting(struct sp_api *api)
 		struct sp_api_conn *c = api->wait_head;
 
 		SP_VERIFY(c->state == SP_API_CONN_WAIT_BUF);
-		if (!conn_take_buffer(c)) {
+		if (!sp_api_conn_take_buffer(c)) {
 			break;
 		}
 		api->wait_head = c->next_wait;
@@ -743,6 +810,40 @@ sp_api_worker_poll(struct sp_api *api)
 	/* between requests: this worker holds no snapshot pointer now */
 	rte_rcu_qsbr_quiescent(api->g->qsbr, api->worker);
 	return work;
+}
+
+/* Requests and HTTP/2 sessions, summed over the workers (plain counters: a snapshot). */
+json_t *
+sp_api_http_status_json(const struct sp_api_global *g)
+{
+	struct sp_api_counters t = {0};
+
+	for (unsigned w = 0; w < g->nb_workers; w++) {
+		const struct sp_api *api = g->workers[w];
+
+		if (api == NULL) {
+			continue;
+		}
+		t.requests += api->cnt.requests;
+		t.responses_2xx += api->cnt.responses_2xx;
+		t.responses_4xx += api->cnt.responses_4xx;
+		t.responses_5xx += api->cnt.responses_5xx;
+		t.http_errors += api->cnt.http_errors;
+		t.h2_sessions += api->cnt.h2_sessions;
+		t.h2_streams += api->cnt.h2_streams;
+		t.h2_refused += api->cnt.h2_refused;
+		t.h2_goaways += api->cnt.h2_goaways;
+		t.h2_stream_resets += api->cnt.h2_stream_resets;
+		t.h2_fatal += api->cnt.h2_fatal;
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "requests",
+			 (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
+			 "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
+			 (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors,
+			 "h2", "sessions", (json_int_t)t.h2_sessions, "streams",
+			 (json_int_t)t.h2_streams, "refused", (json_int_t)t.h2_refused, "goaways",
+			 (json_int_t)t.h2_goaways, "stream_resets", (json_int_t)t.h2_stream_resets,
+			 "fatal", (json_int_t)t.h2_fatal);
 }
 
 /* sp_api_worker_poll as the worker loop's app_poll. */
@@ -797,6 +898,32 @@ conn_verifier(struct sp_api *api)
 	return sp_sigv4_create(&sc, &api->sigv4);
 }
 
+/* Buffers, HTTP/2, SigV4, the iterator MAC and the store (recovered) of a new worker. */
+static int
+conn_worker_parts(struct sp_api *api, const struct sp_api_conf *conf)
+{
+	/*
+	 * Any key passes create's self-test; the real one comes with each snapshot and api_get.c
+	 * re-keys before the first use (no data operation runs without one).
+	 */
+	static const uint8_t placeholder[SP_SHARD_ITER_KEY_BYTES];
+	int rc = conn_bufs_create(api, conf);
+
+	if (rc == 0) {
+		rc = sp_api_h2_init(api);
+	}
+	if (rc == 0) {
+		rc = conn_verifier(api);
+	}
+	if (rc == 0) {
+		rc = sp_shard_iter_mac_create(placeholder, &api->iter);
+	}
+	if (rc == 0) {
+		rc = sp_api_store_open(api); /* recovery: before the worker serves anything */
+	}
+	return rc;
+}
+
 int
 sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 {
@@ -843,22 +970,7 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 				 SP_HTTP_HEAD_MAX_BYTES, SP_API_BODY_MAX_BYTES);
 		api->free_conns[api->nfree_conns++] = api->nconns - 1 - i;
 	}
-	rc = conn_bufs_create(api, conf);
-	if (rc == 0) {
-		rc = conn_verifier(api);
-	}
-	if (rc == 0) {
-		/*
-		 * Any key passes create's self-test; the real one comes with each snapshot and
-		 * api_get.c re-keys before the first use (no data operation runs without one).
-		 */
-		static const uint8_t placeholder[SP_SHARD_ITER_KEY_BYTES];
-
-		rc = sp_shard_iter_mac_create(placeholder, &api->iter);
-	}
-	if (rc == 0) {
-		rc = sp_api_store_open(api); /* recovery: before the worker serves anything */
-	}
+	rc = conn_worker_parts(api, conf);
 	if (rc == 0) {
 		rc = sp_tcp_listen(api->tcp, conf->port, &conn_ops, api);
 	}
@@ -885,6 +997,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	for (uint32_t i = 0; api->conns != NULL && i < api->nconns; i++) {
 		rte_pktmbuf_free(api->conns[i].in);
 	}
+	sp_api_h2_fini(api); /* sessions still open (the stack is gone: nothing is sent) */
 	for (uint32_t i = 0; i < api->nall_bufs; i++) {
 		free(api->all_bufs[i].p);
 	}

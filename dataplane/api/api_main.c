@@ -690,6 +690,7 @@ sp_api_status_json(const struct sp_api_global *g)
 		json_object_set_new(o, "storage", sp_api_store_status_json(g));
 		json_object_set_new(o, "reshard", sp_api_reshard_status_json(g));
 		json_object_set_new(o, "moves", sp_api_move_status_json(g));
+		json_object_set_new(o, "http", sp_api_http_status_json(g));
 		sp_api_shardstat_add(g, o);
 	}
 	return o;

@@ -118,6 +118,14 @@ router_auth(struct sp_api_conn *c, const char *body, uint32_t len)
 		sp_http_header_at(&c->http, i, &hdrs[i].name, &hdrs[i].name_len, &hdrs[i].value,
 				  &hdrs[i].value_len);
 	}
+	if (c->owner != NULL && c->ps->auth_len > 0 && n < ROUTER_MAX_HEADERS) {
+		/* HTTP/2: clients sign :authority, which reached the parser as Host */
+		hdrs[n].name = ":authority";
+		hdrs[n].name_len = sizeof(":authority") - 1;
+		hdrs[n].value = c->ps->auth;
+		hdrs[n].value_len = c->ps->auth_len;
+		n++;
+	}
 	memset(&rq, 0, sizeof(rq));
 	sp_http_method(&c->http, &rq.method, &rq.method_len);
 	sp_http_target(&c->http, &rq.target, &rq.target_len);

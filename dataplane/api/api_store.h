@@ -113,6 +113,8 @@ json_t *sp_api_move_status_json(const struct sp_api_global *g);
 
 /* Resharding counters summed over workers (main lcore; api_reshard.c). */
 json_t *sp_api_reshard_status_json(const struct sp_api_global *g);
+/* Requests and HTTP/2 sessions over every worker (api_conn.c). */
+json_t *sp_api_http_status_json(const struct sp_api_global *g);
 
 /*
  * Per-shard figures into o (main lcore; api_shardstat.c): "shards", one row per shard of the

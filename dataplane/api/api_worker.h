@@ -24,6 +24,7 @@ struct rte_mempool;
 struct sp_tcb;
 struct sp_sigv4;
 struct sp_io_uring;
+struct sp_api_h2;
 
 #define SP_API_SMALL_BUF_BYTES (256u * 1024u)
 #define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
@@ -96,6 +97,25 @@ enum sp_api_conn_state {
 	SP_API_CONN_ASYNC,    /* a request waits on other lcores (puts, control) */
 	SP_API_CONN_SEND,     /* response bytes wait for send-buffer space */
 	SP_API_CONN_CLOSING,  /* FIN sent or reset: waiting for closed() */
+	SP_API_CONN_H2,	      /* an HTTP/2 connection: its streams are exchanges (api_h2.c) */
+};
+
+/* An HTTP/2 stream's pseudo-header fields, kept until its request line can be written. */
+#define SP_API_H2_METHOD_MAX 24u
+#define SP_API_H2_PATH_MAX   1024u
+#define SP_API_H2_AUTH_MAX   256u
+struct sp_api_h2_pseudo {
+	uint8_t method_len;
+	uint16_t path_len;
+	uint16_t auth_len;
+	bool line_done;	     /* the request line (and host) went to the parser */
+	bool chunked;	     /* no content-length: DATA frames go to the parser as chunks */
+	bool has_length;     /* a content-length field was seen */
+	bool failed;	     /* answered early (a refusal): the rest of the request is ignored */
+	bool deferred;	     /* its DATA waits for send space (nghttp2_session_resume_data) */
+	char method[SP_API_H2_METHOD_MAX];
+	char path[SP_API_H2_PATH_MAX];
+	char auth[SP_API_H2_AUTH_MAX];
 };
 
 /* One in-flight request's context (lives in its connection). */
@@ -120,9 +140,15 @@ struct sp_api_req {
 	uint32_t get_json_cap; /* GetRecords from the store: answer bytes before the read area */
 };
 
+/*
+ * One connection slot. An HTTP/1.1 connection is its own exchange: one request at a time, in
+ * this slot. An HTTP/2 connection (state SP_API_CONN_H2) holds the session in h2, and each of
+ * its streams takes a slot of its own as the exchange (owner set, tcb the connection's while
+ * the stream is open): operations see the same struct either way.
+ */
 struct sp_api_conn {
 	struct sp_api *api;
-	struct sp_tcb *tcb; /* NULL once closed */
+	struct sp_tcb *tcb; /* NULL once closed (an h2 exchange: once its stream is gone) */
 	enum sp_api_conn_state state;
 	uint32_t idx;
 	struct rte_mbuf *in; /* received bytes not yet parsed (a chain) */
@@ -139,6 +165,12 @@ struct sp_api_conn {
 	bool in_run;            /* inside conn_run(): a finished response must not recurse */
 	uint64_t deadline_ms;
 	struct sp_api_conn *next_wait; /* WAIT_BUF list */
+	uint32_t nreq;		       /* requests served on this connection */
+	/* HTTP/2 (api_h2.c) */
+	struct sp_api_h2 *h2;	    /* the session: the connection's, or an exchange's owner's */
+	struct sp_api_conn *owner;  /* an h2 exchange: its connection; NULL otherwise */
+	int32_t stream_id;	    /* an h2 exchange: its stream */
+	struct sp_api_h2_pseudo *ps; /* an h2 exchange: its pseudo-headers (api->h2_pseudo) */
 	struct sp_api_req req;
 };
 
@@ -186,6 +218,12 @@ struct sp_api_counters {
 	uint64_t moves_out;	     /* rings this worker handed to a shard's new owner */
 	uint64_t put_waits;	     /* put messages that waited for a moved shard's ring */
 	uint64_t cold_hops;	     /* cold reads passed on to the next store of a moved shard */
+	uint64_t h2_sessions;	     /* connections that began with the HTTP/2 preface */
+	uint64_t h2_streams;	     /* requests on them */
+	uint64_t h2_refused;	     /* streams refused: no exchange slot or body buffer */
+	uint64_t h2_goaways;	     /* sessions ended by our GOAWAY (protocol error, idle) */
+	uint64_t h2_stream_resets;   /* streams the peer or we reset before their answer */
+	uint64_t h2_fatal;	     /* sessions nghttp2 could not go on with */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
 };
@@ -226,6 +264,12 @@ struct sp_api {
 	uint32_t nall_bufs;
 	struct sp_api_conn *wait_head; /* connections waiting for a buffer, FIFO */
 	struct sp_api_conn *wait_tail;
+
+	/* HTTP/2 (api_h2.c): one session record per connection slot, callbacks shared */
+	struct sp_api_h2 *h2s;		 /* nconns */
+	struct sp_api_h2_pseudo *h2_pseudo; /* nconns: an exchange slot's pseudo-headers */
+	void *h2_callbacks;		 /* nghttp2_session_callbacks */
+	void *h2_option;		 /* nghttp2_option */
 
 	uint8_t *scratch; /* owner-side decode space for one hand-off (SP_API_BIG_BUF_BYTES) */
 	char msg[SP_API_MSG_BYTES];
@@ -288,6 +332,36 @@ void sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctyp
 /* An AWS error reply: {"__type","message"} with x-amzn-ErrorType. message may be NULL. */
 void sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *message,
 			  bool message_key_upper);
+
+/* A request id (RFC 4122 version 4 form) into out (SP_API_REQUEST_ID_BYTES with its NUL). */
+#define SP_API_REQUEST_ID_BYTES 37u
+void sp_api_request_id(struct sp_api *api, char *out);
+
+/* The connection slot pool (api_conn.c): take (NULL when none) and give back. */
+struct sp_api_conn *sp_api_conn_take(struct sp_api *api);
+void sp_api_conn_free(struct sp_api_conn *c);
+/* Copy len bytes at src (after hd_len bytes at hd) into a new mbuf chain; NULL: none free. */
+struct rte_mbuf *sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len,
+			     const void *src, uint32_t len);
+/* Drop n parsed bytes from the front of c's input chain and reopen the TCP window as much. */
+void sp_api_conn_consumed(struct sp_api_conn *c, uint32_t n);
+/* Take a body buffer for c's parsed head (by its announced length); false when none is free. */
+bool sp_api_conn_take_buffer(struct sp_api_conn *c);
+
+/*
+ * HTTP/2 (api_h2.c). sp_api_h2_start: the connection's parser matched the preface; false
+ * when the session cannot be made (the caller answers 505 as before). The rest are the
+ * connection's TCP events and the worker's sweep, and the answer of an exchange.
+ */
+int sp_api_h2_init(struct sp_api *api);
+void sp_api_h2_fini(struct sp_api *api);
+bool sp_api_h2_start(struct sp_api_conn *c);
+void sp_api_h2_input(struct sp_api_conn *c);
+void sp_api_h2_output(struct sp_api_conn *c);
+void sp_api_h2_closed(struct sp_api_conn *c);
+void sp_api_h2_sweep(struct sp_api_conn *c, uint64_t now_ms);
+void sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype,
+		       enum sp_kerr kerr, const char *body, uint32_t len);
 
 /* The router (api_router.c): a complete request in c->http / c->buf. */
 void sp_api_dispatch(struct sp_api_conn *c);

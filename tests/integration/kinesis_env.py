@@ -286,8 +286,12 @@ class Env:
                               env=self._client_env(retries, access_key, secret_key),
                               stdin=None if input is not None else subprocess.DEVNULL)
 
-    def node(self, steps, timeout=180, retries=False, access_key=None, secret_key=None):
+    def node(self, steps, timeout=180, retries=False, access_key=None, secret_key=None,
+             handler="http1"):
         """Run the JS SDK v3 driver (js/kinesis_js.mjs) over steps.
+
+        handler: "http1" (NodeHttpHandler) or "default" (the client's own: NodeHttp2Handler,
+        HTTP/2 with prior knowledge on http://).
 
         steps: [{"op": "PutRecord", "input": {...}}, ...]; Data values are base64 text both
         ways, timestamps epoch seconds. Returns {"handler": <request handler class>, "results":
@@ -298,7 +302,7 @@ class Env:
         cmd = {"endpoint": self.url, "region": self.region,
                "credentials": {"accessKeyId": access_key or self.access_key,
                                "secretAccessKey": secret_key or self.secret_key},
-               "maxAttempts": 5 if retries else 1, "steps": steps}
+               "maxAttempts": 5 if retries else 1, "handler": handler, "steps": steps}
         p = subprocess.run(self._ns_prefix() + [NODE, str(JS_DRIVER)], capture_output=True,
                            text=True, timeout=timeout, input=json.dumps(cmd),
                            env=self._client_env(retries, access_key, secret_key),

@@ -1,5 +1,8 @@
-"""The AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis over NodeHttpHandler, HTTP/1.1) against
-the endpoint, through js/kinesis_js.mjs (node runs inside the instance's namespace on Spate).
+"""The AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis) against the endpoint, through
+js/kinesis_js.mjs (node runs inside the instance's namespace on Spate), each test twice: over
+NodeHttpHandler (HTTP/1.1) and over the client's default handler, NodeHttp2Handler (HTTP/2 with
+prior knowledge on http://, dataplane/api/api_h2.c). On Spate, the HTTP/2 runs also check that
+their requests arrived as HTTP/2 streams.
 
 Needs tools/setup/install-js.sh (tests/integration/js/node_modules).
 """
@@ -12,6 +15,41 @@ import pytest
 from kinesis_env import b64, md5_hash_key, shard_for
 
 MIB = 1 << 20
+HANDLER_CLASS = {"http1": "NodeHttpHandler", "default": "NodeHttp2Handler"}
+
+
+class Node:
+    """kenv.node with one handler; on Spate over HTTP/2, counts the streams the calls made."""
+
+    def __init__(self, kenv, handler):
+        self.kenv = kenv
+        self.handler = handler
+        self.calls = 0
+
+    def __call__(self, steps, **kw):
+        out = self.kenv.node(steps, handler=self.handler, **kw)
+        assert out["handler"] == HANDLER_CLASS[self.handler], out["handler"]
+        self.calls += len(steps)
+        return out
+
+
+def _h2_streams(kenv):
+    return kenv.instance.rpc("status")["dataplane"]["api"]["http"]["h2"]["streams"]
+
+
+@pytest.fixture(params=["http1", "default"])
+def node(request, kenv):
+    n = Node(kenv, request.param)
+    spate = kenv.is_spate and kenv.instance is not None
+    before = _h2_streams(kenv) if spate else 0
+    yield n
+    if spate:
+        h2 = _h2_streams(kenv) - before
+        if n.handler == "default":
+            # every call went over HTTP/2 (other tests' clients do not speak it here)
+            assert h2 >= n.calls > 0, (h2, n.calls)
+        else:
+            assert h2 == 0, h2
 
 
 def _ok(res):
@@ -25,12 +63,11 @@ def _err(res):
     return e["name"], e["message"], e["status"]
 
 
-def test_js_round_trip(kenv, streams):
+def test_js_round_trip(node, streams):
     name = streams.name()
-    out = kenv.node([{"op": "CreateStream", "input": {"StreamName": name, "ShardCount": 4}},
-                     {"op": "WaitActive", "input": {"StreamName": name}},
-                     {"op": "ListShards", "input": {"StreamName": name}}])
-    assert out["handler"] == "NodeHttpHandler"
+    out = node([{"op": "CreateStream", "input": {"StreamName": name, "ShardCount": 4}},
+                {"op": "WaitActive", "input": {"StreamName": name}},
+                {"op": "ListShards", "input": {"StreamName": name}}])
     res = out["results"]
     assert _ok(res[0])["$metadata"]["httpStatusCode"] == 200
     summary = _ok(res[1])["StreamDescriptionSummary"]
@@ -51,7 +88,7 @@ def test_js_round_trip(kenv, streams):
         {"PartitionKey": k, "Data": b64(d)} for k, d in recs[50:550]]}})
     steps.append({"op": "PutRecords", "input": {"StreamName": name, "Records": [
         {"PartitionKey": k, "Data": b64(d)} for k, d in recs[550:]]}})
-    res = kenv.node(steps)["results"]
+    res = node(steps)["results"]
     acks = [_ok(r) for r in res[:50]]
     for r in res[50:]:
         out = _ok(r)
@@ -63,7 +100,7 @@ def test_js_round_trip(kenv, streams):
         assert a["ShardId"] == shard_for(shards, md5_hash_key(k)), k
         by_shard[a["ShardId"]].append((k, d, a["SequenceNumber"]))
 
-    res = kenv.node([{"op": "ReadShard", "input": {
+    res = node([{"op": "ReadShard", "input": {
         "StreamName": name, "ShardId": sid, "ShardIteratorType": "TRIM_HORIZON",
         "Want": len(want)}} for sid, want in by_shard.items()])["results"]
     for (sid, want), r in zip(by_shard.items(), res):
@@ -71,17 +108,17 @@ def test_js_round_trip(kenv, streams):
         assert [(g["PartitionKey"], base64.b64decode(g["Data"]), g["SequenceNumber"])
                 for g in got] == want, sid
 
-    res = kenv.node([{"op": "DeleteStream", "input": {"StreamName": name}}])["results"]
+    res = node([{"op": "DeleteStream", "input": {"StreamName": name}}])["results"]
     _ok(res[0])
 
 
-def test_js_iterator_types(kenv, streams):
+def test_js_iterator_types(kenv, node, streams):
     c = kenv.client()
     name = streams.create(shards=1)
     seqs = [c.put_record(StreamName=name, Data=b"r%d" % i, PartitionKey="k")["SequenceNumber"]
             for i in range(10)]
     base = {"StreamName": name, "ShardId": "shardId-000000000000"}
-    res = kenv.node([
+    res = node([
         {"op": "ReadShard", "input": dict(base, ShardIteratorType="AT_SEQUENCE_NUMBER",
                                           StartingSequenceNumber=seqs[4], Want=6)},
         {"op": "ReadShard", "input": dict(base, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
@@ -99,7 +136,7 @@ def test_js_iterator_types(kenv, streams):
     t = arrivals[6]
     j = next(i for i, a in enumerate(arrivals) if a >= t)
     seq_new = c.put_record(StreamName=name, Data=b"new", PartitionKey="k")["SequenceNumber"]
-    res = kenv.node([
+    res = node([
         {"op": "ReadShard", "input": dict(base, ShardIteratorType="AT_TIMESTAMP", Timestamp=t,
                                           Want=11 - j)},
         {"op": "GetRecords", "input": {"ShardIterator": latest}},
@@ -108,11 +145,11 @@ def test_js_iterator_types(kenv, streams):
     assert [g["SequenceNumber"] for g in _ok(res[1])["Records"]] == [seq_new]
 
 
-def test_js_errors(kenv, streams):
+def test_js_errors(kenv, node, streams):
     name = streams.create(shards=1)
     acct = kenv.account_id(name)
     missing = name + "-missing"
-    res = kenv.node([
+    res = node([
         {"op": "DescribeStreamSummary", "input": {"StreamName": missing}},
         {"op": "PutRecord", "input": {"StreamName": name, "PartitionKey": "k" * 257,
                                       "Data": "AA=="}},
@@ -137,11 +174,11 @@ def test_js_errors(kenv, streams):
 
 
 @pytest.mark.spate_only
-def test_js_wrong_secret(kenv):
+def test_js_wrong_secret(kenv, node):
     """The SDK's own SigV4 (with its amz-sdk-* signed headers) is verified: a wrong secret
     fails, the right one passes."""
-    good = kenv.node([{"op": "ListStreams", "input": {"Limit": 1}}])["results"][0]
+    good = node([{"op": "ListStreams", "input": {"Limit": 1}}])["results"][0]
     _ok(good)
-    bad = kenv.node([{"op": "ListStreams", "input": {"Limit": 1}}],
-                    secret_key=kenv.secret_key + "x")["results"][0]
+    bad = node([{"op": "ListStreams", "input": {"Limit": 1}}],
+               secret_key=kenv.secret_key + "x")["results"][0]
     assert _err(bad)[0] == "InvalidSignatureException" and _err(bad)[2] == 400

@@ -10,6 +10,8 @@ PKGS=(
 	# libraries (pkg-config names in meson.build)
 	dpdk dpdk-dev libdpdk-dev libssl-dev libjansson-dev liburing-dev libnuma-dev
 	libsqlite3-dev libcmocka-dev libpcap-dev zlib1g-dev
+	# HTTP/2 (libnghttp2: the API's h2 sessions; nghttp2-client: h2load for the benchmark)
+	libnghttp2-dev nghttp2-client curl python3-h2
 	# hugepages
 	libhugetlbfs-bin
 	# dev network and tests

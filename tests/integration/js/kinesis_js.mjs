@@ -3,9 +3,9 @@
 // Reads one JSON command on stdin:
 //   {"endpoint": "http://...", "region": "us-east-1",
 //    "credentials": {"accessKeyId": "...", "secretAccessKey": "..."}, "maxAttempts": 1,
-//    "steps": [{"op": "PutRecord", "input": {...}}, ...]}
-// runs the steps in order with @aws-sdk/client-kinesis over NodeHttpHandler (HTTP/1.1: the SDK's
-// default for Kinesis is HTTP/2) and prints {"handler": "...", "results": [...]} where each
+//    "handler": "http1" | "default", "steps": [{"op": "PutRecord", "input": {...}}, ...]}
+// runs the steps in order with @aws-sdk/client-kinesis over NodeHttpHandler (HTTP/1.1), or with
+// "handler": "default" over the client's default handler (NodeHttp2Handler: HTTP/2), and prints {"handler": "...", "results": [...]} where each
 // result is {"ok": output} or {"error": {"name", "message", "status", "fault"}}.
 // Blobs travel as base64 text both ways (input Data, output Data); timestamps as epoch seconds
 // (numbers) both ways. Pseudo-ops: {"op": "Sleep", "ms": n}; WaitActive and ReadShard (below).
@@ -138,14 +138,21 @@ async function runStep(client, step) {
 
 async function main() {
 	const cmd = await readStdin();
-	const handler = new NodeHttpHandler({ connectionTimeout: 10000, requestTimeout: 120000 });
-	const client = new kinesis.KinesisClient({
+	const config = {
 		endpoint: cmd.endpoint,
 		region: cmd.region,
 		credentials: cmd.credentials,
 		maxAttempts: cmd.maxAttempts ?? 1,
-		requestHandler: handler,
-	});
+	};
+	// "default": the client's own handler, which for Kinesis is NodeHttp2Handler (HTTP/2,
+	// prior knowledge on http://); otherwise HTTP/1.1 through NodeHttpHandler.
+	if (cmd.handler !== "default") {
+		config.requestHandler = new NodeHttpHandler({
+			connectionTimeout: 10000,
+			requestTimeout: 120000,
+		});
+	}
+	const client = new kinesis.KinesisClient(config);
 	const results = [];
 	for (const step of cmd.steps) {
 		results.push(await runStep(client, step));
