@@ -65,6 +65,10 @@ struct sp_api_h2 {
 	bool in_recv;	/* inside mem_recv: callbacks queue, the caller sends */
 	bool in_send;	/* inside session_send */
 	bool fin_sent;	/* TCP close requested */
+	/* frames of one session_send, handed to TCP as one chain (fewer, fuller segments) */
+	struct rte_mbuf *out_head;
+	struct rte_mbuf *out_tail;
+	uint32_t out_len;
 };
 
 /* ---- exchanges attached to a session ---- */
@@ -120,6 +124,28 @@ h2_close_if_done(struct sp_api_h2 *h2)
 	}
 }
 
+/* TCP send space not yet taken by the chain being gathered. */
+static uint32_t
+h2_space(const struct sp_api_h2 *h2)
+{
+	const struct sp_api_conn *c = h2->conn;
+	uint32_t space = sp_tcp_send_space(c->api->tcp, c->tcb);
+
+	return space > h2->out_len ? space - h2->out_len : 0;
+}
+
+static void
+h2_gather(struct sp_api_h2 *h2, struct rte_mbuf *m)
+{
+	h2->out_len += m->pkt_len;
+	if (h2->out_head == NULL) {
+		h2->out_head = m;
+	} else {
+		SP_VERIFY(rte_pktmbuf_chain(h2->out_head, m) == 0);
+	}
+	h2->out_tail = m;
+}
+
 /* Send what the session has queued, as far as TCP takes it. */
 static void
 h2_flush(struct sp_api_h2 *h2)
@@ -133,6 +159,18 @@ h2_flush(struct sp_api_h2 *h2)
 	h2->in_send = true;
 	rv = nghttp2_session_send(h2->s);
 	h2->in_send = false;
+	if (h2->out_head != NULL) {
+		struct rte_mbuf *m = h2->out_head;
+
+		h2->out_head = NULL;
+		h2->out_tail = NULL;
+		h2->out_len = 0;
+		if (sp_tcp_send(c->api->tcp, c->tcb, m) != 0) {
+			/* within the space it reported: only a closing connection refuses */
+			rte_pktmbuf_free(m);
+			rv = NGHTTP2_ERR_CALLBACK_FAILURE;
+		}
+	}
 	if (rv != 0) {
 		c->api->cnt.h2_fatal++;
 		sp_tcp_abort(c->api->tcp, c->tcb);
@@ -155,7 +193,7 @@ h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t length, int flags, vo
 	if (c->tcb == NULL) {
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
-	n = (uint32_t)SP_MIN(length, sp_tcp_send_space(api->tcp, c->tcb));
+	n = (uint32_t)SP_MIN(length, h2_space(h2));
 	if (n == 0) {
 		return NGHTTP2_ERR_WOULDBLOCK;
 	}
@@ -164,10 +202,7 @@ h2_send_cb(nghttp2_session *s, const uint8_t *data, size_t length, int flags, vo
 		api->cnt.mbuf_fail++;
 		return NGHTTP2_ERR_WOULDBLOCK; /* the sweep sends again */
 	}
-	if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
-		rte_pktmbuf_free(m);
-		return NGHTTP2_ERR_WOULDBLOCK;
-	}
+	h2_gather(h2, m);
 	return (ssize_t)n;
 }
 
@@ -192,7 +227,7 @@ h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
 	if (c->tcb == NULL) {
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
-	space = sp_tcp_send_space(c->api->tcp, c->tcb);
+	space = h2_space(h2);
 	space = space > H2_FRAME_HD ? space - H2_FRAME_HD : 0;
 	want = (uint32_t)SP_MIN((size_t)x->out_len, length);
 	if (space < want) {
@@ -224,7 +259,7 @@ h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd
 	if (c->tcb == NULL) {
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}
-	if (sp_tcp_send_space(api->tcp, c->tcb) < H2_FRAME_HD + length) {
+	if (h2_space(h2) < H2_FRAME_HD + length) {
 		return NGHTTP2_ERR_WOULDBLOCK;
 	}
 	m = sp_api_pack(api, framehd, H2_FRAME_HD, x->out, (uint32_t)length);
@@ -232,10 +267,7 @@ h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd
 		api->cnt.mbuf_fail++;
 		return NGHTTP2_ERR_WOULDBLOCK;
 	}
-	if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
-		rte_pktmbuf_free(m);
-		return NGHTTP2_ERR_WOULDBLOCK;
-	}
+	h2_gather(h2, m);
 	x->out += length;
 	x->out_len -= (uint32_t)length;
 	return 0;
