@@ -320,7 +320,8 @@ SP_MUST_CHECK int sp_cat_on_demand_count(struct sp_cat *cat, int64_t *count);
  */
 
 /* Room for a consumer ARN we generate: stream ARN, "/consumer/", name, ":", epoch seconds. */
-#define SP_CAT_CONSUMER_ARN_MAX_BYTES (SP_CAT_ARN_MAX_BYTES + 10 + SP_K_CONSUMER_NAME_MAX_CHARS + 24)
+#define SP_CAT_CONSUMER_ARN_MAX_BYTES                                                             \
+	(SP_CAT_ARN_MAX_BYTES + 10 + SP_K_CONSUMER_NAME_MAX_CHARS + 24)
 
 /* A consumer to register: status CREATING, ACTIVE from due_ms on. */
 struct sp_cat_consumer {

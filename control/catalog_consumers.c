@@ -86,11 +86,12 @@ static int
 cons_insert_tags(struct sp_cat *cat, const struct sp_cat_consumer *c)
 {
 	sqlite3_stmt *st;
-	int rc = c->n_tags == 0 ? 0
-				: sp_cati_prepare(cat,
-						  "INSERT OR REPLACE INTO consumer_tags(arn, key, value)"
-						  " VALUES(?1, ?2, ?3)",
-						  &st);
+	int rc = c->n_tags == 0
+		     ? 0
+		     : sp_cati_prepare(cat,
+				       "INSERT OR REPLACE INTO consumer_tags(arn, key, value)"
+				       " VALUES(?1, ?2, ?3)",
+				       &st);
 
 	if (rc != 0 || c->n_tags == 0) {
 		return rc;
@@ -118,22 +119,23 @@ cons_insert_step(struct sp_cat *cat, void *arg)
 	const struct sp_cat_consumer *c = in->c;
 	int64_t n = 0;
 	sqlite3_stmt *st;
-	int rc = cons_query_int(cat, "SELECT COUNT(*) FROM streams WHERE name = ?", c->stream,
-				NULL, &n);
+	int rc =
+	    cons_query_int(cat, "SELECT COUNT(*) FROM streams WHERE name = ?", c->stream, NULL, &n);
 
 	if (rc == 0 && n == 0) {
 		return -ENOENT;
 	}
 	if (rc == 0) {
-		rc = cons_query_int(cat, "SELECT COUNT(*) FROM consumers WHERE stream = ? AND name = ?",
+		rc = cons_query_int(cat,
+				    "SELECT COUNT(*) FROM consumers WHERE stream = ? AND name = ?",
 				    c->stream, c->name, &n);
 	}
 	if (rc == 0 && n > 0) {
 		return -EEXIST;
 	}
 	if (rc == 0) {
-		rc = cons_query_int(cat, "SELECT COUNT(*) FROM consumers WHERE stream = ?", c->stream,
-				    NULL, &n);
+		rc = cons_query_int(cat, "SELECT COUNT(*) FROM consumers WHERE stream = ?",
+				    c->stream, NULL, &n);
 	}
 	if (rc == 0 && n >= (int64_t)in->max_total) {
 		return -E2BIG;
@@ -164,10 +166,12 @@ cons_insert_step(struct sp_cat *cat, void *arg)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		/* the arn is unique too: a consumer of the same name registered in the same second */
+		/* the arn is unique too: a consumer of the same name registered in the same second
+		 */
 		int ext = sqlite3_extended_errcode(cat->db);
 
-		return ext == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : sp_cati_step_err(cat, rc, "consumer");
+		return ext == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST
+						       : sp_cati_step_err(cat, rc, "consumer");
 	}
 	rc = cons_insert_tags(cat, c);
 	return rc < 0 ? rc : 1;
@@ -221,8 +225,7 @@ sp_cat_consumer_get(struct sp_cat *cat, const char *stream, const char *name,
 		    struct sp_cat_consumer_row *out)
 {
 	SP_VERIFY(cat != NULL && stream != NULL && name != NULL && out != NULL);
-	return cons_get(cat,
-			"SELECT " CONS_COLS " FROM consumers WHERE stream = ?1 AND name = ?2",
+	return cons_get(cat, "SELECT " CONS_COLS " FROM consumers WHERE stream = ?1 AND name = ?2",
 			stream, name, out);
 }
 
@@ -285,8 +288,8 @@ cons_mark_step(struct sp_cat *cat, void *arg)
 	const struct cons_mark *m = arg;
 	int64_t n = 0;
 	sqlite3_stmt *st;
-	int rc = cons_query_int(cat, "SELECT COUNT(*) FROM consumers WHERE arn = ?", m->arn, NULL,
-				&n);
+	int rc =
+	    cons_query_int(cat, "SELECT COUNT(*) FROM consumers WHERE arn = ?", m->arn, NULL, &n);
 
 	if (rc == 0 && n == 0) {
 		return -ENOENT;
@@ -392,7 +395,8 @@ sp_cat_consumer_next_due(struct sp_cat *cat, int64_t *due_ms)
 	} else if (rc == SQLITE_ROW) {
 		rc = -ENOENT;
 	} else {
-		SP_CTL_ERR("catalog %s: next consumer step: %s", cat->path, sqlite3_errmsg(cat->db));
+		SP_CTL_ERR("catalog %s: next consumer step: %s", cat->path,
+			   sqlite3_errmsg(cat->db));
 		rc = -EIO;
 	}
 	sqlite3_finalize(st);
@@ -404,9 +408,8 @@ sp_cat_consumer_tags_foreach(struct sp_cat *cat, const char *arn, sp_cat_tag_fn 
 {
 	sqlite3_stmt *st;
 	int cb = 0;
-	int rc = sp_cati_prepare(cat,
-				 "SELECT key, value FROM consumer_tags WHERE arn = ? ORDER BY key",
-				 &st);
+	int rc = sp_cati_prepare(
+	    cat, "SELECT key, value FROM consumer_tags WHERE arn = ? ORDER BY key", &st);
 
 	SP_VERIFY(arn != NULL && fn != NULL);
 	if (rc != 0) {

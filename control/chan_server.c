@@ -645,6 +645,27 @@ chan_timer(struct sp_ctl_ev *ev, uint32_t events)
 	chan_finish_waiters(srv, json_pack("{s:b,s:b}", "connected", 1, "responding", 0));
 }
 
+static void chan_consumers_fire(struct sp_ctl_ev *ev, uint32_t events);
+
+/* The consumer timer: created, in the loop, and armed (steps due while down: at once). */
+static int
+chan_consumers_open(struct sp_chan_server *srv)
+{
+	int rc;
+
+	SP_VERIFY(srv->cons_ev.fd < 0);
+	srv->cons_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->cons_ev.fd < 0) {
+		return -errno;
+	}
+	srv->cons_ev.fn = chan_consumers_fire;
+	rc = sp_ctl_loop_add(srv->loop, &srv->cons_ev, EPOLLIN);
+	if (rc == 0) {
+		chan_consumers_arm(srv);
+	}
+	return rc;
+}
+
 /* The next consumer step is due: take every step due now, push what changed, arm again. */
 static void
 chan_consumers_fire(struct sp_ctl_ev *ev, uint32_t events)
@@ -890,18 +911,10 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	if (rc != 0) {
 		goto fail;
 	}
-	srv->cons_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (srv->cons_ev.fd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	srv->cons_ev.fn = chan_consumers_fire;
-	rc = sp_ctl_loop_add(loop, &srv->cons_ev, EPOLLIN);
+	rc = chan_consumers_open(srv);
 	if (rc != 0) {
 		goto fail;
 	}
-	/* steps that came due while spate-control was down are taken at once */
-	chan_consumers_arm(srv);
 	rc = sp_ctl_listen_unix(path, 0660);
 	if (rc < 0) {
 		SP_CTL_ERR("channel socket %s: %s", path, sp_strerror(rc));

@@ -343,7 +343,8 @@ enum kfilter {
 #define KIN_HASH_RE "0|([1-9]\\d{0,38})"
 #define KIN_RESOURCE_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"
 #define KIN_CONSUMER_ARN_RE                                                                \
-	"^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+"
+	"^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/"           \
+	"[a-zA-Z0-9_.-]+:[0-9]+"
 
 #define KIN_NAMELIKE(id_, key_, path_, flags_)                                             \
 	{                                                                                  \
@@ -608,7 +609,8 @@ static const struct kmember g_kin_scale[] = {
 };
 
 /* Enhanced fan-out consumers (not in kinesalite): the model's members in its order. */
-#define KIN_CONSUMER_NAME(flags_) KIN_NAMELIKE(KM_CONSUMER_NAME, "ConsumerName", "consumerName", flags_)
+#define KIN_CONSUMER_NAME(flags_)                                                                  \
+	KIN_NAMELIKE(KM_CONSUMER_NAME, "ConsumerName", "consumerName", flags_)
 #define KIN_STREAM_ARN_REQ                                                                         \
 	{                                                                                          \
 		.id = KM_STREAM_ARN, .key = "StreamARN", .path = "streamARN", .type = KT_STRING,   \
@@ -1341,8 +1343,9 @@ kin_validate_value(const struct kmember *m, const struct kreq *r, const char *pa
 		sp_kvalid_add(kv, val, path, c);
 	}
 	if (m->pat == KP_CONSUMER_ARN && !kin_consumer_arn_match(v->s, v->len, NULL)) {
-		sp_kvalid_add(kv, val, path,
-			      "Member must satisfy regular expression pattern: " KIN_CONSUMER_ARN_RE);
+		sp_kvalid_add(
+		    kv, val, path,
+		    "Member must satisfy regular expression pattern: " KIN_CONSUMER_ARN_RE);
 	}
 	if (m->pat == KP_RESOURCE_ARN && !kin_resource_arn_ok(v->s, v->len)) {
 		sp_kvalid_add(
@@ -2936,6 +2939,22 @@ kin_list_tags_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const 
 	struct kin_tag_list l = {.b = &b, .max = UINT_MAX};
 	int rc;
 
+	const struct kval *arn = &r->m[KM_RESOURCE_ARN];
+	struct sp_cat_consumer_row c;
+
+	/* a consumer's tags (given to RegisterStreamConsumer) */
+	if (kin_consumer_arn_match(arn->s, arn->len, NULL) &&
+	    arn->len < SP_CAT_CONSUMER_ARN_MAX_BYTES &&
+	    sp_cat_consumer_get_arn(cat, arn->s, &c) == 0) {
+		kb_raw(&b, "{\"Tags\":[");
+		rc = sp_cat_consumer_tags_foreach(cat, c.arn, kin_tag_one, &l);
+		kb_raw(&b, "]}");
+		if (rc != 0) {
+			free(b.p);
+			return kin_internal(out, rc);
+		}
+		return kin_body(out, &b);
+	}
 	if (!kin_select_resource(cat, ctx, r, &row, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
 	}
@@ -3710,7 +3729,8 @@ kin_consumer_select(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const str
 
 	if (!carn->present && !(sarn->present && name->present)) {
 		kin_error(out, SP_KERR_INVALID_ARGUMENT,
-			  "Either ConsumerARN or both StreamARN and ConsumerName must be provided.");
+			  "Either ConsumerARN or both StreamARN and ConsumerName must be "
+			  "provided.");
 		return false;
 	}
 	if (!carn->present) {
@@ -3745,8 +3765,8 @@ kin_consumer_select(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const str
 	rc = carn->len >= SP_CAT_CONSUMER_ARN_MAX_BYTES ? -ENOENT
 							: sp_cat_consumer_get_arn(cat, carn->s, c);
 	if (rc == -ENOENT) {
-		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND, "Consumer %s under account %s not found.",
-			  carn->s, ctx->account);
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Consumer %s under account %s not found.", carn->s, ctx->account);
 	} else if (rc != 0) {
 		kin_internal(out, rc);
 	}
@@ -3764,11 +3784,12 @@ kin_deregister_consumer(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const
 	if (!kin_consumer_select(cat, ctx, r, &c, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
 	}
-	rc = sp_cat_consumer_mark_deleting(cat, c.arn,
-					   ctx->now_ms + SP_MAX(ctx->consumer_delete_ms, (int64_t)0));
+	int64_t due = ctx->now_ms + SP_MAX(ctx->consumer_delete_ms, (int64_t)0);
+
+	rc = sp_cat_consumer_mark_deleting(cat, c.arn, due);
 	if (rc == -ENOENT) {
-		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND, "Consumer %s under account %s not found.",
-			  c.arn, ctx->account);
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Consumer %s under account %s not found.", c.arn, ctx->account);
 		return 0;
 	}
 	if (rc < 0) {
