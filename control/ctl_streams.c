@@ -1076,10 +1076,14 @@ kin_consumer_arn_match(const char *s, size_t len, struct kin_carn *p)
 {
 	static const char head[] = "arn:aws";
 	const size_t hl = sizeof(head) - 1;
-	const char *colon = len > 0 ? memrchr(s, ':', len) : NULL;
+	const char *colon;
 	size_t c, slash, st, i;
 
-	if (len < hl || memcmp(s, head, hl) != 0 || colon == NULL) {
+	if (s == NULL || len < hl || memcmp(s, head, hl) != 0) {
+		return false;
+	}
+	colon = memrchr(s, ':', len);
+	if (colon == NULL) {
 		return false;
 	}
 	c = (size_t)(colon - s);
