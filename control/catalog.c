@@ -9,7 +9,8 @@
  * version intact. A file newer than this build is refused rather than guessed at.
  *
  * Invariants: meta.catalog_version grows by one in the same transaction as every change to
- * streams, shards or their past owners, and never otherwise; a fresh catalog has version 1.
+ * streams, shards, their past owners or consumers, and never otherwise; a fresh catalog has
+ * version 1.
  * meta.epoch only grows (sp_cat_epoch_next()). A stream's next_shard_index is above every
  * index it ever used, so shard ids are not reused within one incarnation of a stream. Only
  * spate-control's single thread uses the connection; every statement is finalized where it is
@@ -133,6 +134,26 @@ static const struct cat_migration g_cat_migrations[] = {
 	 " until_ms INTEGER NOT NULL,"
 	 " version INTEGER NOT NULL,"
 	 " PRIMARY KEY(stream, shard_index, owner));",
+	 NULL},
+	/*
+	 * 4 -> 5: enhanced fan-out consumers (catalog_consumers.c). due_ms is when a CREATING
+	 * consumer becomes ACTIVE or a DELETING one goes (0 while ACTIVE); tags of a consumer
+	 * are keyed by its ARN, which is unique.
+	 */
+	{"CREATE TABLE consumers("
+	 " stream TEXT NOT NULL REFERENCES streams(name),"
+	 " name TEXT NOT NULL,"
+	 " arn TEXT NOT NULL UNIQUE,"
+	 " status TEXT NOT NULL CHECK(status IN ('CREATING','ACTIVE','DELETING')),"
+	 " created_ms INTEGER NOT NULL,"
+	 " due_ms INTEGER NOT NULL,"
+	 " PRIMARY KEY(stream, name));"
+	 "CREATE INDEX consumers_by_due ON consumers(status, due_ms);"
+	 "CREATE TABLE consumer_tags("
+	 " arn TEXT NOT NULL REFERENCES consumers(arn),"
+	 " key TEXT NOT NULL,"
+	 " value TEXT NOT NULL,"
+	 " PRIMARY KEY(arn, key));",
 	 NULL},
 };
 
@@ -1036,7 +1057,26 @@ cat_mark_deleting(struct sp_cat *cat, void *arg)
 			   sqlite3_errmsg(cat->db));
 		return -EIO;
 	}
-	return sqlite3_changes(cat->db) > 0 ? 1 : 0;
+	if (sqlite3_changes(cat->db) == 0) {
+		return 0;
+	}
+	/* its consumers go with it (DeleteStream checked EnforceConsumerDeletion) */
+	rc = sp_cati_prepare(cat,
+			     "UPDATE consumers SET status = 'DELETING', due_ms = 0"
+			     " WHERE stream = ? AND status != 'DELETING'",
+			     &st);
+	if (rc != 0) {
+		return rc;
+	}
+	sp_cati_bind_text(st, 1, name);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		SP_CTL_ERR("catalog %s: marking the consumers of %s DELETING: %s", cat->path, name,
+			   sqlite3_errmsg(cat->db));
+		return -EIO;
+	}
+	return 1;
 }
 
 int
@@ -1101,6 +1141,10 @@ cat_apply_step(struct sp_cat *cat, void *arg)
 	    "DELETE FROM stream_events WHERE stream IN (SELECT name FROM"
 	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
 	    "DELETE FROM shard_owners WHERE stream IN (SELECT name FROM"
+	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
+	    "DELETE FROM consumer_tags WHERE arn IN (SELECT arn FROM consumers WHERE stream IN"
+	    " (SELECT name FROM streams WHERE status = 'DELETING' AND delete_version <= ?))",
+	    "DELETE FROM consumers WHERE stream IN (SELECT name FROM"
 	    " streams WHERE status = 'DELETING' AND delete_version <= ?)",
 	};
 
@@ -1191,6 +1235,7 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 {
 	int64_t ver;
 	json_t *streams;
+	json_t *consumers;
 	size_t i;
 	json_t *s;
 	int rc = sp_cat_version(cat, &ver);
@@ -1209,6 +1254,15 @@ cat_snapshot_locked(struct sp_cat *cat, json_t *snap)
 	}
 	json_object_set_new(snap, "catalog_version", json_integer(ver));
 	json_object_set_new(snap, "streams", streams);
+	/* SubscribeToShard resolves a ConsumerARN to its stream and status here */
+	rc = cat_rows_json(cat,
+			   "SELECT stream, name, arn, status, created_ms FROM consumers"
+			   " ORDER BY stream, name",
+			   NULL, &consumers);
+	if (rc != 0) {
+		return rc;
+	}
+	json_object_set_new(snap, "consumers", consumers);
 	json_array_foreach(streams, i, s) {
 		json_t *shards;
 		const char *name = json_string_value(json_object_get(s, "name"));

@@ -5,6 +5,9 @@
  * same transaction, so a snapshot's version names exactly one catalog state. The dataplane
  * only ever sees snapshots (sp_cat_snapshot_json()), never the database.
  *
+ * Enhanced fan-out consumers (catalog_consumers.c) are catalog content too: the snapshot lists
+ * them, and their changes bump catalog_version.
+ *
  * Besides streams and shards the catalog keeps two process-wide values that must survive a
  * restart: the dataplane boot epoch (sequence numbers, include/spate/seqno.h) and the key that
  * seals pagination tokens (generated once, when the schema reaches version 2).
@@ -22,7 +25,7 @@
 #include <spate/kinesis.h>
 
 /* Schema version this build writes (PRAGMA user_version); newer files are refused. */
-#define SP_CAT_SCHEMA_VERSION 4
+#define SP_CAT_SCHEMA_VERSION 5
 
 /* Catalog file name inside the data directory. */
 #define SP_CAT_FILE_NAME "catalog.db"
@@ -211,7 +214,9 @@ SP_MUST_CHECK int sp_cat_quota_counts(struct sp_cat *cat, int64_t *open_shards,
 
 /*
  * Mark a stream DELETING (one transaction, catalog_version bumped; the new version becomes its
- * delete_version). A stream already DELETING is left as it is. Returns 0, -ENOENT or -EIO.
+ * delete_version), and its consumers with it (DELETING, due at once: they go at the next
+ * sp_cat_consumers_advance(), or with the stream). A stream already DELETING is left as it is.
+ * Returns 0, -ENOENT or -EIO.
  */
 SP_MUST_CHECK int sp_cat_stream_mark_deleting(struct sp_cat *cat, const char *name);
 
@@ -304,6 +309,93 @@ SP_MUST_CHECK int sp_cat_stream_set_encryption(struct sp_cat *cat, const char *n
 
 /* Streams in ON_DEMAND mode, any state (DescribeLimits). Returns 0 or -EIO. */
 SP_MUST_CHECK int sp_cat_on_demand_count(struct sp_cat *cat, int64_t *count);
+
+/*
+ * ---- Enhanced fan-out consumers (catalog_consumers.c) ----
+ *
+ * A consumer belongs to one stream, is unique there by name and everywhere by ARN, and goes
+ * CREATING -> ACTIVE -> DELETING -> gone. The two timed steps are persisted as due_ms, taken by
+ * sp_cat_consumers_advance(); every change to a consumer row bumps catalog_version (the
+ * snapshot's "consumers"), tag writes do not.
+ */
+
+/* Room for a consumer ARN we generate: stream ARN, "/consumer/", name, ":", epoch seconds. */
+#define SP_CAT_CONSUMER_ARN_MAX_BYTES                                                             \
+	(SP_CAT_ARN_MAX_BYTES + 10 + SP_K_CONSUMER_NAME_MAX_CHARS + 24)
+
+/* A consumer to register: status CREATING, ACTIVE from due_ms on. */
+struct sp_cat_consumer {
+	const char *stream;
+	const char *name;
+	const char *arn;
+	int64_t created_ms;
+	int64_t due_ms;
+	const struct sp_cat_tag *tags; /* stored with it, same transaction */
+	size_t n_tags;
+};
+
+/* A consumer as read back (strings copied). */
+struct sp_cat_consumer_row {
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	char name[SP_K_CONSUMER_NAME_MAX_CHARS + 1];
+	char arn[SP_CAT_CONSUMER_ARN_MAX_BYTES];
+	char status[SP_CAT_WORD_MAX_BYTES]; /* CREATING, ACTIVE or DELETING */
+	int64_t created_ms;
+	int64_t due_ms; /* CREATING: when it becomes ACTIVE; DELETING: when it goes; ACTIVE: 0 */
+};
+
+typedef int (*sp_cat_consumer_fn)(void *arg, const struct sp_cat_consumer_row *row);
+
+/*
+ * Register a consumer, CREATING, in one transaction that bumps catalog_version. Checked inside
+ * it, in this order: -ENOENT (no such stream), -EEXIST (the stream has a consumer of that name,
+ * in any status, or the ARN is taken), -E2BIG (the stream has max_total consumers, any status),
+ * -EBUSY (it has max_creating consumers CREATING). Returns 0 or one of those, -EINVAL or -EIO;
+ * on error nothing changes.
+ */
+SP_MUST_CHECK int sp_cat_consumer_insert(struct sp_cat *cat, const struct sp_cat_consumer *c,
+					 size_t max_total, size_t max_creating);
+
+/* Read the consumer `name` of stream. Returns 0, -ENOENT or -EIO. */
+SP_MUST_CHECK int sp_cat_consumer_get(struct sp_cat *cat, const char *stream, const char *name,
+				      struct sp_cat_consumer_row *out);
+
+/* Read the consumer with this ARN. Returns 0, -ENOENT or -EIO. */
+SP_MUST_CHECK int sp_cat_consumer_get_arn(struct sp_cat *cat, const char *arn,
+					  struct sp_cat_consumer_row *out);
+
+/*
+ * Call fn for each consumer of stream whose name sorts after `after` (NULL: all), in name
+ * order (bytewise); stream NULL: every consumer, by stream and name (after ignored). Returns
+ * 0, fn's negative value, or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_consumer_foreach(struct sp_cat *cat, const char *stream,
+					  const char *after, sp_cat_consumer_fn fn, void *arg);
+
+/* Consumers of stream that are not DELETING (ConsumerCount). Returns 0 or -EIO. */
+SP_MUST_CHECK int sp_cat_consumer_count(struct sp_cat *cat, const char *stream, int64_t *live);
+
+/*
+ * Deregister: the consumer goes DELETING, to be removed from due_ms on (one transaction,
+ * catalog_version bumped). Returns 1 (marked), 0 (already DELETING: nothing changes), -ENOENT or
+ * -EIO.
+ */
+SP_MUST_CHECK int sp_cat_consumer_mark_deleting(struct sp_cat *cat, const char *arn,
+						int64_t due_ms);
+
+/*
+ * Take every timed step due at now_ms in one transaction: CREATING consumers whose due_ms has
+ * come become ACTIVE, DELETING ones are removed with their tags. Returns the number of
+ * consumers changed (> 0: catalog_version was bumped), or -EIO.
+ */
+SP_MUST_CHECK int sp_cat_consumers_advance(struct sp_cat *cat, int64_t now_ms);
+
+/* The earliest due_ms of a CREATING or DELETING consumer. Returns 0, -ENOENT (none) or -EIO. */
+SP_MUST_CHECK int sp_cat_consumer_next_due(struct sp_cat *cat, int64_t *due_ms);
+
+/* Call fn for each tag of the consumer with this ARN, in key order. 0, fn's value < 0, -EIO. */
+SP_MUST_CHECK int sp_cat_consumer_tags_foreach(struct sp_cat *cat, const char *arn,
+					       sp_cat_tag_fn fn, void *arg);
 
 /*
  * ---- Shard-iterator settings: sent to the dataplane only ----

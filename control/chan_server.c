@@ -29,6 +29,11 @@
  * (ctx->balance_interval_s). The version the dataplane last applied (applied) tells which
  * shard moves it serves (ctl_move.c).
  *
+ * Consumers: a one-shot timerfd (cons_ev) is armed for the earliest due_ms of a CREATING or
+ * DELETING consumer (catalog_consumers.c), re-armed after every kreq, catalog change, sweep and
+ * firing; when it fires, the due steps are taken and a changed catalog is pushed, so the
+ * dataplane learns that a consumer is ACTIVE (SubscribeToShard) without waiting for a request.
+ *
  * A closed connection is freed after the event batch (sp_chan_server_service()). All on
  * spate-control's single thread.
  */
@@ -84,6 +89,7 @@ struct sp_chan_server {
 	struct sp_ctl_ev timer_ev;
 	struct sp_ctl_ev sweep_ev; /* periodic: closed shards past their retention, and the
 				    * load sample (on-demand capacity, balancing) */
+	struct sp_ctl_ev cons_ev;  /* one-shot: the next consumer lifecycle step */
 	uint64_t sample_seq;	   /* the stats_req of the load sample in flight, or 0 */
 	int64_t applied;	   /* the catalog version the dataplane last said it serves */
 	struct sp_ctl_loop *loop;
@@ -97,6 +103,8 @@ struct sp_chan_server {
 	char account[16];	      /* defaults for kreqs that name none */
 	char region[SP_CTL_K_REGION_MAX_CHARS + 1];
 	unsigned shard_limit;
+	unsigned consumer_activate_ms;
+	unsigned consumer_delete_ms;
 };
 
 static void
@@ -342,7 +350,30 @@ chan_kctx(const struct sp_chan_server *srv, const struct chan_conn *c)
 	    .keys = srv->ctx->keys,
 	    .load = &srv->ctx->load,
 	    .applied = srv->applied,
+	    .consumer_activate_ms = srv->consumer_activate_ms,
+	    .consumer_delete_ms = srv->consumer_delete_ms,
 	};
+}
+
+/* Arm cons_ev for the earliest consumer step (disarm when none is pending). */
+static void
+chan_consumers_arm(struct sp_chan_server *srv)
+{
+	struct itimerspec its;
+	int64_t due = 0;
+	int rc = srv->ctx->cat != NULL ? sp_cat_consumer_next_due(srv->ctx->cat, &due) : -ENOENT;
+
+	memset(&its, 0, sizeof(its));
+	if (rc == 0) {
+		int64_t wait = SP_MAX(due - (int64_t)chan_wall_ms(), (int64_t)1);
+
+		its.it_value.tv_sec = wait / 1000;
+		its.it_value.tv_nsec = (long)(wait % 1000) * 1000000L;
+	} else if (rc != -ENOENT) {
+		/* the sweep arms it again in SP_CHAN_SWEEP_MS */
+		SP_CTL_ERR("consumers: reading the next step: %s", sp_strerror(rc));
+	}
+	SP_VERIFY(timerfd_settime(srv->cons_ev.fd, 0, &its, NULL) == 0);
 }
 
 static void
@@ -383,6 +414,7 @@ chan_on_kreq(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 	if (!c->dead) {
 		chan_send(srv, c, chan_kresp(json_incref(id != NULL ? id : json_null()), r));
 	}
+	chan_consumers_arm(srv);
 	sp_ctl_kreply_fini(r);
 	free(r);
 }
@@ -613,6 +645,51 @@ chan_timer(struct sp_ctl_ev *ev, uint32_t events)
 	chan_finish_waiters(srv, json_pack("{s:b,s:b}", "connected", 1, "responding", 0));
 }
 
+static void chan_consumers_fire(struct sp_ctl_ev *ev, uint32_t events);
+
+/* The consumer timer: created, in the loop, and armed (steps due while down: at once). */
+static int
+chan_consumers_open(struct sp_chan_server *srv)
+{
+	int rc;
+
+	SP_VERIFY(srv->cons_ev.fd < 0);
+	srv->cons_ev.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (srv->cons_ev.fd < 0) {
+		return -errno;
+	}
+	srv->cons_ev.fn = chan_consumers_fire;
+	rc = sp_ctl_loop_add(srv->loop, &srv->cons_ev, EPOLLIN);
+	if (rc == 0) {
+		chan_consumers_arm(srv);
+	}
+	return rc;
+}
+
+/* The next consumer step is due: take every step due now, push what changed, arm again. */
+static void
+chan_consumers_fire(struct sp_ctl_ev *ev, uint32_t events)
+{
+	struct sp_chan_server *srv = (struct sp_chan_server *)((char *)ev -
+								offsetof(struct sp_chan_server,
+									 cons_ev));
+	uint64_t ticks;
+	ssize_t n = read(ev->fd, &ticks, sizeof(ticks));
+	int rc;
+
+	(void)events;
+	if (n != (ssize_t)sizeof(ticks) || srv->ctx->cat == NULL) {
+		return;
+	}
+	rc = sp_cat_consumers_advance(srv->ctx->cat, (int64_t)chan_wall_ms());
+	if (rc > 0 && sp_chan_server_connected(srv)) {
+		chan_push_catalog(srv, srv->conn);
+	} else if (rc < 0) {
+		SP_CTL_ERR("consumers: taking due steps: %s", sp_strerror(rc));
+	}
+	chan_consumers_arm(srv);
+}
+
 /*
  * Every SP_CHAN_SWEEP_MS: remove closed shards older than their stream's retention (Kinesis
  * lists them nowhere after that), and past owners whose records are past it, and tell the
@@ -645,6 +722,7 @@ chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
 	} else if (rc < 0) {
 		SP_CTL_ERR("retention: expiring closed shards: %s", sp_strerror(rc));
 	}
+	chan_consumers_arm(srv); /* after an error, or a clock step */
 	/* reshard steps that failed at their applied are retried here */
 	if (sp_chan_server_connected(srv) && srv->applied > 0) {
 		struct sp_ctl_kctx kctx = chan_kctx(srv, srv->conn);
@@ -715,6 +793,7 @@ chan_dp_catalog(void *arg)
 	struct chan_conn *c = srv->conn;
 
 	SP_VERIFY(srv->ctx->cat != NULL);
+	chan_consumers_arm(srv); /* a `kinesis` method may have registered a consumer */
 	if (c == NULL || c->dead || !c->hello) {
 		return false; /* its next hello's config carries the new state */
 	}
@@ -737,6 +816,8 @@ chan_dp_kctx(void *arg, struct sp_ctl_kctx *out)
 	out->n_workers = connected ? srv->conn->workers : 0;
 	out->load = &srv->ctx->load;
 	out->applied = srv->applied;
+	out->consumer_activate_ms = srv->consumer_activate_ms;
+	out->consumer_delete_ms = srv->consumer_delete_ms;
 	return connected;
 }
 
@@ -788,11 +869,14 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	snprintf(srv->account, sizeof(srv->account), "%s", kconf->account);
 	snprintf(srv->region, sizeof(srv->region), "%s", kconf->region);
 	srv->shard_limit = kconf->shard_limit;
+	srv->consumer_activate_ms = kconf->consumer_activate_ms;
+	srv->consumer_delete_ms = kconf->consumer_delete_ms;
 	srv->loop = loop;
 	srv->ctx = ctx;
 	srv->listen_ev.fd = -1;
 	srv->timer_ev.fd = -1;
 	srv->sweep_ev.fd = -1;
+	srv->cons_ev.fd = -1;
 	TAILQ_INIT(&srv->dead);
 	TAILQ_INIT(&srv->waiters);
 	srv->path = strdup(path);
@@ -827,6 +911,10 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	if (rc != 0) {
 		goto fail;
 	}
+	rc = chan_consumers_open(srv);
+	if (rc != 0) {
+		goto fail;
+	}
 	rc = sp_ctl_listen_unix(path, 0660);
 	if (rc < 0) {
 		SP_CTL_ERR("channel socket %s: %s", path, sp_strerror(rc));
@@ -854,6 +942,10 @@ fail:
 	if (srv->sweep_ev.fd >= 0) {
 		sp_ctl_loop_del(loop, &srv->sweep_ev);
 		close(srv->sweep_ev.fd);
+	}
+	if (srv->cons_ev.fd >= 0) {
+		sp_ctl_loop_del(loop, &srv->cons_ev);
+		close(srv->cons_ev.fd);
 	}
 	if (srv->listen_ev.fd >= 0) {
 		close(srv->listen_ev.fd);
@@ -897,6 +989,8 @@ sp_chan_server_close(struct sp_chan_server *srv)
 	close(srv->timer_ev.fd);
 	sp_ctl_loop_del(srv->loop, &srv->sweep_ev);
 	close(srv->sweep_ev.fd);
+	sp_ctl_loop_del(srv->loop, &srv->cons_ev);
+	close(srv->cons_ev.fd);
 	if (unlink(srv->path) != 0 && errno != ENOENT) {
 		SP_CTL_WARN("channel socket: unlink %s: %s", srv->path, strerror(errno));
 	}

@@ -25,6 +25,8 @@ struct sp_chan_kconf {
 	const char *account;  /* 12 digits; used when a kreq names no valid account */
 	const char *region;   /* [a-z0-9-]{1,32}; likewise */
 	unsigned shard_limit; /* open shards allowed across all streams */
+	unsigned consumer_activate_ms; /* a new consumer's CREATING time */
+	unsigned consumer_delete_ms;   /* a deregistered consumer's DELETING time */
 };
 
 /*

@@ -239,7 +239,7 @@ kb_ts(struct kbuf *b, int64_t ms)
 /* ---- Request members -------------------------------------------------------------------- */
 
 enum ktype { KT_STRING, KT_INTEGER, KT_BOOLEAN, KT_TIMESTAMP, KT_MAP, KT_STRUCT, KT_LIST };
-enum kpat { KP_NONE, KP_NAME, KP_ARN, KP_HASH, KP_RESOURCE_ARN };
+enum kpat { KP_NONE, KP_NAME, KP_ARN, KP_HASH, KP_RESOURCE_ARN, KP_CONSUMER_ARN };
 
 /* Every member any of the operations reads. */
 enum kmid {
@@ -279,6 +279,9 @@ enum kmid {
 	/* stream encryption */
 	KM_ENCRYPTION_TYPE,
 	KM_KEY_ID,
+	/* enhanced fan-out consumers */
+	KM_CONSUMER_NAME,
+	KM_CONSUMER_ARN,
 	KM_COUNT,
 };
 
@@ -339,6 +342,9 @@ enum kfilter {
 #define KIN_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
 #define KIN_HASH_RE "0|([1-9]\\d{0,38})"
 #define KIN_RESOURCE_ARN_RE "arn:aws.*:kinesis:.*:\\d{12}:.*stream/\\S+"
+#define KIN_CONSUMER_ARN_RE                                                                \
+	"^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/"           \
+	"[a-zA-Z0-9_.-]+:[0-9]+"
 
 #define KIN_NAMELIKE(id_, key_, path_, flags_)                                             \
 	{                                                                                  \
@@ -599,6 +605,42 @@ static const struct kmember g_kin_scale[] = {
 	KIN_INT(KM_TARGET, "TargetShardCount", "targetShardCount", KF_NOT_NULL | KF_MIN | KF_MAX,
 		1, 100000),
 	KIN_STREAM_ARN,
+	KIN_END,
+};
+
+/* Enhanced fan-out consumers (not in kinesalite): the model's members in its order. */
+#define KIN_CONSUMER_NAME(flags_)                                                                  \
+	KIN_NAMELIKE(KM_CONSUMER_NAME, "ConsumerName", "consumerName", flags_)
+#define KIN_STREAM_ARN_REQ                                                                         \
+	{                                                                                          \
+		.id = KM_STREAM_ARN, .key = "StreamARN", .path = "streamARN", .type = KT_STRING,   \
+		.flags = KF_NOT_NULL | KF_LEN_MIN | KF_LEN_MAX, .len_min = 1,                      \
+		.len_max = SP_K_STREAM_ARN_MAX_CHARS, .pat = KP_ARN,                               \
+	}
+
+static const struct kmember g_kin_register_consumer[] = {
+	KIN_STREAM_ARN_REQ,
+	KIN_CONSUMER_NAME(KF_NOT_NULL),
+	KIN_TAGS(0),
+	KIN_END,
+};
+
+/* DeregisterStreamConsumer, DescribeStreamConsumer. */
+static const struct kmember g_kin_consumer_sel[] = {
+	KIN_STREAM_ARN,
+	KIN_CONSUMER_NAME(0),
+	{.id = KM_CONSUMER_ARN, .key = "ConsumerARN", .path = "consumerARN", .type = KT_STRING,
+	 .flags = KF_LEN_MIN | KF_LEN_MAX, .len_min = 1, .len_max = SP_K_CONSUMER_ARN_MAX_CHARS,
+	 .pat = KP_CONSUMER_ARN},
+	KIN_END,
+};
+
+static const struct kmember g_kin_list_consumers[] = {
+	KIN_STREAM_ARN_REQ,
+	KIN_NEXT_TOKEN,
+	KIN_INT(KM_MAX_RESULTS, "MaxResults", "maxResults", KF_MIN | KF_MAX, 1, 10000),
+	{.id = KM_CREATION_TS, .key = "StreamCreationTimestamp",
+	 .path = "streamCreationTimestamp", .type = KT_TIMESTAMP},
 	KIN_END,
 };
 
@@ -1008,6 +1050,84 @@ kin_resource_arn_ok(const char *s, size_t len)
 	return false;
 }
 
+/* Where the parts of a consumer ARN are: <stream ARN>/consumer/<name>:<digits>. */
+struct kin_carn {
+	size_t stream_arn_len; /* s[0..stream_arn_len) is the stream's ARN */
+	size_t stream_at;      /* the stream name: s[stream_at..stream_arn_len) */
+	size_t name_at;	       /* the consumer name: s[name_at..name_end) */
+	size_t name_end;
+};
+
+/* s[from..to) is one or more characters of [a-zA-Z0-9_.-]. */
+static bool
+kin_name_run(const char *s, size_t from, size_t to)
+{
+	return to > from && kin_name_ok(s + from, to - from);
+}
+
+/*
+ * Match the whole of s against KIN_CONSUMER_ARN_RE. Names hold neither '/' nor ':', so the
+ * tail is read from the end: digits after the last ':', the consumer name back to "/consumer/",
+ * the stream name back to "stream/"; what is left must match arn:aws.*:kinesis:.*:\d{12}:.*
+ * (as kin_resource_arn_ok()). On success, fills *p when it is not NULL.
+ */
+static bool
+kin_consumer_arn_match(const char *s, size_t len, struct kin_carn *p)
+{
+	static const char head[] = "arn:aws";
+	const size_t hl = sizeof(head) - 1;
+	const char *colon;
+	size_t c, slash, st, i;
+
+	if (s == NULL || len < hl || memcmp(s, head, hl) != 0) {
+		return false;
+	}
+	colon = memrchr(s, ':', len);
+	if (colon == NULL) {
+		return false;
+	}
+	c = (size_t)(colon - s);
+	for (i = c + 1; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+	}
+	if (i != len || c + 1 == len) {
+		return false;
+	}
+	const char *sl = memrchr(s, '/', c);
+
+	slash = sl != NULL ? (size_t)(sl - s) : 0;
+	if (sl == NULL || !kin_name_run(s, slash + 1, c) || slash < 9 ||
+	    memcmp(s + slash - 9, "/consumer", 9) != 0) {
+		return false;
+	}
+	const char *sl2 = memrchr(s, '/', slash - 9);
+
+	st = sl2 != NULL ? (size_t)(sl2 - s) : 0;
+	if (sl2 == NULL || !kin_name_run(s, st + 1, slash - 9) || st < hl + 6 ||
+	    memcmp(s + st - 6, "stream", 6) != 0) {
+		return false;
+	}
+	/* the head: a ":<12 digits>:" after ":kinesis:", no line terminators up to "stream/" */
+	for (size_t q = hl; q + 14 <= st - 6; q++) {
+		size_t d = 0;
+
+		while (d < 12 && s[q + 1 + d] >= '0' && s[q + 1 + d] <= '9') {
+			d++;
+		}
+		if (s[q] != ':' || d != 12 || s[q + 13] != ':' ||
+		    !kin_dot_run(s, hl, q, ":kinesis:") || !kin_dot_run(s, q + 14, st - 6, NULL)) {
+			continue;
+		}
+		if (p != NULL) {
+			*p = (struct kin_carn){.stream_arn_len = slash - 9,
+					       .stream_at = st + 1,
+					       .name_at = slash + 1,
+					       .name_end = c};
+		}
+		return true;
+	}
+	return false;
+}
+
 /* "'<s>'" cut to fit cap, at a character boundary. */
 static void
 kin_quote(char *buf, size_t cap, const char *s, size_t len)
@@ -1226,6 +1346,11 @@ kin_validate_value(const struct kmember *m, const struct kreq *r, const char *pa
 					    : KIN_HASH_RE);
 		sp_kvalid_add(kv, val, path, c);
 	}
+	if (m->pat == KP_CONSUMER_ARN && !kin_consumer_arn_match(v->s, v->len, NULL)) {
+		sp_kvalid_add(
+		    kv, val, path,
+		    "Member must satisfy regular expression pattern: " KIN_CONSUMER_ARN_RE);
+	}
 	if (m->pat == KP_RESOURCE_ARN && !kin_resource_arn_ok(v->s, v->len)) {
 		sp_kvalid_add(
 		    kv, val, path,
@@ -1320,7 +1445,7 @@ kin_check(const struct kmember *ms, const struct kreq *r, struct sp_ctl_kreply *
 #define KTOK_RAW_MAX (1u + 1u + 8u + 8u + 1u + 8u + 3u * (1u + KTOK_STR_MAX) + KTOK_TAG_BYTES)
 #define KTOK_CHARS_MAX ((KTOK_RAW_MAX * 4u + 2u) / 3u)
 
-enum ktok_kind { KTOK_SHARDS = 1, KTOK_STREAMS = 2 };
+enum ktok_kind { KTOK_SHARDS = 1, KTOK_STREAMS = 2, KTOK_CONSUMERS = 3 };
 
 /* What a token stands for: where the next page starts, and what to list. */
 struct ktoken {
@@ -1439,7 +1564,7 @@ kin_token_seal(const uint8_t *key, const struct ktoken *t, char *out)
 	uint8_t raw[KTOK_RAW_MAX];
 	size_t n = 0;
 
-	SP_VERIFY(t->kind == KTOK_SHARDS || t->kind == KTOK_STREAMS);
+	SP_VERIFY(t->kind == KTOK_SHARDS || t->kind == KTOK_STREAMS || t->kind == KTOK_CONSUMERS);
 	raw[n++] = KTOK_VERSION;
 	raw[n++] = t->kind;
 	kin_put64(raw + n, t->issued_ms);
@@ -1963,12 +2088,24 @@ kin_delete(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq 
 	   struct sp_ctl_kreply *out)
 {
 	struct sp_cat_stream_row row;
-	int64_t before = 0, after = 0;
+	int64_t before = 0, after = 0, consumers = 0;
 	int rc;
 
-	/* EnforceConsumerDeletion is accepted: no consumers exist to hold a delete back. */
 	if (!kin_select(cat, ctx, r, &row, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	/* registered consumers hold a delete back unless they are to go with the stream */
+	rc = sp_cat_consumer_count(cat, row.name, &consumers);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	if (consumers > 0 && !r->m[KM_ENFORCE].b) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s has %lld registered consumer(s); deregister "
+			  "them first, or set EnforceConsumerDeletion to delete them with the "
+			  "stream.",
+			  row.name, ctx->account, (long long)consumers);
+		return 0;
 	}
 	rc = sp_cat_version(cat, &before);
 	if (rc == 0) {
@@ -2033,9 +2170,15 @@ kin_summary(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq
 {
 	struct sp_cat_stream_row row;
 	struct kbuf b = {0};
+	int64_t consumers = 0;
+	int rc;
 
 	if (!kin_select(cat, ctx, r, &row, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	rc = sp_cat_consumer_count(cat, row.name, &consumers);
+	if (rc != 0) {
+		return kin_internal(out, rc);
 	}
 	SP_ASSERT(row.max_record_bytes > 0);
 	kb_raw(&b, "{\"StreamDescriptionSummary\":{");
@@ -2044,7 +2187,7 @@ kin_summary(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq
 	/* Shards are not shown while CREATING (reference §2.6), nor counted (kinesalite). */
 	kb_fmt(&b, ",\"OpenShardCount\":%lld",
 	       strcmp(row.status, "CREATING") == 0 ? 0LL : (long long)row.open_shards);
-	kb_raw(&b, ",\"ConsumerCount\":0");
+	kb_fmt(&b, ",\"ConsumerCount\":%lld", (long long)consumers);
 	kb_fmt(&b, ",\"MaxRecordSizeInKiB\":%lld", (long long)(row.max_record_bytes / 1024));
 	kb_raw(&b, "}}");
 	return kin_body(out, &b);
@@ -2800,6 +2943,22 @@ kin_list_tags_resource(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const 
 	struct kin_tag_list l = {.b = &b, .max = UINT_MAX};
 	int rc;
 
+	const struct kval *arn = &r->m[KM_RESOURCE_ARN];
+	struct sp_cat_consumer_row c;
+
+	/* a consumer's tags (given to RegisterStreamConsumer) */
+	if (kin_consumer_arn_match(arn->s, arn->len, NULL) &&
+	    arn->len < SP_CAT_CONSUMER_ARN_MAX_BYTES &&
+	    sp_cat_consumer_get_arn(cat, arn->s, &c) == 0) {
+		kb_raw(&b, "{\"Tags\":[");
+		rc = sp_cat_consumer_tags_foreach(cat, c.arn, kin_tag_one, &l);
+		kb_raw(&b, "]}");
+		if (rc != 0) {
+			free(b.p);
+			return kin_internal(out, rc);
+		}
+		return kin_body(out, &b);
+	}
 	if (!kin_select_resource(cat, ctx, r, &row, out)) {
 		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
 	}
@@ -3409,6 +3568,361 @@ kin_stop_encryption(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const str
 	return kin_encryption(cat, ctx, r, false, out);
 }
 
+/* ---- Enhanced fan-out consumers (reference §3.6, §6.1) ---------------------------------- */
+
+SP_STATIC_ASSERT(SP_K_CONSUMER_NAME_MAX_CHARS <= KTOK_STR_MAX, "a consumer name fits a token");
+
+/* Take the consumer steps due now (a request sees what the timer would have done by now). */
+static void
+kin_consumers_due(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, struct sp_ctl_kreply *out)
+{
+	int rc = sp_cat_consumers_advance(cat, ctx->now_ms);
+
+	if (rc > 0) {
+		out->catalog_changed = true;
+	} else if (rc < 0) {
+		SP_CTL_ERR("kinesis: consumer lifecycle: %s", strerror(-rc));
+	}
+}
+
+/* ConsumerName, ConsumerARN, ConsumerStatus, ConsumerCreationTimestamp. */
+static void
+kb_consumer(struct kbuf *b, const struct sp_cat_consumer_row *c)
+{
+	kb_raw(b, "\"ConsumerName\":");
+	kb_str(b, c->name);
+	kb_raw(b, ",\"ConsumerARN\":");
+	kb_str(b, c->arn);
+	kb_raw(b, ",\"ConsumerStatus\":");
+	kb_str(b, c->status);
+	kb_raw(b, ",\"ConsumerCreationTimestamp\":");
+	kb_ts(b, c->created_ms);
+}
+
+/* The stream's registered consumers block a write (AWS: ResourceInUse); false: out is filled. */
+static bool
+kin_consumer_stream_ok(const struct sp_ctl_kctx *ctx, const struct sp_cat_stream_row *row,
+		       struct sp_ctl_kreply *out)
+{
+	/* a reshard leaves the stream readable, and consumers with it */
+	if (strcmp(row->status, "ACTIVE") != 0 && strcmp(row->status, "UPDATING") != 0) {
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Stream %s under account %s not ACTIVE, instead in state %s", row->name,
+			  ctx->account, row->status);
+		return false;
+	}
+	return true;
+}
+
+/* The catalog's answer to a registration, as the client hears it. */
+static int
+kin_register_result(int rc, const struct sp_ctl_kctx *ctx, const char *stream, const char *name,
+		    struct sp_ctl_kreply *out)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ENOENT:
+		kin_not_found(out, ctx, stream);
+		return 0;
+	case -EEXIST:
+		kin_error(out, SP_KERR_RESOURCE_IN_USE,
+			  "Consumer %s already exists for stream %s under account %s.", name,
+			  stream, ctx->account);
+		return 0;
+	case -E2BIG:
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Stream %s under account %s already has %u registered consumers, the "
+			  "most a stream may have.",
+			  stream, ctx->account, SP_K_CONSUMERS_PER_STREAM_MAX);
+		return 0;
+	case -EBUSY:
+		kin_error(out, SP_KERR_LIMIT_EXCEEDED,
+			  "Stream %s under account %s already has %u consumers in CREATING state; "
+			  "wait for one to become ACTIVE.",
+			  stream, ctx->account, SP_K_CONSUMERS_CREATING_MAX);
+		return 0;
+	default:
+		return kin_internal(out, rc);
+	}
+}
+
+/*
+ * RegisterStreamConsumer. After the selector: the stream ACTIVE (or UPDATING), the Tags'
+ * characters (TagResource's family), at most SP_K_TAGS_PER_STREAM_MAX tags, then inside one
+ * catalog transaction a name not taken, fewer than 20 consumers and fewer than 5 CREATING. The
+ * ARN is <StreamARN>/consumer/<name>:<creation epoch seconds>.
+ */
+static int
+kin_register_consumer(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		      struct sp_ctl_kreply *out)
+{
+	const char *name = r->m[KM_CONSUMER_NAME].s;
+	const struct kval *tags = &r->m[KM_TAGS];
+	struct sp_cat_stream_row row;
+	struct sp_cat_consumer_row got;
+	char arn[SP_CAT_CONSUMER_ARN_MAX_BYTES];
+	struct sp_cat_tag *tv = NULL;
+	size_t n_tags = 0;
+	int rc;
+
+	SP_VERIFY(name != NULL && r->m[KM_STREAM_ARN].present); /* step 11 */
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	if (!kin_consumer_stream_ok(ctx, &row, out)) {
+		return 0;
+	}
+	snprintf(arn, sizeof(arn), "%s/consumer/%s:%lld", row.arn, name,
+		 (long long)(ctx->now_ms / 1000));
+	if (tags->present && !kin_tags_rules(ctx, tags->j, KTS_RESOURCE, arn, out)) {
+		return 0;
+	}
+	if (tags->present && json_object_size(tags->j) > SP_K_TAGS_PER_STREAM_MAX) {
+		kin_tags_too_many(ctx, KTS_RESOURCE, arn, out);
+		return 0;
+	}
+	rc = kin_tags_array(tags->present ? tags->j : NULL, &tv, &n_tags);
+	if (rc == 0) {
+		struct sp_cat_consumer c = {
+		    .stream = row.name,
+		    .name = name,
+		    .arn = arn,
+		    .created_ms = ctx->now_ms,
+		    .due_ms = ctx->now_ms + SP_MAX(ctx->consumer_activate_ms, (int64_t)0),
+		    .tags = tv,
+		    .n_tags = n_tags,
+		};
+
+		rc = sp_cat_consumer_insert(cat, &c, SP_K_CONSUMERS_PER_STREAM_MAX,
+					    SP_K_CONSUMERS_CREATING_MAX);
+	}
+	free(tv);
+	if (rc != 0) {
+		return kin_register_result(rc, ctx, row.name, name, out);
+	}
+	out->catalog_changed = true;
+	rc = sp_cat_consumer_get_arn(cat, arn, &got);
+	if (rc != 0) {
+		return kin_internal(out, rc);
+	}
+	SP_ASSERT(strcmp(got.status, "CREATING") == 0 || ctx->consumer_activate_ms <= 0);
+	struct kbuf b = {0};
+
+	kb_raw(&b, "{\"Consumer\":{");
+	kb_consumer(&b, &got);
+	kb_raw(&b, "}}");
+	return kin_body(out, &b);
+}
+
+/*
+ * The consumer a Deregister/DescribeStreamConsumer names: ConsumerARN, or StreamARN plus
+ * ConsumerName; members given beside the ARN must agree with it. False: out is filled
+ * (InvalidArgument, ResourceNotFound or InternalFailure).
+ */
+static bool
+kin_consumer_select(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		    struct sp_cat_consumer_row *c, struct sp_ctl_kreply *out)
+{
+	const struct kval *sarn = &r->m[KM_STREAM_ARN];
+	const struct kval *name = &r->m[KM_CONSUMER_NAME];
+	const struct kval *carn = &r->m[KM_CONSUMER_ARN];
+	struct sp_cat_stream_row row;
+	struct kin_carn p;
+	int rc;
+
+	if (!carn->present && !(sarn->present && name->present)) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "Either ConsumerARN or both StreamARN and ConsumerName must be "
+			  "provided.");
+		return false;
+	}
+	if (!carn->present) {
+		if (!kin_select(cat, ctx, r, &row, out)) {
+			return false;
+		}
+		rc = sp_cat_consumer_get(cat, row.name, name->s, c);
+		if (rc == -ENOENT) {
+			kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+				  "Consumer %s of stream %s under account %s not found.", name->s,
+				  row.name, ctx->account);
+		} else if (rc != 0) {
+			kin_internal(out, rc);
+		}
+		return rc == 0;
+	}
+	SP_VERIFY(kin_consumer_arn_match(carn->s, carn->len, &p)); /* step 11 */
+	if (sarn->present && (sarn->len != p.stream_arn_len ||
+			      memcmp(sarn->s, carn->s, p.stream_arn_len) != 0)) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "StreamARN %s does not match the stream of ConsumerARN %s.", sarn->s,
+			  carn->s);
+		return false;
+	}
+	if (name->present && (name->len != p.name_end - p.name_at ||
+			      memcmp(name->s, carn->s + p.name_at, name->len) != 0)) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "ConsumerName %s does not match the consumer of ConsumerARN %s.",
+			  name->s, carn->s);
+		return false;
+	}
+	rc = carn->len >= SP_CAT_CONSUMER_ARN_MAX_BYTES ? -ENOENT
+							: sp_cat_consumer_get_arn(cat, carn->s, c);
+	if (rc == -ENOENT) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Consumer %s under account %s not found.", carn->s, ctx->account);
+	} else if (rc != 0) {
+		kin_internal(out, rc);
+	}
+	return rc == 0;
+}
+
+/* DeregisterStreamConsumer: DELETING now, gone after consumer_delete_ms; again: no change. */
+static int
+kin_deregister_consumer(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+			struct sp_ctl_kreply *out)
+{
+	struct sp_cat_consumer_row c;
+	int rc;
+
+	if (!kin_consumer_select(cat, ctx, r, &c, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	int64_t due = ctx->now_ms + SP_MAX(ctx->consumer_delete_ms, (int64_t)0);
+
+	rc = sp_cat_consumer_mark_deleting(cat, c.arn, due);
+	if (rc == -ENOENT) {
+		kin_error(out, SP_KERR_RESOURCE_NOT_FOUND,
+			  "Consumer %s under account %s not found.", c.arn, ctx->account);
+		return 0;
+	}
+	if (rc < 0) {
+		return kin_internal(out, rc);
+	}
+	out->catalog_changed = out->catalog_changed || rc == 1;
+	return 0;
+}
+
+static int
+kin_describe_consumer(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		      struct sp_ctl_kreply *out)
+{
+	struct sp_cat_consumer_row c;
+	struct sp_cat_stream_row row;
+	struct kbuf b = {0};
+	int rc;
+
+	if (!kin_consumer_select(cat, ctx, r, &c, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	rc = sp_cat_stream_get(cat, c.stream, &row);
+	if (rc != 0) {
+		return kin_internal(out, rc == -ENOENT ? -EIO : rc); /* a consumer has a stream */
+	}
+	kb_raw(&b, "{\"ConsumerDescription\":{");
+	kb_consumer(&b, &c);
+	kb_raw(&b, ",\"StreamARN\":");
+	kb_str(&b, row.arn);
+	kb_raw(&b, "}}");
+	return kin_body(out, &b);
+}
+
+struct kin_consumers {
+	struct kbuf *b;
+	unsigned max; /* consumers per page */
+	unsigned n;   /* consumers written */
+	bool more;    /* a further consumer followed */
+	char last[KTOK_STR_MAX + 1];
+};
+
+static int
+kin_consumers_one(void *arg, const struct sp_cat_consumer_row *c)
+{
+	struct kin_consumers *l = arg;
+
+	SP_ASSERT(l->n <= l->max);
+	if (l->n == l->max) {
+		l->more = true;
+		return 1;
+	}
+	kb_raw(l->b, l->n > 0 ? ",{" : "{");
+	kb_consumer(l->b, c);
+	kb_raw(l->b, "}");
+	snprintf(l->last, sizeof(l->last), "%s", c->name);
+	l->n++;
+	return 0;
+}
+
+/*
+ * ListStreamConsumers: every consumer of the stream (any status) in name order, MaxResults
+ * (default and cap 100) a page. A NextToken carries the stream's incarnation and the last name
+ * returned; it lives SP_K_NEXT_TOKEN_LIFETIME_MS and must come with the same StreamARN.
+ */
+static int
+kin_list_consumers(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
+		   struct sp_ctl_kreply *out)
+{
+	const struct kval *tok = &r->m[KM_NEXT_TOKEN];
+	const struct kval *ts = &r->m[KM_CREATION_TS];
+	struct sp_cat_stream_row row;
+	struct ktoken t = {0};
+	struct kbuf b = {0};
+	struct kin_consumers l = {
+		.b = &b,
+		.max = kin_page(&r->m[KM_MAX_RESULTS], SP_K_LIST_CONSUMERS_MAX_DEFAULT),
+	};
+	int rc;
+
+	if (tok->present && ts->present) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT,
+			  "NextToken and StreamCreationTimestamp cannot be provided together.");
+		return 0;
+	}
+	if (!kin_select(cat, ctx, r, &row, out)) {
+		return out->err == SP_KERR_INTERNAL_FAILURE ? -EIO : 0;
+	}
+	/* second granularity, as ListShards: clients echo the timestamp they were shown */
+	if (ts->present && ts->i / 1000 != row.created_ms / 1000) {
+		kin_not_found(out, ctx, row.name);
+		return 0;
+	}
+	if (tok->present && !kin_token_take(cat, ctx, tok, KTOK_CONSUMERS, &t, out)) {
+		return 0;
+	}
+	if (tok->present && strcmp(t.stream, row.name) != 0) {
+		kin_error(out, SP_KERR_INVALID_ARGUMENT, "Invalid NextToken.");
+		return 0;
+	}
+	if (tok->present && t.created_ms != row.created_ms) {
+		kin_not_found(out, ctx, row.name); /* deleted and created again since */
+		return 0;
+	}
+	SP_VERIFY(l.max >= 1);
+	kb_raw(&b, "{\"Consumers\":[");
+	rc = sp_cat_consumer_foreach(cat, row.name, tok->present ? t.after : NULL,
+				     kin_consumers_one, &l);
+	kb_raw(&b, "]");
+	if (rc != 0) {
+		free(b.p);
+		return kin_internal(out, rc);
+	}
+	if (l.more) {
+		char next[KTOK_CHARS_MAX + 1];
+		struct ktoken nt = {.kind = KTOK_CONSUMERS,
+				    .issued_ms = ctx->now_ms + sp_cat_clock_offset_ms(cat),
+				    .created_ms = row.created_ms};
+
+		snprintf(nt.stream, sizeof(nt.stream), "%s", row.name);
+		snprintf(nt.after, sizeof(nt.after), "%s", l.last);
+		kin_token_seal(sp_cat_token_key(cat), &nt, next);
+		kb_raw(&b, ",\"NextToken\":");
+		kb_str(&b, next);
+	}
+	kb_raw(&b, "}");
+	SP_ASSERT(!l.more || l.n == l.max);
+	return kin_body(out, &b);
+}
+
 /* ---- Entry points ----------------------------------------------------------------------- */
 
 typedef int (*kin_op_fn)(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, const struct kreq *r,
@@ -3448,6 +3962,11 @@ kin_op_find(enum sp_kop op)
 		[SP_KOP_DESCRIBE_LIMITS] = {g_kin_no_members, kin_describe_limits},
 		[SP_KOP_START_STREAM_ENCRYPTION] = {g_kin_encryption, kin_start_encryption},
 		[SP_KOP_STOP_STREAM_ENCRYPTION] = {g_kin_encryption, kin_stop_encryption},
+		[SP_KOP_REGISTER_STREAM_CONSUMER] = {g_kin_register_consumer,
+						     kin_register_consumer},
+		[SP_KOP_DEREGISTER_STREAM_CONSUMER] = {g_kin_consumer_sel, kin_deregister_consumer},
+		[SP_KOP_DESCRIBE_STREAM_CONSUMER] = {g_kin_consumer_sel, kin_describe_consumer},
+		[SP_KOP_LIST_STREAM_CONSUMERS] = {g_kin_list_consumers, kin_list_consumers},
 	};
 
 	if ((unsigned)op >= SP_KOP_COUNT || ops[op].fn == NULL) {
@@ -3486,6 +4005,7 @@ sp_ctl_kinesis(struct sp_cat *cat, const struct sp_ctl_kctx *ctx, enum sp_kop op
 		goto done;
 	}
 	if (kin_decode(kop->members, req, r, out) && kin_check(kop->members, r, out)) {
+		kin_consumers_due(cat, ctx, out);
 		rc = kop->fn(cat, ctx, r, out);
 	}
 done:

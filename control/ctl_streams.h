@@ -4,7 +4,8 @@
  * DeleteStream, DescribeStream, DescribeStreamSummary, ListStreams, ListShards,
  * IncreaseStreamRetentionPeriod, DecreaseStreamRetentionPeriod, UpdateMaxRecordSize, the six
  * tag operations, Enable/DisableEnhancedMonitoring, DescribeLimits, the resharding operations,
- * UpdateStreamMode, Start/StopStreamEncryption) and the
+ * UpdateStreamMode, Start/StopStreamEncryption, the four enhanced fan-out consumer operations
+ * Register/Deregister/DescribeStreamConsumer and ListStreamConsumers) and the
  * stream lifecycle the dataplane's acknowledgements drive. In-process and socket-free:
  * chan_server.c feeds it the kreq messages, the unit tests call it directly. Behaviour, texts
  * and check order: docs/internals/control-ops.md.
@@ -42,6 +43,9 @@ struct sp_keyfile;
 #define SP_CTL_K_MAX_RECORD_KIB_MAX 10240	/* UpdateMaxRecordSize): the model's range */
 #define SP_CTL_K_KEY_ID_MAX_CHARS 2048		/* Start/StopStreamEncryption KeyId (model) */
 #define SP_CTL_K_ENCRYPTION_PER_DAY 25		/* encryption changes per stream, rolling 24 h */
+/* Consumer lifecycle delays (spate-control --consumer-activate-ms, --consumer-delete-ms). */
+#define SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT 1000
+#define SP_CTL_K_CONSUMER_DELAY_MS_MAX 3600000
 
 /* Longest error message in a reply: a full ValidationException plus its prefix. */
 #define SP_CTL_K_MSG_MAX_BYTES (SP_KVALID_MSG_BYTES + 512u)
@@ -57,6 +61,9 @@ struct sp_ctl_kctx {
 	/* the measured load new shards are placed by (ctl_balance.h); NULL: none measured */
 	const struct sp_ctl_load *load;
 	int64_t applied; /* the catalog_version the dataplane last applied; 0: none yet */
+	/* enhanced fan-out consumers: CREATING -> ACTIVE and DELETING -> gone after these */
+	int64_t consumer_activate_ms;
+	int64_t consumer_delete_ms;
 };
 
 /* The answer to one operation. */

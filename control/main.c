@@ -8,7 +8,8 @@
  *
  * Usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]
  *                      [--region REGION] [--shard-limit N] [--key-file PATH]
- *                      [--balance-interval-s N] [--test-services] [--verbose]
+ *                      [--balance-interval-s N] [--consumer-activate-ms N]
+ *                      [--consumer-delete-ms N] [--test-services] [--verbose]
  * The Kinesis settings (account, region, shard limit) apply to the control operations the
  * dataplane forwards (ctl_streams.h). --key-file names the operator's stream-encryption keys
  * (include/spate/keyfile.h), loaded once at start (a bad file stops the start); without it
@@ -17,6 +18,9 @@
  * neither): it allows the test-only method clock_offset_set. Production never sets it.
  * --balance-interval-s N (default 0, off) balances shards over the workers by measured load at
  * most every N seconds, when the loads are uneven (control/ctl_balance.h).
+ * --consumer-activate-ms / --consumer-delete-ms (default 1000 each) are how long an enhanced
+ * fan-out consumer stays CREATING after RegisterStreamConsumer and DELETING after
+ * DeregisterStreamConsumer (docs/internals/consumers.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +80,8 @@ ctl_usage(FILE *out)
 	fprintf(out,
 		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
 		"                     [--region REGION] [--shard-limit N] [--key-file PATH]\n"
-		"                     [--balance-interval-s N] [--test-services] [--verbose]\n"
+		"                     [--balance-interval-s N] [--consumer-activate-ms N]\n"
+		"                     [--consumer-delete-ms N] [--test-services] [--verbose]\n"
 		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
 		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
@@ -91,11 +96,17 @@ ctl_usage(FILE *out)
 		"                     none: StartStreamEncryption finds no key\n"
 		"  --balance-interval-s N  move shards to even out the workers' measured load,\n"
 		"                     at most every N s (0-%u), default 0: off\n"
+		"  --consumer-activate-ms N  a registered consumer is CREATING this long (0-%u),\n"
+		"                     default %u\n"
+		"  --consumer-delete-ms N  a deregistered consumer is DELETING this long (0-%u),\n"
+		"                     default %u\n"
 		"  --test-services    allow test-only methods (clock_offset_set); never in "
 		"production\n"
 		"  --verbose          debug logging\n"
 		"  --version          print the version and exit\n",
-		SP_CTL_K_SHARD_LIMIT_DEFAULT, SP_CTL_BALANCE_INTERVAL_MAX_S);
+		SP_CTL_K_SHARD_LIMIT_DEFAULT, SP_CTL_BALANCE_INTERVAL_MAX_S,
+		SP_CTL_K_CONSUMER_DELAY_MS_MAX, SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT,
+		SP_CTL_K_CONSUMER_DELAY_MS_MAX, SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT);
 }
 
 /* s is 1..max characters, all of them from set. */
@@ -136,6 +147,25 @@ ctl_kconf_check(struct ctl_main *m, const char *limit)
 		return -EINVAL;
 	}
 	m->kconf.shard_limit = (unsigned)v;
+	return 0;
+}
+
+/* --consumer-activate-ms, --consumer-delete-ms: 0 to SP_CTL_K_CONSUMER_DELAY_MS_MAX. */
+static int
+ctl_delay_check(const char *flag, const char *arg, unsigned *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v > SP_CTL_K_CONSUMER_DELAY_MS_MAX) {
+		fprintf(stderr, "spate-control: --%s must be 0-%u\n", flag,
+			SP_CTL_K_CONSUMER_DELAY_MS_MAX);
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
 	return 0;
 }
 
@@ -291,6 +321,8 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"shard-limit", required_argument, NULL, 'l'},
 		{"key-file", required_argument, NULL, 'k'},
 		{"balance-interval-s", required_argument, NULL, 'b'},
+		{"consumer-activate-ms", required_argument, NULL, 'A'},
+		{"consumer-delete-ms", required_argument, NULL, 'D'},
 		{"test-services", no_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -304,7 +336,9 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	m->name = "spate";
 	m->kconf.account = SP_CTL_K_ACCOUNT_DEFAULT;
 	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
-	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:b:tvVh", opts, NULL)) != -1) {
+	m->kconf.consumer_activate_ms = SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT;
+	m->kconf.consumer_delete_ms = SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT;
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:b:A:D:tvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -329,6 +363,18 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 			break;
 		case 'b':
 			balance = optarg;
+			break;
+		case 'A':
+			if (ctl_delay_check("consumer-activate-ms", optarg,
+					    &m->kconf.consumer_activate_ms) != 0) {
+				return -EINVAL;
+			}
+			break;
+		case 'D':
+			if (ctl_delay_check("consumer-delete-ms", optarg,
+					    &m->kconf.consumer_delete_ms) != 0) {
+				return -EINVAL;
+			}
 			break;
 		case 't':
 			m->test_services = true;
@@ -474,9 +520,11 @@ main(int argc, char **argv)
 	m.ctx.od.split_records_per_s = SP_CTL_OD_RECORDS_PER_S_DEFAULT;
 	m.ctx.od.split_bytes_per_s = SP_CTL_OD_BYTES_PER_S_DEFAULT;
 	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s, account %s, "
-		    "region %s, shard limit %u, balance interval %u s (0: off)",
+		    "region %s, shard limit %u, balance interval %u s (0: off), consumers CREATING "
+		    "%u ms, DELETING %u ms",
 		    SPATE_VERSION, m.name, m.data_dir, m.run_dir, m.kconf.account, m.kconf.region,
-		    m.kconf.shard_limit, m.ctx.balance_interval_s);
+		    m.kconf.shard_limit, m.ctx.balance_interval_s, m.kconf.consumer_activate_ms,
+		    m.kconf.consumer_delete_ms);
 	rc = ctl_start(&m);
 	if (rc == 0) {
 		SP_CTL_INFO("ready");

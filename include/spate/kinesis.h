@@ -50,6 +50,12 @@
 #define SP_K_TAG_VALUE_MAX_CHARS  256u
 #define SP_K_TAG_MAP_MAX_ENTRIES  200u /* Tags maps (CreateStream, AddTags, TagResource) */
 #define SP_K_TAG_KEYS_MAX_ENTRIES 50u  /* TagKeys lists (RemoveTags, UntagResource) */
+/* Enhanced fan-out consumers (reference §2.1, §3.6, §5). */
+#define SP_K_CONSUMER_NAME_MAX_CHARS 128u
+#define SP_K_CONSUMER_ARN_MAX_CHARS 2048u
+#define SP_K_CONSUMERS_PER_STREAM_MAX 20u /* registered (any status), per stream */
+#define SP_K_CONSUMERS_CREATING_MAX 5u	   /* CREATING at once, per stream */
+#define SP_K_LIST_CONSUMERS_MAX_DEFAULT 100u /* ListStreamConsumers MaxResults: default, cap */
 /* DescribeLimits: on-demand streams per account (reference §5: 50 by default). */
 #define SP_K_ON_DEMAND_STREAMS_MAX 50u
 

@@ -480,9 +480,10 @@ class Streams:
         return n
 
     def delete_all(self):
+        # EnforceConsumerDeletion: a stream a test registered consumers on goes with them
         for n in self.names:
             try:
-                self.c.delete_stream(StreamName=n)
+                self.c.delete_stream(StreamName=n, EnforceConsumerDeletion=True)
             except ClientError as e:
                 code = e.response.get("Error", {}).get("Code")
                 if code not in ("ResourceNotFoundException", "ResourceInUseException"):
@@ -490,7 +491,7 @@ class Streams:
                 if code == "ResourceInUseException":  # still CREATING: try once more
                     time.sleep(1)
                     try:
-                        self.c.delete_stream(StreamName=n)
+                        self.c.delete_stream(StreamName=n, EnforceConsumerDeletion=True)
                     except ClientError:
                         pass
         self.names = []
