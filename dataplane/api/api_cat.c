@@ -381,6 +381,82 @@ cat_cmp_stream(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int
+cat_cmp_consumer(const void *a, const void *b)
+{
+	const struct sp_api_consumer *x = a, *y = b;
+
+	return strcmp(x->arn, y->arn);
+}
+
+/* The snapshot's "consumers" (absent from older controls: none). */
+static int
+cat_build_consumers(const json_t *arr, struct sp_api_cat *cat)
+{
+	const json_t *js;
+	size_t i;
+
+	if (arr == NULL) {
+		return 0;
+	}
+	if (!json_is_array(arr) ||
+	    json_array_size(arr) > (size_t)SP_API_MAX_STREAMS * SP_K_CONSUMERS_PER_STREAM_MAX) {
+		return -EINVAL;
+	}
+	cat->consumers = calloc(json_array_size(arr) + 1, sizeof(*cat->consumers));
+	if (cat->consumers == NULL) {
+		return -ENOMEM;
+	}
+	json_array_foreach(arr, i, js)
+	{
+		struct sp_api_consumer *k = &cat->consumers[cat->nconsumers];
+		const char *arn, *stream, *status;
+		size_t alen, slen, tlen;
+
+		if (cat_str(js, "arn", &arn, &alen) != 0 || cat_str(js, "stream", &stream, &slen) ||
+		    cat_str(js, "status", &status, &tlen) || alen > SP_K_CONSUMER_ARN_MAX_CHARS ||
+		    slen > SP_K_STREAM_NAME_MAX_CHARS) {
+			return -EINVAL;
+		}
+		k->arn = strndup(arn, alen);
+		if (k->arn == NULL) {
+			return -ENOMEM;
+		}
+		cat->nconsumers++;
+		k->arn_len = (uint16_t)alen;
+		k->active = strcmp(status, "ACTIVE") == 0;
+		k->stream_len = (uint16_t)slen;
+		memcpy(k->stream, stream, slen);
+	}
+	qsort(cat->consumers, cat->nconsumers, sizeof(*cat->consumers), cat_cmp_consumer);
+	return 0;
+}
+
+const struct sp_api_consumer *
+sp_api_cat_consumer(const struct sp_api_cat *cat, const char *arn, size_t len)
+{
+	uint32_t lo = 0, hi = cat->nconsumers;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct sp_api_consumer *k = &cat->consumers[mid];
+		int c = memcmp(k->arn, arn, SP_MIN((size_t)k->arn_len, len));
+
+		if (c == 0) {
+			c = k->arn_len < len ? -1 : k->arn_len > len;
+		}
+		if (c == 0) {
+			return k;
+		}
+		if (c < 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return NULL;
+}
+
 int
 sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const char *account,
 		 const char *region, const struct sp_keyfile *keys, sp_api_ring_fn ring_fn,
@@ -439,6 +515,10 @@ sp_api_cat_build(const json_t *catalog, uint64_t version, uint32_t epoch, const 
 		cat->by_tag[k] = (uint64_t)cat->streams[k].tag << 32 | k;
 	}
 	qsort(cat->by_tag, cat->nstreams, sizeof(*cat->by_tag), cat_cmp_u64);
+	rc = cat_build_consumers(json_object_get(catalog, "consumers"), cat);
+	if (rc != 0) {
+		goto fail;
+	}
 	*out = cat;
 	return 0;
 fail:
@@ -458,6 +538,10 @@ sp_api_cat_free(struct sp_api_cat *cat)
 	}
 	free(cat->streams);
 	free(cat->by_tag);
+	for (uint32_t i = 0; cat->consumers != NULL && i < cat->nconsumers; i++) {
+		free(cat->consumers[i].arn);
+	}
+	free(cat->consumers);
 	free(cat);
 }
 

@@ -107,6 +107,15 @@ struct sp_api_iter_conf {
 	int64_t clock_offset_ms; /* |offset| <= SP_API_ITER_CLOCK_OFFSET_MAX_MS */
 };
 
+/* An enhanced fan-out consumer (the snapshot's "consumers"; SubscribeToShard, api_sub.c). */
+struct sp_api_consumer {
+	char *arn; /* NUL-terminated, owned by the snapshot */
+	uint16_t arn_len;
+	bool active;		/* ConsumerStatus ACTIVE (CREATING and DELETING cannot subscribe) */
+	uint16_t stream_len;
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+};
+
 struct sp_api_cat {
 	uint64_t version;
 	uint32_t epoch;
@@ -118,6 +127,8 @@ struct sp_api_cat {
 	uint32_t nstreams;
 	struct sp_api_stream *streams; /* sorted by name */
 	uint64_t *by_tag;              /* tag << 32 | index into streams, sorted */
+	uint32_t nconsumers;
+	struct sp_api_consumer *consumers; /* sorted by ARN */
 };
 
 /* Retention when the catalog names none (the Kinesis default). */
@@ -136,6 +147,10 @@ SP_MUST_CHECK int sp_api_cat_build(const json_t *catalog, uint64_t version, uint
 				   const struct sp_keyfile *keys, sp_api_ring_fn ring_fn,
 				   void *ring_arg, struct sp_api_cat **out);
 void sp_api_cat_free(struct sp_api_cat *cat);
+
+/* The consumer with this ARN, or NULL. */
+const struct sp_api_consumer *sp_api_cat_consumer(const struct sp_api_cat *cat, const char *arn,
+						  size_t len);
 
 /*
  * The "iterators" member of a catalog object: {"key": 64 hex digits, "clock_offset_ms": N}.

@@ -805,6 +805,7 @@ sp_api_worker_poll(struct sp_api *api)
 	work += sp_api_store_poll(api);
 	work += sp_api_cold_poll(api);
 	work += sp_api_ctl_poll(api);
+	work += sp_api_sub_poll(api);
 	work += conn_resume_waiting(api);
 	work += conn_sweep(api, sp_api_now_ms(api));
 	/* between requests: this worker holds no snapshot pointer now */
@@ -835,15 +836,25 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.h2_goaways += api->cnt.h2_goaways;
 		t.h2_stream_resets += api->cnt.h2_stream_resets;
 		t.h2_fatal += api->cnt.h2_fatal;
+		t.subscriptions += api->cnt.subscriptions;
+		t.sub_refused += api->cnt.sub_refused;
+		t.sub_events += api->cnt.sub_events;
+		t.sub_failed += api->cnt.sub_failed;
+		t.sub_open += api->nsubs; /* (a gauge, summed in a counters struct) */
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "requests",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+			 "s:{s:I, s:I, s:I, s:I, s:I}}",
+			 "requests",
 			 (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
 			 "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
 			 (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors,
 			 "h2", "sessions", (json_int_t)t.h2_sessions, "streams",
 			 (json_int_t)t.h2_streams, "refused", (json_int_t)t.h2_refused, "goaways",
 			 (json_int_t)t.h2_goaways, "stream_resets", (json_int_t)t.h2_stream_resets,
-			 "fatal", (json_int_t)t.h2_fatal);
+			 "fatal", (json_int_t)t.h2_fatal, "subscriptions", "begun",
+			 (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
+			 (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
+			 (json_int_t)t.sub_failed);
 }
 
 /* sp_api_worker_poll as the worker loop's app_poll. */

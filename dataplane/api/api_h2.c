@@ -99,6 +99,9 @@ h2_detach(struct sp_api_h2 *h2, struct sp_api_conn *x)
 static void
 h2_release(struct sp_api_conn *x)
 {
+	if (x->ps->sub) {
+		sp_api_sub_drop(x); /* a subscription's stream: out of the worker's table */
+	}
 	x->tcb = NULL;
 	if (x->state != SP_API_CONN_ASYNC) {
 		sp_api_conn_free(x);
@@ -230,6 +233,14 @@ h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
 	space = h2_space(h2);
 	space = space > H2_FRAME_HD ? space - H2_FRAME_HD : 0;
 	want = (uint32_t)SP_MIN((size_t)x->out_len, length);
+	if (want == 0 && x->ps->streaming) {
+		if (!x->ps->stream_end) {
+			x->ps->deferred = true; /* the next event resumes it */
+			return NGHTTP2_ERR_DEFERRED;
+		}
+		*data_flags |= NGHTTP2_DATA_FLAG_EOF;
+		return 0;
+	}
 	if (space < want) {
 		if (space < H2_DATA_MIN) {
 			x->ps->deferred = true;
@@ -238,7 +249,7 @@ h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
 		want = space;
 	}
 	*data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-	if (want == x->out_len) {
+	if (want == x->out_len && (!x->ps->streaming || x->ps->stream_end)) {
 		*data_flags |= NGHTTP2_DATA_FLAG_EOF;
 	}
 	return (ssize_t)want;
@@ -688,6 +699,53 @@ sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype, enu
 						NGHTTP2_INTERNAL_ERROR);
 	}
 	h2_flush(h2);
+}
+
+void
+sp_api_h2_stream_begin(struct sp_api_conn *x, const char *ctype)
+{
+	struct sp_api_h2 *h2 = x->h2;
+	struct sp_api *api = x->api;
+	nghttp2_nv nv[4];
+	char date[64], rid[SP_API_REQUEST_ID_BYTES];
+	nghttp2_data_provider prd = {.source = {.ptr = x}, .read_callback = h2_read_cb};
+
+	SP_VERIFY(x->owner != NULL && x->tcb != NULL && h2 != NULL);
+	sp_api_request_id(api, rid);
+	sp_http_format_date((int64_t)(sp_api_now_ms(api) / 1000u), date, sizeof(date));
+	H2_NV_LIT(&nv[0], ":status", "200", 3);
+	H2_NV_LIT(&nv[1], "x-amzn-requestid", rid, strlen(rid));
+	H2_NV_LIT(&nv[2], "content-type", ctype, strlen(ctype));
+	H2_NV_LIT(&nv[3], "date", date, strlen(date));
+	x->out = NULL;
+	x->out_len = 0;
+	x->state = SP_API_CONN_SEND;
+	x->ps->streaming = true;
+	x->ps->stream_end = false;
+	if (nghttp2_submit_response(h2->s, x->stream_id, nv, SP_ARRAY_SIZE(nv), &prd) != 0) {
+		api->cnt.h2_stream_resets++;
+		(void)nghttp2_submit_rst_stream(h2->s, NGHTTP2_FLAG_NONE, x->stream_id,
+						NGHTTP2_INTERNAL_ERROR);
+	}
+	h2_flush(h2);
+}
+
+void
+sp_api_h2_stream_push(struct sp_api_conn *x)
+{
+	SP_VERIFY(x->ps->streaming && x->tcb != NULL);
+	if (x->ps->deferred) {
+		x->ps->deferred = false;
+		(void)nghttp2_session_resume_data(x->h2->s, x->stream_id);
+	}
+	h2_flush(x->h2);
+}
+
+void
+sp_api_h2_stream_end(struct sp_api_conn *x)
+{
+	x->ps->stream_end = true;
+	sp_api_h2_stream_push(x);
 }
 
 /* ---- the connection ---- */

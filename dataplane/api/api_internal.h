@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <rte_spinlock.h>
 
 #include <spate/compiler.h>
 #include <spate/kinesis.h>
@@ -44,6 +45,15 @@ struct sp_api_retired {
 	uint64_t token; /* rte_rcu_qsbr_start() after it was replaced */
 	uint32_t nrings;
 	struct sp_api_ringent *rings; /* registry entries to free with it (malloc'd array) */
+};
+
+/* One consumer-and-shard's subscriber claim (api_sub.c: the 5-second rule). */
+#define SP_API_SUB_CLAIMS 8192u
+struct sp_api_sub_claim {
+	rte_spinlock_t lock;
+	uint32_t gen;	   /* 0: never claimed */
+	uint64_t key;	   /* hash of the consumer ARN and shard; 0: free */
+	uint64_t since_ms; /* when the subscriber in force began */
 };
 
 struct sp_api_global {
@@ -103,6 +113,7 @@ struct sp_api_global {
 	uint64_t ctl_answered;
 	uint64_t ctl_unavailable;
 	uint64_t ctl_timeouts;
+	struct sp_api_sub_claim sub_claims[SP_API_SUB_CLAIMS]; /* shared by the workers */
 };
 
 /* Load the snapshot in force (workers, between quiescent states). */

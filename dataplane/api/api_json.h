@@ -250,5 +250,13 @@ void sp_api_jw_get_records_record(struct sp_api_jw *w, const struct sp_api_jw_re
 void sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len,
 			       uint64_t millis_behind, const struct sp_api_jw_child *children,
 			       unsigned nchildren);
+/*
+ * A SubscribeToShardEvent's payload (kinesis-api.md §6.2): begun and filled as GetRecords',
+ * then ],"ContinuationSequenceNumber":..,"MillisBehindLatest":N[,"ChildShards":[..]]}; cont
+ * NULL leaves the continuation out (the final event at a closed shard's end).
+ */
+void sp_api_jw_sub_event_end(struct sp_api_jw *w, const char *cont, size_t cont_len,
+			     uint64_t millis_behind, const struct sp_api_jw_child *children,
+			     unsigned nchildren);
 
 #endif /* SP_API_JSON_H */

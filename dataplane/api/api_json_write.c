@@ -792,16 +792,37 @@ jw_child(struct sp_api_jw *w, const struct sp_api_jw_child *c)
 	sp_api_jw_obj_end(w);
 }
 
+static void jw_records_end(struct sp_api_jw *w, const char *pos_key, const char *pos,
+			   size_t pos_len, uint64_t millis_behind,
+			   const struct sp_api_jw_child *children, unsigned nchildren);
+
 void
 sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len,
 			  uint64_t millis_behind, const struct sp_api_jw_child *children,
 			  unsigned nchildren)
 {
+	jw_records_end(w, "NextShardIterator", next, next_len, millis_behind, children, nchildren);
+}
+
+void
+sp_api_jw_sub_event_end(struct sp_api_jw *w, const char *cont, size_t cont_len,
+			uint64_t millis_behind, const struct sp_api_jw_child *children,
+			unsigned nchildren)
+{
+	jw_records_end(w, "ContinuationSequenceNumber", cont, cont_len, millis_behind, children,
+		       nchildren);
+}
+
+/* ],"<pos_key>":<pos>,"MillisBehindLatest":N[,"ChildShards":[..]]} */
+static void
+jw_records_end(struct sp_api_jw *w, const char *pos_key, const char *pos, size_t pos_len,
+	       uint64_t millis_behind, const struct sp_api_jw_child *children, unsigned nchildren)
+{
 	SP_VERIFY(w->depth == 2);
 	SP_VERIFY(children != NULL || nchildren == 0);
 	sp_api_jw_arr_end(w);
-	if (next != NULL) {
-		sp_api_jw_kstr(w, "NextShardIterator", next, next_len);
+	if (pos != NULL) {
+		sp_api_jw_kstr(w, pos_key, pos, pos_len);
 	}
 	sp_api_jw_key(w, "MillisBehindLatest", 18);
 	sp_api_jw_u64(w, millis_behind);

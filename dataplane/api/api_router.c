@@ -168,6 +168,9 @@ router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t
 	case SP_KOP_GET_RECORDS:
 		sp_api_op_get_records(c, cat, body, len);
 		break;
+	case SP_KOP_SUBSCRIBE_TO_SHARD:
+		sp_api_op_subscribe(c, cat, body, len);
+		break;
 	default:
 		SP_VERIFY(false);
 	}

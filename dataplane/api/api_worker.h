@@ -113,6 +113,9 @@ struct sp_api_h2_pseudo {
 	bool has_length;     /* a content-length field was seen */
 	bool failed;	     /* answered early (a refusal): the rest of the request is ignored */
 	bool deferred;	     /* its DATA waits for send space (nghttp2_session_resume_data) */
+	bool streaming;	     /* an answer of events (SubscribeToShard): DATA as they come */
+	bool stream_end;     /* streaming: END_STREAM once what is queued has left */
+	bool sub;	     /* in the worker's subscription table (api_sub.c) */
 	char method[SP_API_H2_METHOD_MAX];
 	char path[SP_API_H2_PATH_MAX];
 	char auth[SP_API_H2_AUTH_MAX];
@@ -174,6 +177,22 @@ struct sp_api_conn {
 	struct sp_api_req req;
 };
 
+/* One SubscribeToShard stream (api_sub.c). */
+#define SP_API_SUBS_MAX 256u /* per worker */
+struct sp_api_sub {
+	struct sp_api_conn *x; /* its exchange (an HTTP/2 stream) */
+	uint32_t tag;	       /* stream incarnation and shard */
+	uint32_t shard;
+	uint16_t stream_len;
+	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
+	sp_u128 pos;	      /* the next record to deliver is the first >= pos */
+	sp_u128 last;	      /* ContinuationSequenceNumber so far (0: none yet) */
+	uint64_t deadline_ms; /* five minutes after it began */
+	uint64_t beat_ms;     /* the last event: a heartbeat goes a second after */
+	uint64_t claim_key;   /* the consumer and shard's claim (g->sub_claims) */
+	uint32_t claim_gen;
+};
+
 struct sp_api_counters {
 	uint64_t conns_accepted;
 	uint64_t conns_refused; /* no connection slot */
@@ -224,6 +243,11 @@ struct sp_api_counters {
 	uint64_t h2_goaways;	     /* sessions ended by our GOAWAY (protocol error, idle) */
 	uint64_t h2_stream_resets;   /* streams the peer or we reset before their answer */
 	uint64_t h2_fatal;	     /* sessions nghttp2 could not go on with */
+	uint64_t subscriptions;	     /* SubscribeToShard streams begun */
+	uint64_t sub_refused;	     /* refused: the consumer's shard had a subscriber < 5 s old */
+	uint64_t sub_events;	     /* SubscribeToShardEvent messages */
+	uint64_t sub_failed;	     /* subscriptions ended by an exception event */
+	uint64_t sub_open;	     /* (status only: subscriptions open now) */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
 };
@@ -264,6 +288,9 @@ struct sp_api {
 	uint32_t nall_bufs;
 	struct sp_api_conn *wait_head; /* connections waiting for a buffer, FIFO */
 	struct sp_api_conn *wait_tail;
+
+	struct sp_api_sub subs[SP_API_SUBS_MAX]; /* SubscribeToShard streams (api_sub.c) */
+	uint32_t nsubs;
 
 	/* HTTP/2 (api_h2.c): one session record per connection slot, callbacks shared */
 	struct sp_api_h2 *h2s;		 /* nconns */
@@ -362,6 +389,20 @@ void sp_api_h2_closed(struct sp_api_conn *c);
 void sp_api_h2_sweep(struct sp_api_conn *c, uint64_t now_ms);
 void sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype,
 		       enum sp_kerr kerr, const char *body, uint32_t len);
+/*
+ * A streamed answer (events): sp_api_h2_stream_begin sends the head (200, ctype); then each
+ * time x->out/out_len holds the next bytes, sp_api_h2_stream_push sends them as DATA;
+ * sp_api_h2_stream_end ends the stream once they have left.
+ */
+void sp_api_h2_stream_begin(struct sp_api_conn *x, const char *ctype);
+void sp_api_h2_stream_push(struct sp_api_conn *x);
+void sp_api_h2_stream_end(struct sp_api_conn *x);
+
+/* SubscribeToShard (api_sub.c): the operation, the worker's poll, and a stream gone. */
+void sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const char *body,
+			 uint32_t len);
+unsigned sp_api_sub_poll(struct sp_api *api);
+void sp_api_sub_drop(struct sp_api_conn *x);
 
 /* The router (api_router.c): a complete request in c->http / c->buf. */
 void sp_api_dispatch(struct sp_api_conn *c);

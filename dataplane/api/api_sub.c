@@ -1,0 +1,665 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SubscribeToShard (enhanced fan-out, kinesis-api.md §3.6, §6) on a worker: an HTTP/2 stream
+ * that stays open for up to five minutes and carries AWS event-stream messages.
+ *
+ * The request is checked like a GetShardIterator (the consumer, which must be ACTIVE in the
+ * snapshot, names the stream); the answer's head goes out at once with an `initial-response`
+ * event, and the subscription joins this worker's table. Every worker poll looks at each
+ * subscription whose previous event has left: records past its position in the shard's ring
+ * become one `SubscribeToShardEvent` (Records, ContinuationSequenceNumber = the last record's
+ * number, MillisBehindLatest), read with the ring's views and encoded straight into the
+ * exchange's buffer; with nothing new, an empty event goes out once a second as a heartbeat.
+ * A closed shard read to its end gets a last event with ChildShards and no continuation, and
+ * the stream ends; so does every subscription after five minutes.
+ *
+ * One subscriber per consumer and shard: a second subscription within five seconds of the
+ * first is refused with ResourceInUseException; a later one takes over, and the earlier one
+ * ends with a ResourceInUseException event. The claims live in a table all workers share
+ * (g->sub_claims), one spinlock per entry, taken only when a subscription starts and when a
+ * subscription checks whether it was replaced (once per poll, no contention in practice).
+ *
+ * Framing (§6.3): prelude (total length, headers length, CRC-32 of those 8 bytes), headers
+ * (`:event-type`, `:content-type`, `:message-type`, strings), payload, CRC-32 of everything
+ * before it; CRC-32 is zlib's.
+ *
+ * Not yet: positions older than the ring (the store's records) — a subscription starting or
+ * falling behind there ends with an InternalFailure event rather than skipping records; and
+ * SubscribeToShard over HTTP/1.1 (answered with a 400: the SDKs use HTTP/2 for it).
+ */
+#include <string.h>
+
+#include <rte_spinlock.h>
+#include <zlib.h>
+
+#include <spate/assert.h>
+#include <spate/err.h>
+#include <spate/seqno.h>
+
+#include "../shard/shard_ring.h"
+#include "api_json.h"
+#include "api_req.h"
+#include "api_store.h"
+#include "api_worker.h"
+
+#define SUB_LIFETIME_MS	    (5u * 60u * 1000u)
+#define SUB_REPLACE_MS	    5000u
+#define SUB_HEARTBEAT_MS    1000u
+#define SUB_EVENT_HEAD	    256u /* prelude and headers, before the payload */
+#define SUB_REC_OVERHEAD    200u /* JSON around one record, as GetRecords' */
+#define SUB_KEY_ESC_MAX	    6u
+#define SUB_TAIL_BYTES	    2048u
+#define SUB_READ_ATTEMPTS   4u
+#define SUB_CT_EVENTSTREAM "application/vnd.amazon.eventstream"
+
+/* ---- framing ---- */
+
+static size_t
+sub_header(uint8_t *p, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+
+	p[0] = (uint8_t)nl;
+	memcpy(p + 1, name, nl);
+	p[1 + nl] = 7; /* string */
+	p[2 + nl] = (uint8_t)(vl >> 8);
+	p[3 + nl] = (uint8_t)vl;
+	memcpy(p + 4 + nl, value, vl);
+	return 4 + nl + vl;
+}
+
+static void
+sub_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Frame the payload at base + SUB_EVENT_HEAD (plen bytes) as one message whose headers are
+ * the three (name, value) pairs; returns where the message starts, *len its length.
+ */
+static uint8_t *
+sub_frame(uint8_t *base, size_t plen, const char *const hdr[3][2], uint32_t *len)
+{
+	uint8_t hb[SUB_EVENT_HEAD];
+	size_t hlen = 0;
+	uint8_t *msg;
+	uint32_t total, crc;
+
+	for (unsigned i = 0; i < 3; i++) {
+		hlen += sub_header(hb + hlen, hdr[i][0], hdr[i][1]);
+	}
+	SP_VERIFY(12 + hlen <= SUB_EVENT_HEAD);
+	msg = base + SUB_EVENT_HEAD - hlen - 12;
+	total = (uint32_t)(12 + hlen + plen + 4);
+	sub_be32(msg, total);
+	sub_be32(msg + 4, (uint32_t)hlen);
+	sub_be32(msg + 8, (uint32_t)crc32(0L, msg, 8));
+	memcpy(msg + 12, hb, hlen);
+	crc = (uint32_t)crc32(0L, msg, (uInt)(12 + hlen + plen));
+	sub_be32(msg + 12 + hlen + plen, crc);
+	*len = total;
+	return msg;
+}
+
+/* The exchange's next bytes to send: an event whose payload was written at SUB_EVENT_HEAD. */
+static void
+sub_queue(struct sp_api_conn *x, size_t plen, const char *event_type, const char *msg_type,
+	  const char *type_key)
+{
+	const char *const hdr[3][2] = {
+	    {type_key, event_type},
+	    {":content-type", "application/json"},
+	    {":message-type", msg_type},
+	};
+	uint32_t len;
+	uint8_t *base = (uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES;
+	uint8_t *msg = sub_frame(base, plen, hdr, &len);
+
+	x->out = (const char *)msg;
+	x->out_len = len;
+	sp_api_h2_stream_push(x);
+}
+
+static uint8_t *
+sub_payload(struct sp_api_conn *x)
+{
+	return (uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES + SUB_EVENT_HEAD;
+}
+
+static size_t
+sub_payload_cap(const struct sp_api_conn *x)
+{
+	return x->buf.cap - SP_API_RESP_HEAD_BYTES - SUB_EVENT_HEAD - 4;
+}
+
+/* An exception event (`:exception-type`), then the end of the stream. */
+static void
+sub_fail(struct sp_api_conn *x, enum sp_kerr kerr, const char *message)
+{
+	struct sp_api_jw w;
+	ssize_t n;
+
+	sp_api_jw_init(&w, (char *)sub_payload(x), sub_payload_cap(x));
+	sp_api_jw_obj_begin(&w);
+	sp_api_jw_kstr(&w, "message", message, strlen(message));
+	sp_api_jw_obj_end(&w);
+	n = sp_api_jw_finish(&w);
+	SP_VERIFY(n > 0);
+	x->api->cnt.sub_failed++;
+	sub_queue(x, (size_t)n, sp_kerr_table[kerr].type, "exception", ":exception-type");
+	sp_api_h2_stream_end(x);
+}
+
+/* ---- the 5-second rule ---- */
+
+static uint64_t
+sub_claim_key(const char *arn, size_t len, uint32_t shard)
+{
+	/* FNV-1a over the ARN, then the shard */
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < len; i++) {
+		h = (h ^ (uint8_t)arn[i]) * UINT64_C(0x100000001b3);
+	}
+	return (h ^ shard) * UINT64_C(0x100000001b3) | 1; /* never 0 (a free entry) */
+}
+
+/* Take the claim for key now: its generation, or 0 when a live subscription is too recent. */
+static uint32_t
+sub_claim(struct sp_api_global *g, uint64_t key, uint64_t now_ms)
+{
+	struct sp_api_sub_claim *cl = &g->sub_claims[key % SP_API_SUB_CLAIMS];
+	uint32_t gen = 0;
+
+	rte_spinlock_lock(&cl->lock);
+	if (cl->key != key || cl->gen == 0 || now_ms >= cl->since_ms + SUB_REPLACE_MS) {
+		cl->key = key;
+		cl->since_ms = now_ms;
+		cl->gen = cl->gen + 1 != 0 ? cl->gen + 1 : 1;
+		gen = cl->gen;
+	}
+	rte_spinlock_unlock(&cl->lock);
+	return gen;
+}
+
+static bool
+sub_replaced(struct sp_api_global *g, const struct sp_api_sub *s)
+{
+	struct sp_api_sub_claim *cl = &g->sub_claims[s->claim_key % SP_API_SUB_CLAIMS];
+	bool replaced;
+
+	rte_spinlock_lock(&cl->lock);
+	replaced = cl->key != s->claim_key || cl->gen != s->claim_gen;
+	rte_spinlock_unlock(&cl->lock);
+	return replaced;
+}
+
+/* ---- the request ---- */
+
+struct sub_req {
+	struct sp_api_json_str arn, shard_id, type, seq;
+	int64_t timestamp_ms;
+	bool has_arn, has_shard, has_pos, has_type, has_seq, has_time;
+};
+
+static int
+sub_str(struct sp_api_json *js, struct sp_api_json_str *out, bool *has)
+{
+	int k = sp_api_json_value(js, out);
+
+	if (k < 0) {
+		return k;
+	}
+	if (k == SP_API_JSON_NULL) {
+		return 0;
+	}
+	*has = true;
+	return k == SP_API_JSON_STRING ? 0 : 1;
+}
+
+static int
+sub_position(struct sp_api_json *js, struct sub_req *r)
+{
+	struct sp_api_json_str key, num;
+	int rc;
+
+	if (sp_api_json_peek(js) != SP_API_JSON_OBJECT) {
+		rc = sp_api_json_skip(js);
+		return rc < 0 ? rc : 1;
+	}
+	r->has_pos = true;
+	rc = sp_api_json_obj_enter(js);
+	while (rc == 0 && (rc = sp_api_json_obj_next(js, &key)) == 1) {
+		if (key.len == 4 && memcmp(key.ptr, "Type", 4) == 0) {
+			rc = sub_str(js, &r->type, &r->has_type);
+		} else if (key.len == 14 && memcmp(key.ptr, "SequenceNumber", 14) == 0) {
+			rc = sub_str(js, &r->seq, &r->has_seq);
+		} else if (key.len == 9 && memcmp(key.ptr, "Timestamp", 9) == 0) {
+			int k = sp_api_json_value(js, &num);
+
+			rc = k < 0 ? k : 0;
+			if (k == SP_API_JSON_NUMBER) {
+				r->has_time = true;
+				r->timestamp_ms = sp_api_json_num_ms(&num);
+			} else if (k >= 0 && k != SP_API_JSON_NULL) {
+				rc = 1;
+			}
+		} else {
+			rc = sp_api_json_skip(js);
+		}
+	}
+	return rc;
+}
+
+/*
+ * Decode; false after answering. Checks: the body (SerializationException), member types,
+ * then the required members (ValidationException, kinesalite's texts).
+ */
+static bool
+sub_decode(struct sp_api_conn *x, const char *body, uint32_t len, struct sub_req *r)
+{
+	struct sp_api *api = x->api;
+	struct sp_api_json js;
+	struct sp_api_json_str key;
+	struct sp_kvalid kv;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = sp_api_json_init(&js, body, len, (char *)body + len,
+			      x->buf.cap - SP_API_RESP_HEAD_BYTES - len);
+	if (rc == 0) {
+		rc = sp_api_json_obj_enter(&js);
+	}
+	while (rc == 0 && (rc = sp_api_json_obj_next(&js, &key)) == 1) {
+		if (key.len == 11 && memcmp(key.ptr, "ConsumerARN", 11) == 0) {
+			rc = sub_str(&js, &r->arn, &r->has_arn);
+		} else if (key.len == 7 && memcmp(key.ptr, "ShardId", 7) == 0) {
+			rc = sub_str(&js, &r->shard_id, &r->has_shard);
+		} else if (key.len == 16 && memcmp(key.ptr, "StartingPosition", 16) == 0) {
+			rc = sub_position(&js, r);
+		} else {
+			rc = sp_api_json_skip(&js);
+		}
+	}
+	if (rc == 0) {
+		rc = sp_api_json_finish(&js);
+	}
+	if (rc != 0) {
+		sp_api_respond_error(x, SP_KERR_SERIALIZATION,
+				     rc > 0 ? "Unexpected value type in payload" : NULL, rc > 0);
+		return false;
+	}
+	sp_kvalid_init(&kv);
+	if (!r->has_arn) {
+		sp_kvalid_add(&kv, "null", "consumerARN", "Member must not be null");
+	}
+	if (!r->has_shard) {
+		sp_kvalid_add(&kv, "null", "shardId", "Member must not be null");
+	}
+	if (!r->has_pos) {
+		sp_kvalid_add(&kv, "null", "startingPosition", "Member must not be null");
+	} else if (!r->has_type) {
+		sp_kvalid_add(&kv, "null", "startingPosition.type", "Member must not be null");
+	}
+	if (kv.n > 0) {
+		sp_kvalid_message(&kv, api->msg, sizeof(api->msg));
+		sp_api_respond_error(x, SP_KERR_VALIDATION, api->msg, false);
+		return false;
+	}
+	return true;
+}
+
+static const char *const sub_types[SP_API_ITER_COUNT] = {
+    [SP_API_ITER_AFTER_SEQUENCE_NUMBER] = "AFTER_SEQUENCE_NUMBER",
+    [SP_API_ITER_LATEST] = "LATEST",
+    [SP_API_ITER_AT_TIMESTAMP] = "AT_TIMESTAMP",
+    [SP_API_ITER_AT_SEQUENCE_NUMBER] = "AT_SEQUENCE_NUMBER",
+    [SP_API_ITER_TRIM_HORIZON] = "TRIM_HORIZON",
+};
+
+/* Where in sh's ring the subscription starts; false after answering. */
+static bool
+sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_api_stream *st,
+	      const struct sp_api_shard *sh, sp_u128 *out)
+{
+	struct sp_api *api = x->api;
+	struct sp_shard_pos pos = {0};
+	enum sp_api_iter_type t = SP_API_ITER_COUNT;
+	struct sp_seqno_fields f;
+	sp_u128 seq = 0;
+	int rc;
+
+	for (unsigned i = 0; i < SP_API_ITER_COUNT; i++) {
+		if (r->type.len == strlen(sub_types[i]) &&
+		    memcmp(r->type.ptr, sub_types[i], r->type.len) == 0) {
+			t = (enum sp_api_iter_type)i;
+		}
+	}
+	if (t == SP_API_ITER_COUNT) {
+		snprintf(api->msg, sizeof(api->msg),
+			 "1 validation error detected: Value '%.*s' at 'startingPosition.type' "
+			 "failed to satisfy constraint: Member must satisfy enum value set: "
+			 "[AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, "
+			 "AT_TIMESTAMP]",
+			 (int)SP_MIN(r->type.len, 256u), r->type.ptr);
+		sp_api_respond_error(x, SP_KERR_VALIDATION, api->msg, false);
+		return false;
+	}
+	if (t == SP_API_ITER_AT_SEQUENCE_NUMBER || t == SP_API_ITER_AFTER_SEQUENCE_NUMBER) {
+		if (!r->has_seq || sp_u128_parse(r->seq.ptr, r->seq.len, &seq) != 0 ||
+		    !sp_seqno_unpack(seq, &f) || f.shard_index != sh->index ||
+		    f.stream_tag != st->tag) {
+			snprintf(api->msg, sizeof(api->msg),
+				 "Invalid StartingSequenceNumber for %s in shard %s of stream %s "
+				 "under account %s.",
+				 sub_types[t], sh->id, st->name, x->req.account);
+			sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT, api->msg, false);
+			return false;
+		}
+		rc = sp_shard_ring_seek_seq(sh->ring, seq, t == SP_API_ITER_AFTER_SEQUENCE_NUMBER,
+					    &pos);
+	} else if (t == SP_API_ITER_AT_TIMESTAMP) {
+		if (!r->has_time) {
+			sp_api_respond_error(
+			    x, SP_KERR_INVALID_ARGUMENT,
+			    "Timestamp must be specified for AT_TIMESTAMP.", false);
+			return false;
+		}
+		rc = sp_shard_ring_seek_time(sh->ring, (uint64_t)SP_MAX(r->timestamp_ms, 0), &pos);
+	} else if (t == SP_API_ITER_TRIM_HORIZON) {
+		rc = sp_shard_ring_trim_horizon(sh->ring, &pos);
+	} else {
+		rc = sp_shard_ring_latest(sh->ring, &pos);
+	}
+	if (rc != 0) {
+		sp_api_respond_error(x, SP_KERR_INTERNAL_FAILURE, NULL, false);
+		return false;
+	}
+	*out = pos.seq;
+	return true;
+}
+
+/* The consumer, stream and shard a request names; NULL after answering. */
+static const struct sp_api_shard *
+sub_locate(struct sp_api_conn *x, const struct sp_api_cat *cat, const struct sub_req *r,
+	   const struct sp_api_consumer **kp, const struct sp_api_stream **stp)
+{
+	struct sp_api *api = x->api;
+	const struct sp_api_consumer *k = sp_api_cat_consumer(cat, r->arn.ptr, r->arn.len);
+	const struct sp_api_stream *st;
+	const struct sp_api_shard *sh = NULL;
+	uint32_t idx;
+
+	if (k == NULL) {
+		snprintf(api->msg, sizeof(api->msg), "Consumer %.*s under account %s not found.",
+			 (int)SP_MIN(r->arn.len, 2048u), r->arn.ptr, x->req.account);
+		sp_api_respond_error(x, SP_KERR_RESOURCE_NOT_FOUND, api->msg, false);
+		return NULL;
+	}
+	if (!k->active) {
+		snprintf(api->msg, sizeof(api->msg), "Consumer %s is not ACTIVE.", k->arn);
+		sp_api_respond_error(x, SP_KERR_RESOURCE_IN_USE, api->msg, false);
+		return NULL;
+	}
+	st = sp_api_cat_stream(cat, k->stream, k->stream_len);
+	if (st != NULL && sp_api_parse_shard_id(r->shard_id.ptr, r->shard_id.len, &idx) == 0) {
+		sh = sp_api_stream_shard(st, idx);
+	}
+	if (sh == NULL || sh->ring == NULL) {
+		snprintf(api->msg, sizeof(api->msg),
+			 "Could not find shard %.*s in stream %s under account %s.",
+			 (int)SP_MIN(r->shard_id.len, 256u), r->shard_id.ptr, k->stream,
+			 x->req.account);
+		sp_api_respond_error(x, SP_KERR_RESOURCE_NOT_FOUND, api->msg, false);
+		return NULL;
+	}
+	*kp = k;
+	*stp = st;
+	return sh;
+}
+
+void
+sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const char *body,
+		    uint32_t len)
+{
+	struct sp_api *api = x->api;
+	const struct sp_api_consumer *k;
+	const struct sp_api_stream *st;
+	const struct sp_api_shard *sh;
+	struct sp_api_sub *s;
+	struct sub_req r;
+	sp_u128 pos;
+	uint64_t key;
+	uint32_t gen;
+
+	if (!sub_decode(x, body, len, &r) || (sh = sub_locate(x, cat, &r, &k, &st)) == NULL ||
+	    !sub_start_pos(x, &r, st, sh, &pos)) {
+		return;
+	}
+	if (x->owner == NULL) {
+		sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT,
+				     "SubscribeToShard is served over HTTP/2 only.", false);
+		return;
+	}
+	if (api->nsubs == SP_API_SUBS_MAX) {
+		sp_api_respond_error(x, SP_KERR_LIMIT_EXCEEDED,
+				     "Too many subscriptions on this endpoint; retry later.",
+				     false);
+		return;
+	}
+	key = sub_claim_key(k->arn, k->arn_len, sh->index);
+	gen = sub_claim(api->g, key, x->req.now_ms);
+	if (gen == 0) {
+		snprintf(api->msg, sizeof(api->msg),
+			 "Another active subscription exists for this consumer: %s:%s.", k->arn,
+			 sh->id);
+		api->cnt.sub_refused++;
+		sp_api_respond_error(x, SP_KERR_RESOURCE_IN_USE, api->msg, false);
+		return;
+	}
+	s = &api->subs[api->nsubs++];
+	memset(s, 0, sizeof(*s));
+	s->x = x;
+	s->tag = st->tag;
+	s->shard = sh->index;
+	s->stream_len = st->name_len;
+	memcpy(s->stream, st->name, st->name_len + 1u);
+	s->pos = pos;
+	s->deadline_ms = x->req.now_ms + SUB_LIFETIME_MS;
+	s->beat_ms = x->req.now_ms;
+	s->claim_key = key;
+	s->claim_gen = gen;
+	x->ps->sub = true;
+	api->cnt.subscriptions++;
+	api->cnt.responses_2xx++;
+	sp_api_h2_stream_begin(x, SUB_CT_EVENTSTREAM);
+	memcpy(sub_payload(x), "{}", 2);
+	sub_queue(x, 2, "initial-response", "event", ":event-type");
+}
+
+/* The exchange is gone (stream closed or reset, connection closed): forget its subscription. */
+void
+sp_api_sub_drop(struct sp_api_conn *x)
+{
+	struct sp_api *api = x->api;
+
+	for (uint32_t i = 0; i < api->nsubs; i++) {
+		if (api->subs[i].x == x) {
+			api->subs[i] = api->subs[--api->nsubs];
+			x->ps->sub = false;
+			return;
+		}
+	}
+	SP_VERIFY(false); /* ps->sub says it is in the table */
+}
+
+/* ---- events ---- */
+
+static unsigned
+sub_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
+{
+	size_t need = SUB_TAIL_BYTES;
+	unsigned k = 0;
+
+	for (; k < n; k++) {
+		need += SUB_REC_OVERHEAD + (size_t)v[k].key_len * SUB_KEY_ESC_MAX +
+			(((size_t)v[k].data_len + 2) / 3) * 4;
+		if (need > cap) {
+			break;
+		}
+	}
+	return k;
+}
+
+/* Encode one event of v[0..n) into the payload area; its length. */
+static size_t
+sub_encode(struct sp_api_conn *x, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+	   const struct sp_shard_rec_view *v, unsigned n, sp_u128 cont, uint64_t behind, bool end)
+{
+	char seq[SP_U128_DEC_MAX + 1];
+	struct sp_api_child_text txt[2];
+	struct sp_api_jw_child kids[2];
+	unsigned nk = 0;
+	struct sp_api_jw w;
+	ssize_t len;
+
+	sp_api_jw_init(&w, (char *)sub_payload(x), sub_payload_cap(x));
+	sp_api_jw_get_records_begin(&w);
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_api_jw_record r = {
+		    .seq = seq,
+		    .seq_len = sp_u128_format(v[i].seq, seq),
+		    .arrival_ms = (int64_t)v[i].arrival_ms,
+		    .data = v[i].data,
+		    .data_len = v[i].data_len,
+		    .key = (const char *)v[i].key,
+		    .key_len = v[i].key_len,
+		    .encryption = (v[i].flags & SP_API_REC_SEALED) != 0 ? "KMS" : "NONE",
+		};
+		sp_api_jw_get_records_record(&w, &r);
+	}
+	if (end) {
+		nk = sp_api_reshard_children(st, sh, txt, kids);
+		sp_api_jw_sub_event_end(&w, NULL, 0, 0, kids, nk);
+	} else {
+		sp_api_jw_sub_event_end(&w, seq, sp_u128_format(cont, seq), behind, NULL, 0);
+	}
+	len = sp_api_jw_finish(&w);
+	SP_VERIFY(len > 0); /* sub_fit() sized it */
+	return (size_t)len;
+}
+
+/*
+ * One subscription's turn: an event when records are there, the shard ended, or a heartbeat
+ * is due. Returns whether it did something.
+ */
+static bool
+sub_turn(struct sp_api *api, struct sp_api_sub *s, const struct sp_api_cat *cat, uint64_t now)
+{
+	struct sp_api_conn *x = s->x;
+	const struct sp_api_stream *st = sp_api_cat_stream_by_tag(cat, s->tag);
+	const struct sp_api_shard *sh = st != NULL ? sp_api_stream_shard(st, s->shard) : NULL;
+	struct sp_shard_read_res res;
+	sp_u128 first;
+
+	if (sh == NULL || sh->ring == NULL) {
+		sub_fail(x, SP_KERR_RESOURCE_NOT_FOUND, "The shard no longer exists.");
+		return true;
+	}
+	if (sp_api_cold_is(sh->ring, s->pos, &first)) {
+		sub_fail(x, SP_KERR_INTERNAL_FAILURE,
+			 "The position is older than the shard's memory ring; resubscribe with "
+			 "GetRecords' help (not yet served from the store).");
+		return true;
+	}
+	for (unsigned attempt = 0; attempt < SUB_READ_ATTEMPTS; attempt++) {
+		struct sp_shard_pos pos = {.seq = s->pos};
+		size_t cap = sub_payload_cap(x);
+		uint64_t max_bytes = SP_MIN((uint64_t)SP_K_GET_RECORDS_MAX_BYTES, cap * 3 / 4);
+		int rc = sp_shard_ring_read(sh->ring, &pos, SP_K_GET_RECORDS_MAX_RECORDS, max_bytes,
+					    api->views, &res);
+		unsigned n;
+		sp_u128 next;
+		bool end;
+		size_t plen;
+
+		if (rc < 0) {
+			return false; /* -EAGAIN: a writer is in the middle; next poll */
+		}
+		n = sub_fit(api->views, (unsigned)rc, cap);
+		if (n == 0 && rc > 0) {
+			/* a record bigger than this buffer's event: a big one, if free */
+			if (!sp_api_conn_room(x, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {
+				return false;
+			}
+			continue;
+		}
+		next = n > 0 ? api->views[n - 1].seq + 1 : s->pos;
+		end = !sh->open && sp_shard_ring_ended(sh->ring, next);
+		if (n == 0 && !end && now < s->beat_ms + SUB_HEARTBEAT_MS) {
+			return false;
+		}
+		/*
+		 * ContinuationSequenceNumber: the last record delivered; before any, the newest
+		 * record behind the position (at the tip), or the shard's start (whose number
+		 * precedes every record's), so that AFTER_SEQUENCE_NUMBER resumes right here.
+		 */
+		if (n > 0) {
+			s->last = api->views[n - 1].seq;
+		} else if (s->last == 0) {
+			s->last = res.tip_seq != 0 && res.tip_seq < s->pos ? res.tip_seq
+									  : sh->starting_seq;
+		}
+		plen = sub_encode(x, st, sh, api->views, n, s->last, res.millis_behind, end);
+		if (!sp_shard_ring_read_intact(sh->ring, &res)) {
+			continue; /* a trim overran the read: encode again */
+		}
+		s->pos = next;
+		s->beat_ms = now;
+		api->cnt.sub_events++;
+		api->cnt.records_out += n;
+		sub_queue(x, plen, "SubscribeToShardEvent", "event", ":event-type");
+		if (end) {
+			sp_api_h2_stream_end(x);
+		}
+		return true;
+	}
+	return false;
+}
+
+unsigned
+sp_api_sub_poll(struct sp_api *api)
+{
+	const struct sp_api_cat *cat;
+	uint64_t now;
+	unsigned work = 0;
+
+	if (api->nsubs == 0) {
+		return 0;
+	}
+	cat = sp_api_cat_current(api->g);
+	now = sp_api_now_ms(api);
+	for (uint32_t i = 0; i < api->nsubs; i++) {
+		struct sp_api_sub *s = &api->subs[i];
+		struct sp_api_conn *x = s->x;
+
+		if (x->out_len > 0 || x->ps->stream_end) {
+			continue; /* the last event is still leaving, or the stream is ending */
+		}
+		if (sub_replaced(api->g, s)) {
+			sub_fail(x, SP_KERR_RESOURCE_IN_USE,
+				 "Another subscription for this consumer and shard took over.");
+			work++;
+		} else if (now >= s->deadline_ms) {
+			sp_api_h2_stream_end(x); /* five minutes: the client subscribes again */
+			work++;
+		} else if (cat != NULL && sub_turn(api, s, cat, now)) {
+			work++;
+		}
+	}
+	return work;
+}
