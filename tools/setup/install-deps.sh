@@ -10,6 +10,8 @@ PKGS=(
 	# libraries (pkg-config names in meson.build)
 	dpdk dpdk-dev libdpdk-dev libssl-dev libjansson-dev liburing-dev libnuma-dev
 	libsqlite3-dev libcmocka-dev libpcap-dev zlib1g-dev
+	# the openssl command (tools/setup/dev-ca.sh, tls_test)
+	openssl
 	# hugepages
 	libhugetlbfs-bin
 	# dev network and tests
