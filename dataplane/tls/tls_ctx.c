@@ -284,7 +284,7 @@ tls_alpn_select(SSL *s, const unsigned char **out, unsigned char *outlen, const 
 /*
  * Ticket protection (RFC 5077 §4 layout, as OpenSSL builds it): AES-256-CBC under the current
  * key, HMAC-SHA256 over it. Opening accepts the current and the previous key; a ticket under
- * the previous key is answered with a fresh one (return 2).
+ * the previous key, or any TLS 1.3 ticket, is answered with a fresh one (return 2).
  */
 static int
 tls_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
@@ -314,6 +314,14 @@ tls_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char iv[EVP_MAX_IV_LE
 		}
 		if (EVP_DecryptInit_ex2(cctx, ctx->aes, k->aes, iv, NULL) != 1) {
 			return -1;
+		}
+		/*
+		 * TLS 1.3 clients use a ticket once (RFC 8446 §C.4; OpenSSL's does): unless we
+		 * answer "renew", OpenSSL sends no new ticket after a resumption and the client's
+		 * next connection is a full handshake.
+		 */
+		if (SSL_version(s) == TLS1_3_VERSION) {
+			ret = 2;
 		}
 	}
 	params[0] =

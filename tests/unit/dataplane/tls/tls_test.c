@@ -636,9 +636,12 @@ get_session(struct sp_tls_ctx *ctx, SSL_CTX *cctx)
 	return s;
 }
 
-/* Resume s on ctx; returns whether it was resumed (the handshake must succeed either way). */
+/*
+ * Resume s on ctx (consumes s); returns whether it was resumed (the handshake must succeed
+ * either way). With next, also returns the client's session after it (a fresh ticket).
+ */
 static bool
-try_resume(struct sp_tls_ctx *ctx, SSL_CTX *cctx, SSL_SESSION *s)
+try_resume_next(struct sp_tls_ctx *ctx, SSL_CTX *cctx, SSL_SESSION *s, SSL_SESSION **next)
 {
 	struct fx_client cl;
 	struct sp_tls_conn *c = open_pair(&cl, cctx, ctx, NULL, 0, s, 1u << 20);
@@ -647,9 +650,19 @@ try_resume(struct sp_tls_ctx *ctx, SSL_CTX *cctx, SSL_SESSION *s)
 	SSL_SESSION_free(s);
 	assert_int_equal(r, SSL_session_reused(cl.ssl) == 1);
 	xfer_c2s(&cl, c, 100, 100, 1u << 20, 100);
-	assert_true(SSL_shutdown(cl.ssl) >= 0); /* keeps s resumable on the client */
+	if (next != NULL) {
+		*next = fx_client_session(&cl);
+		assert_non_null(*next);
+	}
+	assert_true(SSL_shutdown(cl.ssl) >= 0); /* keeps the session resumable on the client */
 	close_pair(&cl, c);
 	return r;
+}
+
+static bool
+try_resume(struct sp_tls_ctx *ctx, SSL_CTX *cctx, SSL_SESSION *s)
+{
+	return try_resume_next(ctx, cctx, s, NULL);
 }
 
 static void
@@ -673,6 +686,8 @@ test_resumption(void **state)
 	assert_int_equal(sp_tls_ctx_rekey(rot, &t32, &rot2, err, sizeof(err)), 0);
 	for (int v = 0; v < 2; v++) {
 		SSL_CTX *cctx = fx_client_ctx(&g_ec, v ? TLS1_2_VERSION : TLS1_3_VERSION);
+		SSL_SESSION *s1, *s2;
+
 		/* a fresh ticket each time: OpenSSL's TLS 1.3 client uses a ticket once */
 		assert_true(try_resume(a, cctx, get_session(a, cctx)));
 		assert_true(try_resume(b, cctx, get_session(a, cctx)));     /* across contexts */
@@ -681,6 +696,12 @@ test_resumption(void **state)
 		assert_false(try_resume(other, cctx, get_session(a, cctx)));
 		assert_true(try_resume(rot2, cctx, get_session(rot, cctx))); /* sealed with k2 */
 		assert_false(try_resume(a, cctx, get_session(rot, cctx)));
+		/* a resumption hands out a fresh ticket that resumes again, sealed with the
+		 * current key even when the old one was opened with the previous key */
+		assert_true(try_resume_next(rot, cctx, get_session(a, cctx), &s1));
+		assert_true(try_resume_next(rot2, cctx, s1, &s2));
+		assert_true(try_resume_next(rot2, cctx, s2, &s1));
+		assert_false(try_resume(rot, cctx, s1)); /* k3 is not known to rot */
 		SSL_CTX_free(cctx);
 	}
 	sp_tls_ctx_put(a);
