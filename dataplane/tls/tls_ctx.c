@@ -182,6 +182,12 @@ tls_load_pem(struct sp_tls_ctx *ctx, const struct sp_tls_ctx_params *p, char *er
 	size_t chain_len = p->chain_len, key_len = p->key_len;
 	int rc = 0;
 
+	if ((p->chain_pem != NULL && chain_len > SP_TLS_PEM_MAX) ||
+	    (p->key_pem != NULL && key_len > SP_TLS_PEM_MAX)) {
+		tls_msg(err, cap, "PEM text over %u bytes", SP_TLS_PEM_MAX);
+		return -EFBIG;
+	}
+
 	if (p->chain_pem == NULL) {
 		if (p->chain_path == NULL) {
 			return tls_fail(err, cap, "no certificate chain given");

@@ -806,6 +806,9 @@ test_ctx_errors(void **state)
 	prm.key_len = 20;
 	assert_int_equal(ctx_err(&prm, "private key"), -EINVAL);
 	prm = fx_params(&g_ec);
+	prm.chain_len = SP_TLS_PEM_MAX + 1;
+	assert_int_equal(ctx_err(&prm, "PEM text over"), -EFBIG);
+	prm = fx_params(&g_ec);
 	prm.chain_pem = NULL;
 	prm.chain_path = "/nonexistent/chain.pem";
 	assert_int_equal(ctx_err(&prm, "/nonexistent/chain.pem"), -ENOENT);
