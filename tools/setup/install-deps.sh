@@ -12,6 +12,8 @@ PKGS=(
 	libsqlite3-dev libcmocka-dev libpcap-dev zlib1g-dev
 	# HTTP/2 (libnghttp2: the API's h2 sessions; nghttp2-client: h2load for the benchmark)
 	libnghttp2-dev nghttp2-client curl python3-h2
+	# the openssl command (tools/setup/dev-ca.sh, tls_test)
+	openssl
 	# hugepages
 	libhugetlbfs-bin
 	# dev network and tests
