@@ -8,7 +8,8 @@
 // "handler": "default" over the client's default handler (NodeHttp2Handler: HTTP/2), and prints {"handler": "...", "results": [...]} where each
 // result is {"ok": output} or {"error": {"name", "message", "status", "fault"}}.
 // Blobs travel as base64 text both ways (input Data, output Data); timestamps as epoch seconds
-// (numbers) both ways. Pseudo-ops: {"op": "Sleep", "ms": n}; WaitActive and ReadShard (below).
+// (numbers) both ways. Pseudo-ops: {"op": "Sleep", "ms": n}; WaitActive, ReadShard and FanOut
+// (below).
 import * as kinesis from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -103,14 +104,119 @@ async function readShard(client, input) {
 	return { Records: records, Calls: calls };
 }
 
+// Pseudo-op FanOut {ConsumerARN, StreamName, Want, TimeoutMs}: SubscribeToShard on every shard
+// ListShards names, from TRIM_HORIZON, as a KCL-style consumer: each subscription resumes after
+// its ContinuationSequenceNumber when the server ends it (five minutes), a shard whose last
+// event has ChildShards and no continuation is done, and a child starts once all its parents
+// are done. Stops when Want records arrived or TimeoutMs passed. Returns {Shards: {id:
+// [{SequenceNumber, PartitionKey, Data}]}, Events, Subscribes, Done: [ids], Errors: [..]}.
+async function fanOut(client, input) {
+	const shards = {};
+	const done = new Set();
+	const started = new Set();
+	const parentsOf = {};
+	const errors = [];
+	const aborts = [];
+	let got = 0, events = 0, subscribes = 0;
+	const deadline = Date.now() + (input.TimeoutMs ?? 120000);
+	const finished = () => got >= input.Want || Date.now() > deadline;
+
+	const runShard = async (id) => {
+		let pos = { Type: "TRIM_HORIZON" };
+		shards[id] = shards[id] ?? [];
+		while (!finished()) {
+			const ac = new AbortController();
+			aborts.push(ac);
+			let res;
+			try {
+				subscribes++;
+				res = await client.send(new kinesis.SubscribeToShardCommand({
+					ConsumerARN: input.ConsumerARN, ShardId: id, StartingPosition: pos,
+				}), { abortSignal: ac.signal });
+			} catch (e) {
+				if (finished()) {
+					return;
+				}
+				errors.push({ shard: id, name: e.name, message: e.message });
+				await sleep(e.name === "ResourceInUseException" ? 1000 : 200);
+				continue;
+			}
+			try {
+				for await (const ev of res.EventStream) {
+					const e = ev.SubscribeToShardEvent;
+					if (!e) {
+						continue;
+					}
+					events++;
+					for (const r of e.Records ?? []) {
+						shards[id].push({ SequenceNumber: r.SequenceNumber,
+							PartitionKey: r.PartitionKey,
+							Data: Buffer.from(r.Data).toString("base64") });
+						got++;
+					}
+					if (e.ContinuationSequenceNumber) {
+						pos = { Type: "AFTER_SEQUENCE_NUMBER",
+							SequenceNumber: e.ContinuationSequenceNumber };
+					} else if ((e.ChildShards ?? []).length > 0) {
+						done.add(id);
+						for (const c of e.ChildShards) {
+							parentsOf[c.ShardId] = c.ParentShards;
+						}
+						startReady();
+						return;
+					}
+					if (finished()) {
+						ac.abort();
+						return;
+					}
+				}
+			} catch (e) {
+				if (!finished()) {
+					errors.push({ shard: id, name: e.name, message: e.message });
+				}
+			}
+		}
+	};
+	const tasks = [];
+	const start = (id) => {
+		if (!started.has(id)) {
+			started.add(id);
+			tasks.push(runShard(id));
+		}
+	};
+	const startReady = () => {
+		for (const [child, parents] of Object.entries(parentsOf)) {
+			if (parents.every((p) => done.has(p))) {
+				start(child);
+			}
+		}
+	};
+	const listed = await client.send(new kinesis.ListShardsCommand({ StreamName: input.StreamName }));
+	for (const s of listed.Shards) {
+		start(s.ShardId);
+	}
+	const timer = setInterval(() => {
+		if (finished()) {
+			for (const ac of aborts) {
+				ac.abort();
+			}
+		}
+	}, 200);
+	for (let i = 0; i < tasks.length; i++) {
+		await tasks[i]; // tasks may grow while waiting (children)
+	}
+	clearInterval(timer);
+	return { Shards: shards, Events: events, Subscribes: subscribes, Done: [...done], Errors: errors };
+}
+
 async function runStep(client, step) {
 	if (step.op === "Sleep") {
 		await sleep(step.ms ?? 0);
 		return { ok: {} };
 	}
-	if (step.op === "WaitActive" || step.op === "ReadShard") {
+	if (step.op === "WaitActive" || step.op === "ReadShard" || step.op === "FanOut") {
 		try {
-			const fn = step.op === "WaitActive" ? waitActive : readShard;
+			const fn = { WaitActive: waitActive, ReadShard: readShard, FanOut: fanOut }[step.op];
 			return { ok: fromSdk(await fn(client, step.input)) };
 		} catch (e) {
 			return { error: { name: e.name ?? null, message: e.message ?? null,
