@@ -531,6 +531,10 @@ sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *messa
 		conn_reap(c);
 		return;
 	}
+	if (sp_api_sub_mode(c)) {
+		sp_api_sub_error(c, kerr, message); /* a subscription's read of the store */
+		return;
+	}
 	base = (c->buf.p != NULL ? c->buf.p : conn_head_buf(c)) + SP_API_RESP_HEAD_BYTES;
 	cap = (c->buf.p != NULL ? c->buf.cap : SP_HTTP_HEAD_MAX_BYTES) - SP_API_RESP_HEAD_BYTES;
 	n = sp_api_json_write_error(base, cap, kerr, message, message != NULL ? strlen(message) : 0,

@@ -286,6 +286,11 @@ sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	struct sp_api_jw w;
 	ssize_t len;
 
+	if (sp_api_sub_mode(c)) {
+		/* a subscription: nothing yet, at the same position */
+		sp_api_sub_deliver(c, NULL, 0, 0, by_time ? 0 : pos, false);
+		return;
+	}
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
 	sp_api_jw_get_records_begin(&w);
 	sp_api_jw_get_records_end(&w, it,
@@ -312,10 +317,21 @@ sp_api_get_closed_end(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	SP_VERIFY(!sh->open);
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
 	sp_api_jw_get_records_begin(&w);
-	sp_api_jw_get_records_end(&w, NULL, 0, 0, kids, sp_api_reshard_children(st, sh, txt, kids));
+	if (sp_api_sub_mode(c)) {
+		sp_api_jw_sub_event_end(&w, NULL, 0, 0, kids,
+					sp_api_reshard_children(st, sh, txt, kids));
+	} else {
+		sp_api_jw_get_records_end(&w, NULL, 0, 0, kids,
+					  sp_api_reshard_children(st, sh, txt, kids));
+	}
 	len = sp_api_jw_finish(&w);
 	SP_VERIFY(len > 0);
 	api->cnt.shard_ends++;
+	if (sp_api_sub_mode(c)) {
+		sp_api_sub_deliver(c, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len, 0, 0,
+				   true);
+		return;
+	}
 	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len);
 }
 
@@ -402,6 +418,23 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 
 /* ---- GetRecords ---- */
 
+/*
+ * The encoded answer out: GetRecords' 200, or a subscription's event (api_sub.c), which moves
+ * to just after the last record (or to next_pos when there was none and next_pos is not 0).
+ */
+static void
+get_deliver(struct sp_api_conn *c, uint32_t blen, const struct sp_shard_rec_view *v, unsigned n,
+	    sp_u128 next_pos, bool ended)
+{
+	if (sp_api_sub_mode(c)) {
+		sp_api_sub_deliver(c, c->buf.p + SP_API_RESP_HEAD_BYTES, blen,
+				   n > 0 ? v[n - 1].seq : 0, n > 0 ? v[n - 1].seq + 1 : next_pos,
+				   ended);
+		return;
+	}
+	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+}
+
 /* How many of the n views read fit the answer buffer once encoded. */
 static unsigned
 get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
@@ -423,7 +456,7 @@ get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
 static uint32_t
 get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
 	   const struct sp_api_shard *sh, const struct sp_shard_rec_view *v, unsigned n,
-	   sp_u128 next_pos, uint64_t millis_behind, size_t cap, bool may_end)
+	   sp_u128 next_pos, uint64_t millis_behind, size_t cap, bool may_end, bool *ended)
 {
 	struct sp_api *api = c->api;
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
@@ -447,14 +480,23 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 		};
 		sp_api_jw_get_records_record(&w, &r);
 	}
-	if (may_end && !sh->open && sh->ring != NULL && sp_shard_ring_ended(sh->ring, next)) {
+	*ended = may_end && !sh->open && sh->ring != NULL && sp_shard_ring_ended(sh->ring, next);
+	if (*ended) {
 		/* a closed shard read to its end: no next iterator, its children instead */
 		struct sp_api_child_text txt[2];
 		struct sp_api_jw_child kids[2];
 		unsigned nk = sp_api_reshard_children(st, sh, txt, kids);
 
-		sp_api_jw_get_records_end(&w, NULL, 0, 0, kids, nk);
+		if (sp_api_sub_mode(c)) {
+			sp_api_jw_sub_event_end(&w, NULL, 0, 0, kids, nk);
+		} else {
+			sp_api_jw_get_records_end(&w, NULL, 0, 0, kids, nk);
+		}
 		api->cnt.shard_ends++;
+	} else if (sp_api_sub_mode(c)) {
+		sp_u128 cont = n > 0 ? v[n - 1].seq : sp_api_sub_cont(c);
+
+		sp_api_jw_sub_event_end(&w, seq, sp_u128_format(cont, seq), millis_behind, NULL, 0);
 	} else {
 		sp_api_jw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
 					  millis_behind, NULL, 0);
@@ -564,6 +606,7 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	struct sp_shard_read_res res;
 	struct sp_shard_pos pos = {.seq = at};
 	uint32_t blen;
+	bool ended;
 	int rc = 0;
 
 	/* a big buffer when one is free; the small one otherwise (fewer records) */
@@ -586,10 +629,10 @@ sp_api_get_from_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		}
 		rc = (int)get_fit(api->views, (unsigned)rc, cap);
 		blen = get_answer(c, cat, st, sh, api->views, (unsigned)rc, res.next.seq,
-				  res.millis_behind, cap, true);
+				  res.millis_behind, cap, true, &ended);
 		if (sp_shard_ring_read_intact(sh->ring, &res)) {
 			/* encoded from records nobody trimmed meanwhile */
-			sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+			get_deliver(c, blen, api->views, (unsigned)rc, res.next.seq, ended);
 			return;
 		}
 		/* a trim overran the read: encode again from the same position */
@@ -606,14 +649,16 @@ sp_api_get_answer_views(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	struct sp_api *api = c->api;
 	unsigned k = get_fit(api->views, n, cap);
 	uint32_t blen;
+	bool ended;
 
 	SP_VERIFY(k > 0 || n == 0);
 	/* the end only after records of the ring: a store-only answer may have more behind it */
-	blen = get_answer(c, cat, st, sh, api->views, k, 0, millis_behind, cap, ring != NULL);
+	blen = get_answer(c, cat, st, sh, api->views, k, 0, millis_behind, cap, ring != NULL,
+			  &ended);
 	if (ring != NULL && !sp_shard_ring_read_intact(ring, res)) {
 		return false; /* views from the ring were overrun: the caller answers without */
 	}
-	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+	get_deliver(c, blen, api->views, k, 0, ended);
 	return true;
 }
 

@@ -226,7 +226,8 @@ h2_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length,
 	(void)s;
 	(void)stream_id;
 	(void)buf;
-	SP_VERIFY(x->owner == c && x->state == SP_API_CONN_SEND);
+	SP_VERIFY(x->owner == c &&
+		  (x->state == SP_API_CONN_SEND || (x->ps->streaming && x->out_len == 0)));
 	if (c->tcb == NULL) {
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	}

@@ -78,11 +78,12 @@ sub_be32(uint8_t *p, uint32_t v)
 }
 
 /*
- * Frame the payload at base + SUB_EVENT_HEAD (plen bytes) as one message whose headers are
- * the three (name, value) pairs; returns where the message starts, *len its length.
+ * Frame the payload (plen bytes, with at least SUB_EVENT_HEAD bytes of room before it and 4
+ * after) in place as one message whose headers are the three (name, value) pairs; returns
+ * where the message starts, *len its length.
  */
 static uint8_t *
-sub_frame(uint8_t *base, size_t plen, const char *const hdr[3][2], uint32_t *len)
+sub_frame(uint8_t *payload, size_t plen, const char *const hdr[3][2], uint32_t *len)
 {
 	uint8_t hb[SUB_EVENT_HEAD];
 	size_t hlen = 0;
@@ -92,8 +93,8 @@ sub_frame(uint8_t *base, size_t plen, const char *const hdr[3][2], uint32_t *len
 	for (unsigned i = 0; i < 3; i++) {
 		hlen += sub_header(hb + hlen, hdr[i][0], hdr[i][1]);
 	}
-	SP_VERIFY(12 + hlen <= SUB_EVENT_HEAD);
-	msg = base + SUB_EVENT_HEAD - hlen - 12;
+	SP_VERIFY(12 + hlen <= SUB_EVENT_HEAD && SUB_EVENT_HEAD <= SP_API_RESP_HEAD_BYTES);
+	msg = payload - hlen - 12;
 	total = (uint32_t)(12 + hlen + plen + 4);
 	sub_be32(msg, total);
 	sub_be32(msg + 4, (uint32_t)hlen);
@@ -105,7 +106,7 @@ sub_frame(uint8_t *base, size_t plen, const char *const hdr[3][2], uint32_t *len
 	return msg;
 }
 
-/* The exchange's next bytes to send: an event whose payload was written at SUB_EVENT_HEAD. */
+/* The exchange's next bytes to send: an event whose payload was written at sub_payload(). */
 static void
 sub_queue(struct sp_api_conn *x, size_t plen, const char *event_type, const char *msg_type,
 	  const char *type_key)
@@ -116,24 +117,24 @@ sub_queue(struct sp_api_conn *x, size_t plen, const char *event_type, const char
 	    {":message-type", msg_type},
 	};
 	uint32_t len;
-	uint8_t *base = (uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES;
-	uint8_t *msg = sub_frame(base, plen, hdr, &len);
+	uint8_t *msg = sub_frame((uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES, plen, hdr, &len);
 
 	x->out = (const char *)msg;
 	x->out_len = len;
 	sp_api_h2_stream_push(x);
 }
 
+/* Payloads go where GetRecords writes its answer (the cold path's layout too). */
 static uint8_t *
 sub_payload(struct sp_api_conn *x)
 {
-	return (uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES + SUB_EVENT_HEAD;
+	return (uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES;
 }
 
 static size_t
 sub_payload_cap(const struct sp_api_conn *x)
 {
-	return x->buf.cap - SP_API_RESP_HEAD_BYTES - SUB_EVENT_HEAD - 4;
+	return x->buf.cap - SP_API_RESP_HEAD_BYTES - 4;
 }
 
 /* An exception event (`:exception-type`), then the end of the stream. */
@@ -321,7 +322,11 @@ static const char *const sub_types[SP_API_ITER_COUNT] = {
     [SP_API_ITER_TRIM_HORIZON] = "TRIM_HORIZON",
 };
 
-/* Where in sh's ring the subscription starts; false after answering. */
+/*
+ * Where the subscription starts; false after answering. Positions older than the ring (or on
+ * a closed shard kept only in the store) are read from the store by the first turns, as
+ * GetShardIterator's are by GetRecords.
+ */
 static bool
 sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_api_stream *st,
 	      const struct sp_api_shard *sh, sp_u128 *out)
@@ -331,7 +336,8 @@ sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_ap
 	enum sp_api_iter_type t = SP_API_ITER_COUNT;
 	struct sp_seqno_fields f;
 	sp_u128 seq = 0;
-	int rc;
+	bool stored = api->store != NULL;
+	int rc = 0;
 
 	for (unsigned i = 0; i < SP_API_ITER_COUNT; i++) {
 		if (r->type.len == strlen(sub_types[i]) &&
@@ -360,8 +366,24 @@ sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_ap
 			sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT, api->msg, false);
 			return false;
 		}
-		rc = sp_shard_ring_seek_seq(sh->ring, seq, t == SP_API_ITER_AFTER_SEQUENCE_NUMBER,
-					    &pos);
+		if (stored && (sh->ring == NULL || seq < sp_shard_ring_seq(sh->ring, 1))) {
+			pos.seq = t == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
+		} else {
+			rc = sp_shard_ring_seek_seq(
+			    sh->ring, seq, t == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
+		}
+	} else if (t == SP_API_ITER_TRIM_HORIZON && stored) {
+		pos.seq = sh->starting_seq; /* the oldest record, wherever it is */
+	} else if (sh->ring == NULL) {
+		/* a closed shard in the store only: LATEST is its end; no time index here */
+		if (t == SP_API_ITER_AT_TIMESTAMP) {
+			sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT,
+					     "AT_TIMESTAMP is not served on a closed shard kept "
+					     "only in the store.",
+					     false);
+			return false;
+		}
+		pos.seq = ~(sp_u128)0;
 	} else if (t == SP_API_ITER_AT_TIMESTAMP) {
 		if (!r->has_time) {
 			sp_api_respond_error(
@@ -409,7 +431,7 @@ sub_locate(struct sp_api_conn *x, const struct sp_api_cat *cat, const struct sub
 	if (st != NULL && sp_api_parse_shard_id(r->shard_id.ptr, r->shard_id.len, &idx) == 0) {
 		sh = sp_api_stream_shard(st, idx);
 	}
-	if (sh == NULL || sh->ring == NULL) {
+	if (sh == NULL || (sh->ring == NULL && sh->open)) {
 		snprintf(api->msg, sizeof(api->msg),
 			 "Could not find shard %.*s in stream %s under account %s.",
 			 (int)SP_MIN(r->shard_id.len, 256u), r->shard_id.ptr, k->stream,
@@ -497,6 +519,102 @@ sp_api_sub_drop(struct sp_api_conn *x)
 	SP_VERIFY(false); /* ps->sub says it is in the table */
 }
 
+/* ---- reads of the store (GetRecords' cold path, api_get.c/api_cold.c) ---- */
+
+static struct sp_api_sub *
+sub_of(const struct sp_api_conn *x)
+{
+	struct sp_api *api = x->api;
+
+	for (uint32_t i = 0; i < api->nsubs; i++) {
+		if (api->subs[i].x == x) {
+			return &api->subs[i];
+		}
+	}
+	return NULL;
+}
+
+sp_u128
+sp_api_sub_cont(const struct sp_api_conn *x)
+{
+	const struct sp_api_sub *s = sub_of(x);
+
+	SP_VERIFY(s != NULL);
+	return s->last;
+}
+
+/* The read is back: the exchange streams again. */
+static struct sp_api_sub *
+sub_fetched(struct sp_api_conn *x)
+{
+	struct sp_api_sub *s = sub_of(x);
+
+	SP_VERIFY(s != NULL && x->ps->fetching && x->state == SP_API_CONN_ASYNC);
+	x->ps->fetching = false;
+	x->state = SP_API_CONN_SEND;
+	return s;
+}
+
+void
+sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_u128 last,
+		   sp_u128 next, bool end)
+{
+	struct sp_api_sub *s = sub_fetched(x);
+
+	if (next != 0) {
+		s->pos = next;
+	}
+	if (payload == NULL) {
+		return; /* nothing there yet: the next turn reads again */
+	}
+	SP_VERIFY(payload == (const char *)sub_payload(x) && len <= sub_payload_cap(x));
+	if (last != 0) {
+		s->last = last;
+	}
+	s->beat_ms = sp_api_now_ms(x->api);
+	x->api->cnt.sub_events++;
+	x->api->cnt.sub_cold_events++;
+	sub_queue(x, len, "SubscribeToShardEvent", "event", ":event-type");
+	if (end) {
+		sp_api_h2_stream_end(x);
+	}
+}
+
+void
+sp_api_sub_error(struct sp_api_conn *x, enum sp_kerr kerr, const char *message)
+{
+	(void)sub_fetched(x);
+	if (kerr == SP_KERR_THROUGHPUT_EXCEEDED) {
+		return; /* the store is busy: read again on a later turn */
+	}
+	sub_fail(x, kerr, message != NULL ? message : "Internal failure reading the shard.");
+}
+
+/*
+ * s's position is older than the ring (or the shard has no ring): read the store the way
+ * GetRecords does. Without a store those records are gone: go on from the ring's first.
+ */
+static void
+sub_fetch(struct sp_api_sub *s, const struct sp_api_stream *st, const struct sp_api_shard *sh,
+	  uint64_t now)
+{
+	struct sp_api_conn *x = s->x;
+	sp_u128 checked;
+
+	x->ps->fetching = true;
+	x->state = SP_API_CONN_ASYNC;
+	x->req.now_ms = now;
+	if (sp_api_cold_get(x, st, sh, s->pos, SP_K_GET_RECORDS_MAX_RECORDS, &checked)) {
+		return; /* answered through sp_api_sub_deliver/_error, now or later */
+	}
+	(void)sub_fetched(x);
+	if (sh->ring == NULL) {
+		sub_fail(x, SP_KERR_RESOURCE_NOT_FOUND, "The shard has no records left.");
+		return;
+	}
+	s->pos = SP_MAX(s->pos, checked != 0 ? checked : sp_shard_ring_seq(sh->ring, 1));
+}
+
 /* ---- events ---- */
 
 static unsigned
@@ -566,14 +684,12 @@ sub_turn(struct sp_api *api, struct sp_api_sub *s, const struct sp_api_cat *cat,
 	struct sp_shard_read_res res;
 	sp_u128 first;
 
-	if (sh == NULL || sh->ring == NULL) {
+	if (sh == NULL) {
 		sub_fail(x, SP_KERR_RESOURCE_NOT_FOUND, "The shard no longer exists.");
 		return true;
 	}
-	if (sp_api_cold_is(sh->ring, s->pos, &first)) {
-		sub_fail(x, SP_KERR_INTERNAL_FAILURE,
-			 "The position is older than the shard's memory ring; resubscribe with "
-			 "GetRecords' help (not yet served from the store).");
+	if (sh->ring == NULL || sp_api_cold_is(sh->ring, s->pos, &first)) {
+		sub_fetch(s, st, sh, now);
 		return true;
 	}
 	for (unsigned attempt = 0; attempt < SUB_READ_ATTEMPTS; attempt++) {
@@ -647,8 +763,8 @@ sp_api_sub_poll(struct sp_api *api)
 		struct sp_api_sub *s = &api->subs[i];
 		struct sp_api_conn *x = s->x;
 
-		if (x->out_len > 0 || x->ps->stream_end) {
-			continue; /* the last event is still leaving, or the stream is ending */
+		if (x->out_len > 0 || x->ps->stream_end || x->ps->fetching) {
+			continue; /* an event still leaving, the stream ending, or a read out */
 		}
 		if (sub_replaced(api->g, s)) {
 			sub_fail(x, SP_KERR_RESOURCE_IN_USE,

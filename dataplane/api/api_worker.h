@@ -116,6 +116,7 @@ struct sp_api_h2_pseudo {
 	bool streaming;	     /* an answer of events (SubscribeToShard): DATA as they come */
 	bool stream_end;     /* streaming: END_STREAM once what is queued has left */
 	bool sub;	     /* in the worker's subscription table (api_sub.c) */
+	bool fetching;	     /* sub: a read of the store is out (GetRecords' cold path) */
 	char method[SP_API_H2_METHOD_MAX];
 	char path[SP_API_H2_PATH_MAX];
 	char auth[SP_API_H2_AUTH_MAX];
@@ -247,6 +248,7 @@ struct sp_api_counters {
 	uint64_t sub_refused;	     /* refused: the consumer's shard had a subscriber < 5 s old */
 	uint64_t sub_events;	     /* SubscribeToShardEvent messages */
 	uint64_t sub_failed;	     /* subscriptions ended by an exception event */
+	uint64_t sub_cold_events;    /* events of records read from the store */
 	uint64_t sub_open;	     /* (status only: subscriptions open now) */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
@@ -403,6 +405,21 @@ void sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, co
 			 uint32_t len);
 unsigned sp_api_sub_poll(struct sp_api *api);
 void sp_api_sub_drop(struct sp_api_conn *x);
+/*
+ * A subscription reading the store goes through GetRecords' cold path, whose answers come
+ * back here instead of as a response: sp_api_sub_deliver with the encoded payload (NULL: no
+ * records, nothing to send) and the position after it (0: unchanged), sp_api_sub_error for a
+ * refusal. sp_api_sub_cont: the ContinuationSequenceNumber of an event without records.
+ */
+static inline bool
+sp_api_sub_mode(const struct sp_api_conn *c)
+{
+	return c->ps != NULL && c->ps->fetching;
+}
+void sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_u128 last,
+			sp_u128 next, bool end);
+void sp_api_sub_error(struct sp_api_conn *x, enum sp_kerr kerr, const char *message);
+sp_u128 sp_api_sub_cont(const struct sp_api_conn *x);
 
 /* The router (api_router.c): a complete request in c->http / c->buf. */
 void sp_api_dispatch(struct sp_api_conn *c);

@@ -14,10 +14,13 @@ import struct
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 
 from h2client import H2, signed_headers
+from harness import instance_down, instance_up
+from kinesis_env import Env, read_credentials, wait_active
 
 pytestmark = pytest.mark.spate_only
 
@@ -245,3 +248,69 @@ def test_subscribe_errors(kenv, streams):
                                        "StartingPosition": {"Type": "LATEST"}})
     assert (r.status, r.headers["x-amzn-errortype"], r.json()["message"]) == (
         400, "InvalidArgumentException", "SubscribeToShard is served over HTTP/2 only.")
+
+
+def test_subscribe_reads_the_store_after_a_restart(fresh_name):
+    """Records that live only in the store (the dataplane was killed and started again, so
+    its rings are new) reach a subscriber from TRIM_HORIZON through GetRecords' cold path,
+    followed by the ones put after, in order, once each; AFTER_SEQUENCE_NUMBER into the store
+    resumes exactly after that record."""
+    inst = instance_up(fresh_name("fo"), 2, "--set", "shard_ring_mb=16", "--set",
+                       "mem_mb=1024")
+    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
+    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
+              instance=inst)
+    try:
+        c = env.client(retries=True)
+        name = "fo-store"
+        c.create_stream(StreamName=name, ShardCount=1)
+        wait_active(c, name)
+        carn = _register(env, name, "after-restart")
+        before = []
+        for b in range(10):
+            r = c.put_records(StreamName=name, Records=[
+                {"PartitionKey": "k%d" % i, "Data": b"old-%d-%d" % (b, i)} for i in range(200)])
+            before += [(a["SequenceNumber"], b"old-%d-%d" % (b, i))
+                       for i, a in enumerate(r["Records"])]
+        inst.restart_dataplane(kill=True)
+        env2 = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
+                   instance=inst)
+        c2 = env2.client(retries=True)
+        after = [(c2.put_record(StreamName=name, PartitionKey="n", Data=b"new-%d" % i)[
+            "SequenceNumber"], b"new-%d" % i) for i in range(50)]
+        want = before + after
+
+        def subscribe(pos, n):
+            body = _subscribe_body(carn, "shardId-000000000000", pos)
+
+            def talk():
+                h = H2(env2.host)
+                try:
+                    h.start()
+                    sid = h.request(signed_headers(env2, "SubscribeToShard", body),
+                                    body.encode())
+                    recs = []
+
+                    def enough():
+                        recs.clear()
+                        for hdrs, p in _messages_safe(h.responses[sid].body):
+                            if hdrs.get(":event-type") == "SubscribeToShardEvent":
+                                recs.extend(json.loads(p)["Records"])
+                        return len(recs) >= n or h.responses[sid].ended
+                    h.pump(enough, 30)
+                    return [(r["SequenceNumber"], base64.b64decode(r["Data"])) for r in recs]
+                finally:
+                    h.close()
+            return env2.ex.run(talk)
+
+        got = subscribe({"Type": "TRIM_HORIZON"}, len(want))
+        assert got == want, (len(got), len(want))
+        mid = before[777][0]
+        time.sleep(5.2)  # the 5-second rule holds for a closed subscription too
+        got = subscribe({"Type": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": mid},
+                        len(want) - 778)
+        assert got == want[778:], (len(got), len(want) - 778)
+        assert inst.dataplane()["api"]["http"]["subscriptions"]["failed"] == 0
+    finally:
+        env.close()
+        instance_down(inst.name, purge=True)
