@@ -322,6 +322,19 @@ static const char *const sub_types[SP_API_ITER_COUNT] = {
     [SP_API_ITER_TRIM_HORIZON] = "TRIM_HORIZON",
 };
 
+/* StartingPosition.Type, or SP_API_ITER_COUNT when it names none. */
+static enum sp_api_iter_type
+sub_type(const struct sp_api_json_str *type)
+{
+	for (unsigned i = 0; i < SP_API_ITER_COUNT; i++) {
+		if (type->len == strlen(sub_types[i]) &&
+		    memcmp(type->ptr, sub_types[i], type->len) == 0) {
+			return (enum sp_api_iter_type)i;
+		}
+	}
+	return SP_API_ITER_COUNT;
+}
+
 /*
  * Where the subscription starts; false after answering. Positions older than the ring (or on
  * a closed shard kept only in the store) are read from the store by the first turns, as
@@ -333,18 +346,13 @@ sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_ap
 {
 	struct sp_api *api = x->api;
 	struct sp_shard_pos pos = {0};
-	enum sp_api_iter_type t = SP_API_ITER_COUNT;
+	enum sp_api_iter_type t;
 	struct sp_seqno_fields f;
 	sp_u128 seq = 0;
 	bool stored = api->store != NULL;
 	int rc = 0;
 
-	for (unsigned i = 0; i < SP_API_ITER_COUNT; i++) {
-		if (r->type.len == strlen(sub_types[i]) &&
-		    memcmp(r->type.ptr, sub_types[i], r->type.len) == 0) {
-			t = (enum sp_api_iter_type)i;
-		}
-	}
+	t = sub_type(&r->type);
 	if (t == SP_API_ITER_COUNT) {
 		snprintf(api->msg, sizeof(api->msg),
 			 "1 validation error detected: Value '%.*s' at 'startingPosition.type' "
