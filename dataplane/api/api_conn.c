@@ -868,6 +868,19 @@ api_worker_poll(void *api)
 	return sp_api_worker_poll(api);
 }
 
+/* The worker stops: HTTP/2 connections get GOAWAY (NO_ERROR) while the stack still runs. */
+static void
+api_worker_stop(void *arg)
+{
+	struct sp_api *api = arg;
+
+	for (uint32_t i = 0; i < api->nconns; i++) {
+		if (api->conns[i].state == SP_API_CONN_H2 && api->conns[i].tcb != NULL) {
+			sp_api_h2_goaway(&api->conns[i]);
+		}
+	}
+}
+
 /* ---- boot and shutdown (main lcore) ---- */
 
 static int
@@ -997,6 +1010,7 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	rte_rcu_qsbr_thread_online(g->qsbr, lc->worker);
 	lc->api = api;
 	lc->app_poll = api_worker_poll;
+	lc->app_stop = api_worker_stop;
 	lc->app_ctx = api;
 	return 0;
 }

@@ -880,6 +880,14 @@ sp_api_h2_sweep(struct sp_api_conn *c, uint64_t now_ms)
 	sp_api_h2_output(c); /* output held for want of mbufs, streams deferred */
 }
 
+void
+sp_api_h2_goaway(struct sp_api_conn *c)
+{
+	SP_VERIFY(c->state == SP_API_CONN_H2 && c->h2 != NULL);
+	(void)nghttp2_session_terminate_session(c->h2->s, NGHTTP2_NO_ERROR);
+	h2_flush(c->h2);
+}
+
 int
 sp_api_h2_init(struct sp_api *api)
 {

@@ -389,6 +389,8 @@ void sp_api_h2_input(struct sp_api_conn *c);
 void sp_api_h2_output(struct sp_api_conn *c);
 void sp_api_h2_closed(struct sp_api_conn *c);
 void sp_api_h2_sweep(struct sp_api_conn *c, uint64_t now_ms);
+/* GOAWAY(NO_ERROR) now: the dataplane is stopping. */
+void sp_api_h2_goaway(struct sp_api_conn *c);
 void sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype,
 		       enum sp_kerr kerr, const char *body, uint32_t len);
 /*

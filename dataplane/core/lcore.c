@@ -232,5 +232,16 @@ sp_lcore_run(struct sp_lcore *lc)
 		}
 		t_prev = t_now;
 	}
+	if (lc->app_stop != NULL) {
+		/* goodbyes (HTTP/2 GOAWAY): a few more polls send them and take the answers */
+		lc->app_stop(lc->app_ctx);
+		for (unsigned i = 0; i < SP_LCORE_DRAIN_POLLS; i++) {
+			if (lc->gate != NULL && !sp_intr_gate_enter(lc->gate, lc->worker)) {
+				break;
+			}
+			(void)sp_lcore_poll(lc);
+			lcore_sleep(lc, 100);
+		}
+	}
 	lcore_exit(lc);
 }

@@ -38,6 +38,9 @@ struct sp_txbuf {
 	struct rte_mbuf *pkts[SP_TX_BUF];
 };
 
+/* Polls a stopping worker makes after app_stop(), 100 us apart, for its goodbyes to leave. */
+#define SP_LCORE_DRAIN_POLLS 64u
+
 struct sp_lcore {
 	/* Identity: written before launch, read-only afterwards. */
 	unsigned lcore_id;
@@ -59,6 +62,9 @@ struct sp_lcore {
 	 * connects) on app_ctx; returns work done. A pointer, not a call, so the stack's library
 	 * does not link the layers above it. */
 	unsigned (*app_poll)(void *app_ctx);
+	/* Called once when the worker is told to stop (NULL: nothing to say goodbye to); the
+	 * worker then polls SP_LCORE_DRAIN_POLLS more times so that what it queued leaves. */
+	void (*app_stop)(void *app_ctx);
 	void *app_ctx;
 	/* Software flow steering (net/steer.h) for ports with iface.steer; NULL: off. */
 	struct sp_steer *steer;

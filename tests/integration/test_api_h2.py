@@ -10,6 +10,7 @@ import json
 import re
 import struct
 import subprocess
+import threading
 
 import pytest
 
@@ -316,3 +317,28 @@ def test_h2_header_limits(kenv, streams):
     for sid in (1, 3):
         assert got["rst"].get(sid) in (PROTOCOL_ERROR, REFUSED_STREAM) or got["goaway"], got
     _ok_put_still_works(kenv, name)
+
+
+def test_h2_goaway_when_the_dataplane_stops(kenv, streams):
+    """SIGTERM to the dataplane: an open HTTP/2 connection gets GOAWAY(NO_ERROR) with the last
+    stream it served, then the close (the workers' goodbyes before they stop)."""
+    name = streams.create(shards=1)
+    served = threading.Event()
+
+    def talk():
+        c = H2(kenv.host)
+        try:
+            c.start()
+            body = _put_body(name, "k", b"before the stop")
+            sid = c.request(signed_headers(kenv, "PutRecord", body), body.encode())
+            assert c.wait([sid]) and c.responses[sid].status == 200
+            served.set()
+            return sid, c.raw_frames(60)
+        finally:
+            c.close()
+
+    fut = kenv.ex._pool.submit(talk)
+    assert served.wait(20), fut.result(1)
+    kenv.instance.restart_dataplane(kill=False)
+    sid, got = fut.result(90)
+    assert got["goaway"] == [0] and got["closed"], got
