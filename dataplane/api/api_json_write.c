@@ -793,6 +793,22 @@ jw_child(struct sp_api_jw *w, const struct sp_api_jw_child *c)
 }
 
 void
+sp_api_jw_child_shards(struct sp_api_jw *w, const struct sp_api_jw_child *children,
+		       unsigned nchildren)
+{
+	SP_VERIFY(children != NULL || nchildren == 0);
+	if (nchildren == 0) {
+		return;
+	}
+	sp_api_jw_key(w, "ChildShards", 11);
+	sp_api_jw_arr_begin(w);
+	for (unsigned i = 0; i < nchildren; i++) {
+		jw_child(w, &children[i]);
+	}
+	sp_api_jw_arr_end(w);
+}
+
+void
 sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len,
 			  uint64_t millis_behind, const struct sp_api_jw_child *children,
 			  unsigned nchildren)
@@ -805,13 +821,6 @@ sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len
 	}
 	sp_api_jw_key(w, "MillisBehindLatest", 18);
 	sp_api_jw_u64(w, millis_behind);
-	if (nchildren != 0) {
-		sp_api_jw_key(w, "ChildShards", 11);
-		sp_api_jw_arr_begin(w);
-		for (unsigned i = 0; i < nchildren; i++) {
-			jw_child(w, &children[i]);
-		}
-		sp_api_jw_arr_end(w);
-	}
+	sp_api_jw_child_shards(w, children, nchildren);
 	sp_api_jw_obj_end(w);
 }
