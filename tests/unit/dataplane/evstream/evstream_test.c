@@ -342,6 +342,23 @@ rt_check_hdr(const struct rt_hdr *want, const struct sp_evs_hdr *got)
 	}
 }
 
+/* A random header of any type; the name starts with a letter of its own (distinct names). */
+static void
+rt_random_hdr(struct rt_hdr *x, unsigned i)
+{
+	x->name_len = (uint8_t)(1 + rng_next() % 15);
+	for (unsigned k = 0; k < x->name_len; k++) {
+		x->name[k] = (char)('a' + rng_next() % 26);
+	}
+	x->name[0] = (char)('A' + i);
+	x->type = (enum sp_evs_type)(rng_next() % SP_EVS_TYPE_COUNT);
+	x->i = (int64_t)rng_next();
+	x->len = (uint16_t)(x->type == SP_EVS_UUID ? 16 : rng_next() % 65);
+	for (unsigned k = 0; k < sizeof(x->val); k++) {
+		x->val[k] = (uint8_t)rng_next();
+	}
+}
+
 static void
 test_round_trip_random(void **state)
 {
@@ -362,20 +379,7 @@ test_round_trip_random(void **state)
 		size_t at = 0;
 
 		for (unsigned i = 0; i < nh; i++) {
-			struct rt_hdr *x = &hs[i];
-
-			/* distinct names: the index, then random letters */
-			x->name_len = (uint8_t)(1 + rng_next() % 15);
-			for (unsigned k = 0; k < x->name_len; k++) {
-				x->name[k] = (char)('a' + rng_next() % 26);
-			}
-			x->name[0] = (char)('A' + i);
-			x->type = (enum sp_evs_type)(rng_next() % SP_EVS_TYPE_COUNT);
-			x->i = (int64_t)rng_next();
-			x->len = (uint16_t)(x->type == SP_EVS_UUID ? 16 : rng_next() % 65);
-			for (unsigned k = 0; k < sizeof(x->val); k++) {
-				x->val[k] = (uint8_t)rng_next();
-			}
+			rt_random_hdr(&hs[i], i);
 		}
 		for (size_t k = 0; k < plen; k++) {
 			payload[k] = (uint8_t)rng_next();
@@ -815,6 +819,44 @@ test_sub_event_exact(void **state)
 	assert_memory_equal(m.payload, want_end, strlen(want_end));
 }
 
+/* The payload of a filled event parsed back: every record, the continuation, the children. */
+static void
+check_event_json(const struct sp_evs_msg *m, unsigned nrec, const uint8_t *data, uint32_t data_len,
+		 const char *cont)
+{
+	json_error_t jerr;
+	json_t *doc, *recs;
+
+	/* MillisBehindLatest is above jansson's integers: read numbers as reals */
+	doc = json_loadb((const char *)m->payload, m->payload_len, JSON_DECODE_INT_AS_REAL, &jerr);
+	assert_non_null(doc);
+	recs = json_object_get(doc, "Records");
+	assert_int_equal(json_array_size(recs), nrec);
+	for (unsigned i = 0; i < nrec; i++) {
+		json_t *r = json_array_get(recs, i);
+		const char *d = json_string_value(json_object_get(r, "Data"));
+		uint8_t dec[2048];
+		size_t dl;
+
+		assert_int_equal(sp_b64_decode(d, strlen(d), dec, &dl, NULL), 0);
+		assert_int_equal(dl, data_len);
+		assert_memory_equal(dec, data, data_len);
+		assert_int_equal(
+		    strtoull(json_string_value(json_object_get(r, "SequenceNumber")), NULL, 10),
+		    1000000 + i);
+		assert_true(json_real_value(json_object_get(r, "ApproximateArrivalTimestamp")) ==
+			    (1700000000000.0 + i) / 1000.0);
+		assert_string_equal(json_string_value(json_object_get(r, "PartitionKey")),
+				    "partition-key");
+		assert_string_equal(json_string_value(json_object_get(r, "EncryptionType")),
+				    "NONE");
+	}
+	assert_string_equal(json_string_value(json_object_get(doc, "ContinuationSequenceNumber")),
+			    cont);
+	assert_int_equal(json_array_size(json_object_get(doc, "ChildShards")), 2);
+	json_decref(doc);
+}
+
 /* Fill an event with records of data_len bytes until one does not fit; check it back. */
 static void
 fill_event(size_t cap, uint32_t data_len)
@@ -826,8 +868,6 @@ fill_event(size_t cap, uint32_t data_len)
 	uint8_t *b = malloc(cap);
 	struct sp_evs_sub s;
 	struct sp_evs_msg m;
-	json_error_t jerr;
-	json_t *doc, *recs;
 	unsigned nrec = 0;
 	ssize_t n;
 
@@ -871,34 +911,7 @@ fill_event(size_t cap, uint32_t data_len)
 	n = sp_evs_sub_end(&s, cont, strlen(cont), UINT64_MAX, kids, 2);
 	decode_ok(b, n, &m);
 	assert_true((size_t)n <= cap);
-	/* MillisBehindLatest is above jansson's integers: read numbers as reals */
-	doc = json_loadb((const char *)m.payload, m.payload_len, JSON_DECODE_INT_AS_REAL, &jerr);
-	assert_non_null(doc);
-	recs = json_object_get(doc, "Records");
-	assert_int_equal(json_array_size(recs), nrec);
-	for (unsigned i = 0; i < nrec; i++) {
-		json_t *r = json_array_get(recs, i);
-		const char *d = json_string_value(json_object_get(r, "Data"));
-		uint8_t dec[2048];
-		size_t dl;
-
-		assert_int_equal(sp_b64_decode(d, strlen(d), dec, &dl, NULL), 0);
-		assert_int_equal(dl, data_len);
-		assert_memory_equal(dec, data, data_len);
-		assert_int_equal(
-		    strtoull(json_string_value(json_object_get(r, "SequenceNumber")), NULL, 10),
-		    1000000 + i);
-		assert_true(json_real_value(json_object_get(r, "ApproximateArrivalTimestamp")) ==
-			    (1700000000000.0 + i) / 1000.0);
-		assert_string_equal(json_string_value(json_object_get(r, "PartitionKey")),
-				    "partition-key");
-		assert_string_equal(json_string_value(json_object_get(r, "EncryptionType")),
-				    "NONE");
-	}
-	assert_string_equal(json_string_value(json_object_get(doc, "ContinuationSequenceNumber")),
-			    cont);
-	assert_int_equal(json_array_size(json_object_get(doc, "ChildShards")), 2);
-	json_decref(doc);
+	check_event_json(&m, nrec, data, data_len, cont);
 	free(b);
 }
 
