@@ -134,8 +134,8 @@ void sp_evs_enc_fail(struct sp_evs_enc *e, int err);
 /*
  * Fill in total_len, headers_len and both CRCs. Returns the message length, or the first
  * error: -ENOSPC (did not fit), -EINVAL (bad header), -EEXIST (a header name twice),
- * -EMSGSIZE (headers above
- * SP_EVS_HEADERS_MAX or payload above SP_EVS_PAYLOAD_MAX). The message is buf[0..length).
+ * -EMSGSIZE (headers above SP_EVS_HEADERS_MAX or payload above SP_EVS_PAYLOAD_MAX). The
+ * message is buf[0..length).
  */
 SP_MUST_CHECK ssize_t sp_evs_enc_finish(struct sp_evs_enc *e);
 
