@@ -211,6 +211,12 @@ test_kernel_info(void **state)
 	assert_true(sp_crc32_kernel_supported(SP_CRC32_TABLE));
 	assert_false(sp_crc32_kernel_supported(SP_CRC32_KERNEL_COUNT));
 	assert_true(sp_crc32_kernel_supported(sp_crc32_kernel_active()));
+#if defined(__x86_64__)
+	/* a CPU with PCLMULQDQ must have the clmul kernel: its self-test must not have failed */
+	__builtin_cpu_init();
+	assert_int_equal(sp_crc32_kernel_supported(SP_CRC32_CLMUL),
+			 __builtin_cpu_supports("pclmul") != 0);
+#endif
 	/* SPATE_CRC32=table forces the table kernel (the evs_crc32_table registration) */
 	if (getenv("SPATE_CRC32") != NULL && strcmp(getenv("SPATE_CRC32"), "table") == 0) {
 		assert_int_equal(sp_crc32_kernel_active(), SP_CRC32_TABLE);
