@@ -246,6 +246,12 @@ struct sp_api_jw_child {
  * nchildren 0: no ChildShards member.
  */
 void sp_api_jw_get_records_begin(struct sp_api_jw *w);
+/*
+ * The member "ChildShards":[{"ShardId":..,"ParentShards":[..],"HashKeyRange":{..}},..] of the
+ * object open at w (GetRecords, SubscribeToShardEvent); nothing when nchildren is 0.
+ */
+void sp_api_jw_child_shards(struct sp_api_jw *w, const struct sp_api_jw_child *children,
+			    unsigned nchildren);
 void sp_api_jw_get_records_record(struct sp_api_jw *w, const struct sp_api_jw_record *r);
 void sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len,
 			       uint64_t millis_behind, const struct sp_api_jw_child *children,

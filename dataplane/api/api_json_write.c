@@ -797,6 +797,22 @@ static void jw_records_end(struct sp_api_jw *w, const char *pos_key, const char 
 			   const struct sp_api_jw_child *children, unsigned nchildren);
 
 void
+sp_api_jw_child_shards(struct sp_api_jw *w, const struct sp_api_jw_child *children,
+		       unsigned nchildren)
+{
+	SP_VERIFY(children != NULL || nchildren == 0);
+	if (nchildren == 0) {
+		return;
+	}
+	sp_api_jw_key(w, "ChildShards", 11);
+	sp_api_jw_arr_begin(w);
+	for (unsigned i = 0; i < nchildren; i++) {
+		jw_child(w, &children[i]);
+	}
+	sp_api_jw_arr_end(w);
+}
+
+void
 sp_api_jw_get_records_end(struct sp_api_jw *w, const char *next, size_t next_len,
 			  uint64_t millis_behind, const struct sp_api_jw_child *children,
 			  unsigned nchildren)
@@ -826,13 +842,6 @@ jw_records_end(struct sp_api_jw *w, const char *pos_key, const char *pos, size_t
 	}
 	sp_api_jw_key(w, "MillisBehindLatest", 18);
 	sp_api_jw_u64(w, millis_behind);
-	if (nchildren != 0) {
-		sp_api_jw_key(w, "ChildShards", 11);
-		sp_api_jw_arr_begin(w);
-		for (unsigned i = 0; i < nchildren; i++) {
-			jw_child(w, &children[i]);
-		}
-		sp_api_jw_arr_end(w);
-	}
+	sp_api_jw_child_shards(w, children, nchildren);
 	sp_api_jw_obj_end(w);
 }
