@@ -21,7 +21,7 @@
  *
  * Framing (§6.3): prelude (total length, headers length, CRC-32 of those 8 bytes), headers
  * (`:event-type`, `:content-type`, `:message-type`, strings), payload, CRC-32 of everything
- * before it; CRC-32 is zlib's.
+ * before it, by dataplane/evstream (its PCLMULQDQ CRC-32 where the CPU has it).
  *
  * Not yet: positions older than the ring (the store's records) — a subscription starting or
  * falling behind there ends with an InternalFailure event rather than skipping records; and
@@ -30,12 +30,12 @@
 #include <string.h>
 
 #include <rte_spinlock.h>
-#include <zlib.h>
 
 #include <spate/assert.h>
 #include <spate/err.h>
 #include <spate/seqno.h>
 
+#include "../evstream/evstream.h"
 #include "../shard/shard_ring.h"
 #include "api_json.h"
 #include "api_req.h"
@@ -54,55 +54,43 @@
 
 /* ---- framing ---- */
 
+/* Bytes the three string headers of hdr take in a message (name_len, name, type, len, value). */
 static size_t
-sub_header(uint8_t *p, const char *name, const char *value)
+sub_headers_len(const char *const hdr[3][2])
 {
-	size_t nl = strlen(name), vl = strlen(value);
+	size_t n = 0;
 
-	p[0] = (uint8_t)nl;
-	memcpy(p + 1, name, nl);
-	p[1 + nl] = 7; /* string */
-	p[2 + nl] = (uint8_t)(vl >> 8);
-	p[3 + nl] = (uint8_t)vl;
-	memcpy(p + 4 + nl, value, vl);
-	return 4 + nl + vl;
-}
-
-static void
-sub_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	for (unsigned i = 0; i < 3; i++) {
+		n += 4 + strlen(hdr[i][0]) + strlen(hdr[i][1]);
+	}
+	return n;
 }
 
 /*
- * Frame the payload (plen bytes, with at least SUB_EVENT_HEAD bytes of room before it and 4
- * after) in place as one message whose headers are the three (name, value) pairs; returns
- * where the message starts, *len its length.
+ * Frame the payload (plen bytes, already written, with at least SUB_EVENT_HEAD bytes of room
+ * before it and SP_EVS_TRAILER_BYTES after) in place as one message with the three string
+ * headers (dataplane/evstream: prelude, headers, both CRC-32s); returns where the message
+ * starts, *len its length.
  */
 static uint8_t *
 sub_frame(uint8_t *payload, size_t plen, const char *const hdr[3][2], uint32_t *len)
 {
-	uint8_t hb[SUB_EVENT_HEAD];
-	size_t hlen = 0;
-	uint8_t *msg;
-	uint32_t total, crc;
+	size_t hlen = sub_headers_len(hdr), room;
+	uint8_t *msg = payload - hlen - SP_EVS_PRELUDE_BYTES;
+	struct sp_evs_enc e;
+	ssize_t n;
 
+	SP_VERIFY(SP_EVS_PRELUDE_BYTES + hlen <= SUB_EVENT_HEAD &&
+		  SUB_EVENT_HEAD <= SP_API_RESP_HEAD_BYTES);
+	sp_evs_enc_begin(&e, msg, SP_EVS_PRELUDE_BYTES + hlen + plen + SP_EVS_TRAILER_BYTES);
 	for (unsigned i = 0; i < 3; i++) {
-		hlen += sub_header(hb + hlen, hdr[i][0], hdr[i][1]);
+		sp_evs_hdr_cstr(&e, hdr[i][0], hdr[i][1]);
 	}
-	SP_VERIFY(12 + hlen <= SUB_EVENT_HEAD && SUB_EVENT_HEAD <= SP_API_RESP_HEAD_BYTES);
-	msg = payload - hlen - 12;
-	total = (uint32_t)(12 + hlen + plen + 4);
-	sub_be32(msg, total);
-	sub_be32(msg + 4, (uint32_t)hlen);
-	sub_be32(msg + 8, (uint32_t)crc32(0L, msg, 8));
-	memcpy(msg + 12, hb, hlen);
-	crc = (uint32_t)crc32(0L, msg, (uInt)(12 + hlen + plen));
-	sub_be32(msg + 12 + hlen + plen, crc);
-	*len = total;
+	SP_VERIFY(sp_evs_payload_room(&e, &room) == payload && room >= plen);
+	sp_evs_payload_commit(&e, plen); /* the payload is there already */
+	n = sp_evs_enc_finish(&e);
+	SP_VERIFY(n > 0);
+	*len = (uint32_t)n;
 	return msg;
 }
 
@@ -134,7 +122,7 @@ sub_payload(struct sp_api_conn *x)
 static size_t
 sub_payload_cap(const struct sp_api_conn *x)
 {
-	return x->buf.cap - SP_API_RESP_HEAD_BYTES - 4;
+	return x->buf.cap - SP_API_RESP_HEAD_BYTES - SP_EVS_TRAILER_BYTES;
 }
 
 /* An exception event (`:exception-type`), then the end of the stream. */
