@@ -46,10 +46,6 @@
 #define SUB_REPLACE_MS	    5000u
 #define SUB_HEARTBEAT_MS    1000u
 #define SUB_EVENT_HEAD	    256u /* prelude and headers, before the payload */
-#define SUB_REC_OVERHEAD    200u /* JSON around one record, as GetRecords' */
-#define SUB_KEY_ESC_MAX	    6u
-#define SUB_TAIL_BYTES	    2048u
-#define SUB_READ_ATTEMPTS   4u
 #define SUB_CT_EVENTSTREAM "application/vnd.amazon.eventstream"
 
 /* ---- framing ---- */
@@ -310,6 +306,33 @@ static const char *const sub_types[SP_API_ITER_COUNT] = {
     [SP_API_ITER_TRIM_HORIZON] = "TRIM_HORIZON",
 };
 
+/*
+ * A ContinuationSequenceNumber for a subscription that has delivered nothing yet, at
+ * position pos: a valid number of this shard after which the next record is the one at pos,
+ * so that AFTER_SEQUENCE_NUMBER with it resumes right there. pos names a record: the same
+ * number one counter step lower; pos is past the tip: the tip; else the shard's start (whose
+ * number precedes every record's).
+ */
+static sp_u128
+sub_last_before(const struct sp_api_shard *sh, sp_u128 pos)
+{
+	struct sp_seqno_fields f;
+	struct sp_shard_ring_info ri;
+
+	if (sp_seqno_unpack(pos, &f) && f.shard_index == sh->index && f.counter > 0 &&
+	    f.counter != SP_SEQNO_COUNTER_MAX) {
+		f.counter--;
+		return sp_seqno_pack(&f);
+	}
+	if (sh->ring != NULL) {
+		sp_shard_ring_info(sh->ring, &ri);
+		if (ri.tip_seq != 0 && ri.tip_seq < pos) {
+			return ri.tip_seq;
+		}
+	}
+	return sh->starting_seq;
+}
+
 /* StartingPosition.Type, or SP_API_ITER_COUNT when it names none. */
 static enum sp_api_iter_type
 sub_type(const struct sp_api_json_str *type)
@@ -330,7 +353,7 @@ sub_type(const struct sp_api_json_str *type)
  */
 static bool
 sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_api_stream *st,
-	      const struct sp_api_shard *sh, sp_u128 *out)
+	      const struct sp_api_shard *sh, sp_u128 *out, sp_u128 *last)
 {
 	struct sp_api *api = x->api;
 	struct sp_shard_pos pos = {0};
@@ -398,6 +421,7 @@ sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_ap
 		return false;
 	}
 	*out = pos.seq;
+	*last = t == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq : sub_last_before(sh, pos.seq);
 	return true;
 }
 
@@ -450,12 +474,12 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	const struct sp_api_shard *sh;
 	struct sp_api_sub *s;
 	struct sub_req r;
-	sp_u128 pos;
+	sp_u128 pos, last;
 	uint64_t key;
 	uint32_t gen;
 
 	if (!sub_decode(x, body, len, &r) || (sh = sub_locate(x, cat, &r, &k, &st)) == NULL ||
-	    !sub_start_pos(x, &r, st, sh, &pos)) {
+	    !sub_start_pos(x, &r, st, sh, &pos, &last)) {
 		return;
 	}
 	if (x->owner == NULL) {
@@ -487,6 +511,7 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	s->stream_len = st->name_len;
 	memcpy(s->stream, st->name, st->name_len + 1u);
 	s->pos = pos;
+	s->last = last;
 	s->deadline_ms = x->req.now_ms + SUB_LIFETIME_MS;
 	s->beat_ms = x->req.now_ms;
 	s->claim_key = key;
@@ -515,7 +540,7 @@ sp_api_sub_drop(struct sp_api_conn *x)
 	SP_VERIFY(false); /* ps->sub says it is in the table */
 }
 
-/* ---- reads of the store (GetRecords' cold path, api_get.c/api_cold.c) ---- */
+/* ---- answers of GetRecords' code (api_get.c, api_cold.c) as events ---- */
 
 static struct sp_api_sub *
 sub_of(const struct sp_api_conn *x)
@@ -556,20 +581,20 @@ sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_
 		   sp_u128 next, bool end)
 {
 	struct sp_api_sub *s = sub_fetched(x);
+	uint64_t now = sp_api_now_ms(x->api);
 
 	if (next != 0) {
 		s->pos = next;
 	}
-	if (payload == NULL) {
-		return; /* nothing there yet: the next turn reads again */
+	if (payload == NULL || (last == 0 && !end && now < s->beat_ms + SUB_HEARTBEAT_MS)) {
+		return; /* nothing to say yet (an empty answer goes out once a second) */
 	}
 	SP_VERIFY(payload == (const char *)sub_payload(x) && len <= sub_payload_cap(x));
 	if (last != 0) {
 		s->last = last;
 	}
-	s->beat_ms = sp_api_now_ms(x->api);
+	s->beat_ms = now;
 	x->api->cnt.sub_events++;
-	x->api->cnt.sub_cold_events++;
 	sub_queue(x, len, "SubscribeToShardEvent", "event", ":event-type");
 	if (end) {
 		sp_api_h2_stream_end(x);
@@ -586,161 +611,70 @@ sp_api_sub_error(struct sp_api_conn *x, enum sp_kerr kerr, const char *message)
 	sub_fail(x, kerr, message != NULL ? message : "Internal failure reading the shard.");
 }
 
+/* ---- turns ---- */
+
 /*
- * s's position is older than the ring (or the shard has no ring): read the store the way
- * GetRecords does. Without a store those records are gone: go on from the ring's first.
+ * Between events a subscription holds a small buffer: a big one (taken for a large record or
+ * a read of the store) goes back, since a worker has few and a subscription lasts minutes.
  */
 static void
-sub_fetch(struct sp_api_sub *s, const struct sp_api_stream *st, const struct sp_api_shard *sh,
-	  uint64_t now)
+sub_shrink(struct sp_api_conn *x)
 {
-	struct sp_api_conn *x = s->x;
-	sp_u128 checked;
+	struct sp_api_buf small;
 
-	x->ps->fetching = true;
-	x->state = SP_API_CONN_ASYNC;
-	x->req.now_ms = now;
-	if (sp_api_cold_get(x, st, sh, s->pos, SP_K_GET_RECORDS_MAX_RECORDS, &checked)) {
-		return; /* answered through sp_api_sub_deliver/_error, now or later */
+	if (x->buf.big && x->out_len == 0 && sp_api_buf_get(x->api, false, &small)) {
+		sp_api_buf_put(x->api, &x->buf);
+		x->buf = small;
 	}
-	(void)sub_fetched(x);
-	if (sh->ring == NULL) {
-		sub_fail(x, SP_KERR_RESOURCE_NOT_FOUND, "The shard has no records left.");
-		return;
-	}
-	s->pos = SP_MAX(s->pos, checked != 0 ? checked : sp_shard_ring_seq(sh->ring, 1));
 }
 
-/* ---- events ---- */
-
-static unsigned
-sub_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
+/* Nothing new in sh's ring past s's position, and no heartbeat due: no read this turn. */
+static bool
+sub_idle(const struct sp_api_sub *s, const struct sp_api_shard *sh, uint64_t now)
 {
-	size_t need = SUB_TAIL_BYTES;
-	unsigned k = 0;
+	struct sp_shard_ring_info ri;
+	sp_u128 first;
 
-	for (; k < n; k++) {
-		need += SUB_REC_OVERHEAD + (size_t)v[k].key_len * SUB_KEY_ESC_MAX +
-			(((size_t)v[k].data_len + 2) / 3) * 4;
-		if (need > cap) {
-			break;
-		}
+	if (sh->ring == NULL || !sh->open || now >= s->beat_ms + SUB_HEARTBEAT_MS ||
+	    sp_api_cold_is(sh->ring, s->pos, &first)) {
+		return false;
 	}
-	return k;
-}
-
-/* Encode one event of v[0..n) into the payload area; its length. */
-static size_t
-sub_encode(struct sp_api_conn *x, const struct sp_api_stream *st, const struct sp_api_shard *sh,
-	   const struct sp_shard_rec_view *v, unsigned n, sp_u128 cont, uint64_t behind, bool end)
-{
-	char seq[SP_U128_DEC_MAX + 1];
-	struct sp_api_child_text txt[2];
-	struct sp_api_jw_child kids[2];
-	unsigned nk = 0;
-	struct sp_api_jw w;
-	ssize_t len;
-
-	sp_api_jw_init(&w, (char *)sub_payload(x), sub_payload_cap(x));
-	sp_api_jw_get_records_begin(&w);
-	for (unsigned i = 0; i < n; i++) {
-		struct sp_api_jw_record r = {
-		    .seq = seq,
-		    .seq_len = sp_u128_format(v[i].seq, seq),
-		    .arrival_ms = (int64_t)v[i].arrival_ms,
-		    .data = v[i].data,
-		    .data_len = v[i].data_len,
-		    .key = (const char *)v[i].key,
-		    .key_len = v[i].key_len,
-		    .encryption = (v[i].flags & SP_API_REC_SEALED) != 0 ? "KMS" : "NONE",
-		};
-		sp_api_jw_get_records_record(&w, &r);
-	}
-	if (end) {
-		nk = sp_api_reshard_children(st, sh, txt, kids);
-		sp_api_jw_sub_event_end(&w, NULL, 0, 0, kids, nk);
-	} else {
-		sp_api_jw_sub_event_end(&w, seq, sp_u128_format(cont, seq), behind, NULL, 0);
-	}
-	len = sp_api_jw_finish(&w);
-	SP_VERIFY(len > 0); /* sub_fit() sized it */
-	return (size_t)len;
+	sp_shard_ring_info(sh->ring, &ri);
+	return ri.tip_seq < s->pos;
 }
 
 /*
- * One subscription's turn: an event when records are there, the shard ended, or a heartbeat
- * is due. Returns whether it did something.
+ * One subscription's turn: a GetRecords at its position, through the same code (the ring, or
+ * the owner's store for older positions, or a closed shard's end), whose answer comes back as
+ * an event (sp_api_sub_deliver) now or when the store has read. Returns whether it began one.
  */
 static bool
-sub_turn(struct sp_api *api, struct sp_api_sub *s, const struct sp_api_cat *cat, uint64_t now)
+sub_turn(struct sp_api_sub *s, const struct sp_api_cat *cat, uint64_t now)
 {
 	struct sp_api_conn *x = s->x;
 	const struct sp_api_stream *st = sp_api_cat_stream_by_tag(cat, s->tag);
 	const struct sp_api_shard *sh = st != NULL ? sp_api_stream_shard(st, s->shard) : NULL;
-	struct sp_shard_read_res res;
-	sp_u128 first;
+	sp_u128 checked;
 
 	if (sh == NULL) {
 		sub_fail(x, SP_KERR_RESOURCE_NOT_FOUND, "The shard no longer exists.");
 		return true;
 	}
-	if (sh->ring == NULL || sp_api_cold_is(sh->ring, s->pos, &first)) {
-		sub_fetch(s, st, sh, now);
+	if (sub_idle(s, sh, now)) {
+		return false;
+	}
+	x->ps->fetching = true;
+	x->state = SP_API_CONN_ASYNC;
+	x->req.now_ms = now;
+	if (sp_api_cold_get(x, st, sh, s->pos, SP_K_GET_RECORDS_MAX_RECORDS, &checked)) {
+		return true; /* the store reads: answered now or later */
+	}
+	if (sh->ring == NULL) {
+		sp_api_get_closed_end(x, cat, st, sh); /* no store: nothing is left of it */
 		return true;
 	}
-	for (unsigned attempt = 0; attempt < SUB_READ_ATTEMPTS; attempt++) {
-		struct sp_shard_pos pos = {.seq = s->pos};
-		size_t cap = sub_payload_cap(x);
-		uint64_t max_bytes = SP_MIN((uint64_t)SP_K_GET_RECORDS_MAX_BYTES, cap * 3 / 4);
-		int rc = sp_shard_ring_read(sh->ring, &pos, SP_K_GET_RECORDS_MAX_RECORDS, max_bytes,
-					    api->views, &res);
-		unsigned n;
-		sp_u128 next;
-		bool end;
-		size_t plen;
-
-		if (rc < 0) {
-			return false; /* -EAGAIN: a writer is in the middle; next poll */
-		}
-		n = sub_fit(api->views, (unsigned)rc, cap);
-		if (n == 0 && rc > 0) {
-			/* a record bigger than this buffer's event: a big one, if free */
-			if (!sp_api_conn_room(x, SP_API_BIG_BUF_BYTES - SP_API_RESP_HEAD_BYTES)) {
-				return false;
-			}
-			continue;
-		}
-		next = n > 0 ? api->views[n - 1].seq + 1 : s->pos;
-		end = !sh->open && sp_shard_ring_ended(sh->ring, next);
-		if (n == 0 && !end && now < s->beat_ms + SUB_HEARTBEAT_MS) {
-			return false;
-		}
-		/*
-		 * ContinuationSequenceNumber: the last record delivered; before any, the newest
-		 * record behind the position (at the tip), or the shard's start (whose number
-		 * precedes every record's), so that AFTER_SEQUENCE_NUMBER resumes right here.
-		 */
-		if (n > 0) {
-			s->last = api->views[n - 1].seq;
-		} else if (s->last == 0) {
-			s->last = res.tip_seq != 0 && res.tip_seq < s->pos ? res.tip_seq
-									  : sh->starting_seq;
-		}
-		plen = sub_encode(x, st, sh, api->views, n, s->last, res.millis_behind, end);
-		if (!sp_shard_ring_read_intact(sh->ring, &res)) {
-			continue; /* a trim overran the read: encode again */
-		}
-		s->pos = next;
-		s->beat_ms = now;
-		api->cnt.sub_events++;
-		api->cnt.records_out += n;
-		sub_queue(x, plen, "SubscribeToShardEvent", "event", ":event-type");
-		if (end) {
-			sp_api_h2_stream_end(x);
-		}
-		return true;
-	}
-	return false;
+	sp_api_get_from_ring(x, cat, st, sh, s->pos, SP_K_GET_RECORDS_MAX_RECORDS, checked);
+	return true;
 }
 
 unsigned
@@ -762,6 +696,7 @@ sp_api_sub_poll(struct sp_api *api)
 		if (x->out_len > 0 || x->ps->stream_end || x->ps->fetching) {
 			continue; /* an event still leaving, the stream ending, or a read out */
 		}
+		sub_shrink(x);
 		if (sub_replaced(api->g, s)) {
 			sub_fail(x, SP_KERR_RESOURCE_IN_USE,
 				 "Another subscription for this consumer and shard took over.");
@@ -769,7 +704,7 @@ sp_api_sub_poll(struct sp_api *api)
 		} else if (now >= s->deadline_ms) {
 			sp_api_h2_stream_end(x); /* five minutes: the client subscribes again */
 			work++;
-		} else if (cat != NULL && sub_turn(api, s, cat, now)) {
+		} else if (cat != NULL && sub_turn(s, cat, now)) {
 			work++;
 		}
 	}
