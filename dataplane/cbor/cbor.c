@@ -574,6 +574,13 @@ sp_cbor_w_bytes(struct sp_cbor_w *w, const void *p, size_t n)
 }
 
 void
+sp_cbor_w_raw(struct sp_cbor_w *w, const void *p, size_t n)
+{
+	SP_ASSERT(p != NULL || n == 0);
+	cbor_put(w, p, n);
+}
+
+void
 sp_cbor_w_text(struct sp_cbor_w *w, const char *s, size_t n)
 {
 	SP_ASSERT(s != NULL || n == 0);

@@ -165,6 +165,8 @@ void sp_cbor_w_head(struct sp_cbor_w *w, enum sp_cbor_major major, uint64_t arg)
 void sp_cbor_w_uint(struct sp_cbor_w *w, uint64_t v);
 void sp_cbor_w_int(struct sp_cbor_w *w, int64_t v);
 void sp_cbor_w_bytes(struct sp_cbor_w *w, const void *p, size_t n);
+/* Bytes already encoded (a head and text prepared once), appended as they are. */
+void sp_cbor_w_raw(struct sp_cbor_w *w, const void *p, size_t n);
 /* A text string: s[0..n) must be valid UTF-8 (the caller's duty; asserted in debug builds). */
 void sp_cbor_w_text(struct sp_cbor_w *w, const char *s, size_t n);
 void sp_cbor_w_array(struct sp_cbor_w *w, uint64_t n);
