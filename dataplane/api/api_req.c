@@ -401,6 +401,7 @@ src_read(struct sp_api_req_src *src, struct sp_api_req_val *v, unsigned enter)
 		return sp_api_cbor_src_read(src->cb, v, enter);
 	}
 	v->form = 0;
+	v->num = 0;
 	if (enter != 0) {
 		kind = sp_api_json_peek(&src->js);
 		if (kind == SP_API_JSON_OBJECT && (enter & SP_API_REQ_ENTER_OBJECT)) {
@@ -439,7 +440,7 @@ req_read_val(struct sp_api_req_src *src, struct sp_api_req_val *v)
 		return kind;
 	}
 	v->kind = kind == SP_API_JSON_NULL ? SP_API_JSON_ABSENT : (uint8_t)kind;
-	v->num = 0;
+	SP_ASSERT(v->form == 0 || v->kind == SP_API_JSON_NUMBER);
 	return 0;
 }
 
