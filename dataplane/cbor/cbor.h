@@ -148,8 +148,11 @@ size_t sp_cbor_utf8_valid_prefix(const uint8_t *s, size_t len);
 
 /* ---- Writer ---- */
 
-/* Indefinite containers the writer keeps open at once. */
-#define SP_CBOR_W_INDEF_MAX 32u
+/*
+ * Indefinite items the writer keeps open at once: the reader's depth bound, so that whatever
+ * the reader accepts can be written back.
+ */
+#define SP_CBOR_W_INDEF_MAX SP_CBOR_DEPTH_MAX
 
 struct sp_cbor_w {
 	uint8_t *buf;
