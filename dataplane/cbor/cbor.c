@@ -179,39 +179,63 @@ sp_cbor_rd_init(struct sp_cbor_rd *rd, const uint8_t *buf, size_t len, uint8_t *
 }
 
 /* The argument of a head whose additional information is ai (< 28). */
-static int
+static inline int
 cbor_arg(struct sp_cbor_rd *rd, unsigned ai, uint64_t *arg)
 {
-	unsigned n;
-	uint64_t v = 0;
+	const uint8_t *p = rd->p;
+	size_t left = (size_t)(rd->end - p);
+	uint32_t v32;
+	uint16_t v16;
 
-	if (ai < CBOR_AI_1) {
+	if (SP_LIKELY(ai < CBOR_AI_1)) {
 		*arg = ai;
 		return 0;
 	}
-	if (ai > CBOR_AI_8) {
+	switch (ai) {
+	case CBOR_AI_1:
+		if (left < 1) {
+			return -EMSGSIZE;
+		}
+		*arg = p[0];
+		rd->p = p + 1;
+		return 0;
+	case CBOR_AI_1 + 1:
+		if (left < 2) {
+			return -EMSGSIZE;
+		}
+		memcpy(&v16, p, 2);
+		*arg = __builtin_bswap16(v16);
+		rd->p = p + 2;
+		return 0;
+	case CBOR_AI_1 + 2:
+		if (left < 4) {
+			return -EMSGSIZE;
+		}
+		memcpy(&v32, p, 4);
+		*arg = __builtin_bswap32(v32);
+		rd->p = p + 4;
+		return 0;
+	case CBOR_AI_8:
+		if (left < 8) {
+			return -EMSGSIZE;
+		}
+		memcpy(arg, p, 8);
+		*arg = __builtin_bswap64(*arg);
+		rd->p = p + 8;
+		return 0;
+	default:
 		return -EINVAL; /* 28-30 reserved; 31 handled by the callers */
 	}
-	n = 1u << (ai - CBOR_AI_1);
-	if ((size_t)(rd->end - rd->p) < n) {
-		return -EMSGSIZE;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		v = v << 8 | rd->p[i];
-	}
-	rd->p += n;
-	*arg = v;
-	return 0;
 }
 
 /* A definite string's contents: n bytes at p, within the input; text checked for UTF-8. */
-static int
+static inline int
 cbor_span(struct sp_cbor_rd *rd, bool text, uint64_t n, const uint8_t **at)
 {
 	if (n > (uint64_t)(rd->end - rd->p)) {
 		return -EMSGSIZE;
 	}
-	if (text && sp_cbor_utf8_valid_prefix(rd->p, (size_t)n) != n) {
+	if (text && !sp_cbor_utf8_ok(rd->p, (size_t)n)) {
 		return -EINVAL;
 	}
 	*at = rd->p;
@@ -220,7 +244,7 @@ cbor_span(struct sp_cbor_rd *rd, bool text, uint64_t n, const uint8_t **at)
 }
 
 /* An indefinite string: definite chunks of the same major type up to the break, joined. */
-static int
+static SP_COLD int
 cbor_chunks(struct sp_cbor_rd *rd, unsigned major, struct sp_cbor_item *it)
 {
 	uint8_t *start = rd->out;
@@ -264,7 +288,7 @@ cbor_chunks(struct sp_cbor_rd *rd, unsigned major, struct sp_cbor_item *it)
 }
 
 /* An array or map head: open its level. n is its item count (keys and values for a map). */
-static int
+static inline int
 cbor_open(struct sp_cbor_rd *rd, bool map, bool indef, uint64_t n)
 {
 	struct sp_cbor_level *lv;
@@ -327,7 +351,7 @@ cbor_simple(struct sp_cbor_rd *rd, unsigned ai, struct sp_cbor_item *it)
 }
 
 /* One head (and a string's contents) at rd->p. */
-static int
+static inline int
 cbor_item(struct sp_cbor_rd *rd, struct sp_cbor_item *it)
 {
 	unsigned major, ai;
@@ -532,21 +556,12 @@ cbor_head_n(struct sp_cbor_w *w, unsigned major, unsigned ai, uint64_t arg)
 void
 sp_cbor_w_head(struct sp_cbor_w *w, enum sp_cbor_major major, uint64_t arg)
 {
-	unsigned ai;
+	uint8_t *p = sp_cbor_w_room(w, sp_cbor_head_len(arg));
 
 	SP_ASSERT((unsigned)major <= SP_CBOR_MAJOR_SIMPLE);
-	if (arg < CBOR_AI_1) {
-		ai = (unsigned)arg;
-	} else if (arg <= 0xff) {
-		ai = CBOR_AI_1;
-	} else if (arg <= 0xffff) {
-		ai = CBOR_AI_1 + 1;
-	} else if (arg <= 0xffffffffu) {
-		ai = CBOR_AI_1 + 2;
-	} else {
-		ai = CBOR_AI_8;
+	if (p != NULL) {
+		sp_cbor_head_put(p, major, arg);
 	}
-	cbor_head_n(w, major, ai, arg);
 }
 
 void
@@ -568,9 +583,15 @@ sp_cbor_w_int(struct sp_cbor_w *w, int64_t v)
 void
 sp_cbor_w_bytes(struct sp_cbor_w *w, const void *p, size_t n)
 {
+	uint8_t *q = sp_cbor_w_room(w, sp_cbor_head_len(n) + n);
+
 	SP_ASSERT(p != NULL || n == 0);
-	sp_cbor_w_head(w, SP_CBOR_MAJOR_BYTES, n);
-	cbor_put(w, p, n);
+	if (q != NULL) {
+		q = sp_cbor_head_put(q, SP_CBOR_MAJOR_BYTES, n);
+		if (n != 0) {
+			memcpy(q, p, n);
+		}
+	}
 }
 
 void
@@ -583,10 +604,16 @@ sp_cbor_w_raw(struct sp_cbor_w *w, const void *p, size_t n)
 void
 sp_cbor_w_text(struct sp_cbor_w *w, const char *s, size_t n)
 {
+	uint8_t *p = sp_cbor_w_room(w, sp_cbor_head_len(n) + n);
+
 	SP_ASSERT(s != NULL || n == 0);
 	SP_ASSERT(n == 0 || sp_cbor_utf8_valid_prefix((const uint8_t *)s, n) == n);
-	sp_cbor_w_head(w, SP_CBOR_MAJOR_TEXT, n);
-	cbor_put(w, s, n);
+	if (p != NULL) {
+		p = sp_cbor_head_put(p, SP_CBOR_MAJOR_TEXT, n);
+		if (n != 0) {
+			memcpy(p, s, n);
+		}
+	}
 }
 
 void

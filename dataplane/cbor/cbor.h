@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <spate/compiler.h>
@@ -146,6 +147,26 @@ double sp_cbor_half_to_double(uint16_t h);
  */
 size_t sp_cbor_utf8_valid_prefix(const uint8_t *s, size_t len);
 
+/* s[0..len) is valid UTF-8; ASCII (keys, names, base64, ids) is checked a word at a time. */
+static inline bool
+sp_cbor_utf8_ok(const uint8_t *s, size_t len)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, s + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++) {
+		acc |= s[i];
+	}
+	if (SP_LIKELY((acc & 0x8080808080808080ull) == 0)) {
+		return true;
+	}
+	return sp_cbor_utf8_valid_prefix(s, len) == len;
+}
+
 /* ---- Writer ---- */
 
 /*
@@ -161,6 +182,50 @@ struct sp_cbor_w {
 	uint32_t open; /* indefinite containers and strings not yet closed by a break */
 	bool overflow; /* a write did not fit: sp_cbor_w_finish() fails */
 };
+
+/* Bytes of a head with argument arg in its shortest form (§4.2.1). */
+static inline size_t
+sp_cbor_head_len(uint64_t arg)
+{
+	return arg < 24 ? 1 : arg <= 0xff ? 2 : arg <= 0xffff ? 3 : arg <= 0xffffffffu ? 5 : 9;
+}
+
+/* Write that head at p (sp_cbor_head_len(arg) bytes there); returns the byte after it. */
+static inline uint8_t *
+sp_cbor_head_put(uint8_t *p, enum sp_cbor_major major, uint64_t arg)
+{
+	size_t n = sp_cbor_head_len(arg);
+	unsigned m = (unsigned)major << 5;
+
+	if (n == 1) {
+		p[0] = (uint8_t)(m | arg);
+		return p + 1;
+	}
+	/* 2, 3, 5, 9 bytes: additional information 24, 25, 26, 27 */
+	p[0] = (uint8_t)(m | (n == 2 ? 24u : n == 3 ? 25u : n == 5 ? 26u : 27u));
+	for (size_t i = 1; i < n; i++) {
+		p[i] = (uint8_t)(arg >> (8 * (n - 1 - i)));
+	}
+	return p + n;
+}
+
+/*
+ * Reserve n bytes: where to write them, or NULL when they do not fit (the writer is then
+ * marked, as by any write that does not fit).
+ */
+static inline uint8_t *
+sp_cbor_w_room(struct sp_cbor_w *w, size_t n)
+{
+	uint8_t *p;
+
+	if (w->overflow || w->cap - w->len < n) {
+		w->overflow = true;
+		return NULL;
+	}
+	p = w->buf + w->len;
+	w->len += n;
+	return p;
+}
 
 void sp_cbor_w_init(struct sp_cbor_w *w, uint8_t *buf, size_t cap);
 /* A head: major type and argument in its shortest form (§4.2.1). */
