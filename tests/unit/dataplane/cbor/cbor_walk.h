@@ -25,6 +25,57 @@ struct walk_ev {
 	const uint8_t *ptr;
 };
 
+/* Write back one item the reader gave (heads shortest, floats bit-exact). */
+static inline void
+walk_write(struct sp_cbor_w *w, const struct sp_cbor_item *it)
+{
+	switch (it->type) {
+	case SP_CBOR_UINT:
+		sp_cbor_w_uint(w, it->u);
+		break;
+	case SP_CBOR_NINT:
+		sp_cbor_w_head(w, SP_CBOR_MAJOR_NINT, it->u);
+		break;
+	case SP_CBOR_BYTES:
+		sp_cbor_w_bytes(w, it->ptr, it->u);
+		break;
+	case SP_CBOR_TEXT:
+		sp_cbor_w_text(w, (const char *)it->ptr, it->u);
+		break;
+	case SP_CBOR_ARRAY:
+	case SP_CBOR_MAP:
+		if (it->indef) {
+			sp_cbor_w_indef(w, it->type == SP_CBOR_ARRAY ? SP_CBOR_MAJOR_ARRAY
+								     : SP_CBOR_MAJOR_MAP);
+		} else {
+			sp_cbor_w_head(
+			    w, it->type == SP_CBOR_ARRAY ? SP_CBOR_MAJOR_ARRAY : SP_CBOR_MAJOR_MAP,
+			    it->u);
+		}
+		break;
+	case SP_CBOR_TAG:
+		sp_cbor_w_tag(w, it->u);
+		break;
+	case SP_CBOR_SIMPLE:
+		sp_cbor_w_simple(w, (uint8_t)it->u);
+		break;
+	case SP_CBOR_FALSE:
+	case SP_CBOR_TRUE:
+		sp_cbor_w_bool(w, it->type == SP_CBOR_TRUE);
+		break;
+	case SP_CBOR_NULL:
+		sp_cbor_w_null(w);
+		break;
+	case SP_CBOR_UNDEFINED:
+		sp_cbor_w_undefined(w);
+		break;
+	default:
+		SP_VERIFY(it->type == SP_CBOR_FLOAT);
+		sp_cbor_w_float_bits(w, it->fbits, it->u);
+		break;
+	}
+}
+
 /*
  * Read the one item of buf and re-encode it into w; evs (when not NULL) gets up to max events.
  * Returns the number of events, or the reader's error.
@@ -75,54 +126,11 @@ walk_reencode(const uint8_t *buf, size_t len, uint8_t *scratch, size_t scratch_c
 		if (w == NULL) {
 			continue;
 		}
-		switch (it.type) {
-		case SP_CBOR_UINT:
-			sp_cbor_w_uint(w, it.u);
-			break;
-		case SP_CBOR_NINT:
-			sp_cbor_w_head(w, SP_CBOR_MAJOR_NINT, it.u);
-			break;
-		case SP_CBOR_BYTES:
-			sp_cbor_w_bytes(w, it.ptr, it.u);
-			break;
-		case SP_CBOR_TEXT:
-			sp_cbor_w_text(w, (const char *)it.ptr, it.u);
-			break;
-		case SP_CBOR_ARRAY:
-		case SP_CBOR_MAP:
+		if (it.type == SP_CBOR_ARRAY || it.type == SP_CBOR_MAP) {
 			SP_VERIFY(rd.depth == depth + 1);
 			indef[rd.depth] = it.indef;
-			if (it.indef) {
-				sp_cbor_w_indef(w, it.type == SP_CBOR_ARRAY ? SP_CBOR_MAJOR_ARRAY
-									    : SP_CBOR_MAJOR_MAP);
-			} else {
-				sp_cbor_w_head(w,
-					       it.type == SP_CBOR_ARRAY ? SP_CBOR_MAJOR_ARRAY
-									: SP_CBOR_MAJOR_MAP,
-					       it.u);
-			}
-			break;
-		case SP_CBOR_TAG:
-			sp_cbor_w_tag(w, it.u);
-			break;
-		case SP_CBOR_SIMPLE:
-			sp_cbor_w_simple(w, (uint8_t)it.u);
-			break;
-		case SP_CBOR_FALSE:
-		case SP_CBOR_TRUE:
-			sp_cbor_w_bool(w, it.type == SP_CBOR_TRUE);
-			break;
-		case SP_CBOR_NULL:
-			sp_cbor_w_null(w);
-			break;
-		case SP_CBOR_UNDEFINED:
-			sp_cbor_w_undefined(w);
-			break;
-		default:
-			SP_VERIFY(it.type == SP_CBOR_FLOAT);
-			sp_cbor_w_float_bits(w, it.fbits, it.u);
-			break;
 		}
+		walk_write(w, &it);
 	}
 	return rc < 0 ? rc : (int)n;
 }
