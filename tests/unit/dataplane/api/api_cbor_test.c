@@ -175,9 +175,15 @@ cbor_of(const char *json, size_t len, bool indef)
 
 /* ---- Comparing results ---- */
 
+/* The same return code and the same error (type, message key, text). */
 static void
-err_same(const struct sp_api_req_err *a, const struct sp_api_req_err *b, const char *json)
+err_same(int ra, int rb, const struct sp_api_req_err *a, const struct sp_api_req_err *b,
+	 const char *json)
 {
+	if (ra != rb) {
+		fail_msg("%.80s: json %d, cbor %d (%.*s / %.*s)", json, ra, rb, (int)a->msg_len,
+			 a->msg, (int)b->msg_len, b->msg);
+	}
 	if (a->kerr != b->kerr || a->has_msg != b->has_msg || a->capital_m != b->capital_m ||
 	    a->msg_len != b->msg_len || memcmp(a->msg, b->msg, a->msg_len) != 0) {
 		fail_msg("%.80s\n json %d %.*s\n cbor %d %.*s", json, (int)a->kerr, (int)a->msg_len,
@@ -280,11 +286,7 @@ diff_one(enum op op, const char *json, size_t jlen, bool indef)
 		break;
 	}
 	}
-	if (ra != rb) {
-		fail_msg("%.80s: json %d, cbor %d (%.*s / %.*s)", json, ra, rb, (int)ea.msg_len,
-			 ea.msg, (int)eb.msg_len, eb.msg);
-	}
-	err_same(&ea, &eb, json);
+	err_same(ra, rb, &ea, &eb, json);
 	return ra;
 }
 
