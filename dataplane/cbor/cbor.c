@@ -168,10 +168,11 @@ sp_cbor_rd_init(struct sp_cbor_rd *rd, const uint8_t *buf, size_t len, uint8_t *
 	if (len > UINT32_MAX) {
 		return -EFBIG;
 	}
+	/* no arithmetic on NULL: an empty input or arena may come as NULL */
 	rd->p = buf;
-	rd->end = buf + len;
+	rd->end = buf != NULL ? buf + len : buf;
 	rd->out = scratch;
-	rd->out_end = scratch + scratch_cap;
+	rd->out_end = scratch != NULL ? scratch + scratch_cap : scratch;
 	rd->depth = 0;
 	rd->tagged = false;
 	rd->top_done = false;
