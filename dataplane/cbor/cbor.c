@@ -368,7 +368,6 @@ cbor_item(struct sp_cbor_rd *rd, struct sp_cbor_item *it)
 	it->indef = 0;
 	it->fbits = 0;
 	it->ptr = NULL;
-	it->f = 0;
 	if (major == SP_CBOR_MAJOR_SIMPLE) {
 		return cbor_simple(rd, ai, it);
 	}

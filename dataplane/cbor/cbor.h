@@ -69,7 +69,7 @@ enum sp_cbor_type {
 struct sp_cbor_item {
 	const uint8_t *ptr; /* BYTES, TEXT: contents, in the input or the scratch arena */
 	uint64_t u;
-	double f;
+	double f;      /* FLOAT only (unset for the other types) */
 	uint8_t type;  /* enum sp_cbor_type */
 	uint8_t indef; /* ARRAY, MAP: indefinite length; BYTES, TEXT: joined from chunks */
 	uint8_t fbits; /* FLOAT: 16, 32 or 64 */
