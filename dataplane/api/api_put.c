@@ -246,7 +246,14 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		struct sp_b64_error e;
 
 		SP_VERIFY(off + sp_b64_decoded_max(r->b64_len) <= SP_API_BIG_BUF_BYTES);
-		SP_VERIFY(sp_b64_decode(r->b64, r->b64_len, api->scratch + off, &out_len, &e) == 0);
+		if (r->raw) {
+			SP_VERIFY(r->b64_len == r->data_len); /* CBOR: the bytes themselves */
+			memcpy(api->scratch + off, r->b64, r->data_len);
+			out_len = r->data_len;
+		} else {
+			SP_VERIFY(sp_b64_decode(r->b64, r->b64_len, api->scratch + off, &out_len,
+						&e) == 0);
+		}
 		SP_VERIFY(out_len == r->data_len);
 		in[i] = (struct sp_shard_rec_in){.key = r->key,
 						 .data = api->scratch + off,
@@ -587,6 +594,7 @@ put_group(struct sp_api_req *req, const struct sp_api_req_record *recs, uint32_t
 						    .key_len = recs[k].key.len,
 						    .b64_len = recs[k].data.len,
 						    .data_len = recs[k].data_len,
+						    .raw = recs[k].data_raw,
 						    .shard_index = route[k]->index,
 						    .slot = (uint16_t)k,
 						    .hash = hash[k]};

@@ -23,6 +23,7 @@
 #include <spate/assert.h>
 
 #include "api_req.h"
+#include "api_req_src.h"
 #include "b64.h"
 
 /* Member types of the service model that the four operations use. */
@@ -51,6 +52,8 @@ enum req_type { REQ_STRING, REQ_BLOB, REQ_INTEGER, REQ_TIMESTAMP, REQ_LIST, REQ_
 
 /* The class AWS names for a JSON number in type errors. */
 #define REQ_NUMBER_CLASS "class com.amazon.coral.value.json.numbers.TruncatingBigNumber"
+/* Ours (no capture exists): a CBOR byte string where no Blob is expected. */
+#define REQ_BYTES_CLASS "class java.nio.HeapByteBuffer"
 
 /* What AWS calls a Timestamp member in type errors. */
 #define REQ_EPOCH_MS "milliseconds since epoch"
@@ -83,13 +86,6 @@ struct req_rule {
 	uint32_t len_max;
 	int32_t val_min;
 	int32_t val_max;
-};
-
-/* A member's value as scanned: its kind, its text, and what the type check converted. */
-struct req_val {
-	struct sp_api_json_str s;
-	int64_t num; /* INTEGER: clamped value; TIMESTAMP: ms; BLOB: decoded bytes */
-	uint8_t kind;
 };
 
 /* The refusal path's workspace (on the stack only when a request fails validation). */
@@ -361,6 +357,65 @@ req_fail_serial(struct sp_api_req_err *err, const char *msg)
 	return -EINVAL;
 }
 
+/* ---- Sources: the JSON scanner, or the CBOR reader (api_req_src.h) ---- */
+
+/* Next member of the object entered last: 1 with its key, 0 at its end. */
+static inline int
+src_member(struct sp_api_req_src *src, struct sp_api_json_str *key)
+{
+	if (src->cb != NULL) {
+		return sp_api_cbor_src_member(src->cb, key);
+	}
+	return sp_api_json_obj_next(&src->js, key);
+}
+
+/* 1 when the array entered last has another element, 0 at its end. */
+static inline int
+src_elem(struct sp_api_req_src *src)
+{
+	if (src->cb != NULL) {
+		return sp_api_cbor_src_elem(src->cb);
+	}
+	return sp_api_json_arr_next(&src->js);
+}
+
+static inline int
+src_skip(struct sp_api_req_src *src)
+{
+	if (src->cb != NULL) {
+		return sp_api_cbor_src_skip(src->cb);
+	}
+	return sp_api_json_skip(&src->js);
+}
+
+/*
+ * The next value into *v (kind, text; form 0 for JSON): an array or object whose kind's bit is
+ * in enter is entered, any other skipped. Returns the kind, or a negative errno.
+ */
+static inline int
+src_read(struct sp_api_req_src *src, struct sp_api_req_val *v, unsigned enter)
+{
+	int kind;
+
+	if (src->cb != NULL) {
+		return sp_api_cbor_src_read(src->cb, v, enter);
+	}
+	v->form = 0;
+	v->num = 0;
+	if (enter != 0) {
+		kind = sp_api_json_peek(&src->js);
+		if (kind == SP_API_JSON_OBJECT && (enter & SP_API_REQ_ENTER_OBJECT)) {
+			v->s = (struct sp_api_json_str){NULL, 0, 0};
+			return sp_api_json_obj_enter(&src->js) < 0 ? -EINVAL : kind;
+		}
+		if (kind == SP_API_JSON_ARRAY && (enter & SP_API_REQ_ENTER_ARRAY)) {
+			v->s = (struct sp_api_json_str){NULL, 0, 0};
+			return sp_api_json_arr_enter(&src->js) < 0 ? -EINVAL : kind;
+		}
+	}
+	return sp_api_json_value(&src->js, &v->s);
+}
+
 /* ---- Scanning ---- */
 
 static int
@@ -377,30 +432,30 @@ req_lookup(const struct req_rule *rules, unsigned n, const struct sp_api_json_st
 
 /* One member's value into its slot: null clears it (kinesalite drops null members). */
 static int
-req_read_val(struct sp_api_json *js, struct req_val *v)
+req_read_val(struct sp_api_req_src *src, struct sp_api_req_val *v)
 {
-	int kind = sp_api_json_value(js, &v->s);
+	int kind = src_read(src, v, 0);
 
 	if (kind < 0) {
 		return kind;
 	}
 	v->kind = kind == SP_API_JSON_NULL ? SP_API_JSON_ABSENT : (uint8_t)kind;
-	v->num = 0;
+	SP_ASSERT(v->form == 0 || v->kind == SP_API_JSON_NUMBER);
 	return 0;
 }
 
 /* The rest of an entered object: known members into vals[], the others skipped. */
 static int
-req_scan_flat(struct sp_api_json *js, const struct req_rule *rules, unsigned n,
-	      struct req_val *vals)
+req_scan_flat(struct sp_api_req_src *src, const struct req_rule *rules, unsigned n,
+	      struct sp_api_req_val *vals)
 {
 	struct sp_api_json_str key;
 	int rc;
 
-	while ((rc = sp_api_json_obj_next(js, &key)) == 1) {
+	while ((rc = src_member(src, &key)) == 1) {
 		int i = req_lookup(rules, n, &key);
 
-		rc = i < 0 ? sp_api_json_skip(js) : req_read_val(js, &vals[i]);
+		rc = i < 0 ? src_skip(src) : req_read_val(src, &vals[i]);
 		if (rc < 0) {
 			return rc;
 		}
@@ -409,35 +464,69 @@ req_scan_flat(struct sp_api_json *js, const struct req_rule *rules, unsigned n,
 	return rc;
 }
 
+/* Start on the body: its top-level object (map) entered, or SerializationException. */
 static int
-req_open(struct sp_api_json *js, const char *body, size_t len, char *scratch, size_t cap,
-	 struct sp_api_req_err *err)
+req_open(struct sp_api_req_src *src, const struct sp_api_req_body *b, struct sp_api_req_err *err)
 {
 	int rc;
 
-	SP_VERIFY(err != NULL);
+	SP_VERIFY(err != NULL && b != NULL);
 	req_err_reset(err);
-	rc = sp_api_json_init(js, body, len, scratch, cap);
+	if (src->cb != NULL) {
+		rc = sp_api_cbor_src_open(src->cb, b->body, b->len, b->scratch, b->scratch_cap);
+		if (rc == -EINVAL) {
+			return req_fail_serial(err, NULL);
+		}
+	} else {
+		rc = sp_api_json_init(&src->js, b->body, b->len, b->scratch, b->scratch_cap);
+		if (rc == 0 && sp_api_json_obj_enter(&src->js) < 0) {
+			return req_fail_serial(err, NULL);
+		}
+	}
 	if (rc < 0) {
 		err->kerr = SP_KERR_INTERNAL_FAILURE;
 		return rc;
 	}
-	rc = sp_api_json_obj_enter(js);
-	return rc < 0 ? req_fail_serial(err, NULL) : 0;
+	return 0;
 }
 
 /* After the top-level object's scan (scan_rc): a syntax error or trailing bytes refuse. */
 static int
-req_close(struct sp_api_json *js, int scan_rc, struct sp_api_req_err *err)
+req_close(struct sp_api_req_src *src, int scan_rc, struct sp_api_req_err *err)
 {
-	if (scan_rc < 0 || sp_api_json_finish(js) < 0) {
+	if (scan_rc < 0) {
 		return req_fail_serial(err, NULL);
 	}
-	SP_ASSERT(js->p == js->end);
+	if (src->cb != NULL ? sp_api_cbor_src_close(src->cb) < 0
+			    : sp_api_json_finish(&src->js) < 0) {
+		return req_fail_serial(err, NULL);
+	}
+	SP_ASSERT(src->cb != NULL || src->js.p == src->js.end);
 	return 0;
 }
 
 /* ---- Types (kinesis-api.md §1.8) ---- */
+
+/* The text for a CBOR byte string where `type` is expected, or NULL (a Blob takes it). */
+static const char *
+req_type_text_bytes(uint8_t type)
+{
+	switch (type) {
+	case REQ_STRING:
+		return REQ_BYTES_CLASS " can not be converted to an String";
+	case REQ_BLOB:
+		return NULL;
+	case REQ_INTEGER:
+		return REQ_BYTES_CLASS " can not be converted to an Integer";
+	case REQ_TIMESTAMP:
+		return REQ_BYTES_CLASS " can not be converted to " REQ_EPOCH_MS;
+	case REQ_LIST:
+		return "Expected list or null";
+	default:
+		SP_ASSERT(type == REQ_STRUCT);
+		return "Expected null";
+	}
+}
 
 /* The SerializationException text for a value of `kind` where `type` is expected, or NULL. */
 static const char *
@@ -445,6 +534,9 @@ req_type_text(uint8_t type, uint8_t kind)
 {
 	bool b = kind == SP_API_JSON_TRUE || kind == SP_API_JSON_FALSE;
 
+	if (kind == SP_API_REQ_KIND_BYTES) {
+		return req_type_text_bytes(type);
+	}
 	if (kind == SP_API_JSON_ARRAY) {
 		return type == REQ_LIST ? NULL : "Start of list found where not expected";
 	}
@@ -487,11 +579,15 @@ req_type_text(uint8_t type, uint8_t kind)
 
 /* Data: strict base64 (the b64 component's verdicts and texts); the decoded length kept. */
 static int
-req_blob(struct req_val *v, struct sp_api_req_err *err)
+req_blob(struct sp_api_req_val *v, struct sp_api_req_err *err)
 {
 	struct sp_b64_error e;
 	size_t n;
 
+	if (v->kind == SP_API_REQ_KIND_BYTES) {
+		v->num = v->s.len; /* raw bytes (CBOR): nothing to decode */
+		return 0;
+	}
 	if (sp_b64_validate(v->s.ptr, v->s.len, &n, &e) == 0) {
 		SP_ASSERT(n <= v->s.len);
 		v->num = (int64_t)n;
@@ -507,7 +603,7 @@ req_blob(struct req_val *v, struct sp_api_req_err *err)
 
 /* Type-check one slot and convert it (numbers, base64). 0, or -EINVAL with *err set. */
 static int
-req_type1(const struct req_rule *r, struct req_val *v, struct sp_api_req_err *err)
+req_type1(const struct req_rule *r, struct sp_api_req_val *v, struct sp_api_req_err *err)
 {
 	const char *text;
 
@@ -522,10 +618,18 @@ req_type1(const struct req_rule *r, struct req_val *v, struct sp_api_req_err *er
 	case REQ_BLOB:
 		return req_blob(v, err);
 	case REQ_INTEGER:
-		v->num = sp_api_json_num_int32(&v->s);
+		/* CBOR gives the value truncated to int64 already: clamped like JSON's */
+		if (v->form & SP_API_REQ_FORM_NUM) {
+			v->num = SP_MAX(SP_MIN(v->num, INT32_MAX), INT32_MIN);
+		} else {
+			v->num = sp_api_json_num_int32(&v->s);
+		}
 		break;
 	case REQ_TIMESTAMP:
-		v->num = sp_api_json_num_ms(&v->s);
+		/* CBOR: epoch milliseconds already (kinesis-api.md §1.4); JSON: seconds */
+		if (!(v->form & SP_API_REQ_FORM_NUM)) {
+			v->num = sp_api_json_num_ms(&v->s);
+		}
 		break;
 	default:
 		SP_ASSERT(r->type == REQ_STRING && v->kind == SP_API_JSON_STRING);
@@ -536,7 +640,7 @@ req_type1(const struct req_rule *r, struct req_val *v, struct sp_api_req_err *er
 
 /* The first type failure over the slots in rule order. */
 static int
-req_types(const struct req_rule *rules, unsigned n, struct req_val *vals,
+req_types(const struct req_rule *rules, unsigned n, struct sp_api_req_val *vals,
 	  struct sp_api_req_err *err)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -553,7 +657,7 @@ req_types(const struct req_rule *rules, unsigned n, struct req_val *vals,
 
 /* The value as a validation item quotes it: null, 'text', or a blob's buffer description. */
 static const char *
-req_value_text(const struct req_rule *r, const struct req_val *v, char *buf, size_t cap)
+req_value_text(const struct req_rule *r, const struct sp_api_req_val *v, char *buf, size_t cap)
 {
 	size_t n;
 
@@ -582,11 +686,11 @@ req_value_text(const struct req_rule *r, const struct req_val *v, char *buf, siz
 
 /* One failed check: counted always, rendered when vc is given. */
 static unsigned
-req_item(struct req_vctx *vc, const struct req_rule *r, const struct req_val *v,
+req_item(struct req_vctx *vc, const struct req_rule *r, const struct sp_api_req_val *v,
 	 const char *prefix, const char *fmt, ...) SP_PRINTF(5, 6);
 
 static unsigned
-req_item(struct req_vctx *vc, const struct req_rule *r, const struct req_val *v,
+req_item(struct req_vctx *vc, const struct req_rule *r, const struct sp_api_req_val *v,
 	 const char *prefix, const char *fmt, ...)
 {
 	char constraint[REQ_CONSTRAINT_MAX];
@@ -606,7 +710,7 @@ req_item(struct req_vctx *vc, const struct req_rule *r, const struct req_val *v,
 
 /* Length as the model counts it: UTF-16 units of a string, decoded bytes of a blob. */
 static uint64_t
-req_len(const struct req_rule *r, const struct req_val *v)
+req_len(const struct req_rule *r, const struct sp_api_req_val *v)
 {
 	if (r->type == REQ_BLOB) {
 		return (uint64_t)v->num;
@@ -617,7 +721,7 @@ req_len(const struct req_rule *r, const struct req_val *v)
 
 /* Every failed check of one member (each counted; rendered when vc is given). */
 static unsigned
-req_check(const struct req_rule *r, const struct req_val *v, const char *prefix,
+req_check(const struct req_rule *r, const struct sp_api_req_val *v, const char *prefix,
 	  struct req_vctx *vc)
 {
 	unsigned fails = 0;
@@ -659,7 +763,7 @@ req_check(const struct req_rule *r, const struct req_val *v, const char *prefix,
 }
 
 static unsigned
-req_check_all(const struct req_rule *rules, unsigned n, const struct req_val *vals,
+req_check_all(const struct req_rule *rules, unsigned n, const struct sp_api_req_val *vals,
 	      const char *prefix, struct req_vctx *vc)
 {
 	unsigned fails = 0;
@@ -685,7 +789,7 @@ req_fail_valid(const struct req_vctx *vc, struct sp_api_req_err *err)
 
 /* Render the failures of a flat request (cold: only refused requests get here). */
 static SP_COLD int
-req_refuse_flat(const struct req_rule *rules, unsigned n, const struct req_val *vals,
+req_refuse_flat(const struct req_rule *rules, unsigned n, const struct sp_api_req_val *vals,
 		struct sp_api_req_err *err)
 {
 	struct req_vctx vc;
@@ -697,18 +801,18 @@ req_refuse_flat(const struct req_rule *rules, unsigned n, const struct req_val *
 
 /* Scan, type-check and validate a flat request into vals[] (PutRecord, Get*). */
 static int
-req_flat(const char *body, size_t len, char *scratch, size_t cap, const struct req_rule *rules,
-	 unsigned n, struct req_val *vals, struct sp_api_req_err *err)
+req_flat(struct sp_api_req_src *src, const struct sp_api_req_body *b,
+	 const struct req_rule *rules, unsigned n, struct sp_api_req_val *vals,
+	 struct sp_api_req_err *err)
 {
-	struct sp_api_json js;
 	int rc;
 
 	memset(vals, 0, n * sizeof(*vals));
-	rc = req_open(&js, body, len, scratch, cap, err);
+	rc = req_open(src, b, err);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = req_close(&js, req_scan_flat(&js, rules, n, vals), err);
+	rc = req_close(src, req_scan_flat(src, rules, n, vals), err);
 	if (rc < 0) {
 		return rc;
 	}
@@ -724,7 +828,7 @@ req_flat(const char *body, size_t len, char *scratch, size_t cap, const struct r
 }
 
 static struct sp_api_json_str
-req_str(const struct req_val *v)
+req_str(const struct sp_api_req_val *v)
 {
 	struct sp_api_json_str none = { NULL, 0, 0 };
 
@@ -732,17 +836,20 @@ req_str(const struct req_val *v)
 }
 
 static uint32_t
-req_has(const struct req_val *v, uint32_t flag)
+req_has(const struct sp_api_req_val *v, uint32_t flag)
 {
 	return v->kind != SP_API_JSON_ABSENT ? flag : 0;
 }
 
 /* A record (PutRecord's, or a kept PutRecords entry) from its type-checked slots. */
 static void
-req_record(struct sp_api_req_record *rec, const struct req_val *key, const struct req_val *ehk,
-	   const struct req_val *data)
+req_record(struct sp_api_req_record *rec, const struct sp_api_req_val *key,
+	   const struct sp_api_req_val *ehk, const struct sp_api_req_val *data)
 {
-	rec->data = req_str(data);
+	bool raw = data->kind == SP_API_REQ_KIND_BYTES;
+
+	rec->data = raw ? data->s : req_str(data);
+	rec->data_raw = raw;
 	rec->key = req_str(key);
 	rec->ehk = req_str(ehk);
 	rec->data_len = (uint32_t)data->num;
@@ -752,14 +859,14 @@ req_record(struct sp_api_req_record *rec, const struct req_val *key, const struc
 }
 
 int
-sp_api_req_put_record(const char *body, size_t len, char *scratch, size_t scratch_cap,
-		      struct sp_api_req_put_record *out, struct sp_api_req_err *err)
+sp_api_req_src_put_record(struct sp_api_req_src *src, const struct sp_api_req_body *b,
+			  struct sp_api_req_put_record *out, struct sp_api_req_err *err)
 {
-	struct req_val v[PR_COUNT];
+	struct sp_api_req_val v[PR_COUNT];
 	int rc;
 
 	SP_VERIFY(out != NULL);
-	rc = req_flat(body, len, scratch, scratch_cap, req_put_record_rules, PR_COUNT, v, err);
+	rc = req_flat(src, b, req_put_record_rules, PR_COUNT, v, err);
 	if (rc < 0) {
 		return rc;
 	}
@@ -776,16 +883,15 @@ sp_api_req_put_record(const char *body, size_t len, char *scratch, size_t scratc
 }
 
 int
-sp_api_req_get_shard_iterator(const char *body, size_t len, char *scratch, size_t scratch_cap,
-			      struct sp_api_req_get_shard_iterator *out,
-			      struct sp_api_req_err *err)
+sp_api_req_src_get_shard_iterator(struct sp_api_req_src *src, const struct sp_api_req_body *b,
+				  struct sp_api_req_get_shard_iterator *out,
+				  struct sp_api_req_err *err)
 {
-	struct req_val v[GS_COUNT];
+	struct sp_api_req_val v[GS_COUNT];
 	int rc;
 
 	SP_VERIFY(out != NULL);
-	rc = req_flat(body, len, scratch, scratch_cap, req_get_shard_iterator_rules, GS_COUNT, v,
-		      err);
+	rc = req_flat(src, b, req_get_shard_iterator_rules, GS_COUNT, v, err);
 	if (rc < 0) {
 		return rc;
 	}
@@ -804,14 +910,14 @@ sp_api_req_get_shard_iterator(const char *body, size_t len, char *scratch, size_
 }
 
 int
-sp_api_req_get_records(const char *body, size_t len, char *scratch, size_t scratch_cap,
-		       struct sp_api_req_get_records *out, struct sp_api_req_err *err)
+sp_api_req_src_get_records(struct sp_api_req_src *src, const struct sp_api_req_body *b,
+			   struct sp_api_req_get_records *out, struct sp_api_req_err *err)
 {
-	struct req_val v[GR_COUNT];
+	struct sp_api_req_val v[GR_COUNT];
 	int rc;
 
 	SP_VERIFY(out != NULL);
-	rc = req_flat(body, len, scratch, scratch_cap, req_get_records_rules, GR_COUNT, v, err);
+	rc = req_flat(src, b, req_get_records_rules, GR_COUNT, v, err);
 	if (rc < 0) {
 		return rc;
 	}
@@ -830,7 +936,7 @@ sp_api_req_get_records(const char *body, size_t len, char *scratch, size_t scrat
 /* A failing entry past the kept ones: listed in the ValidationException after them. */
 struct req_bad {
 	uint32_t index;
-	struct req_val v[PE_COUNT];
+	struct sp_api_req_val v[PE_COUNT];
 };
 
 struct req_put_ctx {
@@ -846,7 +952,7 @@ struct req_put_ctx {
 
 /* A closed, type-checked entry: kept (first 500), or remembered if it fails past them. */
 static void
-req_put_keep(struct req_put_ctx *c, uint32_t idx, const struct req_val *v)
+req_put_keep(struct req_put_ctx *c, uint32_t idx, const struct sp_api_req_val *v)
 {
 	unsigned fails = req_check_all(req_entry_rules, PE_COUNT, v, "", NULL);
 
@@ -864,20 +970,17 @@ req_put_keep(struct req_put_ctx *c, uint32_t idx, const struct req_val *v)
 
 /* One element of Records. After the first type failure elements are only scanned. */
 static int
-req_put_entry(struct sp_api_json *js, struct req_put_ctx *c)
+req_put_entry(struct sp_api_req_src *src, struct req_put_ctx *c)
 {
-	struct req_val v[PE_COUNT];
-	struct sp_api_json_str other;
+	struct sp_api_req_val v[PE_COUNT];
+	struct sp_api_req_val other;
 	uint32_t idx = c->n++;
-	int kind = sp_api_json_peek(js);
-	int rc;
+	int kind, rc;
 
 	memset(v, 0, sizeof(v));
+	kind = rc = src_read(src, &other, SP_API_REQ_ENTER_OBJECT);
 	if (kind == SP_API_JSON_OBJECT) {
-		rc = sp_api_json_obj_enter(js);
-		rc = rc < 0 ? rc : req_scan_flat(js, req_entry_rules, PE_COUNT, v);
-	} else {
-		kind = rc = sp_api_json_value(js, &other);
+		rc = req_scan_flat(src, req_entry_rules, PE_COUNT, v);
 	}
 	if (rc < 0) {
 		return rc;
@@ -901,9 +1004,9 @@ req_put_entry(struct sp_api_json *js, struct req_put_ctx *c)
 
 /* The Records member: a new occurrence replaces everything an earlier one gave. */
 static int
-req_put_records_list(struct sp_api_json *js, struct req_put_ctx *c)
+req_put_records_list(struct sp_api_req_src *src, struct req_put_ctx *c)
 {
-	struct sp_api_json_str other;
+	struct sp_api_req_val other;
 	int rc;
 
 	c->n = 0;
@@ -912,16 +1015,17 @@ req_put_records_list(struct sp_api_json *js, struct req_put_ctx *c)
 	c->nbad = 0;
 	c->out->data_bytes = 0;
 	req_err_reset(c->err); /* a type failure of an earlier Records is gone with it */
-	rc = sp_api_json_peek(js);
+	rc = src_read(src, &other, SP_API_REQ_ENTER_ARRAY);
 	if (rc != SP_API_JSON_ARRAY) {
-		rc = sp_api_json_value(js, &other);
 		c->kind = rc == SP_API_JSON_NULL ? SP_API_JSON_ABSENT : (uint8_t)rc;
 		return rc < 0 ? rc : 0;
 	}
 	c->kind = SP_API_JSON_ARRAY;
-	rc = sp_api_json_arr_enter(js);
-	while (rc >= 0 && (rc = sp_api_json_arr_next(js)) == 1) {
-		rc = req_put_entry(js, c);
+	while ((rc = src_elem(src)) == 1) {
+		rc = req_put_entry(src, c);
+		if (rc < 0) {
+			break;
+		}
 	}
 	SP_ASSERT(rc <= 0);
 	return rc;
@@ -929,18 +1033,19 @@ req_put_records_list(struct sp_api_json *js, struct req_put_ctx *c)
 
 /* The top-level members of a PutRecords body. */
 static int
-req_put_records_scan(struct sp_api_json *js, struct req_put_ctx *c, struct req_val *top)
+req_put_records_scan(struct sp_api_req_src *src, struct req_put_ctx *c,
+		     struct sp_api_req_val *top)
 {
 	struct sp_api_json_str key;
 	int rc;
 
-	while ((rc = sp_api_json_obj_next(js, &key)) == 1) {
+	while ((rc = src_member(src, &key)) == 1) {
 		int i = req_lookup(req_put_records_rules, PS_COUNT, &key);
 
 		if (i == PS_RECORDS) {
-			rc = req_put_records_list(js, c);
+			rc = req_put_records_list(src, c);
 		} else {
-			rc = i < 0 ? sp_api_json_skip(js) : req_read_val(js, &top[i]);
+			rc = i < 0 ? src_skip(src) : req_read_val(src, &top[i]);
 		}
 		if (rc < 0) {
 			return rc;
@@ -977,7 +1082,7 @@ req_records_value(char *buf, size_t cap, uint32_t n)
 
 /* The slots of a kept entry again, for rendering its failures. */
 static void
-req_entry_vals(const struct sp_api_req_record *r, struct req_val *v)
+req_entry_vals(const struct sp_api_req_record *r, struct sp_api_req_val *v)
 {
 	memset(v, 0, PE_COUNT * sizeof(*v));
 	v[PE_KEY].s = r->key;
@@ -986,7 +1091,9 @@ req_entry_vals(const struct sp_api_req_record *r, struct req_val *v)
 	v[PE_EHK].kind = (r->has & SP_API_REQ_HAS_EHK) ? SP_API_JSON_STRING : SP_API_JSON_ABSENT;
 	v[PE_DATA].s = r->data;
 	v[PE_DATA].num = r->data_len;
-	v[PE_DATA].kind = (r->has & SP_API_REQ_HAS_DATA) ? SP_API_JSON_STRING : SP_API_JSON_ABSENT;
+	v[PE_DATA].kind = !(r->has & SP_API_REQ_HAS_DATA) ? SP_API_JSON_ABSENT
+			  : r->data_raw			  ? SP_API_REQ_KIND_BYTES
+							  : SP_API_JSON_STRING;
 }
 
 /* Records' own checks (not null, 1..500), then its entries' in order. */
@@ -995,7 +1102,7 @@ req_records_items(const struct req_put_ctx *c, struct req_vctx *vc)
 {
 	const struct sp_api_req_put_records *out = c->out;
 	char prefix[REQ_PATH_MAX];
-	struct req_val v[PE_COUNT];
+	struct sp_api_req_val v[PE_COUNT];
 
 	if (c->kind == SP_API_JSON_ABSENT) {
 		sp_kvalid_add(&vc->kv, "null", "records", "Member must not be null");
@@ -1023,7 +1130,7 @@ req_records_items(const struct req_put_ctx *c, struct req_vctx *vc)
 }
 
 static SP_COLD int
-req_refuse_put_records(const struct req_put_ctx *c, const struct req_val *top,
+req_refuse_put_records(const struct req_put_ctx *c, const struct sp_api_req_val *top,
 		       struct sp_api_req_err *err)
 {
 	struct req_vctx vc;
@@ -1037,7 +1144,7 @@ req_refuse_put_records(const struct req_put_ctx *c, const struct req_val *top,
 
 /* Types after the scan: Records (list, then its first failing entry), StreamName, StreamARN. */
 static int
-req_put_records_types(const struct req_put_ctx *c, struct req_val *top,
+req_put_records_types(const struct req_put_ctx *c, struct sp_api_req_val *top,
 		      struct sp_api_req_err *err)
 {
 	if (c->kind != SP_API_JSON_ABSENT && c->kind != SP_API_JSON_ARRAY) {
@@ -1051,11 +1158,10 @@ req_put_records_types(const struct req_put_ctx *c, struct req_val *top,
 }
 
 int
-sp_api_req_put_records(const char *body, size_t len, char *scratch, size_t scratch_cap,
-		       struct sp_api_req_put_records *out, struct sp_api_req_err *err)
+sp_api_req_src_put_records(struct sp_api_req_src *src, const struct sp_api_req_body *b,
+			   struct sp_api_req_put_records *out, struct sp_api_req_err *err)
 {
-	struct req_val top[PS_COUNT];
-	struct sp_api_json js;
+	struct sp_api_req_val top[PS_COUNT];
 	struct req_put_ctx c;
 	int rc;
 
@@ -1069,11 +1175,11 @@ sp_api_req_put_records(const char *body, size_t len, char *scratch, size_t scrat
 	c.entry_failed = false;
 	c.nbad = 0;
 	out->data_bytes = 0;
-	rc = req_open(&js, body, len, scratch, scratch_cap, err);
+	rc = req_open(src, b, err);
 	if (rc < 0) {
 		return rc;
 	}
-	rc = req_close(&js, req_put_records_scan(&js, &c, top), err);
+	rc = req_close(src, req_put_records_scan(src, &c, top), err);
 	if (rc < 0 || (rc = req_put_records_types(&c, top, err)) < 0) {
 		return rc;
 	}
@@ -1092,6 +1198,49 @@ sp_api_req_put_records(const char *body, size_t len, char *scratch, size_t scrat
 	return 0;
 }
 
+/* ---- The JSON entry points (the CBOR ones are in api_cbor_req.c) ---- */
+
+int
+sp_api_req_put_record(const char *body, size_t len, char *scratch, size_t scratch_cap,
+		      struct sp_api_req_put_record *out, struct sp_api_req_err *err)
+{
+	struct sp_api_req_body b = {body, len, scratch, scratch_cap};
+	struct sp_api_req_src src = {.cb = NULL};
+
+	return sp_api_req_src_put_record(&src, &b, out, err);
+}
+
+int
+sp_api_req_put_records(const char *body, size_t len, char *scratch, size_t scratch_cap,
+		       struct sp_api_req_put_records *out, struct sp_api_req_err *err)
+{
+	struct sp_api_req_body b = {body, len, scratch, scratch_cap};
+	struct sp_api_req_src src = {.cb = NULL};
+
+	return sp_api_req_src_put_records(&src, &b, out, err);
+}
+
+int
+sp_api_req_get_shard_iterator(const char *body, size_t len, char *scratch, size_t scratch_cap,
+			      struct sp_api_req_get_shard_iterator *out,
+			      struct sp_api_req_err *err)
+{
+	struct sp_api_req_body b = {body, len, scratch, scratch_cap};
+	struct sp_api_req_src src = {.cb = NULL};
+
+	return sp_api_req_src_get_shard_iterator(&src, &b, out, err);
+}
+
+int
+sp_api_req_get_records(const char *body, size_t len, char *scratch, size_t scratch_cap,
+		       struct sp_api_req_get_records *out, struct sp_api_req_err *err)
+{
+	struct sp_api_req_body b = {body, len, scratch, scratch_cap};
+	struct sp_api_req_src src = {.cb = NULL};
+
+	return sp_api_req_src_get_records(&src, &b, out, err);
+}
+
 /* ---- Data ---- */
 
 int
@@ -1103,6 +1252,14 @@ sp_api_req_record_data(const struct sp_api_req_record *rec, uint8_t *out)
 	SP_VERIFY(rec != NULL && (out != NULL || rec->data.len == 0));
 	if (rec->data.len == 0) {
 		return rec->data_len == 0 ? 0 : -EIO;
+	}
+	if (rec->data_raw) {
+		/* CBOR byte string: the bytes as they came */
+		if (rec->data.len != rec->data_len) {
+			return -EIO;
+		}
+		memcpy(out, rec->data.ptr, rec->data_len);
+		return 0;
 	}
 	if (sp_b64_decode(rec->data.ptr, rec->data.len, out, &n, &e) != 0 || n != rec->data_len) {
 		return -EIO;

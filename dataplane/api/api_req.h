@@ -64,11 +64,13 @@ struct sp_api_req_err {
 
 /* One record to put: PutRecord's, or one PutRecords entry. */
 struct sp_api_req_record {
-	struct sp_api_json_str data; /* Data: base64 text, already validated */
+	struct sp_api_json_str data; /* Data: base64 text, already validated; raw bytes when
+				      * data_raw (CBOR byte string, data.len == data_len) */
 	struct sp_api_json_str key;  /* PartitionKey: UTF-8, 1-256 UTF-16 units */
 	struct sp_api_json_str ehk;  /* ExplicitHashKey: decimal digits (HAS_EHK), else empty */
 	uint32_t data_len;	     /* Data decoded, bytes */
 	uint32_t has;		     /* SP_API_REQ_HAS_KEY | _DATA | _EHK */
+	bool data_raw;		     /* data holds the bytes themselves, not base64 */
 };
 
 struct sp_api_req_put_record {
@@ -137,12 +139,35 @@ SP_MUST_CHECK int sp_api_req_get_records(const char *body, size_t len, char *scr
 					 size_t scratch_cap, struct sp_api_req_get_records *out,
 					 struct sp_api_req_err *err);
 
+/*
+ * The same four decoders for application/x-amz-cbor-1.1 bodies (api_cbor_req.c,
+ * docs/internals/cbor.md): the body must be one CBOR map (else SerializationException without
+ * a message, as a JSON body that is not one object); members, checks, texts and results as
+ * above. Data comes as a byte string (data_raw, zero copy) or as base64 text; Timestamp as
+ * epoch milliseconds (tag 1 or none, integer or float); Limit as an integer or a float
+ * (truncated, clamped). scratch joins indefinite-length strings and holds at least len bytes.
+ */
+SP_MUST_CHECK int sp_api_cbor_put_record(const char *body, size_t len, char *scratch,
+					 size_t scratch_cap, struct sp_api_req_put_record *out,
+					 struct sp_api_req_err *err);
+SP_MUST_CHECK int sp_api_cbor_put_records(const char *body, size_t len, char *scratch,
+					  size_t scratch_cap, struct sp_api_req_put_records *out,
+					  struct sp_api_req_err *err);
+SP_MUST_CHECK int sp_api_cbor_get_shard_iterator(const char *body, size_t len, char *scratch,
+						 size_t scratch_cap,
+						 struct sp_api_req_get_shard_iterator *out,
+						 struct sp_api_req_err *err);
+SP_MUST_CHECK int sp_api_cbor_get_records(const char *body, size_t len, char *scratch,
+					  size_t scratch_cap, struct sp_api_req_get_records *out,
+					  struct sp_api_req_err *err);
+
 /* Name of an iterator type ("AT_TIMESTAMP"...). */
 const char *sp_api_iter_type_name(enum sp_api_iter_type t);
 
 /*
  * Decode one record's Data into out, which holds sp_b64_decoded_max(rec->data.len) bytes
  * (rec->data_len rounded up by at most 2): straight into a shard ring slot with that slack.
+ * Raw Data (data_raw) is copied: rec->data_len bytes.
  * Returns 0 (rec->data_len bytes written), or -EIO if the text no longer decodes (the body
  * changed under the request: a caller bug).
  */

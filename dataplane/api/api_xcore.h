@@ -39,7 +39,7 @@ enum sp_api_xrec_status {
 
 struct sp_api_xrec {
 	const char *key;
-	const char *b64; /* Data as it came, base64; the owner decodes it into its ring */
+	const char *b64; /* Data as it came, base64 (or raw bytes: raw); the owner decodes it */
 	uint32_t key_len;
 	uint32_t b64_len;
 	uint32_t data_len; /* decoded length, validated by the sender */
@@ -47,6 +47,7 @@ struct sp_api_xrec {
 	uint16_t slot;  /* position in the request's Records */
 	uint8_t status; /* enum sp_api_xrec_status, set by the owner */
 	bool kms;       /* set by the owner: appended to be sealed at rest (EncryptionType KMS) */
+	bool raw;       /* b64 holds the bytes themselves (a CBOR byte string), data_len of them */
 	sp_u128 seq;    /* set by the owner */
 	sp_u128 hash;   /* the record's hash key: where it goes when routed again */
 };

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * CBOR response bodies for the Kinesis data operations (application/x-amz-cbor-1.1,
+ * kinesis-api.md §1.4, docs/internals/cbor.md): the counterparts of api_json.h's writers, with
+ * the same inputs, so the router can pick one by Content-Type. As AWS does, the top-level map
+ * and the lists in it are indefinite-length (0xbf ... 0xff); inner maps of a known shape are
+ * definite. Data goes out as byte strings, timestamps as tag 1 + integer epoch milliseconds,
+ * numbers as integers. Text that is not valid UTF-8 (only a corrupted partition key could be)
+ * is written with U+FFFD for each invalid byte, as the JSON writer does.
+ * The decoders are in api_req.h (sp_api_cbor_*). Runs on worker lcores; no allocation.
+ */
+#ifndef SP_API_CBOR_H
+#define SP_API_CBOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <spate/compiler.h>
+#include <spate/kinesis.h>
+
+#include "api_json.h"
+#include "cbor.h"
+
+/* CBOR tag of an epoch-based date/time (RFC 8949 §3.4.2); Kinesis puts milliseconds in it. */
+#define SP_API_CBOR_TAG_EPOCH 1u
+
+/*
+ * Error body {"__type":"<type>","message":"<msg>"} (a definite map) for kerr. msg NULL: no
+ * message member. capital_m: the key is "Message". Returns the length or -ENOSPC.
+ */
+SP_MUST_CHECK ssize_t sp_api_cbor_write_error(char *buf, size_t cap, enum sp_kerr kerr,
+					      const char *msg, size_t msg_len, bool capital_m);
+
+/* PutRecord: {"ShardId":..,"SequenceNumber":..,"EncryptionType":"NONE" or "KMS"}. */
+SP_MUST_CHECK ssize_t sp_api_cbor_write_put_record(char *buf, size_t cap, const char *shard_id,
+						   size_t shard_len, const char *seq,
+						   size_t seq_len, bool kms);
+
+/* GetShardIterator: {"ShardIterator":..}. */
+SP_MUST_CHECK ssize_t sp_api_cbor_write_shard_iterator(char *buf, size_t cap, const char *it,
+						       size_t it_len);
+
+/*
+ * PutRecords, entry by entry in request order, into a writer (sp_cbor_w_init on the body
+ * buffer, sp_cbor_w_finish at the end: the length or -ENOSPC):
+ *   sp_api_cw_put_records_begin(w, failed)    {_ "FailedRecordCount":N,"Records":[_
+ *   sp_api_cw_put_records_ok(w, ...)          {"SequenceNumber":..,"ShardId":..}
+ *   sp_api_cw_put_records_fail(w, ...)        {"ErrorCode":..,"ErrorMessage":..}
+ *   sp_api_cw_put_records_end(w, kms)         ],"EncryptionType":"NONE" (or "KMS")}
+ */
+void sp_api_cw_put_records_begin(struct sp_cbor_w *w, uint32_t failed);
+void sp_api_cw_put_records_ok(struct sp_cbor_w *w, const char *shard_id, size_t shard_len,
+			      const char *seq, size_t seq_len);
+void sp_api_cw_put_records_fail(struct sp_cbor_w *w, const char *code, size_t code_len,
+				const char *msg, size_t msg_len);
+void sp_api_cw_put_records_end(struct sp_cbor_w *w, bool kms);
+
+/*
+ * GetRecords, with the JSON writer's record and child descriptions (api_json.h):
+ *   sp_api_cw_get_records_begin(w)            {_ "Records":[_
+ *   sp_api_cw_get_records_record(w, r)        {"SequenceNumber":..,
+ *                                              "ApproximateArrivalTimestamp":1(ms),
+ *                                              "Data":h'..',"PartitionKey":..
+ *                                              [,"EncryptionType":..]}
+ *   sp_api_cw_get_records_end(w, next, ...)   ],"NextShardIterator":..,"MillisBehindLatest":N
+ *                                              [,"ChildShards":[..]]}
+ * next NULL: NextShardIterator left out. children NULL or nchildren 0: no ChildShards.
+ */
+void sp_api_cw_get_records_begin(struct sp_cbor_w *w);
+void sp_api_cw_get_records_record(struct sp_cbor_w *w, const struct sp_api_jw_record *r);
+void sp_api_cw_get_records_end(struct sp_cbor_w *w, const char *next, size_t next_len,
+			       uint64_t millis_behind, const struct sp_api_jw_child *children,
+			       unsigned nchildren);
+
+#endif /* SP_API_CBOR_H */
