@@ -254,7 +254,9 @@ conn_recv(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len)
 	SP_VERIFY(c->tcb == tcb && chain->pkt_len == len);
 	if (c->tls != NULL) {
 		/* ciphertext: decrypted as the parser asks for more (sp_api_conn_pull) */
-		sp_api_tls_recv(c, chain);
+		if (!sp_api_tls_recv(c, chain)) {
+			return;
+		}
 		if (c->state == SP_API_CONN_H2) {
 			sp_api_h2_input(c);
 		} else if (c->state == SP_API_CONN_READ) {
@@ -764,8 +766,7 @@ conn_alpn_ok(struct sp_api_conn *c, int rc)
 {
 	bool h2 = c->tls_alpn == SP_TLS_ALPN_H2;
 
-	if (c->tls == NULL || c->nreq > 0 || rc == SP_AGAIN ||
-	    (rc == SP_HTTP_E_H2_PREFACE) == h2) {
+	if (c->tls == NULL || c->nreq > 0 || rc == SP_AGAIN || (rc == SP_HTTP_E_H2_PREFACE) == h2) {
 		return true;
 	}
 	c->api->cnt.tls_proto_refused++;
@@ -967,19 +968,18 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.sub_failed += api->cnt.sub_failed;
 		t.sub_open += api->nsubs; /* (a gauge, summed in a counters struct) */
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
-			 "s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
-			 "requests",
-			 (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
-			 "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
-			 (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors,
-			 "h2", "sessions", (json_int_t)t.h2_sessions, "streams",
-			 (json_int_t)t.h2_streams, "refused", (json_int_t)t.h2_refused, "goaways",
-			 (json_int_t)t.h2_goaways, "stream_resets", (json_int_t)t.h2_stream_resets,
-			 "fatal", (json_int_t)t.h2_fatal, "subscriptions", "begun",
-			 (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
-			 (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
-			 (json_int_t)t.sub_failed, "tls", sp_api_tls_status_json(g));
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "requests", (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
+	    "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
+	    (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors, "h2", "sessions",
+	    (json_int_t)t.h2_sessions, "streams", (json_int_t)t.h2_streams, "refused",
+	    (json_int_t)t.h2_refused, "goaways", (json_int_t)t.h2_goaways, "stream_resets",
+	    (json_int_t)t.h2_stream_resets, "fatal", (json_int_t)t.h2_fatal, "subscriptions",
+	    "begun", (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
+	    (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
+	    (json_int_t)t.sub_failed, "tls", sp_api_tls_status_json(g));
 }
 
 /* sp_api_worker_poll as the worker loop's app_poll. */

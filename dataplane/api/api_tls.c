@@ -357,20 +357,27 @@ sp_api_tls_close(struct sp_api_conn *c)
 
 /* ---- input ---- */
 
-void
+bool
 sp_api_tls_recv(struct sp_api_conn *c, struct rte_mbuf *chain)
 {
-	if (c->tls_failed || c->tls_eof || !tls_chain_append(&c->tls_in, chain)) {
-		/* after the end (or too many segments held): nothing more is read; reopen the window */
+	if (c->tls_failed || c->tls_eof) {
+		/* after the end nothing more is read: drop it and keep the window open */
 		uint32_t len = chain->pkt_len;
 
 		rte_pktmbuf_free(chain);
 		sp_tcp_recved(c->api->tcp, c->tcb, len);
-		return;
+		return true;
+	}
+	if (!tls_chain_append(&c->tls_in, chain)) {
+		/* more segments than a chain holds: abuse (as on the cleartext port) */
+		rte_pktmbuf_free(chain);
+		sp_tcp_abort(c->api->tcp, c->tcb);
+		return false;
 	}
 	if (c->tls_in == chain) {
 		c->tls_in_off = 0;
 	}
+	return true;
 }
 
 /* Feed received ciphertext while the layer takes it; TCP hears the bytes are consumed. */
@@ -380,7 +387,8 @@ tls_feed(struct sp_api_conn *c)
 	uint32_t fed = 0;
 
 	while (c->tls_in != NULL) {
-		const uint8_t *p = rte_pktmbuf_mtod_offset(c->tls_in, const uint8_t *, c->tls_in_off);
+		const uint8_t *p =
+		    rte_pktmbuf_mtod_offset(c->tls_in, const uint8_t *, c->tls_in_off);
 		uint32_t avail = c->tls_in->data_len - c->tls_in_off;
 		ssize_t took = sp_tls_conn_feed(c->tls, p, avail);
 
@@ -531,21 +539,20 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 		t.tls_truncated += api->cnt.tls_truncated;
 		t.tls_close_notify += api->cnt.tls_close_notify;
 	}
-	return json_pack("{s:b, s:i, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, "
-			 "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
-			 "enabled", g->tls_ctx != NULL, "port", (int)g->conf.tls_port, "cert",
-			 g->tls_cert, "generation", (json_int_t)g->tls_generation, "reloads",
-			 (json_int_t)g->tls_reloads, "reload_failed",
-			 (json_int_t)g->tls_reload_failed, "last_error", g->tls_last_error,
-			 "accepted", (json_int_t)t.tls_accepted, "refused",
-			 (json_int_t)t.tls_refused, "handshakes", (json_int_t)t.tls_handshakes,
-			 "handshakes_failed", (json_int_t)t.tls_hs_failed, "version", "tls1_2",
-			 (json_int_t)t.tls_v12, "tls1_3", (json_int_t)t.tls_v13, "alpn", "h2",
-			 (json_int_t)t.tls_alpn_h2, "http/1.1", (json_int_t)t.tls_alpn_http11,
-			 "resumed", (json_int_t)t.tls_resumed, "alerts_sent",
-			 (json_int_t)t.tls_alerts_sent, "protocol_refused",
-			 (json_int_t)t.tls_proto_refused, "truncated", (json_int_t)t.tls_truncated,
-			 "close_notify", (json_int_t)t.tls_close_notify);
+	return json_pack(
+	    "{s:b, s:i, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, "
+	    "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+	    "enabled", g->tls_ctx != NULL, "port", (int)g->conf.tls_port, "cert", g->tls_cert,
+	    "generation", (json_int_t)g->tls_generation, "reloads", (json_int_t)g->tls_reloads,
+	    "reload_failed", (json_int_t)g->tls_reload_failed, "last_error", g->tls_last_error,
+	    "accepted", (json_int_t)t.tls_accepted, "refused", (json_int_t)t.tls_refused,
+	    "handshakes", (json_int_t)t.tls_handshakes, "handshakes_failed",
+	    (json_int_t)t.tls_hs_failed, "version", "tls1_2", (json_int_t)t.tls_v12, "tls1_3",
+	    (json_int_t)t.tls_v13, "alpn", "h2", (json_int_t)t.tls_alpn_h2, "http/1.1",
+	    (json_int_t)t.tls_alpn_http11, "resumed", (json_int_t)t.tls_resumed, "alerts_sent",
+	    (json_int_t)t.tls_alerts_sent, "protocol_refused", (json_int_t)t.tls_proto_refused,
+	    "truncated", (json_int_t)t.tls_truncated, "close_notify",
+	    (json_int_t)t.tls_close_notify);
 }
 
 /* ---- the context (main lcore) ---- */

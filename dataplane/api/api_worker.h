@@ -178,7 +178,7 @@ struct sp_api_conn {
 	/* TLS (api_tls.c): the connection came in on tls_port; NULL on the cleartext port */
 	struct sp_tls_conn *tls;
 	struct rte_mbuf *tls_in; /* ciphertext received, not yet fed to the TLS layer (a chain) */
-	uint32_t tls_in_off;	 /* bytes of tls_in's first segment already fed */
+	uint32_t tls_in_off;     /* bytes of tls_in's first segment already fed */
 	struct rte_mbuf *tls_pt; /* plaintext handed to sp_api_conn_tx, not yet encrypted */
 	uint32_t tls_pt_off;
 	uint32_t tls_pt_len;
@@ -186,11 +186,11 @@ struct sp_api_conn {
 	struct rte_mbuf *tls_ct_tail;
 	uint32_t tls_ct_len;
 	uint8_t tls_alpn;  /* enum sp_tls_alpn, once the handshake is done */
-	bool tls_up;	   /* handshake completed (counted) */
-	bool tls_fin;	   /* TCP FIN received (peer_closed: no more plaintext) */
-	bool tls_eof;	   /* the TLS layer was told */
+	bool tls_up;       /* handshake completed (counted) */
+	bool tls_fin;      /* TCP FIN received (peer_closed: no more plaintext) */
+	bool tls_eof;      /* the TLS layer was told */
 	bool tls_failed;   /* fatal error: the alert goes out, input is ignored, output dropped */
-	bool tls_close;	   /* close TCP once the queued ciphertext is handed over */
+	bool tls_close;    /* close TCP once the queued ciphertext is handed over */
 	bool tls_fin_sent; /* sp_tcp_close called */
 	struct sp_api_req req;
 };
@@ -266,18 +266,18 @@ struct sp_api_counters {
 	uint64_t sub_events;	     /* SubscribeToShardEvent messages */
 	uint64_t sub_failed;	     /* subscriptions ended by an exception event */
 	uint64_t sub_open;	     /* (status only: subscriptions open now) */
-	uint64_t tls_accepted;	     /* connections on tls_port */
-	uint64_t tls_refused;	     /* no context or no memory for the TLS state: reset */
+	uint64_t tls_accepted;       /* connections on tls_port */
+	uint64_t tls_refused;        /* no context or no memory for the TLS state: reset */
 	uint64_t tls_handshakes;     /* completed */
-	uint64_t tls_hs_failed;	     /* handshakes that ended in an error or the input's end */
-	uint64_t tls_v12;	     /* completed handshakes by version */
+	uint64_t tls_hs_failed;      /* handshakes that ended in an error or the input's end */
+	uint64_t tls_v12;            /* completed handshakes by version */
 	uint64_t tls_v13;
 	uint64_t tls_alpn_h2; /* completed handshakes by protocol (no ALPN counts as http/1.1) */
 	uint64_t tls_alpn_http11;
-	uint64_t tls_resumed;	    /* from a session ticket */
+	uint64_t tls_resumed;       /* from a session ticket */
 	uint64_t tls_alerts_sent;   /* fatal alerts sent (handshake or record errors) */
 	uint64_t tls_proto_refused; /* h2 without the preface, or the preface on http/1.1 */
-	uint64_t tls_truncated;	    /* input ended without close_notify mid-connection */
+	uint64_t tls_truncated;     /* input ended without close_notify mid-connection */
 	uint64_t tls_close_notify;  /* close_notify received */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
@@ -424,12 +424,12 @@ void sp_api_conn_close(struct sp_api_conn *c);
 
 /*
  * TLS on the API's connections (api_tls.c). Worker side: accept (false: no context or no
- * memory), received ciphertext, the pieces of the shim above, the sent/sweep pump and the
- * release of a closed connection's TLS state.
+ * memory), received ciphertext (false: the connection was aborted), the pieces of the shim above,
+ * the sent/sweep pump and the release of a closed connection's TLS state.
  */
 #define SP_API_TLS_RECORD 16384u /* plaintext per record written */
 bool sp_api_tls_accept(struct sp_api_conn *c);
-void sp_api_tls_recv(struct sp_api_conn *c, struct rte_mbuf *chain);
+bool sp_api_tls_recv(struct sp_api_conn *c, struct rte_mbuf *chain);
 bool sp_api_tls_pull(struct sp_api_conn *c);
 void sp_api_tls_tx(struct sp_api_conn *c, struct rte_mbuf *chain);
 uint32_t sp_api_tls_tx_space(struct sp_api_conn *c);
