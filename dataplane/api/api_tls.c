@@ -289,6 +289,7 @@ tls_encrypt(struct sp_api_conn *c)
 		c->tls_pt_off = 0;
 		c->tls_pt_len = 0;
 		c->tls_failed = true;
+		c->tls_close = true; /* FIN: the peer's close brings closed() */
 	}
 }
 
