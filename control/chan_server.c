@@ -821,6 +821,28 @@ chan_dp_kctx(void *arg, struct sp_ctl_kctx *out)
 	return connected;
 }
 
+/* The context's dp_tls_reload hook: the dataplane builds the context and reports in its stats. */
+static bool
+chan_dp_tls_reload(void *arg, const char *cert, const char *key)
+{
+	struct sp_chan_server *srv = arg;
+	struct chan_conn *c = srv->conn;
+	json_t *msg;
+
+	if (c == NULL || c->dead || !c->hello) {
+		return false;
+	}
+	msg = json_pack("{s:s}", "msg", SP_CHAN_MSG_TLS_RELOAD);
+	if (msg != NULL && cert != NULL) {
+		json_object_set_new(msg, "cert", json_string(cert));
+	}
+	if (msg != NULL && key != NULL) {
+		json_object_set_new(msg, "key", json_string(key));
+	}
+	chan_send(srv, c, msg);
+	return !c->dead;
+}
+
 /* The context's dp_stats hook. */
 static int
 chan_dp_stats(void *arg, struct sp_ctl_req *req)
@@ -930,6 +952,7 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	ctx->dp_stats = chan_dp_stats;
 	ctx->dp_catalog = chan_dp_catalog;
 	ctx->dp_kctx = chan_dp_kctx;
+	ctx->dp_tls_reload = chan_dp_tls_reload;
 	ctx->dp_arg = srv;
 	SP_CTL_INFO("channel socket listening at %s", path);
 	*out = srv;
@@ -981,6 +1004,7 @@ sp_chan_server_close(struct sp_chan_server *srv)
 		srv->ctx->dp_stats = NULL;
 		srv->ctx->dp_catalog = NULL;
 		srv->ctx->dp_kctx = NULL;
+		srv->ctx->dp_tls_reload = NULL;
 		srv->ctx->dp_arg = NULL;
 	}
 	sp_ctl_loop_del(srv->loop, &srv->listen_ev);

@@ -82,6 +82,13 @@ typedef bool (*sp_ctl_dp_catalog_fn)(void *arg);
  */
 typedef bool (*sp_ctl_dp_kctx_fn)(void *arg, struct sp_ctl_kctx *out);
 
+/*
+ * Hook through which `tls_reload` asks the dataplane to build and publish a new TLS context
+ * from cert and key (NULL: the files in force). Returns true when the message went out (or is
+ * queued), false when no dataplane is connected. The outcome shows in the dataplane's status.
+ */
+typedef bool (*sp_ctl_dp_tls_reload_fn)(void *arg, const char *cert, const char *key);
+
 /* Receives one serialized reply line, newline included. Must not destroy the session. */
 typedef void (*sp_ctl_out_fn)(void *arg, const char *line, size_t len);
 
@@ -101,6 +108,7 @@ struct sp_ctl_ctx {
 	sp_ctl_dp_stats_fn dp_stats; /* NULL: never connected */
 	sp_ctl_dp_catalog_fn dp_catalog; /* NULL: no channel (nothing to push to) */
 	sp_ctl_dp_kctx_fn dp_kctx;       /* NULL: no channel (`kinesis` answers -32603) */
+	sp_ctl_dp_tls_reload_fn dp_tls_reload; /* NULL: no channel */
 	void *dp_arg;                    /* argument of the dp_ hooks */
 	uint64_t n_requests;	/* requests dispatched, all sessions */
 	struct sp_ctl_od od;	/* on-demand capacity: bars and the previous sample */

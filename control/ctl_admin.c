@@ -30,6 +30,7 @@
 #include <spate/assert.h>
 #include <spate/err.h>
 #include <spate/kinesis.h>
+#include <spate/limits.h>
 
 #include "catalog.h"
 #include "ctl.h"
@@ -514,4 +515,48 @@ sp_ctl_m_shard_balance(struct sp_ctl_req *req)
 		SP_CTL_INFO("balance: %d shard(s) moved", rc);
 	}
 	sp_ctl_reply(req, report);
+}
+
+/* A string member that, when present, must be a non-empty path; *out NULL when absent. */
+static bool
+admin_path_param(struct sp_ctl_req *req, const char *key, const char **out)
+{
+	json_t *v = json_object_get(req->params, key);
+	char msg[SP_CTL_MAX_ERRMSG_BYTES];
+
+	*out = NULL;
+	if (v == NULL) {
+		return true;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) >= SP_PATH_MAX_BYTES) {
+		snprintf(msg, sizeof(msg), "%s: a path of 1 to %u bytes", key,
+			 SP_PATH_MAX_BYTES - 1);
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, msg);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+void
+sp_ctl_m_tls_reload(struct sp_ctl_req *req)
+{
+	static const char *const members[] = {"cert", "key"};
+	struct sp_ctl_ctx *ctx = req->ctx;
+	const char *cert, *key;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_tls_reload);
+	if (!admin_only_members(req, members, SP_ARRAY_SIZE(members)) ||
+	    !admin_path_param(req, "cert", &cert) || !admin_path_param(req, "key", &key)) {
+		return;
+	}
+	if (ctx->dp_tls_reload == NULL || !ctx->dp_tls_reload(ctx->dp_arg, cert, key)) {
+		sp_ctl_error(req, SP_CTL_E_STATE, "no dataplane connected");
+		return;
+	}
+	SP_CTL_INFO("tls_reload sent to the dataplane (%s, %s)", cert != NULL ? cert : "in force",
+		    key != NULL ? key : "in force");
+	/* the dataplane answers nothing: status shows api.http.tls.generation and last_error */
+	sp_ctl_reply(req, json_pack("{s:b}", "sent", 1));
 }

@@ -87,6 +87,9 @@ struct sp_dp_config {
 	uint64_t seg_mb;
 	char credentials_file[SP_PATH_MAX_BYTES];
 	char key_file[SP_PATH_MAX_BYTES];
+	uint64_t tls_port;
+	char tls_cert[SP_PATH_MAX_BYTES];
+	char tls_key[SP_PATH_MAX_BYTES];
 	char account_id[SP_PATH_MAX_BYTES];
 	uint64_t fault_loss_ppm;
 	uint64_t fault_dup_ppm;

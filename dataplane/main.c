@@ -663,6 +663,14 @@ dp_on_disconnect(void *arg)
 	sp_api_on_disconnect(dp->api);
 }
 
+static void
+dp_on_tls_reload(void *arg, const json_t *msg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_tls_reload(dp->api, msg);
+}
+
 static int
 dp_setup_api_global(struct sp_dp *dp)
 {
@@ -683,6 +691,9 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .seg_bytes = dp->cfg.seg_mb << 20,
 	    .credentials_file = dp->cfg.credentials_file,
 	    .key_file = dp->cfg.key_file,
+	    .tls_port = (uint16_t)dp->cfg.tls_port,
+	    .tls_cert = dp->cfg.tls_cert,
+	    .tls_key = dp->cfg.tls_key,
 	    .account_id = dp->cfg.account_id,
 	};
 	int rc;
@@ -709,6 +720,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .on_config = dp_on_config,
 	    .on_catalog = dp_on_catalog,
 	    .on_kresp = dp_on_kresp,
+	    .on_tls_reload = dp_on_tls_reload,
 	    .on_disconnect = dp_on_disconnect,
 	    .arg = dp,
 	};

@@ -41,6 +41,9 @@ struct sp_api_conf {
 	const char *credentials_file;
 	const char *key_file;   /* stream-encryption keys (api_seal.c); NULL or empty: none */
 	const char *account_id; /* for keys without one (ARNs, messages) */
+	uint16_t tls_port;      /* HTTPS on this port too (0: none; needs tls_cert and tls_key) */
+	const char *tls_cert;   /* PEM certificate chain, leaf first; NULL or empty: no TLS */
+	const char *tls_key;    /* PEM private key of the leaf */
 };
 
 /* Main lcore, boot: rings, RCU state, credentials. Returns 0 or a negative errno (logged). */
@@ -63,6 +66,13 @@ void sp_api_on_config(struct sp_api_global *g, const json_t *msg, struct sp_chan
 void sp_api_on_catalog(struct sp_api_global *g, const json_t *msg, struct sp_chan_client *chan);
 void sp_api_on_kresp(struct sp_api_global *g, const json_t *msg);
 void sp_api_on_disconnect(struct sp_api_global *g);
+/*
+ * Control's tls_reload message: build a TLS context from the certificate and key files (the
+ * message's "cert"/"key" when given, which then stay in force, else the configured ones) and
+ * publish it to the workers; connections already open keep theirs. Failures are counted and
+ * the last error is shown in the status (api.http.tls).
+ */
+void sp_api_on_tls_reload(struct sp_api_global *g, const json_t *msg);
 
 /* Status for spatectl (main lcore): catalog version in force, rings, forwarding counters. */
 json_t *sp_api_status_json(const struct sp_api_global *g);

@@ -125,6 +125,7 @@ sp_api_conn_take(struct sp_api *api)
 	c->stream_id = 0;
 	c->ps = NULL;
 	c->in_run = false;
+	SP_VERIFY(c->tls == NULL && c->tls_in == NULL && c->tls_pt == NULL && c->tls_ct == NULL);
 	return c;
 }
 
@@ -133,6 +134,7 @@ sp_api_conn_free(struct sp_api_conn *c)
 {
 	struct sp_api *api = c->api;
 
+	sp_api_tls_release(c);
 	sp_api_buf_put(api, &c->buf);
 	c->state = SP_API_CONN_FREE;
 	c->tcb = NULL;
@@ -171,6 +173,29 @@ conn_accept(void *arg, struct sp_tcb *tcb, void **app)
 	return 0;
 }
 
+/* A connection on tls_port: as above, with TLS state; the handshake has the head timeout. */
+static int
+conn_accept_tls(void *arg, struct sp_tcb *tcb, void **app)
+{
+	struct sp_api *api = arg;
+	int rc = conn_accept(arg, tcb, app);
+	struct sp_api_conn *c = *app;
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (!sp_api_tls_accept(c)) {
+		api->cnt.tls_refused++;
+		c->tcb = NULL;
+		sp_api_conn_free(c);
+		*app = NULL;
+		return -ENOMEM;
+	}
+	api->cnt.tls_accepted++;
+	conn_deadline(c, api->g->conf.head_timeout_ms);
+	return 0;
+}
+
 static void
 conn_wait_remove(struct sp_api *api, struct sp_api_conn *c)
 {
@@ -200,6 +225,7 @@ conn_closed(void *app, struct sp_tcb *tcb, int reason)
 	c->tcb = NULL;
 	rte_pktmbuf_free(c->in);
 	c->in = NULL;
+	sp_api_tls_release(c); /* the context reference and the queues go now */
 	if (c->state == SP_API_CONN_H2) {
 		sp_api_h2_closed(c); /* its streams' exchanges, then the session */
 	}
@@ -226,6 +252,18 @@ conn_recv(void *app, struct sp_tcb *tcb, struct rte_mbuf *chain, uint32_t len)
 	struct sp_api_conn *c = app;
 
 	SP_VERIFY(c->tcb == tcb && chain->pkt_len == len);
+	if (c->tls != NULL) {
+		/* ciphertext: decrypted as the parser asks for more (sp_api_conn_pull) */
+		if (!sp_api_tls_recv(c, chain)) {
+			return;
+		}
+		if (c->state == SP_API_CONN_H2) {
+			sp_api_h2_input(c);
+		} else if (c->state == SP_API_CONN_READ) {
+			conn_run(c);
+		}
+		return;
+	}
 	if (c->in == NULL) {
 		c->in = chain;
 		c->in_off = 0;
@@ -254,12 +292,59 @@ conn_peer_closed(void *app, struct sp_tcb *tcb)
 	struct sp_api_conn *c = app;
 
 	SP_VERIFY(c->tcb == tcb);
-	c->peer_closed = true;
+	if (c->tls != NULL) {
+		c->tls_fin = true; /* peer_closed once the plaintext before it is read */
+	} else {
+		c->peer_closed = true;
+	}
 	if (c->state == SP_API_CONN_H2) {
 		sp_api_h2_input(c);
 	} else if (c->state == SP_API_CONN_READ) {
 		conn_run(c);
 	}
+}
+
+/* ---- the transport shim: every byte in and out of a connection ---- */
+
+int
+sp_api_conn_tx(struct sp_api_conn *c, struct rte_mbuf *chain)
+{
+	SP_VERIFY(c->tcb != NULL && c->owner == NULL);
+	if (c->tls != NULL) {
+		sp_api_tls_tx(c, chain); /* always taken: encrypted now or queued */
+		return 0;
+	}
+	return sp_tcp_send(c->api->tcp, c->tcb, chain);
+}
+
+uint32_t
+sp_api_conn_tx_space(struct sp_api_conn *c)
+{
+	SP_VERIFY(c->tcb != NULL && c->owner == NULL);
+	if (c->tls != NULL) {
+		return sp_api_tls_tx_space(c);
+	}
+	return sp_tcp_send_space(c->api->tcp, c->tcb);
+}
+
+bool
+sp_api_conn_pull(struct sp_api_conn *c)
+{
+	if (c->tls != NULL && c->tcb != NULL) {
+		return sp_api_tls_pull(c);
+	}
+	return c->in != NULL;
+}
+
+void
+sp_api_conn_close(struct sp_api_conn *c)
+{
+	SP_VERIFY(c->tcb != NULL && c->owner == NULL);
+	if (c->tls != NULL) {
+		sp_api_tls_close(c); /* close_notify, then FIN once the ciphertext is out */
+		return;
+	}
+	(void)sp_tcp_close(c->api->tcp, c->tcb);
 }
 
 /* ---- sending ---- */
@@ -318,7 +403,7 @@ conn_push(struct sp_api_conn *c)
 	struct sp_api *api = c->api;
 
 	while (c->out_len > 0 && c->tcb != NULL) {
-		uint32_t space = sp_tcp_send_space(api->tcp, c->tcb);
+		uint32_t space = sp_api_conn_tx_space(c);
 		struct rte_mbuf *m;
 		uint32_t n;
 
@@ -331,7 +416,7 @@ conn_push(struct sp_api_conn *c)
 			return; /* resumes from sent() or the poll */
 		}
 		n = m->pkt_len;
-		if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
+		if (sp_api_conn_tx(c, m) != 0) {
 			rte_pktmbuf_free(m);
 			return;
 		}
@@ -350,6 +435,7 @@ conn_sent(void *app, struct sp_tcb *tcb, uint32_t acked)
 
 	(void)acked;
 	SP_VERIFY(c->tcb == tcb);
+	sp_api_tls_pump(c); /* ciphertext queued for send space first */
 	if (c->state == SP_API_CONN_SEND) {
 		conn_push(c);
 	} else if (c->state == SP_API_CONN_H2) {
@@ -367,7 +453,7 @@ conn_finish_response(struct sp_api_conn *c)
 	c->out = NULL;
 	if (c->close_after) {
 		c->state = SP_API_CONN_CLOSING;
-		(void)sp_tcp_close(api->tcp, c->tcb);
+		sp_api_conn_close(c);
 		return;
 	}
 	c->state = SP_API_CONN_READ;
@@ -381,6 +467,14 @@ conn_finish_response(struct sp_api_conn *c)
 
 static const struct sp_tcp_ops conn_ops = {
     .accept = conn_accept,
+    .recv = conn_recv,
+    .sent = conn_sent,
+    .peer_closed = conn_peer_closed,
+    .closed = conn_closed,
+};
+
+static const struct sp_tcp_ops conn_tls_ops = {
+    .accept = conn_accept_tls,
     .recv = conn_recv,
     .sent = conn_sent,
     .peer_closed = conn_peer_closed,
@@ -590,8 +684,8 @@ sp_api_conn_consumed(struct sp_api_conn *c, uint32_t n)
 		rte_pktmbuf_free(m);
 		c->in_off = 0;
 	}
-	if (c->tcb != NULL && n > 0) {
-		sp_tcp_recved(api->tcp, c->tcb, n);
+	if (c->tcb != NULL && n > 0 && c->tls == NULL) {
+		sp_tcp_recved(api->tcp, c->tcb, n); /* TLS: reopened as the ciphertext is fed */
 	}
 }
 
@@ -647,7 +741,7 @@ conn_on_head(struct sp_api_conn *c)
 		c->sent_continue = true;
 		if (m != NULL) {
 			memcpy(rte_pktmbuf_append(m, sizeof(cont) - 1), cont, sizeof(cont) - 1);
-			if (sp_tcp_send(api->tcp, c->tcb, m) != 0) {
+			if (sp_api_conn_tx(c, m) != 0) {
 				rte_pktmbuf_free(
 				    m); /* the client sends the body after a pause anyway */
 			}
@@ -667,6 +761,26 @@ conn_run(struct sp_api_conn *c)
 	c->in_run = false;
 }
 
+/*
+ * A TLS connection speaks what ALPN chose: "h2" must begin with the preface (RFC 9113 §3.4),
+ * http/1.1 must not. Otherwise it is closed (counted) and false returned.
+ */
+static bool
+conn_alpn_ok(struct sp_api_conn *c, int rc)
+{
+	bool h2 = c->tls_alpn == SP_TLS_ALPN_H2;
+
+	if (c->tls == NULL || c->nreq > 0 || rc == SP_AGAIN || (rc == SP_HTTP_E_H2_PREFACE) == h2) {
+		return true;
+	}
+	c->api->cnt.tls_proto_refused++;
+	rte_pktmbuf_free(c->in);
+	c->in = NULL;
+	c->state = SP_API_CONN_CLOSING;
+	sp_api_conn_close(c);
+	return false;
+}
+
 static void
 conn_parse_loop(struct sp_api_conn *c)
 {
@@ -675,10 +789,10 @@ conn_parse_loop(struct sp_api_conn *c)
 		size_t avail, used = 0;
 		int rc;
 
-		if (c->in == NULL) {
-			if (c->peer_closed) {
+		if (c->in == NULL && !sp_api_conn_pull(c)) {
+			if (c->peer_closed && c->tcb != NULL) {
 				c->state = SP_API_CONN_CLOSING;
-				(void)sp_tcp_close(c->api->tcp, c->tcb);
+				sp_api_conn_close(c);
 			}
 			return;
 		}
@@ -690,6 +804,9 @@ conn_parse_loop(struct sp_api_conn *c)
 		rc = sp_http_parse(&c->http, p, avail, &used);
 		SP_VERIFY(used <= avail);
 		sp_api_conn_consumed(c, (uint32_t)used);
+		if (!conn_alpn_ok(c, rc)) {
+			return;
+		}
 		if (rc == SP_AGAIN) {
 			continue;
 		}
@@ -729,7 +846,7 @@ conn_timeout(struct sp_api_conn *c)
 	if (hs == SP_HTTP_STATE_IDLE && c->in == NULL) {
 		api->cnt.timeouts_idle++;
 		c->state = SP_API_CONN_CLOSING;
-		(void)sp_tcp_close(api->tcp, c->tcb);
+		sp_api_conn_close(c);
 		return;
 	}
 	if (hs == SP_HTTP_STATE_BODY) {
@@ -750,6 +867,15 @@ conn_sweep(struct sp_api *api, uint64_t now_ms)
 		struct sp_api_conn *c = &api->conns[api->sweep_cursor];
 
 		api->sweep_cursor = (api->sweep_cursor + 1) % api->nconns;
+		if (c->tcb == NULL) {
+			continue;
+		}
+		if (c->tls != NULL) {
+			sp_api_tls_pump(c); /* output held for want of mbufs */
+			if (c->state == SP_API_CONN_READ && c->in == NULL && c->tls_in != NULL) {
+				conn_run(c); /* input held for want of mbufs */
+			}
+		}
 		if (c->tcb == NULL) {
 			continue;
 		}
@@ -846,19 +972,18 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.sub_failed += api->cnt.sub_failed;
 		t.sub_open += api->nsubs; /* (a gauge, summed in a counters struct) */
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
-			 "s:{s:I, s:I, s:I, s:I, s:I}}",
-			 "requests",
-			 (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
-			 "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
-			 (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors,
-			 "h2", "sessions", (json_int_t)t.h2_sessions, "streams",
-			 (json_int_t)t.h2_streams, "refused", (json_int_t)t.h2_refused, "goaways",
-			 (json_int_t)t.h2_goaways, "stream_resets", (json_int_t)t.h2_stream_resets,
-			 "fatal", (json_int_t)t.h2_fatal, "subscriptions", "begun",
-			 (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
-			 (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
-			 (json_int_t)t.sub_failed);
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "requests", (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
+	    "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
+	    (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors, "h2", "sessions",
+	    (json_int_t)t.h2_sessions, "streams", (json_int_t)t.h2_streams, "refused",
+	    (json_int_t)t.h2_refused, "goaways", (json_int_t)t.h2_goaways, "stream_resets",
+	    (json_int_t)t.h2_stream_resets, "fatal", (json_int_t)t.h2_fatal, "subscriptions",
+	    "begun", (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
+	    (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
+	    (json_int_t)t.sub_failed, "tls", sp_api_tls_status_json(g));
 }
 
 /* sp_api_worker_poll as the worker loop's app_poll. */
@@ -981,11 +1106,13 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	api->ctlwait = calloc(api->nconns, sizeof(uint32_t));
 	api->heads = malloc((size_t)api->nconns * SP_HTTP_HEAD_MAX_BYTES);
 	api->scratch = malloc(SP_API_BIG_BUF_BYTES);
+	api->tls_stage = malloc(SP_API_TLS_RECORD);
 	/* every connection of every worker may have one message here */
 	api->waiting_cap = g->nb_workers * api->nconns + 1;
 	api->waiting = calloc(api->waiting_cap, sizeof(*api->waiting));
 	if (api->conns == NULL || api->free_conns == NULL || api->ctlwait == NULL ||
-	    api->heads == NULL || api->scratch == NULL || api->waiting == NULL) {
+	    api->heads == NULL || api->scratch == NULL || api->waiting == NULL ||
+	    api->tls_stage == NULL) {
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < api->nconns; i++) {
@@ -1001,6 +1128,9 @@ sp_api_worker_create(struct sp_api_global *g, struct sp_lcore *lc)
 	rc = conn_worker_parts(api, conf);
 	if (rc == 0) {
 		rc = sp_tcp_listen(api->tcp, conf->port, &conn_ops, api);
+	}
+	if (rc == 0 && g->tls_ctx != NULL) {
+		rc = sp_tcp_listen(api->tcp, conf->tls_port, &conn_tls_ops, api);
 	}
 	if (rc != 0) {
 		return rc;
@@ -1025,6 +1155,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	}
 	for (uint32_t i = 0; api->conns != NULL && i < api->nconns; i++) {
 		rte_pktmbuf_free(api->conns[i].in);
+		sp_api_tls_release(&api->conns[i]);
 	}
 	sp_api_h2_fini(api); /* sessions still open (the stack is gone: nothing is sent) */
 	for (uint32_t i = 0; i < api->nall_bufs; i++) {
@@ -1041,6 +1172,7 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 	free(api->ctlwait);
 	free(api->heads);
 	free(api->scratch);
+	free(api->tls_stage);
 	free(api->waiting);
 	g->workers[worker] = NULL;
 	free(api);

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * HTTP/2 (RFC 9113) on the API's connections: cleartext with prior knowledge (h2c), which is
- * what @aws-sdk/client-kinesis's default handler speaks to an http:// endpoint.
+ * what @aws-sdk/client-kinesis's default handler speaks to an http:// endpoint, and over TLS
+ * when ALPN chose "h2" (api_tls.c; the client still sends the preface, RFC 9113 §3.4).
  *
  * The connection's HTTP/1.1 parser recognises the preface (`PRI * HTTP/2.0`, then `SM`) as the
  * first thing on a connection and hands the connection to sp_api_h2_start(). From then on an
  * nghttp2 server session owns the byte stream; nghttp2 does no I/O of its own:
  *   - received mbuf segments go to nghttp2_session_mem_recv() and are acknowledged to TCP as
  *     it consumes them (always all of them: the session never pauses);
- *   - frames leave through our send callbacks, which copy into mbufs only as much as TCP's
- *     send buffer takes (NGHTTP2_ERR_WOULDBLOCK otherwise); a response's DATA is copied once,
+ *   - frames leave through our send callbacks, which copy into mbufs only as much as the
+ *     connection's transport takes (sp_api_conn_tx_space: TCP's send buffer, less TLS record
+ *     overhead on tls_port; NGHTTP2_ERR_WOULDBLOCK otherwise); a response's DATA is copied once,
  *     from the exchange's buffer straight into mbufs (NGHTTP2_DATA_FLAG_NO_COPY).
  *
  * Each stream is an exchange: a connection slot of its own (api_worker.h) with the same
@@ -123,16 +125,15 @@ h2_close_if_done(struct sp_api_h2 *h2)
 	}
 	if (!want_read || (c->peer_closed && h2->nstreams == 0)) {
 		h2->fin_sent = true;
-		(void)sp_tcp_close(c->api->tcp, c->tcb);
+		sp_api_conn_close(c);
 	}
 }
 
-/* TCP send space not yet taken by the chain being gathered. */
+/* Send space (the transport's: TLS less record overhead) not yet taken by the chain gathered. */
 static uint32_t
 h2_space(const struct sp_api_h2 *h2)
 {
-	const struct sp_api_conn *c = h2->conn;
-	uint32_t space = sp_tcp_send_space(c->api->tcp, c->tcb);
+	uint32_t space = sp_api_conn_tx_space(h2->conn);
 
 	return space > h2->out_len ? space - h2->out_len : 0;
 }
@@ -168,7 +169,7 @@ h2_flush(struct sp_api_h2 *h2)
 		h2->out_head = NULL;
 		h2->out_tail = NULL;
 		h2->out_len = 0;
-		if (sp_tcp_send(c->api->tcp, c->tcb, m) != 0) {
+		if (sp_api_conn_tx(c, m) != 0) {
 			/* within the space it reported: only a closing connection refuses */
 			rte_pktmbuf_free(m);
 			rv = NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -791,7 +792,7 @@ sp_api_h2_input(struct sp_api_conn *c)
 
 	SP_VERIFY(c->state == SP_API_CONN_H2 && h2 != NULL);
 	h2->in_recv = true;
-	while (c->in != NULL && c->tcb != NULL) {
+	while (c->tcb != NULL && (c->in != NULL || sp_api_conn_pull(c))) {
 		const uint8_t *p = rte_pktmbuf_mtod_offset(c->in, const uint8_t *, c->in_off);
 		size_t avail = c->in->data_len - c->in_off;
 		ssize_t rv = nghttp2_session_mem_recv(h2->s, p, avail);

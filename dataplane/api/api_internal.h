@@ -18,14 +18,18 @@
 #include "api.h"
 #include "api_cat.h"
 #include "api_xcore.h"
+#include "../tls/tls.h"
 
 struct rte_ring;
 struct rte_rcu_qsbr;
 struct rte_memzone;
+struct sp_tls_ctx;
 
 #define SP_API_RETIRE_MAX       64u   /* snapshots waiting for their grace period */
 #define SP_API_RING_REG_MAX     8192u /* shard rings alive at once */
 #define SP_API_CTL_INFLIGHT_MAX 1024u /* forwarded control operations awaiting an answer */
+#define SP_API_TLS_RETIRE_MAX   8u    /* replaced TLS contexts waiting for their grace period */
+#define SP_API_TLS_ERR_BYTES    256u  /* the last reload error, for the status */
 
 /* One shard ring in the main lcore's registry. */
 /* How often the main lcore looks for drained rings of closed shards. */
@@ -114,6 +118,21 @@ struct sp_api_global {
 	uint64_t ctl_unavailable;
 	uint64_t ctl_timeouts;
 	struct sp_api_sub_claim sub_claims[SP_API_SUB_CLAIMS]; /* shared by the workers */
+
+	/* TLS (api_tls.c): the context in force (workers load it with acquire at accept) */
+	struct sp_tls_ctx *tls_ctx;
+	struct {
+		struct sp_tls_ctx *ctx;
+		uint64_t token; /* rte_rcu_qsbr_start() after it was replaced */
+	} tls_retired[SP_API_TLS_RETIRE_MAX];
+	uint32_t ntls_retired;
+	uint8_t tls_ticket_key[SP_TLS_TICKET_KEY_LEN]; /* drawn at start: tickets survive reloads */
+	char tls_cert[SP_PATH_MAX_BYTES];
+	char tls_key[SP_PATH_MAX_BYTES];
+	uint64_t tls_generation; /* contexts published: 1 at start, +1 per reload */
+	uint64_t tls_reloads;
+	uint64_t tls_reload_failed;
+	char tls_last_error[SP_API_TLS_ERR_BYTES];
 };
 
 /* Load the snapshot in force (workers, between quiescent states). */
@@ -126,6 +145,12 @@ sp_api_cat_current(const struct sp_api_global *g)
 /* Credentials (api_auth.c): load at boot; a missing file leaves g->keys NULL (all refused). */
 SP_MUST_CHECK int sp_api_auth_load(struct sp_api_global *g);
 void sp_api_auth_free(struct sp_api_global *g);
+
+/* TLS (api_tls.c), main lcore: the first context at boot (0 when TLS is off), the end. */
+SP_MUST_CHECK int sp_api_tls_global_init(struct sp_api_global *g);
+void sp_api_tls_global_fini(struct sp_api_global *g);
+/* Drop replaced contexts no worker can still be loading. */
+void sp_api_tls_reclaim(struct sp_api_global *g);
 
 /* Answer a control operation on the main lcore (no spate-control needed, or none reachable). */
 void sp_api_ctl_fail(struct sp_api_xctl *x, enum sp_kerr kerr, const char *message);

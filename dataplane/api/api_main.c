@@ -149,6 +149,9 @@ sp_api_global_create(struct sp_api_global **out, const struct sp_api_conf *conf,
 	if (rc == 0) {
 		rc = sp_api_seal_load(g);
 	}
+	if (rc == 0) {
+		rc = sp_api_tls_global_init(g);
+	}
 	if (rc != 0) {
 		goto fail;
 	}
@@ -198,6 +201,7 @@ sp_api_global_destroy(struct sp_api_global *g)
 	}
 	sp_api_auth_free(g);
 	sp_api_seal_free(g);
+	sp_api_tls_global_fini(g);
 	rte_free(g->qsbr);
 	free(g->ringreg);
 	free(g);
@@ -662,6 +666,7 @@ sp_api_main_poll(struct sp_api_global *g, struct sp_chan_client *chan, uint64_t 
 		}
 	}
 	main_ctl_timeouts(g, now_ms);
+	sp_api_tls_reclaim(g);
 	main_ack(g, chan);
 	main_release_drained(g, now_ms);
 	main_reclaim(g);

@@ -25,6 +25,7 @@ struct sp_tcb;
 struct sp_sigv4;
 struct sp_io_uring;
 struct sp_api_h2;
+struct sp_tls_conn;
 
 #define SP_API_SMALL_BUF_BYTES (256u * 1024u)
 #define SP_API_SWEEP_PER_POLL  64u   /* connections checked for timeouts per poll */
@@ -175,6 +176,23 @@ struct sp_api_conn {
 	struct sp_api_conn *owner;  /* an h2 exchange: its connection; NULL otherwise */
 	int32_t stream_id;	    /* an h2 exchange: its stream */
 	struct sp_api_h2_pseudo *ps; /* an h2 exchange: its pseudo-headers (api->h2_pseudo) */
+	/* TLS (api_tls.c): the connection came in on tls_port; NULL on the cleartext port */
+	struct sp_tls_conn *tls;
+	struct rte_mbuf *tls_in; /* ciphertext received, not yet fed to the TLS layer (a chain) */
+	uint32_t tls_in_off;     /* bytes of tls_in's first segment already fed */
+	struct rte_mbuf *tls_pt; /* plaintext handed to sp_api_conn_tx, not yet encrypted */
+	uint32_t tls_pt_off;
+	uint32_t tls_pt_len;
+	struct rte_mbuf *tls_ct; /* ciphertext waiting for TCP send space (mbufs linked by next) */
+	struct rte_mbuf *tls_ct_tail;
+	uint32_t tls_ct_len;
+	uint8_t tls_alpn;  /* enum sp_tls_alpn, once the handshake is done */
+	bool tls_up;       /* handshake completed (counted) */
+	bool tls_fin;      /* TCP FIN received (peer_closed: no more plaintext) */
+	bool tls_eof;      /* the TLS layer was told */
+	bool tls_failed;   /* fatal error: the alert goes out, input is ignored, output dropped */
+	bool tls_close;    /* close TCP once the queued ciphertext is handed over */
+	bool tls_fin_sent; /* sp_tcp_close called */
 	struct sp_api_req req;
 };
 
@@ -250,6 +268,19 @@ struct sp_api_counters {
 	uint64_t sub_failed;	     /* subscriptions ended by an exception event */
 	uint64_t sub_cold_events;    /* events of records read from the store */
 	uint64_t sub_open;	     /* (status only: subscriptions open now) */
+	uint64_t tls_accepted;       /* connections on tls_port */
+	uint64_t tls_refused;        /* no context or no memory for the TLS state: reset */
+	uint64_t tls_handshakes;     /* completed */
+	uint64_t tls_hs_failed;      /* handshakes that ended in an error or the input's end */
+	uint64_t tls_v12;            /* completed handshakes by version */
+	uint64_t tls_v13;
+	uint64_t tls_alpn_h2; /* completed handshakes by protocol (no ALPN counts as http/1.1) */
+	uint64_t tls_alpn_http11;
+	uint64_t tls_resumed;       /* from a session ticket */
+	uint64_t tls_alerts_sent;   /* fatal alerts sent (handshake or record errors) */
+	uint64_t tls_proto_refused; /* h2 without the preface, or the preface on http/1.1 */
+	uint64_t tls_truncated;     /* input ended without close_notify mid-connection */
+	uint64_t tls_close_notify;  /* close_notify received */
 	uint64_t ops[SP_KOP_COUNT];
 	uint64_t errors[SP_KERR_COUNT];
 };
@@ -299,6 +330,8 @@ struct sp_api {
 	struct sp_api_h2_pseudo *h2_pseudo; /* nconns: an exchange slot's pseudo-headers */
 	void *h2_callbacks;		 /* nghttp2_session_callbacks */
 	void *h2_option;		 /* nghttp2_option */
+
+	uint8_t *tls_stage; /* plaintext gathered into one record (SP_API_TLS_RECORD bytes) */
 
 	uint8_t *scratch; /* owner-side decode space for one hand-off (SP_API_BIG_BUF_BYTES) */
 	char msg[SP_API_MSG_BYTES];
@@ -372,8 +405,41 @@ void sp_api_conn_free(struct sp_api_conn *c);
 /* Copy len bytes at src (after hd_len bytes at hd) into a new mbuf chain; NULL: none free. */
 struct rte_mbuf *sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len,
 			     const void *src, uint32_t len);
-/* Drop n parsed bytes from the front of c's input chain and reopen the TCP window as much. */
+/*
+ * Drop n parsed bytes from the front of c's input chain and reopen the TCP window as much
+ * (cleartext; a TLS connection reopens it as the ciphertext is fed).
+ */
 void sp_api_conn_consumed(struct sp_api_conn *c, uint32_t n);
+
+/*
+ * The transport shim: every byte a connection sends leaves through sp_api_conn_tx (a chain
+ * of plaintext: 0 and taken, or a negative errno and not taken), within the room
+ * sp_api_conn_tx_space reports (on TLS, less record overhead). sp_api_conn_pull makes more
+ * received plaintext available in c->in (TLS: decrypts; cleartext: nothing to do) and returns
+ * whether c->in holds any. sp_api_conn_close ends the connection after what is queued
+ * (TLS: close_notify first).
+ */
+SP_MUST_CHECK int sp_api_conn_tx(struct sp_api_conn *c, struct rte_mbuf *chain);
+uint32_t sp_api_conn_tx_space(struct sp_api_conn *c);
+bool sp_api_conn_pull(struct sp_api_conn *c);
+void sp_api_conn_close(struct sp_api_conn *c);
+
+/*
+ * TLS on the API's connections (api_tls.c). Worker side: accept (false: no context or no
+ * memory), received ciphertext (false: the connection was aborted), the pieces of the shim above,
+ * the sent/sweep pump and the release of a closed connection's TLS state.
+ */
+#define SP_API_TLS_RECORD 16384u /* plaintext per record written */
+bool sp_api_tls_accept(struct sp_api_conn *c);
+bool sp_api_tls_recv(struct sp_api_conn *c, struct rte_mbuf *chain);
+bool sp_api_tls_pull(struct sp_api_conn *c);
+void sp_api_tls_tx(struct sp_api_conn *c, struct rte_mbuf *chain);
+uint32_t sp_api_tls_tx_space(struct sp_api_conn *c);
+void sp_api_tls_pump(struct sp_api_conn *c);
+void sp_api_tls_close(struct sp_api_conn *c);
+void sp_api_tls_release(struct sp_api_conn *c);
+/* The TLS counters of every worker (api.http.tls in the status). */
+json_t *sp_api_tls_status_json(const struct sp_api_global *g);
 /* Take a body buffer for c's parsed head (by its announced length); false when none is free. */
 bool sp_api_conn_take_buffer(struct sp_api_conn *c);
 

@@ -56,6 +56,7 @@ struct sp_chan_hooks {
 	void (*on_catalog)(void *arg, const json_t *msg); /* a newer catalog snapshot */
 	void (*on_kresp)(void *arg, const json_t *msg);	  /* answer to a forwarded operation */
 	void (*on_disconnect)(void *arg);		  /* pending kreqs will get no answer */
+	void (*on_tls_reload)(void *arg, const json_t *msg); /* build and publish a TLS context */
 	void *arg;
 };
 

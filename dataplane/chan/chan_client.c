@@ -220,6 +220,10 @@ sp_chan_client_handle_line(struct sp_chan_client *c, const char *line, size_t le
 		}
 	} else if (strcmp(type, SP_CHAN_MSG_STATS_REQ) == 0) {
 		chan_on_stats_req(c, msg);
+	} else if (strcmp(type, SP_CHAN_MSG_TLS_RELOAD) == 0) {
+		if (c->hooks.on_tls_reload != NULL) {
+			c->hooks.on_tls_reload(c->hooks.arg, msg);
+		}
 	} else {
 		c->msgs_unknown++;
 	}

@@ -30,6 +30,11 @@
  *     {"msg":"kresp","id":ID,"status":200,"type":"","message":"","message_key":"message",
  *      "body":"<response body text>"}                          the answer to kreq ID
  *     {"msg":"stats_req","seq":N}                              ask for live status/counters
+ *     {"msg":"tls_reload","cert":PATH,"key":PATH}              build a new TLS context from
+ *                                                              these files (both optional:
+ *                                                              the ones in force) and publish
+ *                                                              it; no answer (the outcome is
+ *                                                              in the stats: api.http.tls)
  *
  * kreq/kresp: exactly one kresp per kreq, with the kreq's id echoed. status is the HTTP
  * status; type the bare error type (sp_kerr_table) or "" on success; message "" when there is
@@ -81,5 +86,6 @@
 #define SP_CHAN_MSG_KREQ "kreq"
 #define SP_CHAN_MSG_KRESP "kresp"
 #define SP_CHAN_MSG_APPLIED "applied"
+#define SP_CHAN_MSG_TLS_RELOAD "tls_reload"
 
 #endif /* SPATE_CHAN_PROTO_H */

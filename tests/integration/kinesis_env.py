@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import threading
 import time
@@ -171,9 +172,11 @@ class FixedTimeSigV4(SigV4Auth):
 class Env:
     """One Kinesis endpoint and the ways the tests reach it."""
 
-    def __init__(self, kind, url, access_key, secret_key, netns=None, instance=None):
+    def __init__(self, kind, url, access_key, secret_key, netns=None, instance=None,
+                 ca_bundle=None):
         self.kind = kind  # "spate" | "endpoint"
         self.url = url.rstrip("/")
+        self.ca_bundle = ca_bundle  # https: the CA the clients trust (None: the system's)
         u = urlsplit(self.url)
         self.scheme = u.scheme
         self.host = u.hostname
@@ -201,6 +204,7 @@ class Env:
         cfg = Config(retries=policy, connect_timeout=10, read_timeout=HTTP_TIMEOUT_S, **config)
         c = boto3.session.Session().client(
             "kinesis", endpoint_url=self.url, region_name=self.region, config=cfg,
+            verify=self.ca_bundle if self.ca_bundle else None,
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key)
         return NsProxy(c, self.ex) if self.netns else c
@@ -239,7 +243,12 @@ class Env:
         return self.ex.run(self._send, method, path, body, hdrs)
 
     def _send(self, method, path, body, hdrs):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S)
+        if self.scheme == "https":
+            ctx = ssl.create_default_context(cafile=self.ca_bundle)
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S,
+                                               context=ctx)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT_S)
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
             for k, v in hdrs.items():
@@ -274,6 +283,9 @@ class Env:
             "AWS_MAX_ATTEMPTS": "5" if retries else "1",
             "AWS_EC2_METADATA_DISABLED": "true",
         })
+        if self.ca_bundle:
+            env["AWS_CA_BUNDLE"] = str(self.ca_bundle)  # the AWS CLI
+            env["NODE_EXTRA_CA_CERTS"] = str(self.ca_bundle)  # node
         return env
 
     def cli(self, *args, input=None, timeout=120, retries=False, access_key=None,
@@ -291,7 +303,8 @@ class Env:
         """Run the JS SDK v3 driver (js/kinesis_js.mjs) over steps.
 
         handler: "http1" (NodeHttpHandler) or "default" (the client's own: NodeHttp2Handler,
-        HTTP/2 with prior knowledge on http://).
+        HTTP/2 with prior knowledge on http://, by ALPN on https:// with the Env's ca_bundle
+        in NODE_EXTRA_CA_CERTS).
 
         steps: [{"op": "PutRecord", "input": {...}}, ...]; Data values are base64 text both
         ways, timestamps epoch seconds. Returns {"handler": <request handler class>, "results":

@@ -46,13 +46,14 @@ class Endpoint:
         self.secret_key = creds["aws_secret_access_key"]
 
 
-def h2load(inst, args, body_path, hdrs, h1, streams):
+def h2load(inst, args, body_path, hdrs, h1, streams, url=None):
+    """One h2load run against url (default: the cleartext port): (req/s, 2xx, done)."""
     cmd = ["ip", "netns", "exec", inst.netns, "h2load", "-D", str(args.seconds),
            "-c", str(args.conns), "-d", body_path]
     cmd += ["--h1"] if h1 else ["-m", str(streams)]
     for k, v in hdrs:
         cmd += ["-H", "%s: %s" % (k, v)]
-    p = subprocess.run(cmd + ["http://%s/" % inst.ipv4], capture_output=True, text=True,
+    p = subprocess.run(cmd + [url or "http://%s/" % inst.ipv4], capture_output=True, text=True,
                        timeout=args.seconds + 60)
     out = p.stdout
     m = re.search(r"finished in [\d.]+m?s, ([\d.]+) req/s", out)

@@ -14,6 +14,8 @@ PKGS=(
 	libnghttp2-dev nghttp2-client curl python3-h2
 	# the openssl command (tools/setup/dev-ca.sh, tls_test)
 	openssl
+	# a TLS scanner run against the HTTPS port (tests/integration/test_api_tls.py)
+	testssl.sh
 	# hugepages
 	libhugetlbfs-bin
 	# dev network and tests

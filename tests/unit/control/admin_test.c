@@ -40,6 +40,9 @@ struct fixture {
 	json_int_t pushed_records;
 	json_int_t pushed_bytes;
 	json_int_t pushed_offset; /* iterators.clock_offset_ms of the dataplane's snapshot */
+	int n_tls_reloads;	  /* dp_tls_reload calls */
+	char tls_cert[64];	  /* what the last one asked for ("-": the files in force) */
+	char tls_key[64];
 };
 
 static void
@@ -89,6 +92,18 @@ fake_dp_kctx(void *arg, struct sp_ctl_kctx *out)
 	return f->dp_connected;
 }
 
+/* The fake dp_tls_reload hook: records what the dataplane would be sent. */
+static bool
+fake_dp_tls_reload(void *arg, const char *cert, const char *key)
+{
+	struct fixture *f = arg;
+
+	f->n_tls_reloads++;
+	snprintf(f->tls_cert, sizeof(f->tls_cert), "%s", cert != NULL ? cert : "-");
+	snprintf(f->tls_key, sizeof(f->tls_key), "%s", key != NULL ? key : "-");
+	return f->dp_connected;
+}
+
 static int
 setup(void **state)
 {
@@ -103,6 +118,7 @@ setup(void **state)
 	f->ctx.cat = f->cat;
 	f->ctx.dp_catalog = fake_dp_catalog;
 	f->ctx.dp_kctx = fake_dp_kctx;
+	f->ctx.dp_tls_reload = fake_dp_tls_reload;
 	f->ctx.dp_arg = f;
 	f->dp_connected = true;
 	sp_ctl_session_init(&f->sess, &f->ctx, capture_out, f);
@@ -589,6 +605,50 @@ test_kinesis_bad_params(void **state)
 	assert_int_equal(f->n_pushes, 0);
 }
 
+/* Dispatch tls_reload with this params text; return the reply (owned by f). */
+static json_t *
+tls_reload(struct fixture *f, const char *params)
+{
+	char line[1024];
+	int n = f->n_replies;
+
+	snprintf(line, sizeof(line), "{\"id\":4,\"method\":\"tls_reload\",\"params\":%s}",
+		 params);
+	assert_int_equal(sp_ctl_dispatch_line(&f->sess, line, strlen(line)), 1);
+	assert_int_equal(f->n_replies, n + 1);
+	return f->reply;
+}
+
+static void
+test_tls_reload(void **state)
+{
+	struct fixture *f = *state;
+	const char *msg;
+	json_t *r = result(tls_reload(f, "{}"));
+
+	assert_true(json_is_true(json_object_get(r, "sent")));
+	assert_int_equal(f->n_tls_reloads, 1);
+	assert_string_equal(f->tls_cert, "-");
+	assert_string_equal(f->tls_key, "-");
+	r = result(tls_reload(f, "{\"cert\":\"/a/c.pem\",\"key\":\"/a/k.pem\"}"));
+	assert_int_equal(f->n_tls_reloads, 2);
+	assert_string_equal(f->tls_cert, "/a/c.pem");
+	assert_string_equal(f->tls_key, "/a/k.pem");
+	/* bad params: nothing sent */
+	assert_int_equal(err(tls_reload(f, "{\"cert\":\"\"}"), &msg), SP_CTL_E_INVALID_PARAMS);
+	assert_int_equal(err(tls_reload(f, "{\"key\":7}"), &msg), SP_CTL_E_INVALID_PARAMS);
+	assert_int_equal(err(tls_reload(f, "{\"certificate\":\"/a\"}"), &msg),
+			 SP_CTL_E_INVALID_PARAMS);
+	assert_int_equal(f->n_tls_reloads, 2);
+	/* no dataplane, no channel */
+	f->dp_connected = false;
+	assert_int_equal(err(tls_reload(f, "{}"), &msg), SP_CTL_E_STATE);
+	assert_string_equal(msg, "no dataplane connected");
+	f->ctx.dp_tls_reload = NULL;
+	assert_int_equal(err(tls_reload(f, "{}"), &msg), SP_CTL_E_STATE);
+	assert_int_equal(f->n_tls_reloads, 3);
+}
+
 int
 main(void)
 {
@@ -604,6 +664,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_iter_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinesis_bad_params, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls_reload, setup, teardown),
 	};
 
 	sp_ctl_log_set_level(SP_CTL_LOG_ERR);

@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""PutRecords over TLS (HTTPS, HTTP/1.1 and HTTP/2 by ALPN) against cleartext HTTP/1.1, in one
+run, and TLS handshakes per second.
+
+The load is tools/bench/api_h2.py's (h2load, Debian nghttp2-client: one signed PutRecords body
+of --records records of --size bytes, replayed over --conns connections for --seconds), run
+four times against one instance: cleartext HTTP/1.1 on port 80 (the baseline), then on the TLS
+port https HTTP/1.1, h2 with one stream per connection, and h2 with --streams streams. Printed
+per row: requests/s, records/s, MB/s of record data, the 2xx share, and the ratio to the
+baseline. Then handshakes: h2load -n N -c N over https (every client opens its own connection
+for one unsigned request, answered 403), i.e. full TLS 1.3 handshakes (ECDSA P-256, X25519)
+per second, next to the same over cleartext (connections per second). Figures, not a test.
+
+    tools/bench/api_tls.py [--instance NAME] [--seconds S] [--conns N] [--streams M]
+                           [--records R] [--size B] [--handshakes N]
+
+Without --instance it brings its own instance (spb-tls) up and removes it at the end.
+"""
+import argparse
+import base64
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tools" / "bench"))
+from api_h2 import Endpoint, h2load  # noqa: E402
+from h2client import signed_headers  # noqa: E402
+from harness import attach, instance_down, instance_up  # noqa: E402
+
+INSTANCE = "spb-tls"
+
+
+def new_connections(inst, url, n, h1):
+    """h2load -n n -c n: each client one request on a connection of its own; conns/s."""
+    cmd = ["ip", "netns", "exec", inst.netns, "h2load", "-n", str(n), "-c", str(n)]
+    cmd += ["--h1"] if h1 else []
+    p = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=300)
+    m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", p.stdout)
+    done = re.search(r"requests: \d+ total, \d+ started, (\d+) done", p.stdout)
+    if p.returncode != 0 or m is None or done is None:
+        sys.exit("h2load failed:\n%s\n%s" % (p.stdout, p.stderr))
+    return float(m.group(3)), int(done.group(1))
+
+
+def stream_ready(inst, name):
+    inst.rpc("kinesis", {"op": "CreateStream", "body": {"StreamName": name, "ShardCount": 8}})
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        st = inst.rpc("kinesis", {"op": "DescribeStreamSummary", "body": {"StreamName": name}})
+        if "ACTIVE" in json.dumps(st):
+            break
+        time.sleep(0.3)
+    inst.rpc("stream_quota_set", {"stream": name, "records_per_s": 0, "bytes_per_s": 0})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--instance", default=None, help="an instance that is up (kept)")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--conns", type=int, default=4)
+    ap.add_argument("--streams", type=int, default=8)
+    ap.add_argument("--records", type=int, default=100)
+    ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--handshakes", type=int, default=1000)
+    args = ap.parse_args()
+
+    if args.instance:
+        inst = attach(args.instance)
+    else:
+        instance_down(INSTANCE, purge=True)
+        inst = instance_up(INSTANCE, 2, "--set", "test_services=true", "--set",
+                           "shard_ring_mb=64", "--set", "mem_mb=2048")
+    body_path = "/tmp/spate-bench-tls-%d.json" % args.records
+    name = "bench-tls-%d" % int(time.time())
+    plain, tls = "http://%s/" % inst.ipv4, "https://%s/" % inst.ipv4
+    try:
+        ep = Endpoint(inst)
+        stream_ready(inst, name)
+        body = json.dumps({"StreamName": name, "Records": [
+            {"PartitionKey": "k%d" % i, "Data": base64.b64encode(b"x" * args.size).decode()}
+            for i in range(args.records)]})
+        with open(body_path, "w") as f:
+            f.write(body)
+        hdrs = [(k, v) for k, v in signed_headers(ep, "PutRecords", body)
+                if not k.startswith(":") and k != "content-length"]
+        base = None
+        for row, url, h1, m in (("http/1.1", plain, True, 1), ("tls h1", tls, True, 1),
+                                ("tls h2 x1", tls, False, 1),
+                                ("tls h2 x%d" % args.streams, tls, False, args.streams)):
+            rps, ok, done = h2load(inst, args, body_path, hdrs, h1, m, url=url)
+            base = base or rps
+            print("%-10s %9.0f req/s  %11.0f records/s  %8.1f MB/s  2xx %d/%d  %.2f" % (
+                row, rps, rps * args.records, rps * args.records * args.size / 1e6, ok, done,
+                rps / base))
+        print("(%d conns, %d records of %d B, %d s each; last column: ratio to cleartext "
+              "http/1.1)" % (args.conns, args.records, args.size, args.seconds))
+        c_rate, c_done = new_connections(inst, plain, args.handshakes, True)
+        t_rate, t_done = new_connections(inst, tls, args.handshakes, True)
+        print("new connections, one request each: cleartext %.0f/s (%d), TLS 1.3 full "
+              "handshakes %.0f/s (%d); ratio %.2f" % (c_rate, c_done, t_rate, t_done,
+                                                      t_rate / c_rate))
+    finally:
+        if args.instance:
+            inst.rpc("kinesis", {"op": "DeleteStream", "body": {"StreamName": name}})
+        else:
+            instance_down(INSTANCE, purge=True)
+        Path(body_path).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
