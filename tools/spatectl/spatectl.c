@@ -466,6 +466,32 @@ spatectl_counters(json_t *counters)
 	}
 }
 
+/* Every leaf of obj as "prefix.key value" lines, objects descended into (non-zero only). */
+static void
+spatectl_tree(const char *prefix, json_t *obj, bool *any, const char *title)
+{
+	const char *name;
+	json_t *v;
+	char key[128], cell[SPATECTL_CELL_BYTES * 4];
+
+	json_object_foreach(obj, name, v) {
+		snprintf(key, sizeof(key), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", name);
+		if (json_is_object(v)) {
+			spatectl_tree(key, v, any, title);
+			continue;
+		}
+		if ((json_is_integer(v) && json_integer_value(v) == 0) || json_is_null(v) ||
+		    (json_is_string(v) && json_string_length(v) == 0)) {
+			continue;
+		}
+		if (!*any) {
+			printf("\n%s\n", title);
+			*any = true;
+		}
+		printf("  %-28s %s\n", key, spatectl_cell(v, cell, sizeof(cell)));
+	}
+}
+
 static void
 spatectl_render_status(json_t *res)
 {
@@ -507,6 +533,12 @@ spatectl_render_status(json_t *res)
 		       SP_ARRAY_SIZE(g_spatectl_queue_cols));
 	json_decref(queues);
 	spatectl_counters(json_object_get(dp, "counters"));
+
+	bool any = false;
+
+	/* requests, HTTP/2, TLS, subscriptions (api_conn.c's "http" object) */
+	spatectl_tree("", json_object_get(json_object_get(dp, "api"), "http"), &any,
+		      "api (summed over workers, non-zero)");
 }
 
 static void
