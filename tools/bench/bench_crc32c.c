@@ -18,6 +18,7 @@
 
 #include <zlib.h>
 
+#include "bench_rate.h"
 #include "crc32c.h"
 #include "segment.h"
 
@@ -27,19 +28,8 @@
 #define BENCH_SEG   (256u << 20) /* bytes of records in the scanned segment image, at most */
 #define BENCH_IDX   1024u
 
-typedef uint32_t (*bench_crc_fn)(uint32_t, const void *, size_t);
-
 static double g_ms_per_run = 100.0;
 static volatile uint32_t g_sink;
-
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint32_t
 bench_zlib(uint32_t crc, const void *p, size_t n)
@@ -47,30 +37,11 @@ bench_zlib(uint32_t crc, const void *p, size_t n)
 	return (uint32_t)crc32(crc, p, (uInt)n);
 }
 
-/* Best GB/s of fn over len-byte buffers. */
+/* Best GB/s of fn over len-byte buffers (bench_rate.h). */
 static double
 bench_crc(bench_crc_fn fn, const uint8_t *buf, size_t len)
 {
-	double best = 0;
-
-	for (unsigned rep = 0; rep < BENCH_REPS; rep++) {
-		double t0 = bench_now(), t;
-		uint64_t bytes = 0;
-		uint32_t c = 0;
-
-		do {
-			for (unsigned i = 0; i < 64; i++) {
-				c = fn(c, buf, len);
-			}
-			bytes += 64u * len;
-			t = bench_now() - t0;
-		} while (t * 1e3 < g_ms_per_run);
-		g_sink = c;
-		if (bytes / t / 1e9 > best) {
-			best = bytes / t / 1e9;
-		}
-	}
-	return best;
+	return bench_crc_gbps(fn, buf, len, BENCH_REPS, g_ms_per_run, &g_sink);
 }
 
 static void
