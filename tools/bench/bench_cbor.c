@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rate.h"
 #include "api_cbor.h"
 #include "api_req.h"
 #include "b64.h"
@@ -45,15 +46,6 @@ static char g_out[BENCH_BODY_MAX];
 static struct sp_api_req_put_records g_req;
 static struct sp_api_req_err g_err;
 static volatile size_t g_sink;
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void
 record_data(unsigned i, uint8_t *data)
@@ -154,24 +146,7 @@ bench_once(unsigned row)
 static double
 bench_best(void (*fn)(unsigned), unsigned arg, double ms)
 {
-	double best = 1e30;
-
-	for (unsigned r = 0; r < BENCH_REPS; r++) {
-		double t0 = now_ns(), t1;
-		unsigned calls = 0;
-
-		do {
-			for (unsigned b = 0; b < BENCH_BATCH; b++) {
-				fn(arg);
-			}
-			calls += BENCH_BATCH;
-			t1 = now_ns();
-		} while (t1 - t0 < ms * 1e6);
-		if ((t1 - t0) / calls < best) {
-			best = (t1 - t0) / calls;
-		}
-	}
-	return best;
+	return bench_best_ns(fn, arg, BENCH_REPS, BENCH_BATCH, ms);
 }
 
 /* Writers: 0 JSON PutRecords reply, 1 CBOR's, 2 JSON GetRecords reply, 3 CBOR's. */

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bench_rate.h"
 #include "api_req.h"
 #include "b64.h"
 
@@ -43,15 +44,6 @@ static struct sp_api_req_put_records g_req;
 static struct sp_api_req_err g_err;
 static volatile size_t g_sink;
 static size_t g_out_len;
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static void
 build_body(void)
@@ -125,24 +117,7 @@ bench_once(enum bench_row row)
 static double
 bench_best(void (*fn)(unsigned), unsigned arg, double ms)
 {
-	double best = 1e30;
-
-	for (unsigned r = 0; r < BENCH_REPS; r++) {
-		double t0 = now_ns(), t1;
-		unsigned calls = 0;
-
-		do {
-			for (unsigned b = 0; b < BENCH_BATCH; b++) {
-				fn(arg);
-			}
-			calls += BENCH_BATCH;
-			t1 = now_ns();
-		} while (t1 - t0 < ms * 1e6);
-		if ((t1 - t0) / calls < best) {
-			best = (t1 - t0) / calls;
-		}
-	}
-	return best;
+	return bench_best_ns(fn, arg, BENCH_REPS, BENCH_BATCH, ms);
 }
 
 static void

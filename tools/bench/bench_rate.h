@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The clock and the checksum-rate loop the CRC benchmarks share (bench_crc32c, bench_evstream):
- * programs, never tests.
+ * Clocks and timing loops the benchmarks share: the checksum-rate loop (bench_crc32c,
+ * bench_evstream) and the best-ns-per-call loop (bench_json, bench_cbor). Programs, never
+ * tests.
  */
 #ifndef SP_BENCH_RATE_H
 #define SP_BENCH_RATE_H
@@ -48,6 +49,43 @@ bench_crc_gbps(bench_crc_fn fn, const uint8_t *buf, size_t len, unsigned reps,
 		*sink = c;
 		if (bytes / t / 1e9 > best) {
 			best = bytes / t / 1e9;
+		}
+	}
+	return best;
+}
+
+/* The calling thread's CPU time in nanoseconds (a system call: read it every few calls). */
+static inline double
+bench_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * Best ns per call of fn(arg) over reps runs of about ms milliseconds of CPU time each, the
+ * clock read every batch calls.
+ */
+static inline double
+bench_best_ns(void (*fn)(unsigned), unsigned arg, unsigned reps, unsigned batch, double ms)
+{
+	double best = 1e30;
+
+	for (unsigned r = 0; r < reps; r++) {
+		double t0 = bench_cpu_ns(), t1;
+		unsigned calls = 0;
+
+		do {
+			for (unsigned b = 0; b < batch; b++) {
+				fn(arg);
+			}
+			calls += batch;
+			t1 = bench_cpu_ns();
+		} while (t1 - t0 < ms * 1e6);
+		if ((t1 - t0) / calls < best) {
+			best = (t1 - t0) / calls;
 		}
 	}
 	return best;
