@@ -226,6 +226,9 @@ conn_closed(void *app, struct sp_tcb *tcb, int reason)
 	rte_pktmbuf_free(c->in);
 	c->in = NULL;
 	sp_api_tls_release(c); /* the context reference and the queues go now */
+	if (c->owner == NULL && c->ps != NULL && c->ps->sub) {
+		sp_api_sub_drop(c); /* an HTTP/1.1 subscription's client went away */
+	}
 	if (c->state == SP_API_CONN_H2) {
 		sp_api_h2_closed(c); /* its streams' exchanges, then the session */
 	}
@@ -396,6 +399,36 @@ sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len, const void *src
 
 static void conn_finish_response(struct sp_api_conn *c);
 
+static void conn_push(struct sp_api_conn *c);
+
+/*
+ * An HTTP/1.1 streamed answer has sent all it had: wait for the next piece (true), or, when
+ * it is ending, send the last chunk and then finish like any answer (false once it has left).
+ */
+static bool
+conn_stream_drained(struct sp_api_conn *c)
+{
+	static const char last[] = "0\r\n\r\n";
+
+	if (!c->ps->stream_end) {
+		c->state = SP_API_CONN_STREAM;
+		return true;
+	}
+	if (!c->ps->last_sent) {
+		c->ps->last_sent = true;
+		c->out = last;
+		c->out_len = sizeof(last) - 1;
+		conn_push(c);
+		return true;
+	}
+	if (c->ps->sub) {
+		sp_api_sub_drop(c);
+	}
+	c->ps->streaming = false;
+	c->ps = NULL; /* the connection serves plain requests again */
+	return false;
+}
+
 /* Hand as much of the response to TCP as its send buffer takes. */
 static void
 conn_push(struct sp_api_conn *c)
@@ -424,6 +457,9 @@ conn_push(struct sp_api_conn *c)
 		c->out_len -= n;
 	}
 	if (c->out_len == 0 && c->tcb != NULL) {
+		if (c->ps != NULL && c->ps->streaming && conn_stream_drained(c)) {
+			return;
+		}
 		conn_finish_response(c);
 	}
 }
@@ -550,6 +586,30 @@ conn_write_head(struct sp_api_conn *c, uint16_t status, const char *ctype, uint3
 	return (size_t)n;
 }
 
+/* The head of a streamed HTTP/1.1 answer: 200, chunked, kept alive after its last chunk. */
+static size_t
+conn_write_stream_head(struct sp_api_conn *c, char *out, size_t cap)
+{
+	struct sp_api *api = c->api;
+	char date[64], rid[SP_API_REQUEST_ID_BYTES];
+	int n;
+
+	sp_api_request_id(api, rid);
+	sp_http_format_date((int64_t)(sp_api_now_ms(api) / 1000u), date, sizeof(date));
+	n = snprintf(out, cap,
+		     "HTTP/1.1 200 OK\r\n"
+		     "x-amzn-RequestId: %s\r\n"
+		     "Content-Type: %s\r\n"
+		     "Transfer-Encoding: chunked\r\n"
+		     "Date: %s\r\n"
+		     "%s%s"
+		     "\r\n",
+		     rid, c->ps->stream_ctype, date, c->close_after ? "Connection: close\r\n" : "",
+		     c->cors ? CONN_CORS_HEADERS : "");
+	SP_VERIFY(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
 static void
 conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_kerr kerr,
 	     const char *body, uint32_t len)
@@ -610,6 +670,74 @@ sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctype, co
 		return;
 	}
 	conn_respond(c, status, ctype, SP_KERR_NONE, body, len);
+}
+
+void
+sp_api_conn_stream_begin(struct sp_api_conn *c, const char *ctype)
+{
+	if (c->owner != NULL) {
+		sp_api_h2_stream_begin(c, ctype);
+		return;
+	}
+	SP_VERIFY(c->ps != NULL && c->tcb != NULL);
+	c->ps->streaming = true;
+	c->ps->stream_end = false;
+	c->ps->head_pending = true;
+	c->ps->last_sent = false;
+	c->ps->stream_ctype = ctype;
+	c->out = NULL;
+	c->out_len = 0;
+	c->state = SP_API_CONN_STREAM;
+}
+
+void
+sp_api_conn_stream_push(struct sp_api_conn *c, char *msg, uint32_t len)
+{
+	char chunk[16];
+	int n;
+
+	if (c->owner != NULL) {
+		c->out = msg;
+		c->out_len = len;
+		sp_api_h2_stream_push(c);
+		return;
+	}
+	SP_VERIFY(c->ps != NULL && c->ps->streaming && c->out_len == 0);
+	n = snprintf(chunk, sizeof(chunk), "%x\r\n", len);
+	SP_VERIFY(n > 0 && (size_t)n < sizeof(chunk));
+	memcpy(msg + len, "\r\n", 2);
+	msg -= n;
+	memcpy(msg, chunk, (size_t)n);
+	len += (uint32_t)n + 2;
+	if (c->ps->head_pending) {
+		/* the head, then the first chunk: one piece */
+		char head[SP_API_RESP_HEAD_BYTES];
+		size_t hlen = conn_write_stream_head(c, head, sizeof(head));
+
+		SP_VERIFY(hlen + (size_t)n <= SP_API_STREAM_ROOM);
+		msg -= hlen;
+		memcpy(msg, head, hlen);
+		len += (uint32_t)hlen;
+		c->ps->head_pending = false;
+	}
+	c->out = msg;
+	c->out_len = len;
+	c->state = SP_API_CONN_SEND;
+	conn_push(c);
+}
+
+void
+sp_api_conn_stream_end(struct sp_api_conn *c)
+{
+	if (c->owner != NULL) {
+		sp_api_h2_stream_end(c);
+		return;
+	}
+	c->ps->stream_end = true;
+	if (c->state == SP_API_CONN_STREAM && c->out_len == 0 && c->tcb != NULL) {
+		c->state = SP_API_CONN_SEND;
+		conn_push(c); /* nothing queued: the last chunk now */
+	}
 }
 
 void

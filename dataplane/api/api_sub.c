@@ -23,9 +23,8 @@
  * (`:event-type`, `:content-type`, `:message-type`, strings), payload, CRC-32 of everything
  * before it, by dataplane/evstream (its PCLMULQDQ CRC-32 where the CPU has it).
  *
- * Not yet: positions older than the ring (the store's records) — a subscription starting or
- * falling behind there ends with an InternalFailure event rather than skipping records; and
- * SubscribeToShard over HTTP/1.1 (answered with a 400: the SDKs use HTTP/2 for it).
+ * Over HTTP/2 each event is DATA on the stream; over HTTP/1.1 (boto3) the answer is chunked,
+ * one event per chunk (api_conn.c's streaming).
  */
 #include <string.h>
 
@@ -103,9 +102,9 @@ sub_queue(struct sp_api_conn *x, size_t plen, const char *event_type, const char
 	uint32_t len;
 	uint8_t *msg = sub_frame((uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES, plen, hdr, &len);
 
-	x->out = (const char *)msg;
-	x->out_len = len;
-	sp_api_h2_stream_push(x);
+	/* HTTP/1.1 puts the chunk size (and the head, the first time) in front */
+	SP_VERIFY(msg - (uint8_t *)x->buf.p >= (ptrdiff_t)SP_API_STREAM_ROOM);
+	sp_api_conn_stream_push(x, (char *)msg, len);
 }
 
 /* Payloads go where GetRecords writes its answer (the cold path's layout too). */
@@ -118,7 +117,7 @@ sub_payload(struct sp_api_conn *x)
 static size_t
 sub_payload_cap(const struct sp_api_conn *x)
 {
-	return x->buf.cap - SP_API_RESP_HEAD_BYTES - SP_EVS_TRAILER_BYTES;
+	return x->buf.cap - SP_API_RESP_HEAD_BYTES - SP_EVS_TRAILER_BYTES - 2; /* + chunk's CRLF */
 }
 
 /* An exception event (`:exception-type`), then the end of the stream. */
@@ -136,7 +135,7 @@ sub_fail(struct sp_api_conn *x, enum sp_kerr kerr, const char *message)
 	SP_VERIFY(n > 0);
 	x->api->cnt.sub_failed++;
 	sub_queue(x, (size_t)n, sp_kerr_table[kerr].type, "exception", ":exception-type");
-	sp_api_h2_stream_end(x);
+	sp_api_conn_stream_end(x);
 }
 
 /* ---- the 5-second rule ---- */
@@ -482,11 +481,6 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	    !sub_start_pos(x, &r, st, sh, &pos, &last)) {
 		return;
 	}
-	if (x->owner == NULL) {
-		sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT,
-				     "SubscribeToShard is served over HTTP/2 only.", false);
-		return;
-	}
 	if (api->nsubs == SP_API_SUBS_MAX) {
 		sp_api_respond_error(x, SP_KERR_LIMIT_EXCEEDED,
 				     "Too many subscriptions on this endpoint; retry later.",
@@ -516,10 +510,15 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	s->beat_ms = x->req.now_ms;
 	s->claim_key = key;
 	s->claim_gen = gen;
+	if (x->owner == NULL) {
+		/* HTTP/1.1 (boto3): the slot's streaming state, as an h2 stream's */
+		x->ps = &api->h2_pseudo[x->idx];
+		memset(x->ps, 0, sizeof(*x->ps));
+	}
 	x->ps->sub = true;
 	api->cnt.subscriptions++;
 	api->cnt.responses_2xx++;
-	sp_api_h2_stream_begin(x, SUB_CT_EVENTSTREAM);
+	sp_api_conn_stream_begin(x, SUB_CT_EVENTSTREAM);
 	memcpy(sub_payload(x), "{}", 2);
 	sub_queue(x, 2, "initial-response", "event", ":event-type");
 }
@@ -572,7 +571,7 @@ sub_fetched(struct sp_api_conn *x)
 
 	SP_VERIFY(s != NULL && x->ps->fetching && x->state == SP_API_CONN_ASYNC);
 	x->ps->fetching = false;
-	x->state = SP_API_CONN_SEND;
+	x->state = x->owner != NULL ? SP_API_CONN_SEND : SP_API_CONN_STREAM;
 	return s;
 }
 
@@ -597,7 +596,7 @@ sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_
 	x->api->cnt.sub_events++;
 	sub_queue(x, len, "SubscribeToShardEvent", "event", ":event-type");
 	if (end) {
-		sp_api_h2_stream_end(x);
+		sp_api_conn_stream_end(x);
 	}
 }
 
@@ -702,7 +701,7 @@ sp_api_sub_poll(struct sp_api *api)
 				 "Another subscription for this consumer and shard took over.");
 			work++;
 		} else if (now >= s->deadline_ms) {
-			sp_api_h2_stream_end(x); /* five minutes: the client subscribes again */
+			sp_api_conn_stream_end(x); /* five minutes: the client subscribes again */
 			work++;
 		} else if (cat != NULL && sub_turn(s, cat, now)) {
 			work++;

@@ -99,6 +99,7 @@ enum sp_api_conn_state {
 	SP_API_CONN_SEND,     /* response bytes wait for send-buffer space */
 	SP_API_CONN_CLOSING,  /* FIN sent or reset: waiting for closed() */
 	SP_API_CONN_H2,	      /* an HTTP/2 connection: its streams are exchanges (api_h2.c) */
+	SP_API_CONN_STREAM,   /* HTTP/1.1 streamed answer (events) between two chunks */
 };
 
 /* An HTTP/2 stream's pseudo-header fields, kept until its request line can be written. */
@@ -117,6 +118,9 @@ struct sp_api_h2_pseudo {
 	bool streaming;	     /* an answer of events (SubscribeToShard): DATA as they come */
 	bool stream_end;     /* streaming: END_STREAM once what is queued has left */
 	bool sub;	     /* in the worker's subscription table (api_sub.c) */
+	bool head_pending;   /* HTTP/1.1 streaming: the head goes out with the first chunk */
+	bool last_sent;	     /* HTTP/1.1 streaming: the last chunk (0) is queued */
+	const char *stream_ctype; /* HTTP/1.1 streaming: the answer's Content-Type */
 	bool fetching;	     /* sub: a read of the store is out (GetRecords' cold path) */
 	char method[SP_API_H2_METHOD_MAX];
 	char path[SP_API_H2_PATH_MAX];
@@ -467,6 +471,15 @@ void sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype
 void sp_api_h2_stream_begin(struct sp_api_conn *x, const char *ctype);
 void sp_api_h2_stream_push(struct sp_api_conn *x);
 void sp_api_h2_stream_end(struct sp_api_conn *x);
+/*
+ * The same for either protocol (api_conn.c): over HTTP/1.1 the answer is chunked, the head
+ * going out with the first chunk. sp_api_conn_stream_push sends msg (len bytes, with
+ * SP_API_STREAM_ROOM bytes free before it and 2 after) as the next piece of the answer.
+ */
+#define SP_API_STREAM_ROOM 512u
+void sp_api_conn_stream_begin(struct sp_api_conn *x, const char *ctype);
+void sp_api_conn_stream_push(struct sp_api_conn *x, char *msg, uint32_t len);
+void sp_api_conn_stream_end(struct sp_api_conn *x);
 
 /* SubscribeToShard (api_sub.c): the operation, the worker's poll, and a stream gone. */
 void sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const char *body,

@@ -243,11 +243,58 @@ def test_subscribe_errors(kenv, streams):
     for (_, etype, msg), r in zip(cases, kenv.ex.run(talk)):
         assert r.status == 400 and r.headers["x-amzn-errortype"] == etype, (r.status, r.body)
         assert json.loads(r.body)["message"] == msg
-    # HTTP/1.1: refused with a reason (SDKs use HTTP/2 for SubscribeToShard)
-    r = kenv.call("SubscribeToShard", {"ConsumerARN": carn, "ShardId": "shardId-000000000000",
-                                       "StartingPosition": {"Type": "LATEST"}})
-    assert (r.status, r.headers["x-amzn-errortype"], r.json()["message"]) == (
-        400, "InvalidArgumentException", "SubscribeToShard is served over HTTP/2 only.")
+
+
+def test_subscribe_boto3_over_http1(kenv, streams):
+    """boto3 speaks HTTP/1.1: the events come as chunks of one streamed answer. Records put
+    before and during the subscription arrive once, in order; when the client closes, the
+    subscription leaves the worker's table."""
+    name = streams.create(shards=1)
+    carn = _register(kenv, name, "py")
+    c = kenv.client()
+    before = [c.put_record(StreamName=name, PartitionKey="k", Data=b"b%d" % i)["SequenceNumber"]
+              for i in range(20)]
+    s0 = _subs(kenv)
+
+    def consume():
+        cl = kenv.client()
+        r = cl.subscribe_to_shard(ConsumerARN=carn, ShardId="shardId-000000000000",
+                                  StartingPosition={"Type": "TRIM_HORIZON"})
+        got, events = [], 0
+        stream = r["EventStream"]
+        try:
+            for ev in stream:
+                e = ev.get("SubscribeToShardEvent")
+                if e is None:
+                    continue
+                events += 1
+                got += [(x["SequenceNumber"], x["Data"]) for x in e["Records"]]
+                if len(got) >= 40:
+                    break
+        finally:
+            stream.close()
+        return got, events, r["ResponseMetadata"]["HTTPHeaders"]
+
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", kenv.ex.run(consume)))
+    t.start()
+    deadline = time.time() + 20
+    while _subs(kenv)["open"] - s0["open"] < 1:
+        assert time.time() < deadline and t.is_alive(), out
+        time.sleep(0.05)
+    during = [c.put_record(StreamName=name, PartitionKey="k", Data=b"d%d" % i)["SequenceNumber"]
+              for i in range(20)]
+    t.join(30)
+    assert not t.is_alive()
+    got, events, headers = out["r"]
+    assert headers["transfer-encoding"] == "chunked"
+    assert headers["content-type"] == "application/vnd.amazon.eventstream"
+    assert [g[0] for g in got] == before + during
+    assert [g[1] for g in got] == [b"b%d" % i for i in range(20)] + [b"d%d" % i for i in range(20)]
+    deadline = time.time() + 20
+    while _subs(kenv)["open"] != s0["open"]:  # the client's close reaches the dataplane
+        assert time.time() < deadline, _subs(kenv)
+        time.sleep(0.1)
 
 
 def test_subscribe_reads_the_store_after_a_restart(fresh_name):
