@@ -74,4 +74,27 @@ void sp_api_cw_get_records_end(struct sp_cbor_w *w, const char *next, size_t nex
 			       uint64_t millis_behind, const struct sp_api_jw_child *children,
 			       unsigned nchildren);
 
+/*
+ * Bodies translated whole (api_cbor_json.c), for the operations not decoded in CBOR: control
+ * operations (spate-control speaks JSON) and SubscribeToShard's request. Members named as
+ * Kinesis timestamps (Timestamp, StreamCreationTimestamp, ConsumerCreationTimestamp,
+ * ApproximateArrivalTimestamp) carry numbers as epoch milliseconds in CBOR (tag 1) and as epoch
+ * seconds with a three-digit fraction in JSON; byte strings become base64 text; tags are
+ * dropped. Both need scratch_cap >= len (indefinite strings, unescaped strings).
+ *
+ * sp_api_cbor_to_json: one CBOR map to one JSON object. Returns the JSON length; -EINVAL (or
+ * the reader's error) when the body is not one well-formed map, or holds an unassigned simple
+ * value; -E2BIG past SP_API_JW_DEPTH_MAX levels; -ENOSPC when out is too small
+ * (SP_API_CBOR_TO_JSON_MAX(len) always suffices).
+ * sp_api_json_to_cbor: one JSON object to CBOR, maps and arrays indefinite-length (as AWS
+ * answers). Returns the CBOR length; -EINVAL not one JSON object or a number past
+ * 63 characters; -ENOSPC when out is too small (SP_API_JSON_TO_CBOR_MAX(len) suffices).
+ */
+#define SP_API_CBOR_TO_JSON_MAX(len) (9u * (size_t)(len) + 64u)
+#define SP_API_JSON_TO_CBOR_MAX(len) (4u * (size_t)(len) + 64u)
+SP_MUST_CHECK ssize_t sp_api_cbor_to_json(const char *cbor, size_t len, char *scratch,
+					  size_t scratch_cap, char *out, size_t cap);
+SP_MUST_CHECK ssize_t sp_api_json_to_cbor(const char *json, size_t len, char *scratch,
+					  size_t scratch_cap, char *out, size_t cap);
+
 #endif /* SP_API_CBOR_H */

@@ -759,15 +759,21 @@ sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *messa
 	}
 	base = (c->buf.p != NULL ? c->buf.p : conn_head_buf(c)) + SP_API_RESP_HEAD_BYTES;
 	cap = (c->buf.p != NULL ? c->buf.cap : SP_HTTP_HEAD_MAX_BYTES) - SP_API_RESP_HEAD_BYTES;
-	n = sp_api_json_write_error(base, cap, kerr, message, message != NULL ? strlen(message) : 0,
-				    message_key_upper);
+	/* a CBOR request's errors are CBOR maps (kinesis-api.md §1.4), the same members */
+	n = c->req.cbor
+		? sp_api_cbor_write_error(base, cap, kerr, message,
+					  message != NULL ? strlen(message) : 0, message_key_upper)
+		: sp_api_json_write_error(base, cap, kerr, message,
+					  message != NULL ? strlen(message) : 0, message_key_upper);
 	if (n < 0) {
 		/* a message longer than the head buffer (no body buffer held): the type alone */
-		n = sp_api_json_write_error(base, cap, kerr, NULL, 0, false);
+		n = c->req.cbor ? sp_api_cbor_write_error(base, cap, kerr, NULL, 0, false)
+				: sp_api_json_write_error(base, cap, kerr, NULL, 0, false);
 	}
 	SP_VERIFY(n > 0 && (size_t)n < cap);
-	conn_respond(c, sp_kerr_table[kerr].status, SP_KINESIS_CONTENT_TYPE_JSON, kerr, base,
-		     (uint32_t)n);
+	conn_respond(c, sp_kerr_table[kerr].status,
+		     c->req.cbor ? SP_KINESIS_CONTENT_TYPE_CBOR : SP_KINESIS_CONTENT_TYPE_JSON,
+		     kerr, base, (uint32_t)n);
 }
 
 /* A protocol-level refusal (400/408/413/431/...): a short body, then the connection ends. */

@@ -5,7 +5,9 @@
  * the connection's buffer) to the main lcore on its ctl ring and keeps serving; the answer
  * comes back on ctl_done, is written into the connection, and the message goes back to main
  * once more (release) so main frees the answer's memory — the worker never frees what main
- * allocated. Runs on the connection's worker.
+ * allocated. A CBOR request goes as it came, flagged: main translates the body to JSON and a
+ * success answer back to CBOR (api_main.c); errors are written here, in CBOR for it.
+ * Runs on the connection's worker.
  */
 #include <string.h>
 
@@ -27,6 +29,7 @@ ctl_send(struct sp_api_conn *c)
 	x->worker = (uint16_t)api->worker;
 	x->release = false;
 	x->op = c->req.op;
+	x->cbor = c->req.cbor;
 	memcpy(x->account, c->req.account, sizeof(x->account));
 	memcpy(x->region, c->req.region, sizeof(x->region));
 	x->status = 0;
@@ -93,7 +96,7 @@ ctl_answer(struct sp_api *api, struct sp_api_xctl *x)
 	} else if (c->tcb != NULL && !sp_api_conn_room(c, x->resp_len)) {
 		sp_api_respond_error(c, SP_KERR_SERVICE_UNAVAILABLE, "Retry the request.", false);
 	} else {
-		sp_api_respond(c, x->status, x->resp_body, (uint32_t)x->resp_len);
+		sp_api_respond_enc(c, x->status, x->resp_body, (uint32_t)x->resp_len);
 	}
 	x->release = true;
 	/* sized for a request and a release per connection (api_main.c): never full */

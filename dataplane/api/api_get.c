@@ -8,7 +8,10 @@
  * The MAC key and the iterator clock come from the snapshot in force: the key is control's
  * (so iterators survive a dataplane restart), and the clock is the wall clock plus the test
  * offset, used for iterator issue and expiry times and nothing else.
- * Texts are kinesalite's (../shared/reference/kinesis-api.md §3.3). Runs on worker lcores.
+ * Texts are kinesalite's (../shared/reference/kinesis-api.md §3.3). A CBOR request
+ * (c->req.cbor) is decoded by the CBOR decoders and answered by api_cbor.h's writers; a
+ * subscription's events (sp_api_sub_mode) stay JSON whatever the request was (§6.2).
+ * Runs on worker lcores.
  */
 #include <string.h>
 
@@ -17,6 +20,7 @@
 
 #include "../shard/shard_iter.h"
 #include "../shard/shard_ring.h"
+#include "api_cbor.h"
 #include "api_req.h"
 #include "api_store.h"
 #include "api_worker.h"
@@ -183,6 +187,19 @@ get_locate(struct sp_api_conn *c, const struct sp_api_cat *cat,
 	return sh;
 }
 
+/* GetShardIterator's answer {"ShardIterator":it} in the request's encoding, sent. */
+static void
+get_iterator_answer(struct sp_api_conn *c, const char *it, size_t it_len)
+{
+	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;
+	ssize_t n = c->req.cbor ? sp_api_cbor_write_shard_iterator(out, cap, it, it_len)
+				: sp_api_json_write_shard_iterator(out, cap, it, it_len);
+
+	SP_VERIFY(n > 0);
+	sp_api_respond_enc(c, 200, out, (uint32_t)n);
+}
+
 /* Seal a position into an iterator string; returns its length. */
 static size_t
 get_seal_kind(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
@@ -247,10 +264,8 @@ get_iterator_ringless(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		      const struct sp_api_req_get_shard_iterator *r, sp_u128 seq)
 {
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
-	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
 	enum sp_shard_iter_kind kind = SP_SHARD_ITER_AT;
 	sp_u128 pos;
-	ssize_t n;
 
 	switch (r->type) {
 	case SP_API_ITER_AT_SEQUENCE_NUMBER:
@@ -270,11 +285,7 @@ get_iterator_ringless(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		pos = ~(sp_u128)0;
 		break;
 	}
-	n = sp_api_json_write_shard_iterator(out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
-					     get_seal_kind(c, cat, st, sh, pos, kind, it,
-							   sizeof(it)));
-	SP_VERIFY(n > 0);
-	sp_api_respond(c, 200, out, (uint32_t)n);
+	get_iterator_answer(c, it, get_seal_kind(c, cat, st, sh, pos, kind, it, sizeof(it)));
 }
 
 void
@@ -283,7 +294,9 @@ sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		 bool by_time)
 {
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
-	struct sp_api_jw w;
+	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES;
+	size_t it_len;
 	ssize_t len;
 
 	if (sp_api_sub_mode(c)) {
@@ -291,16 +304,25 @@ sp_api_get_again(struct sp_api_conn *c, const struct sp_api_cat *cat,
 		sp_api_sub_deliver(c, NULL, 0, 0, by_time ? 0 : pos, false);
 		return;
 	}
-	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
-	sp_api_jw_get_records_begin(&w);
-	sp_api_jw_get_records_end(&w, it,
-				  get_seal_kind(c, cat, st, sh, pos,
-						by_time ? SP_SHARD_ITER_TIME : SP_SHARD_ITER_AT, it,
-						sizeof(it)),
-				  0, NULL, 0);
-	len = sp_api_jw_finish(&w);
+	it_len = get_seal_kind(c, cat, st, sh, pos, by_time ? SP_SHARD_ITER_TIME : SP_SHARD_ITER_AT,
+			       it, sizeof(it));
+	if (c->req.cbor) {
+		struct sp_cbor_w cw;
+
+		sp_cbor_w_init(&cw, (uint8_t *)out, cap);
+		sp_api_cw_get_records_begin(&cw);
+		sp_api_cw_get_records_end(&cw, it, it_len, 0, NULL, 0);
+		len = sp_cbor_w_finish(&cw);
+	} else {
+		struct sp_api_jw w;
+
+		sp_api_jw_init(&w, out, cap);
+		sp_api_jw_get_records_begin(&w);
+		sp_api_jw_get_records_end(&w, it, it_len, 0, NULL, 0);
+		len = sp_api_jw_finish(&w);
+	}
 	SP_VERIFY(len > 0);
-	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len);
+	sp_api_respond_enc(c, 200, out, (uint32_t)len);
 }
 
 void
@@ -315,6 +337,20 @@ sp_api_get_closed_end(struct sp_api_conn *c, const struct sp_api_cat *cat,
 
 	(void)cat;
 	SP_VERIFY(!sh->open);
+	if (c->req.cbor && !sp_api_sub_mode(c)) {
+		struct sp_cbor_w cw;
+
+		sp_cbor_w_init(&cw, (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES,
+			       c->buf.cap - SP_API_RESP_HEAD_BYTES);
+		sp_api_cw_get_records_begin(&cw);
+		sp_api_cw_get_records_end(&cw, NULL, 0, 0, kids,
+					  sp_api_reshard_children(st, sh, txt, kids));
+		len = sp_cbor_w_finish(&cw);
+		SP_VERIFY(len > 0);
+		api->cnt.shard_ends++;
+		sp_api_respond_enc(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)len);
+		return;
+	}
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
 	sp_api_jw_get_records_begin(&w);
 	if (sp_api_sub_mode(c)) {
@@ -345,16 +381,14 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	const struct sp_api_shard *sh;
 	struct sp_shard_pos pos = {0};
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
-	char *out = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t scap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len; /* scratch: after the body */
 	sp_u128 seq = 0;
-	int rc = 0;
-	ssize_t n;
 	bool stored = c->api->store != NULL;
 	enum sp_shard_iter_kind kind = SP_SHARD_ITER_AT;
+	int rc = (c->req.cbor ? sp_api_cbor_get_shard_iterator : sp_api_req_get_shard_iterator)(
+	    body, len, (char *)body + len, scap, &r, &err);
 
-	if (sp_api_req_get_shard_iterator(body, len, (char *)body + len,
-					  c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r,
-					  &err) != 0) {
+	if (rc != 0) {
 		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
 		return;
 	}
@@ -409,11 +443,7 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 		sp_api_respond_error(c, SP_KERR_INTERNAL_FAILURE, NULL, false);
 		return;
 	}
-	n = sp_api_json_write_shard_iterator(
-	    out, c->buf.cap - SP_API_RESP_HEAD_BYTES, it,
-	    get_seal_kind(c, cat, st, sh, pos.seq, kind, it, sizeof(it)));
-	SP_VERIFY(n > 0);
-	sp_api_respond(c, 200, out, (uint32_t)n);
+	get_iterator_answer(c, it, get_seal_kind(c, cat, st, sh, pos.seq, kind, it, sizeof(it)));
 }
 
 /* ---- GetRecords ---- */
@@ -432,7 +462,7 @@ get_deliver(struct sp_api_conn *c, uint32_t blen, const struct sp_shard_rec_view
 				   ended);
 		return;
 	}
-	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
+	sp_api_respond_enc(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, blen);
 }
 
 /* How many of the n views read fit the answer buffer once encoded. */
@@ -452,6 +482,58 @@ get_fit(const struct sp_shard_rec_view *v, unsigned n, size_t cap)
 	return k;
 }
 
+/* The view's record as the writers take it (seq: its text buffer). */
+static struct sp_api_jw_record
+get_jw_record(const struct sp_shard_rec_view *v, char *seq)
+{
+	return (struct sp_api_jw_record){
+	    .seq = seq,
+	    .seq_len = sp_u128_format(v->seq, seq),
+	    .arrival_ms = (int64_t)v->arrival_ms,
+	    .data = v->data,
+	    .data_len = v->data_len,
+	    .key = (const char *)v->key,
+	    .key_len = v->key_len,
+	    .encryption = (v->flags & SP_API_REC_SEALED) != 0 ? "KMS" : "NONE",
+	};
+}
+
+/*
+ * get_answer for a CBOR request (never a subscription's event): the same answer with
+ * api_cbor.h's writer. Every record takes fewer bytes than in JSON (raw Data, raw key), so
+ * get_fit()'s JSON sizes bound it.
+ */
+static uint32_t
+get_answer_cbor(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
+		const struct sp_api_shard *sh, const struct sp_shard_rec_view *v, unsigned n,
+		sp_u128 next, uint64_t millis_behind, size_t cap, bool ended)
+{
+	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1], seq[SP_U128_DEC_MAX + 1];
+	struct sp_cbor_w w;
+	ssize_t len;
+
+	sp_cbor_w_init(&w, (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES, cap);
+	sp_api_cw_get_records_begin(&w);
+	for (unsigned i = 0; i < n; i++) {
+		struct sp_api_jw_record r = get_jw_record(&v[i], seq);
+
+		sp_api_cw_get_records_record(&w, &r);
+	}
+	if (ended) {
+		struct sp_api_child_text txt[2];
+		struct sp_api_jw_child kids[2];
+
+		sp_api_cw_get_records_end(&w, NULL, 0, 0, kids,
+					  sp_api_reshard_children(st, sh, txt, kids));
+	} else {
+		sp_api_cw_get_records_end(&w, it, get_seal(c, cat, st, sh, next, it, sizeof(it)),
+					  millis_behind, NULL, 0);
+	}
+	len = sp_cbor_w_finish(&w);
+	SP_VERIFY(len > 0); /* get_fit() sized it */
+	return (uint32_t)len;
+}
+
 /* Encode the answer into the connection's buffer; returns its length. */
 static uint32_t
 get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_api_stream *st,
@@ -465,22 +547,19 @@ get_answer(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_
 	ssize_t len;
 
 	SP_VERIFY(cap <= c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	*ended = may_end && !sh->open && sh->ring != NULL && sp_shard_ring_ended(sh->ring, next);
+	if (c->req.cbor && !sp_api_sub_mode(c)) {
+		api->cnt.shard_ends += *ended;
+		api->cnt.records_out += n;
+		return get_answer_cbor(c, cat, st, sh, v, n, next, millis_behind, cap, *ended);
+	}
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, cap);
 	sp_api_jw_get_records_begin(&w);
 	for (unsigned i = 0; i < n; i++) {
-		struct sp_api_jw_record r = {
-		    .seq = seq,
-		    .seq_len = sp_u128_format(v[i].seq, seq),
-		    .arrival_ms = (int64_t)v[i].arrival_ms,
-		    .data = v[i].data,
-		    .data_len = v[i].data_len,
-		    .key = (const char *)v[i].key,
-		    .key_len = v[i].key_len,
-		    .encryption = (v[i].flags & SP_API_REC_SEALED) != 0 ? "KMS" : "NONE",
-		};
+		struct sp_api_jw_record r = get_jw_record(&v[i], seq);
+
 		sp_api_jw_get_records_record(&w, &r);
 	}
-	*ended = may_end && !sh->open && sh->ring != NULL && sp_shard_ring_ended(sh->ring, next);
 	if (*ended) {
 		/* a closed shard read to its end: no next iterator, its children instead */
 		struct sp_api_child_text txt[2];
@@ -546,8 +625,12 @@ sp_api_op_get_records(struct sp_api_conn *c, const struct sp_api_cat *cat, const
 	const struct sp_api_shard *sh;
 	int rc;
 
-	if (sp_api_req_get_records(body, len, (char *)body + len,
-				   c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r, &err) != 0) {
+	rc = c->req.cbor
+		 ? sp_api_cbor_get_records(body, len, (char *)body + len,
+					   c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r, &err)
+		 : sp_api_req_get_records(body, len, (char *)body + len,
+					  c->buf.cap - SP_API_RESP_HEAD_BYTES - len, &r, &err);
+	if (rc != 0) {
 		sp_api_respond_error(c, err.kerr, err.has_msg ? err.msg : NULL, err.capital_m);
 		return;
 	}

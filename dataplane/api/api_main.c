@@ -8,7 +8,9 @@
  *   - the shard-ring registry: one hugepage memzone per shard, created when a shard first
  *     appears in a snapshot, freed with the snapshot that dropped it (after its grace period);
  *   - forwarding of control operations: workers hand them over on their ctl ring, this file
- *     sends them to spate-control as kreq messages and routes each kresp back to its worker.
+ *     sends them to spate-control as kreq messages and routes each kresp back to its worker;
+ *     a CBOR request's body is translated to JSON on its way out, and a success answer back
+ *     to CBOR (api_cbor_json.c; errors the worker writes itself, in CBOR for it).
  * Runs only on the main lcore, from the service loop and the channel hooks; allocation and
  * jansson are fine here. After every snapshot it applies it tells control ("applied"), which
  * moves CREATING streams to ACTIVE: a stream is ACTIVE only once every worker can serve it.
@@ -38,6 +40,7 @@
 #include "../chan/chan.h"
 #include "../md5/md5.h"
 #include "../shard/shard_ring.h"
+#include "api_cbor.h"
 #include "api_internal.h"
 #include "api_ring.h"
 #include "api_store.h"
@@ -530,6 +533,43 @@ sp_api_ctl_fail(struct sp_api_xctl *x, enum sp_kerr kerr, const char *message)
 	x->resp_len = 0;
 }
 
+/*
+ * A body translated between CBOR and JSON (api_cbor_json.c) into memory malloc'd here: the
+ * output starts at twice the input and doubles while it does not fit, up to the bound that
+ * always does (bodies are bounded by SP_API_BODY_MAX_BYTES). 0 or a negative errno.
+ */
+static int
+main_translate(bool to_json, const char *in, size_t len, char **out, size_t *out_len)
+{
+	size_t max = to_json ? SP_API_CBOR_TO_JSON_MAX(len) : SP_API_JSON_TO_CBOR_MAX(len);
+	size_t cap = SP_MIN(max, 2u * len + 256u);
+	char *scratch = malloc(len + 1u);
+	ssize_t n = -ENOMEM;
+
+	while (scratch != NULL) {
+		char *buf = malloc(cap);
+
+		if (buf == NULL) {
+			n = -ENOMEM;
+			break;
+		}
+		n = to_json ? sp_api_cbor_to_json(in, len, scratch, len + 1u, buf, cap)
+			    : sp_api_json_to_cbor(in, len, scratch, len + 1u, buf, cap);
+		if (n >= 0) {
+			*out = buf;
+			*out_len = (size_t)n;
+			break;
+		}
+		free(buf);
+		if (n != -ENOSPC || cap == max) {
+			break;
+		}
+		cap = SP_MIN(max, 2u * cap);
+	}
+	free(scratch);
+	return n < 0 ? (int)n : 0;
+}
+
 static void
 main_ctl_answer(struct sp_api_global *g, struct sp_api_xctl *x)
 {
@@ -545,6 +585,8 @@ main_ctl_forward(struct sp_api_global *g, struct sp_chan_client *chan, struct sp
 {
 	uint64_t id = g->next_ctl_id++;
 	unsigned slot = (unsigned)(id % SP_API_CTL_INFLIGHT_MAX);
+	char *json = NULL;
+	size_t json_len = 0;
 	int rc;
 
 	if (g->inflight[slot] != NULL) {
@@ -552,10 +594,22 @@ main_ctl_forward(struct sp_api_global *g, struct sp_chan_client *chan, struct sp
 		main_ctl_answer(g, x);
 		return;
 	}
+	if (x->cbor) {
+		/* one CBOR map (the worker checked), but JSON may not hold all of it */
+		rc = main_translate(true, x->body, x->body_len, &json, &json_len);
+		if (rc != 0) {
+			sp_api_ctl_fail(
+			    x, rc == -ENOMEM ? SP_KERR_INTERNAL_FAILURE : SP_KERR_SERIALIZATION,
+			    NULL);
+			main_ctl_answer(g, x);
+			return;
+		}
+	}
 	x->id = id;
 	x->deadline_ms = now_ms + g->conf.ctl_timeout_ms;
 	rc = sp_chan_client_send_kreq(chan, id, sp_kop_table[x->op].name, x->account, x->region,
-				      x->body, x->body_len);
+				      x->cbor ? json : x->body, x->cbor ? json_len : x->body_len);
+	free(json);
 	if (rc == -EINVAL) {
 		sp_api_ctl_fail(x, SP_KERR_SERIALIZATION, NULL);
 		main_ctl_answer(g, x);
@@ -621,6 +675,18 @@ sp_api_on_kresp(struct sp_api_global *g, const json_t *msg)
 		memcpy(x->resp_body, json_string_value(body), x->resp_len);
 	} else {
 		x->resp_len = 0;
+	}
+	if (x->cbor && x->kerr == SP_KERR_NONE && x->resp_len > 0) {
+		char *cbor = NULL;
+		size_t cbor_len = 0;
+
+		if (main_translate(false, x->resp_body, x->resp_len, &cbor, &cbor_len) != 0) {
+			sp_api_ctl_fail(x, SP_KERR_INTERNAL_FAILURE, NULL);
+		} else {
+			free(x->resp_body);
+			x->resp_body = cbor;
+			x->resp_len = cbor_len;
+		}
 	}
 	main_ctl_answer(g, x);
 }

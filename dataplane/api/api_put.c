@@ -618,9 +618,13 @@ sp_api_put_decode(struct sp_api_conn *c, const char *body, uint32_t len)
 	SP_VERIFY(c->req.op == SP_KOP_PUT_RECORD || c->req.op == SP_KOP_PUT_RECORDS);
 	api->put_conn = c;
 	if (c->req.op == SP_KOP_PUT_RECORD) {
-		api->put_rc = sp_api_req_put_record(body, len, scratch, cap, &api->p1, err);
+		api->put_rc = c->req.cbor
+				  ? sp_api_cbor_put_record(body, len, scratch, cap, &api->p1, err)
+				  : sp_api_req_put_record(body, len, scratch, cap, &api->p1, err);
 	} else {
-		api->put_rc = sp_api_req_put_records(body, len, scratch, cap, &api->pr, err);
+		api->put_rc = c->req.cbor
+				  ? sp_api_cbor_put_records(body, len, scratch, cap, &api->pr, err)
+				  : sp_api_req_put_records(body, len, scratch, cap, &api->pr, err);
 	}
 	if (api->put_rc != 0 && err->kerr == SP_KERR_SERIALIZATION && !err->has_msg) {
 		api->put_conn = NULL;
@@ -896,10 +900,51 @@ put_finish_one(struct sp_api_conn *c)
 				     false);
 		return;
 	}
-	n = sp_api_json_write_put_record(out, cap, id, sp_api_format_shard_id(r->shard_index, id),
-					 seq, sp_u128_format(r->seq, seq), r->kms);
+	if (req->cbor) {
+		n = sp_api_cbor_write_put_record(out, cap, id,
+						 sp_api_format_shard_id(r->shard_index, id), seq,
+						 sp_u128_format(r->seq, seq), r->kms);
+	} else {
+		n = sp_api_json_write_put_record(out, cap, id,
+						 sp_api_format_shard_id(r->shard_index, id), seq,
+						 sp_u128_format(r->seq, seq), r->kms);
+	}
 	SP_VERIFY(n > 0);
-	sp_api_respond(c, 200, out, (uint32_t)n);
+	sp_api_respond_enc(c, 200, out, (uint32_t)n);
+}
+
+/* The PutRecords answer in CBOR, entries in request order (pos): its length. */
+static ssize_t
+put_batch_cbor(struct sp_api_conn *c, const uint16_t *pos, uint32_t failed, bool kms)
+{
+	struct sp_api_req *req = &c->req;
+	char seq[SP_U128_DEC_MAX + 1], msg[384];
+	struct sp_cbor_w w;
+	struct sp_api_shard_ids ids;
+
+	sp_api_shard_ids_init(&ids);
+	sp_cbor_w_init(&w, (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES,
+		       c->buf.cap - SP_API_RESP_HEAD_BYTES);
+	sp_api_cw_put_records_begin(&w, failed);
+	for (uint32_t k = 0; k < req->nrecs; k++) {
+		const struct sp_api_xrec *r = &req->recs[pos[k]];
+		enum sp_kerr kerr;
+
+		if (r->status == SP_API_XREC_OK) {
+			size_t id_len;
+			const char *id = sp_api_shard_ids_get(&ids, r->shard_index, &id_len);
+
+			sp_api_cw_put_records_ok(&w, id, id_len, seq, sp_u128_format(r->seq, seq));
+		} else {
+			const char *code = put_fail_code(r->status, &kerr);
+
+			sp_api_cw_put_records_fail(
+			    &w, code, strlen(code), msg,
+			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg)));
+		}
+	}
+	sp_api_cw_put_records_end(&w, kms);
+	return sp_cbor_w_finish(&w);
 }
 
 static void
@@ -921,6 +966,12 @@ put_finish_batch(struct sp_api_conn *c)
 		/* the batch's EncryptionType: KMS when its records were sealed (a batch that
 		 * straddles a StartStreamEncryption says KMS if any was) */
 		kms |= req->recs[p].status == SP_API_XREC_OK && req->recs[p].kms;
+	}
+	if (req->cbor) {
+		n = put_batch_cbor(c, pos, failed, kms);
+		SP_VERIFY(n > 0);
+		sp_api_respond_enc(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);
+		return;
 	}
 	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
 	sp_api_jw_put_records_begin(&w, failed);

@@ -3,9 +3,13 @@
  * The router: one complete HTTP request in, exactly one answer out (now or later). Checks in
  * the order the reference documents for AWS (../shared/reference/kinesis-api.md §1.7):
  * method and CORS, the operation named by X-Amz-Target, an empty body, the Content-Type, a body
- * that is not a JSON object, an unknown operation, then SigV4 — and only then the operation's
- * own decoding and validation. Data operations run on this worker; control operations go to
- * spate-control through the main lcore. Runs on the connection's worker.
+ * that is not a JSON object (CBOR: one CBOR map), an unknown operation, then SigV4 — and only
+ * then the operation's own decoding and validation. Data operations run on this worker; control
+ * operations go to spate-control through the main lcore. A request whose Content-Type is
+ * application/x-amz-cbor-1.1 sets c->req.cbor: the data operations decode it with the CBOR
+ * decoders and answer with the CBOR writers, errors included; control operations are
+ * translated on the main lcore (api_main.c); SubscribeToShard's small request is translated to
+ * JSON here (docs/internals/cbor.md). Runs on the connection's worker.
  */
 #include <string.h>
 
@@ -13,6 +17,7 @@
 #include <spate/err.h>
 
 #include "../sigv4/sigv4.h"
+#include "api_cbor.h"
 #include "api_json.h"
 #include "api_worker.h"
 
@@ -31,15 +36,22 @@ router_eq(const char *a, size_t alen, const char *lit)
 	return alen == n && memcmp(a, lit, n) == 0;
 }
 
+/* What the Content-Type names: one of the two the API serves, or neither. */
+enum router_ctype {
+	ROUTER_CTYPE_OTHER = 0,
+	ROUTER_CTYPE_JSON, /* application/x-amz-json-1.1 */
+	ROUTER_CTYPE_CBOR, /* application/x-amz-cbor-1.1 */
+};
+
 /* Content-Type: the media type before ';', spaces trimmed (reference §1.1). */
-static bool
-router_json_ctype(const struct sp_http_req *h)
+static enum router_ctype
+router_ctype(const struct sp_http_req *h)
 {
 	const char *v;
 	size_t len;
 
 	if (!sp_http_header(h, SP_HTTP_H_CONTENT_TYPE, &v, &len)) {
-		return false;
+		return ROUTER_CTYPE_OTHER;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if (v[i] == ';') {
@@ -54,7 +66,11 @@ router_json_ctype(const struct sp_http_req *h)
 		v++;
 		len--;
 	}
-	return router_eq(v, len, SP_KINESIS_CONTENT_TYPE_JSON);
+	if (router_eq(v, len, SP_KINESIS_CONTENT_TYPE_JSON)) {
+		return ROUTER_CTYPE_JSON;
+	}
+	return router_eq(v, len, SP_KINESIS_CONTENT_TYPE_CBOR) ? ROUTER_CTYPE_CBOR
+							       : ROUTER_CTYPE_OTHER;
 }
 
 /*
@@ -80,8 +96,9 @@ router_target(const struct sp_http_req *h, bool *service_op)
 }
 
 /*
- * Step 6 of the check order: the body is one valid JSON object. The scanner's scratch arena
- * is the connection buffer after the body (the buffer was sized for both).
+ * Step 6 of the check order: the body is one valid JSON object, or for CBOR one well-formed
+ * CBOR map (a tagged map is not one). The scratch arena is the connection buffer after the
+ * body (the buffer was sized for both).
  */
 static bool
 router_is_object(struct sp_api_conn *c, const char *body, uint32_t len)
@@ -90,6 +107,15 @@ router_is_object(struct sp_api_conn *c, const char *body, uint32_t len)
 	char *scratch = (char *)body + len;
 	size_t cap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len;
 
+	if (c->req.cbor) {
+		struct sp_cbor_rd rd;
+		struct sp_cbor_item it;
+
+		return sp_cbor_rd_init(&rd, (const uint8_t *)body, len, (uint8_t *)scratch, cap) ==
+			   0 &&
+		       sp_cbor_next(&rd, &it) == 1 && it.type == SP_CBOR_MAP &&
+		       sp_cbor_skip(&rd, &it) == 0 && sp_cbor_finish(&rd) == 0;
+	}
 	if (sp_api_json_init(&js, body, len, scratch, cap) != 0 ||
 	    sp_api_json_peek(&js) != SP_API_JSON_OBJECT) {
 		return false;
@@ -147,6 +173,31 @@ router_auth(struct sp_api_conn *c, const char *body, uint32_t len)
 	return true;
 }
 
+/*
+ * SubscribeToShard's request in CBOR: translated to JSON in place for api_sub.c's decoder.
+ * In the buffer: the CBOR body, the reader's scratch (as long), then the JSON, which moves to
+ * the body's place so that its own scratch (the decoder's) is again the buffer after it.
+ * false after answering (the body translates to no JSON object that fits).
+ */
+static bool
+router_sub_json(struct sp_api_conn *c, const char **body, uint32_t *len)
+{
+	char *p = c->buf.p + SP_API_RESP_HEAD_BYTES;
+	size_t room = c->buf.cap - SP_API_RESP_HEAD_BYTES;
+	ssize_t n;
+
+	SP_VERIFY(*body == p && room >= 2u * (size_t)*len);
+	n = sp_api_cbor_to_json(p, *len, p + *len, *len, p + 2u * *len, room - 2u * *len);
+	if (n < 0 || (size_t)n > room / 2u) {
+		/* not one CBOR map (checked at step 6, but for what JSON cannot hold), too big */
+		sp_api_respond_error(c, SP_KERR_SERIALIZATION, NULL, false);
+		return false;
+	}
+	memmove(p, p + 2u * *len, (size_t)n);
+	*len = (uint32_t)n;
+	return true;
+}
+
 static void
 router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t len)
 {
@@ -169,7 +220,9 @@ router_data_op(struct sp_api_conn *c, enum sp_kop op, const char *body, uint32_t
 		sp_api_op_get_records(c, cat, body, len);
 		break;
 	case SP_KOP_SUBSCRIBE_TO_SHARD:
-		sp_api_op_subscribe(c, cat, body, len);
+		if (!c->req.cbor || router_sub_json(c, &body, &len)) {
+			sp_api_op_subscribe(c, cat, body, len);
+		}
 		break;
 	default:
 		SP_VERIFY(false);
@@ -224,10 +277,14 @@ sp_api_dispatch(struct sp_api_conn *c)
 	size_t vlen;
 	bool service_op;
 	enum sp_kop op;
+	enum router_ctype ctype;
 
 	sp_http_method(h, &method, &mlen);
 	op = router_target(h, &service_op);
+	ctype = router_ctype(h);
 	c->req.op = op;
+	/* errors from here on are CBOR for a CBOR request (the empty body's included, §1.7) */
+	c->req.cbor = ctype == ROUTER_CTYPE_CBOR;
 	c->cors = sp_http_header(h, SP_HTTP_H_ORIGIN, &v, &vlen);
 	if (c->cors && router_eq(method, mlen, "OPTIONS")) {
 		router_preflight(c);
@@ -244,7 +301,7 @@ sp_api_dispatch(struct sp_api_conn *c)
 		    NULL, false);
 		return;
 	}
-	if (!router_json_ctype(h)) {
+	if (ctype == ROUTER_CTYPE_OTHER) {
 		if (!service_op) {
 			sp_api_respond_raw(c, 403, "application/xml", router_xml_denied,
 					   sizeof(router_xml_denied) - 1);

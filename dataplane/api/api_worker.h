@@ -13,6 +13,7 @@
 
 #include "../http/http.h"
 #include "../sigv4/sigv4.h"
+#include "api_cbor.h"
 #include "api_internal.h"
 #include "api_req.h"
 #include "../shard/shard_ring.h"
@@ -134,6 +135,7 @@ struct sp_api_req {
 	uint32_t pending; /* cross-core messages not yet back */
 	uint32_t nrecs;   /* PutRecord(s) entries */
 	uint64_t now_ms;  /* wall clock at dispatch */
+	bool cbor;        /* Content-Type application/x-amz-cbor-1.1: answers in CBOR */
 	uint16_t stream_len;
 	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
 	char account[16];
@@ -395,9 +397,25 @@ void sp_api_respond(struct sp_api_conn *c, uint16_t status, const char *body, ui
 /* Any content type (the XML refusals of reference §1.7). */
 void sp_api_respond_raw(struct sp_api_conn *c, uint16_t status, const char *ctype, const char *body,
 			uint32_t len);
-/* An AWS error reply: {"__type","message"} with x-amzn-ErrorType. message may be NULL. */
+/*
+ * An AWS error reply: {"__type","message"} with x-amzn-ErrorType. message may be NULL. A CBOR
+ * request (c->req.cbor) gets the same map in CBOR (api_cbor.h) and the CBOR Content-Type.
+ */
 void sp_api_respond_error(struct sp_api_conn *c, enum sp_kerr kerr, const char *message,
 			  bool message_key_upper);
+/*
+ * A success body in the request's encoding: sp_api_respond for JSON, the CBOR Content-Type
+ * when the request was CBOR (the body was written by an api_cbor.h writer).
+ */
+static inline void
+sp_api_respond_enc(struct sp_api_conn *c, uint16_t status, const char *body, uint32_t len)
+{
+	if (c->req.cbor) {
+		sp_api_respond_raw(c, status, SP_KINESIS_CONTENT_TYPE_CBOR, body, len);
+	} else {
+		sp_api_respond(c, status, body, len);
+	}
+}
 
 /* A request id (RFC 4122 version 4 form) into out (SP_API_REQUEST_ID_BYTES with its NUL). */
 #define SP_API_REQUEST_ID_BYTES 37u

@@ -75,6 +75,7 @@ struct sp_api_xctl {
 	enum sp_kop op;
 	const char *body;
 	uint32_t body_len;
+	bool cbor; /* body is CBOR: main translates it to JSON, and a 200 answer back to CBOR */
 	char account[16];
 	char region[33]; /* SP_SIGV4_REGION_MAX + 1 */
 	/* Filled by main. */

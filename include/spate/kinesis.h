@@ -18,6 +18,7 @@
 /* X-Amz-Target prefix of every operation. */
 #define SP_KINESIS_TARGET_PREFIX "Kinesis_20131202."
 #define SP_KINESIS_CONTENT_TYPE_JSON "application/x-amz-json-1.1"
+#define SP_KINESIS_CONTENT_TYPE_CBOR "application/x-amz-cbor-1.1" /* Java SDKs, KCL (§1.4) */
 
 /* ---- Limits (reference §5; every one enforced, none trusted) ---- */
 #define SP_K_RECORD_MAX_BYTES_DEFAULT (1024u * 1024u)  /* data + partition key */

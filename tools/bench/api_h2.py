@@ -8,6 +8,12 @@ with --streams concurrent streams per connection; all against one fresh instance
 the 2xx share, and h2/h1 as the ratio (issue 8's target is >= 0.8). Figures, not a test.
 
     tools/bench/api_h2.py [--seconds S] [--conns N] [--streams M] [--records R] [--size B]
+                          [--cbor] [--instance NAME]
+
+--cbor also sends the same records as an application/x-amz-cbor-1.1 body (as the Java SDK
+encodes it: indefinite map and array, Data as byte strings; needs python3-cbor2) over
+HTTP/1.1 and h2 with --streams, and prints CBOR/JSON records/s for each. --instance uses an
+instance that is already up (its stream quota is switched off too) instead of a fresh one.
 
 The request is signed once and replayed (Spate accepts a signature for 5 minutes, as AWS
 does); the stream has enough shards that the per-shard write quota is not what is measured
@@ -16,6 +22,7 @@ does); the stream has enough shards that the per-shard write quota is not what i
 import argparse
 import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 from h2client import signed_headers  # noqa: E402
-from harness import instance_down, instance_up  # noqa: E402
+from harness import attach, instance_down, instance_up  # noqa: E402
 
 INSTANCE = "spb-h2"
 
@@ -44,6 +51,18 @@ class Endpoint:
                 creds[k] = v
         self.access_key = creds["aws_access_key_id"]
         self.secret_key = creds["aws_secret_access_key"]
+
+
+def cbor_body(name, records, size):
+    """PutRecords as the Java SDK writes it: indefinite map and array, Data as bytes."""
+    import cbor2
+
+    out = b"\xbf" + cbor2.dumps("StreamName") + cbor2.dumps(name) + cbor2.dumps("Records")
+    out += b"\x9f"
+    for i in range(records):
+        out += b"\xbf" + cbor2.dumps("PartitionKey") + cbor2.dumps("k%d" % i)
+        out += cbor2.dumps("Data") + cbor2.dumps(b"x" * size) + b"\xff"
+    return out + b"\xff\xff"
 
 
 def h2load(inst, args, body_path, hdrs, h1, streams, url=None):
@@ -71,12 +90,18 @@ def main():
     ap.add_argument("--streams", type=int, default=8)
     ap.add_argument("--records", type=int, default=100)
     ap.add_argument("--size", type=int, default=100)
+    ap.add_argument("--cbor", action="store_true")
+    ap.add_argument("--instance", default=None)
     args = ap.parse_args()
 
-    instance_down(INSTANCE, purge=True)
-    inst = instance_up(INSTANCE, 2, "--set", "test_services=true", "--set", "shard_ring_mb=64",
-                       "--set", "mem_mb=2048")
-    body_path = "/tmp/spate-bench-h2-%d.json" % args.records
+    if args.instance:
+        inst = attach(args.instance)
+    else:
+        instance_down(INSTANCE, purge=True)
+        inst = instance_up(INSTANCE, 2, "--set", "test_services=true", "--set",
+                           "shard_ring_mb=64", "--set", "mem_mb=2048")
+    body_path = "/tmp/spate-bench-h2-%d-%d.json" % (os.getpid(), args.records)
+    cbor_path = "/tmp/spate-bench-h2-%d-%d.cbor" % (os.getpid(), args.records)
     try:
         ep = Endpoint(inst)
         name = "bench-h2"
@@ -109,9 +134,29 @@ def main():
               "(%d conns, %d records of %d B, %d s each)" % (
                   rows["h2 x1"] / h1, rows["h2 x%d" % args.streams] / h1, args.streams,
                   args.conns, args.records, args.size, args.seconds))
+        if args.cbor:
+            bench_cbor(inst, args, ep, name, cbor_path, rows)
     finally:
-        instance_down(INSTANCE, purge=True)
+        if not args.instance:
+            instance_down(INSTANCE, purge=True)
         Path(body_path).unlink(missing_ok=True)
+        Path(cbor_path).unlink(missing_ok=True)
+
+
+def bench_cbor(inst, args, ep, name, cbor_path, rows):
+    """The same records in a CBOR body, over HTTP/1.1 and h2 with --streams."""
+    body = cbor_body(name, args.records, args.size)
+    with open(cbor_path, "wb") as f:
+        f.write(body)
+    hdrs = [(k, v) for k, v in signed_headers(
+        ep, "PutRecords", body, {"Content-Type": "application/x-amz-cbor-1.1"})
+        if not k.startswith(":") and k != "content-length"]
+    for proto, h1, m in (("http/1.1", True, 1), ("h2 x%d" % args.streams, False, args.streams)):
+        rps, ok, done = h2load(inst, args, cbor_path, hdrs, h1, m)
+        print("%-8s %9.0f req/s  %11.0f records/s  %8.1f MB/s  2xx %d/%d  CBOR (%d B body), "
+              "CBOR/JSON %.2f" % (proto, rps, rps * args.records,
+                                  rps * args.records * args.size / 1e6, ok, done, len(body),
+                                  rps / rows[proto]))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ PKGS=(
 	# dev network and tests
 	iproute2 iputils-ping iputils-arping nftables hping3 fio procps
 	python3 python3-pytest python3-boto3 awscli
+	# CBOR request bodies in tests/integration/test_api_cbor.py and tools/bench/api_h2.py
+	python3-cbor2
 )
 
 missing=()
