@@ -285,6 +285,10 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		done += (uint32_t)rc;
 	}
 	api->cnt.records_in += done;
+	if (done > 0) {
+		/* the latency stamp (a gated ring stamps at durability instead) */
+		sp_shard_ring_stamp(sh->ring, sp_api_cycles(api));
+	}
 	if (log != NULL && done > 0) {
 		sp_api_store_feed(api, log, sh, put_frame_bytes(&x->recs[from], done, sealed));
 	}

@@ -575,6 +575,26 @@ sub_fetched(struct sp_api_conn *x)
 	return s;
 }
 
+/*
+ * The latency figure: when the event's newest record is the newest readable one, the ring's
+ * publish stamp is that record's, and now less it is how long the record took from readable
+ * to queued on this subscription (docs/internals/http2.md, "Delivery latency").
+ */
+static void
+sub_sample(struct sp_api *api, const struct sp_api_sub *s, sp_u128 last)
+{
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	const struct sp_api_stream *st = cat != NULL ? sp_api_cat_stream_by_tag(cat, s->tag) : NULL;
+	const struct sp_api_shard *sh = st != NULL ? sp_api_stream_shard(st, s->shard) : NULL;
+	uint64_t then, now;
+
+	if (sh == NULL || sh->ring == NULL || !sp_shard_ring_stamp_get(sh->ring, last, &then)) {
+		return;
+	}
+	now = sp_api_cycles(api);
+	sp_lathist_add(&api->sub_lat, now > then ? (now - then) / sp_api_cycles_per_us(api) : 0);
+}
+
 void
 sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_u128 last,
 		   sp_u128 next, bool end)
@@ -595,6 +615,9 @@ sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_
 	s->beat_ms = now;
 	x->api->cnt.sub_events++;
 	sub_queue(x, len, "SubscribeToShardEvent", "event", ":event-type");
+	if (last != 0) {
+		sub_sample(x->api, s, last);
+	}
 	if (end) {
 		sp_api_conn_stream_end(x);
 	}

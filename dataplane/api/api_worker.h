@@ -11,6 +11,7 @@
 #include <spate/kinesis.h>
 #include <spate/seqno.h>
 
+#include "../core/lathist.h"
 #include "../http/http.h"
 #include "../sigv4/sigv4.h"
 #include "api_cbor.h"
@@ -377,10 +378,15 @@ struct sp_api {
 	uint32_t held_cap;
 
 	struct sp_api_counters cnt;
+	/* SubscribeToShard: a record readable (committed, or durable) to its event queued, in us */
+	struct sp_lathist sub_lat;
 };
 
 /* Wall clock in ms through the clock seam (never a syscall). */
 uint64_t sp_api_now_ms(const struct sp_api *api);
+/* The worker clock's cycle counter, and its cycles per microsecond (at least 1). */
+uint64_t sp_api_cycles(const struct sp_api *api);
+uint64_t sp_api_cycles_per_us(const struct sp_api *api);
 
 /* Buffers. */
 bool sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out);

@@ -291,6 +291,12 @@ def test_subscribe_boto3_over_http1(kenv, streams):
     assert headers["content-type"] == "application/vnd.amazon.eventstream"
     assert [g[0] for g in got] == before + during
     assert [g[1] for g in got] == [b"b%d" % i for i in range(20)] + [b"d%d" % i for i in range(20)]
+    # the delivery-latency figure saw the live records (at least the last one put: nothing
+    # newer replaced its publish stamp); its percentiles are ordered (values are not checked:
+    # a figure, not a timed test)
+    lat = _subs(kenv)["delivery_us"]
+    assert lat["samples"] > s0["delivery_us"]["samples"], lat
+    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"], lat
     deadline = time.time() + 20
     while _subs(kenv)["open"] != s0["open"]:  # the client's close reaches the dataplane
         assert time.time() < deadline, _subs(kenv)
