@@ -27,19 +27,24 @@
  * The context: built on the main lcore at boot and on each tls_reload message, published with
  * an atomic store; the one it replaces is dropped after an RCU grace period (the workers'
  * quiescent state is between polls, and they load the pointer only at accept, where
- * sp_tls_conn_new takes its own reference). Ticket keys are drawn once at start, so tickets
- * stay valid across reloads (not across restarts: spate-control does not hand keys out yet).
+ * sp_tls_conn_new takes its own reference). Ticket keys come from spate-control (tls_keys,
+ * after every config and every rotation): the context in force is rekeyed and published the
+ * same way, so tickets survive reloads, dataplane restarts and one rotation. Until the first
+ * tls_keys arrives the context uses keys drawn at start (tickets it issues then are lost).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
 #include <spate/assert.h>
+#include <spate/chan_proto.h>
 #include <spate/err.h>
+#include <spate/hex.h>
 
 #include "../tcp/tcp.h"
 #include "../tls/tls.h"
@@ -542,7 +547,7 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 	}
 	return json_pack(
 	    "{s:b, s:i, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, "
-	    "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+	    "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:{s:s, s:b, s:I, s:I, s:I}}",
 	    "enabled", g->tls_ctx != NULL, "port", (int)g->conf.tls_port, "cert", g->tls_cert,
 	    "generation", (json_int_t)g->tls_generation, "reloads", (json_int_t)g->tls_reloads,
 	    "reload_failed", (json_int_t)g->tls_reload_failed, "last_error", g->tls_last_error,
@@ -553,7 +558,13 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 	    (json_int_t)t.tls_alpn_http11, "resumed", (json_int_t)t.tls_resumed, "alerts_sent",
 	    (json_int_t)t.tls_alerts_sent, "protocol_refused", (json_int_t)t.tls_proto_refused,
 	    "truncated", (json_int_t)t.tls_truncated, "close_notify",
-	    (json_int_t)t.tls_close_notify);
+	    (json_int_t)t.tls_close_notify, "tickets", "keys",
+	    g->tls_ticket_from_ctl ? "control" : "local", "previous_key",
+	    (int)g->tls_ticket_has_prev, "lifetime_s",
+	    (json_int_t)(g->tls_ticket_lifetime_s != 0 ? g->tls_ticket_lifetime_s
+						       : SP_TLS_TICKET_LIFETIME_S),
+	    "updates", (json_int_t)g->tls_ticket_updates, "refused",
+	    (json_int_t)g->tls_ticket_bad);
 }
 
 /* ---- the context (main lcore) ---- */
@@ -562,7 +573,11 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 static int
 tls_build(struct sp_api_global *g, const char *cert, const char *key, struct sp_tls_ctx **out)
 {
-	struct sp_tls_ticket_keys tk = {.current = g->tls_ticket_key, .previous = NULL};
+	struct sp_tls_ticket_keys tk = {
+	    .current = g->tls_ticket_key,
+	    .previous = g->tls_ticket_has_prev ? g->tls_ticket_prev : NULL,
+	    .lifetime_s = g->tls_ticket_lifetime_s,
+	};
 	struct sp_tls_ctx_params p = {
 	    .chain_path = cert,
 	    .key_path = key,
@@ -651,7 +666,8 @@ sp_api_tls_global_fini(struct sp_api_global *g)
 	g->ntls_retired = 0;
 	sp_tls_ctx_put(g->tls_ctx);
 	g->tls_ctx = NULL;
-	memset(g->tls_ticket_key, 0, sizeof(g->tls_ticket_key));
+	OPENSSL_cleanse(g->tls_ticket_key, sizeof(g->tls_ticket_key));
+	OPENSSL_cleanse(g->tls_ticket_prev, sizeof(g->tls_ticket_prev));
 }
 
 void
@@ -688,4 +704,75 @@ sp_api_on_tls_reload(struct sp_api_global *g, const json_t *msg)
 	g->tls_last_error[0] = '\0';
 	RTE_LOG(INFO, SPATE, "api: TLS context %llu from %s\n",
 		(unsigned long long)g->tls_generation, g->tls_cert);
+}
+
+/* One key of a tls_keys message: exactly 2 * SP_TLS_TICKET_KEY_LEN hex digits. */
+static bool
+tls_key_hex(const json_t *v, uint8_t *out)
+{
+	return json_is_string(v) && json_string_length(v) == 2u * SP_TLS_TICKET_KEY_LEN &&
+	       sp_hex_decode(json_string_value(v), out, SP_TLS_TICKET_KEY_LEN) == 0;
+}
+
+void
+sp_api_on_tls_keys(struct sp_api_global *g, const json_t *msg)
+{
+	const json_t *prev = json_object_get(msg, "previous");
+	const json_t *period = json_object_get(msg, "rotate_s");
+	uint8_t cur_b[SP_TLS_TICKET_KEY_LEN], prev_b[SP_TLS_TICKET_KEY_LEN];
+	struct sp_tls_ctx *ctx;
+	char err[SP_TLS_ERR_MAX];
+	int rc;
+
+	SP_STATIC_ASSERT(SP_CHAN_TLS_TICKET_KEY_LEN == SP_TLS_TICKET_KEY_LEN, "ticket key length");
+	if (!tls_key_hex(json_object_get(msg, "current"), cur_b) ||
+	    (prev != NULL && !tls_key_hex(prev, prev_b)) || !json_is_integer(period) ||
+	    json_integer_value(period) < 1 ||
+	    json_integer_value(period) > (json_int_t)SP_TLS_TICKET_LIFETIME_MAX_S ||
+	    (prev != NULL && memcmp(cur_b, prev_b, 16) == 0)) {
+		g->tls_ticket_bad++;
+		RTE_LOG(ERR, SPATE, "api: tls_keys message refused (malformed)\n");
+		goto out;
+	}
+	if (g->tls_ticket_from_ctl && memcmp(cur_b, g->tls_ticket_key, sizeof(cur_b)) == 0 &&
+	    (prev != NULL) == g->tls_ticket_has_prev &&
+	    (prev == NULL || memcmp(prev_b, g->tls_ticket_prev, sizeof(prev_b)) == 0) &&
+	    g->tls_ticket_lifetime_s == (uint32_t)json_integer_value(period)) {
+		goto out; /* the same keys again (a new hello): nothing to do */
+	}
+	memcpy(g->tls_ticket_key, cur_b, sizeof(cur_b));
+	if (prev != NULL) {
+		memcpy(g->tls_ticket_prev, prev_b, sizeof(prev_b));
+	} else {
+		OPENSSL_cleanse(g->tls_ticket_prev, sizeof(g->tls_ticket_prev));
+	}
+	g->tls_ticket_has_prev = prev != NULL;
+	g->tls_ticket_lifetime_s = (uint32_t)json_integer_value(period);
+	g->tls_ticket_from_ctl = true;
+	g->tls_ticket_updates++;
+	if (g->conf.tls_port == 0 || g->tls_ctx == NULL) {
+		goto out; /* TLS off: kept for nothing, harmless */
+	}
+	{
+		struct sp_tls_ticket_keys tk = {
+		    .current = g->tls_ticket_key,
+		    .previous = g->tls_ticket_has_prev ? g->tls_ticket_prev : NULL,
+		    .lifetime_s = g->tls_ticket_lifetime_s,
+		};
+
+		/* the main lcore is the only publisher: g->tls_ctx cannot change under us */
+		rc = sp_tls_ctx_rekey(g->tls_ctx, &tk, &ctx, err, sizeof(err));
+	}
+	if (rc != 0) {
+		g->tls_ticket_bad++;
+		snprintf(g->tls_last_error, sizeof(g->tls_last_error), "%s", err);
+		RTE_LOG(ERR, SPATE, "api: TLS ticket keys refused: %s\n", err);
+		goto out;
+	}
+	tls_publish(g, ctx);
+	RTE_LOG(INFO, SPATE, "api: TLS context %llu with control's ticket keys (%s previous)\n",
+		(unsigned long long)g->tls_generation, g->tls_ticket_has_prev ? "a" : "no");
+out:
+	OPENSSL_cleanse(cur_b, sizeof(cur_b));
+	OPENSSL_cleanse(prev_b, sizeof(prev_b));
 }

@@ -39,7 +39,8 @@
 #define SP_TLS_CHAIN_MAX         8u         /* certificates in the chain, leaf included */
 #define SP_TLS_ERR_MAX           256u  /* a buffer this size holds every set-up error in full */
 #define SP_TLS_TICKET_KEY_LEN    80u   /* name 16 + HMAC-SHA256 key 32 + AES-256 key 32 */
-#define SP_TLS_TICKET_LIFETIME_S 7200u /* a ticket is refused after this; rotate keys faster */
+#define SP_TLS_TICKET_LIFETIME_S 3600u /* default ticket lifetime: control's default rotation */
+#define SP_TLS_TICKET_LIFETIME_MAX_S 604800u /* RFC 8446 §4.6.1: 7 days at most */
 
 /* ---- Context ---- */
 
@@ -57,10 +58,14 @@
  * previous (optional) only decrypts, and a ticket opened with it is replaced by a fresh one.
  * Each key is SP_TLS_TICKET_KEY_LEN bytes: a 16-byte key name, a 32-byte HMAC-SHA256 key and
  * a 32-byte AES-256-CBC key (the ticket layout of RFC 5077 §4, which OpenSSL uses).
+ * A key seals tickets for one rotation period and opens them for two, so a ticket's lifetime
+ * must not exceed the period: lifetime_s is the period (0: SP_TLS_TICKET_LIFETIME_S; at most
+ * SP_TLS_TICKET_LIFETIME_MAX_S). OpenSSL refuses a ticket older than that (a full handshake).
  */
 struct sp_tls_ticket_keys {
 	const uint8_t *current;  /* SP_TLS_TICKET_KEY_LEN bytes */
 	const uint8_t *previous; /* SP_TLS_TICKET_KEY_LEN bytes, or NULL */
+	uint32_t lifetime_s;     /* tickets' lifetime, seconds; 0: SP_TLS_TICKET_LIFETIME_S */
 };
 
 /* What a context is built from. PEM text in memory (no NUL needed) or file paths. */
