@@ -7,7 +7,9 @@ handler (NodeHttp2Handler: HTTP/2 chosen by ALPN), curl over HTTP/2 and HTTP/1.1
 Bad input: plaintext HTTP on the TLS port (an alert record, then the end), truncated records,
 ALPN "foo" (no_application_protocol), TLS 1.1 only (protocol_version), the wrong protocol for
 the ALPN chosen (closed); after each, a normal request still works. Reload: a new certificate
-through the control method tls_reload while a connection stays open on the old one.
+through the control method tls_reload while a connection stays open on the old one. Session
+tickets: spate-control's keys (tls_tickets, mode 0600) resume a session across a dataplane
+restart and after one rotation (tls_ticket_rotate), not after two.
 testssl.sh is not run here: on the shared development machine its protocol checks alone take
 about 150 s (each probe is an openssl process); tools/tls-scan runs it against an instance.
 """
@@ -435,3 +437,61 @@ def test_reload_certificate(tls):
                    what="the original certificate back")
         shutil.rmtree(out, ignore_errors=True)
     assert _served_fingerprint(inst) == orig
+
+
+def _resume(host, ctx, session):
+    """One TLS 1.3 connection offering session (or none), one request read to the end: whether
+    the server resumed it, and the session (ticket) the connection ends with."""
+    with socket.create_connection((host, TLS_PORT), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host, session=session) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            while s.recv(65536):
+                pass
+            return s.session_reused, s.session
+
+
+def _rotate(inst):
+    before = tls_status(inst)["tickets"]["updates"]
+    r = inst.rpc("tls_ticket_rotate")
+    assert r["sent"] is True and r["rotations"] >= 1
+    wait_until(lambda: tls_status(inst)["tickets"]["updates"] == before + 1, 10,
+               what="the dataplane to install the rotated ticket keys")
+
+
+def test_session_tickets_from_control(tls):
+    inst = tls.instance
+    path = Path(inst.data_dir) / "tls_tickets"
+    assert path.stat().st_mode & 0o777 == 0o600
+    st = tls_status(inst)["tickets"]
+    assert st["keys"] == "control" and st["updates"] >= 1
+    assert st["lifetime_s"] == 3600  # the rotation period (spate-control's default)
+    ctx = ssl.create_default_context(cafile=tls.ca_bundle)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    host = inst.ipv4
+    reused, s_a = in_ns(inst, _resume, host, ctx, None)
+    assert not reused and s_a.has_ticket
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+
+    # a dataplane restart: control hands the same keys to the new process
+    inst.restart_dataplane()
+    wait_until(lambda: tls_status(inst)["tickets"]["keys"] == "control", 20,
+               what="the restarted dataplane to get the ticket keys")
+    resumed = tls_status(inst)["resumed"]
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+    assert tls_status(inst)["resumed"] == resumed + 1
+
+    # one rotation: s_a's key is the previous one, still opens it (and a fresh ticket comes)
+    _rotate(inst)
+    assert tls_status(inst)["tickets"]["previous_key"] is True
+    reused, s_b = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+    # two rotations: s_a's key is gone (a full handshake), s_b's is the previous one
+    _rotate(inst)
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert not reused
+    reused, _ = in_ns(inst, _resume, host, ctx, s_b)
+    assert reused
+    assert path.stat().st_mode & 0o777 == 0o600
+    still_works(tls)
