@@ -177,8 +177,8 @@ tickets_parse(struct sp_ctl_tickets *t, const char *text, size_t len)
 	json_t *prev = json_object_get(o, "previous");
 	int rc = -EINVAL;
 
-	if (json_is_object(o) && json_integer_value(json_object_get(o, "format")) ==
-				     TICKETS_FORMAT &&
+	if (json_is_object(o) &&
+	    json_integer_value(json_object_get(o, "format")) == TICKETS_FORMAT &&
 	    json_is_integer(at) && tickets_unhex(json_object_get(o, "current"), t->cur) == 0 &&
 	    (prev == NULL || tickets_unhex(prev, t->prev) == 0)) {
 		t->rotated_s = json_integer_value(at);
@@ -283,8 +283,7 @@ sp_ctl_tickets_tick(struct sp_ctl_tickets *t, int64_t now_s)
 }
 
 int
-sp_ctl_tickets_open(struct sp_ctl_tickets *t, const char *path, unsigned rotate_s,
-		    int64_t now_s)
+sp_ctl_tickets_open(struct sp_ctl_tickets *t, const char *path, unsigned rotate_s, int64_t now_s)
 {
 	int rc;
 
@@ -310,7 +309,7 @@ sp_ctl_tickets_open(struct sp_ctl_tickets *t, const char *path, unsigned rotate_
 		return rc;
 	}
 	if (rc == -EINVAL) {
-		SP_CTL_WARN("ticket keys: %s is not a tickets file; new keys (old tickets are lost)",
+		SP_CTL_WARN("ticket keys: %s is not a tickets file; new keys (tickets are lost)",
 			    path);
 	}
 	t->has_prev = false;

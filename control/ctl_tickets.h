@@ -26,17 +26,17 @@
 #include <spate/compiler.h>
 #include <spate/limits.h>
 
-#define SP_CTL_TICKETS_FILE_NAME     "tls_tickets"
-#define SP_CTL_TICKET_ROTATE_S_DEF   3600u   /* --tls-ticket-rotate-s default: an hour */
-#define SP_CTL_TICKET_ROTATE_S_MIN   1u      /* tests rotate fast */
-#define SP_CTL_TICKET_ROTATE_S_MAX   604800u /* a TLS 1.3 ticket lives 7 days at most (RFC 8446) */
+#define SP_CTL_TICKETS_FILE_NAME   "tls_tickets"
+#define SP_CTL_TICKET_ROTATE_S_DEF 3600u   /* --tls-ticket-rotate-s default: an hour */
+#define SP_CTL_TICKET_ROTATE_S_MIN 1u      /* tests rotate fast */
+#define SP_CTL_TICKET_ROTATE_S_MAX 604800u /* a TLS 1.3 ticket lives 7 days at most (RFC 8446) */
 
 struct sp_ctl_tickets {
 	uint8_t cur[SP_CHAN_TLS_TICKET_KEY_LEN];  /* seals and opens tickets */
 	uint8_t prev[SP_CHAN_TLS_TICKET_KEY_LEN]; /* opens only; valid when has_prev */
 	bool has_prev;
-	int64_t rotated_s; /* CLOCK_REALTIME seconds when cur became current (persisted) */
-	unsigned rotate_s; /* the period */
+	int64_t rotated_s;  /* CLOCK_REALTIME seconds when cur became current (persisted) */
+	unsigned rotate_s;  /* the period */
 	uint64_t rotations; /* since this process started */
 	char path[SP_PATH_MAX_BYTES];
 };

@@ -163,8 +163,7 @@ test_tick_and_catch_up(void **state)
 	memcpy(k2, t.cur, KEY_LEN);
 
 	/* control down for one period and a half: one rotation at open, k2 kept as previous */
-	assert_int_equal(sp_ctl_tickets_open(&r, f->path, PERIOD, T0 + PERIOD + PERIOD * 3 / 2),
-			 0);
+	assert_int_equal(sp_ctl_tickets_open(&r, f->path, PERIOD, T0 + PERIOD + PERIOD * 3 / 2), 0);
 	assert_true(r.has_prev);
 	assert_memory_equal(r.prev, k2, KEY_LEN);
 	assert_memory_not_equal(r.cur, k2, KEY_LEN);
@@ -241,9 +240,8 @@ test_message(void **state)
 	assert_string_equal(json_string_value(json_object_get(m, "msg")), SP_CHAN_MSG_TLS_KEYS);
 	assert_int_equal(json_integer_value(json_object_get(m, "rotate_s")), 7);
 	assert_null(json_object_get(m, "previous"));
-	assert_int_equal(sp_hex_decode(json_string_value(json_object_get(m, "current")), got,
-				       KEY_LEN),
-			 0);
+	assert_int_equal(
+	    sp_hex_decode(json_string_value(json_object_get(m, "current")), got, KEY_LEN), 0);
 	assert_memory_equal(got, t.cur, KEY_LEN);
 	json_decref(m);
 
@@ -251,9 +249,8 @@ test_message(void **state)
 	m = sp_ctl_tickets_msg(&t);
 	assert_non_null(m);
 	assert_int_equal(json_string_length(json_object_get(m, "previous")), 2 * KEY_LEN);
-	assert_int_equal(sp_hex_decode(json_string_value(json_object_get(m, "previous")), got,
-				       KEY_LEN),
-			 0);
+	assert_int_equal(
+	    sp_hex_decode(json_string_value(json_object_get(m, "previous")), got, KEY_LEN), 0);
 	assert_memory_equal(got, t.prev, KEY_LEN);
 	json_decref(m);
 	sp_ctl_tickets_clear(&t);
