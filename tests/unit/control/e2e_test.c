@@ -337,6 +337,12 @@ test_fake_dataplane(void **state)
 	json_t *ctl = json_object_get(res, "control");
 
 	assert_int_equal(json_integer_value(json_object_get(ctl, "chan_unknown_msgs")), 1);
+	json_t *tt = json_object_get(ctl, "tls_tickets");
+
+	assert_int_equal(json_integer_value(json_object_get(tt, "rotate_s")), 3600);
+	assert_int_equal(json_integer_value(json_object_get(tt, "rotations")), 0);
+	assert_true(json_integer_value(json_object_get(tt, "rotated_at")) > 1700000000);
+	assert_null(json_object_get(tt, "current")); /* never the keys */
 	json_decref(r);
 
 	/* A status pending when the dataplane leaves finishes with connected:false. */
