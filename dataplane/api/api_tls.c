@@ -14,8 +14,10 @@
  * a fatal error).
  *
  * Output: sp_api_conn_tx() appends plaintext mbufs to c->tls_pt; the pump gathers up to one
- * record (SP_API_TLS_RECORD) into the worker's stage buffer, encrypts it, moves the ciphertext
- * into mbufs (c->tls_ct) and hands TCP whole mbufs as its send buffer allows.
+ * record (SP_API_TLS_RECORD) into the worker's stage buffer and encrypts it; OpenSSL's
+ * ciphertext goes straight into mbufs (c->tls_ct) through the layer's sink (tls_sink; what
+ * it cannot take for want of mbufs waits in the layer and tls_take moves it later), and
+ * TCP gets whole mbufs as its send buffer allows.
  * sp_api_conn_tx_space() reports TCP's space less what is queued and the record overhead, so
  * the queues stay within about one send buffer. The pump runs on every tx, on sent() and
  * from the sweep (mbufs that were short come back).
@@ -109,6 +111,47 @@ tls_overhead(uint32_t plain)
 	return (plain / SP_API_TLS_RECORD + 1u) * API_TLS_RECORD_OVERHEAD;
 }
 
+/*
+ * The TLS layer's sink: ciphertext as OpenSSL writes it, copied into the tail of c->tls_ct
+ * (new mbufs from the worker's pool as needed). Returns the bytes taken; fewer when mbufs ran
+ * out (the rest waits in the layer; the sweep or sent() resumes).
+ */
+static size_t
+tls_sink(void *arg, const void *buf, size_t len)
+{
+	struct sp_api_conn *c = arg;
+	const uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		struct rte_mbuf *m = c->tls_ct_tail;
+		uint16_t room = m != NULL ? rte_pktmbuf_tailroom(m) : 0;
+		size_t n;
+
+		if (room == 0) {
+			m = rte_pktmbuf_alloc(c->api->pool);
+			if (m == NULL) {
+				c->api->cnt.mbuf_fail++;
+				break;
+			}
+			if (c->tls_ct_tail == NULL) {
+				c->tls_ct = m;
+			} else {
+				c->tls_ct_tail->next = m;
+			}
+			c->tls_ct_tail = m;
+			room = rte_pktmbuf_tailroom(m);
+		}
+		n = SP_MIN((size_t)room, len - done);
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len), p + done, n);
+		m->data_len = (uint16_t)(m->data_len + n);
+		m->pkt_len = m->data_len;
+		c->tls_ct_len += (uint32_t)n;
+		done += n;
+	}
+	return done;
+}
+
 /* ---- accept and release ---- */
 
 bool
@@ -134,7 +177,11 @@ sp_api_tls_accept(struct sp_api_conn *c)
 		return false;
 	}
 	c->tls = sp_tls_conn_new(ctx); /* takes its own reference: reloads cannot pull it away */
-	return c->tls != NULL;
+	if (c->tls == NULL) {
+		return false;
+	}
+	sp_tls_conn_set_sink(c->tls, tls_sink, c);
+	return true;
 }
 
 void
@@ -563,8 +610,7 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 	    (int)g->tls_ticket_has_prev, "lifetime_s",
 	    (json_int_t)(g->tls_ticket_lifetime_s != 0 ? g->tls_ticket_lifetime_s
 						       : SP_TLS_TICKET_LIFETIME_S),
-	    "updates", (json_int_t)g->tls_ticket_updates, "refused",
-	    (json_int_t)g->tls_ticket_bad);
+	    "updates", (json_int_t)g->tls_ticket_updates, "refused", (json_int_t)g->tls_ticket_bad);
 }
 
 /* ---- the context (main lcore) ---- */
