@@ -61,6 +61,7 @@
 #include "ctl_log.h"
 #include "ctl_loop.h"
 #include "ctl_streams.h"
+#include "ctl_tickets.h"
 
 /*
  * Queued bytes towards the dataplane: a few snapshots plus the kresps of a burst of forwarded
@@ -227,6 +228,15 @@ chan_hello_workers(json_t *msg)
 	return (unsigned)n;
 }
 
+/* The ticket keys in force, as a tls_keys message (none when control keeps no keys). */
+static void
+chan_send_tickets(struct sp_chan_server *srv, struct chan_conn *c)
+{
+	if (srv->ctx->tickets != NULL && !c->dead) {
+		chan_send(srv, c, sp_ctl_tickets_msg(srv->ctx->tickets));
+	}
+}
+
 static void
 chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 {
@@ -263,6 +273,7 @@ chan_on_hello(struct sp_chan_server *srv, struct chan_conn *c, json_t *msg)
 			    SP_CHAN_PROTO_VERSION, "catalog_version", (json_int_t)ver, "catalog",
 			    snap, "epoch", (json_int_t)epoch, "account", srv->account, "region",
 			    srv->region));
+	chan_send_tickets(srv, c);
 }
 
 /* Send the current snapshot as a catalog message. */
@@ -697,6 +708,8 @@ chan_consumers_fire(struct sp_ctl_ev *ev, uint32_t events)
  * dataplane's retention does. Then retry failed reshard steps, and ask the connected dataplane
  * for a load sample (chan_on_sample()).
  */
+static void chan_tickets_tick(struct sp_chan_server *srv);
+
 static void
 chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
 {
@@ -723,6 +736,7 @@ chan_sweep(struct sp_ctl_ev *ev, uint32_t events)
 		SP_CTL_ERR("retention: expiring closed shards: %s", sp_strerror(rc));
 	}
 	chan_consumers_arm(srv); /* after an error, or a clock step */
+	chan_tickets_tick(srv);  /* TLS ticket keys: a rotation every rotate_s */
 	/* reshard steps that failed at their applied are retried here */
 	if (sp_chan_server_connected(srv) && srv->applied > 0) {
 		struct sp_ctl_kctx kctx = chan_kctx(srv, srv->conn);
@@ -843,6 +857,39 @@ chan_dp_tls_reload(void *arg, const char *cert, const char *key)
 	return !c->dead;
 }
 
+/* The context's dp_tls_keys hook: the ticket keys in force to the dataplane. */
+static bool
+chan_dp_tls_keys(void *arg)
+{
+	struct sp_chan_server *srv = arg;
+	struct chan_conn *c = srv->conn;
+
+	if (c == NULL || c->dead || !c->hello) {
+		return false; /* its next hello gets them */
+	}
+	chan_send_tickets(srv, c);
+	return !c->dead;
+}
+
+/* Rotate the ticket keys when a period has passed and hand the new ones over. */
+static void
+chan_tickets_tick(struct sp_chan_server *srv)
+{
+	int rc;
+
+	if (srv->ctx->tickets == NULL) {
+		return;
+	}
+	rc = sp_ctl_tickets_tick(srv->ctx->tickets, sp_ctl_wall_s());
+	if (rc < 0) {
+		SP_CTL_ERR("ticket keys: rotation failed, the keys in force stay: %s",
+			   sp_strerror(rc));
+	} else if (rc > 0) {
+		SP_CTL_INFO("ticket keys rotated%s",
+			    chan_dp_tls_keys(srv) ? "" : " (the dataplane gets them at its hello)");
+	}
+}
+
 /* The context's dp_stats hook. */
 static int
 chan_dp_stats(void *arg, struct sp_ctl_req *req)
@@ -953,6 +1000,7 @@ sp_chan_server_open(struct sp_ctl_loop *loop, struct sp_ctl_ctx *ctx, const char
 	ctx->dp_catalog = chan_dp_catalog;
 	ctx->dp_kctx = chan_dp_kctx;
 	ctx->dp_tls_reload = chan_dp_tls_reload;
+	ctx->dp_tls_keys = chan_dp_tls_keys;
 	ctx->dp_arg = srv;
 	SP_CTL_INFO("channel socket listening at %s", path);
 	*out = srv;
@@ -1005,6 +1053,7 @@ sp_chan_server_close(struct sp_chan_server *srv)
 		srv->ctx->dp_catalog = NULL;
 		srv->ctx->dp_kctx = NULL;
 		srv->ctx->dp_tls_reload = NULL;
+		srv->ctx->dp_tls_keys = NULL;
 		srv->ctx->dp_arg = NULL;
 	}
 	sp_ctl_loop_del(srv->loop, &srv->listen_ev);

@@ -56,6 +56,7 @@ struct sp_cat;
 struct sp_ctl_kctx;
 struct sp_keyfile;
 struct sp_ctl_req;
+struct sp_ctl_tickets;
 
 /*
  * Hook through which `status` asks the dataplane for its stats. Returns 0 when the request was
@@ -89,6 +90,13 @@ typedef bool (*sp_ctl_dp_kctx_fn)(void *arg, struct sp_ctl_kctx *out);
  */
 typedef bool (*sp_ctl_dp_tls_reload_fn)(void *arg, const char *cert, const char *key);
 
+/*
+ * Hook through which `tls_ticket_rotate` hands the dataplane the ticket keys in force
+ * (ctx->tickets). Returns true when the message went out, false when no dataplane is connected
+ * (it gets them after the config that answers its next hello).
+ */
+typedef bool (*sp_ctl_dp_tls_keys_fn)(void *arg);
+
 /* Receives one serialized reply line, newline included. Must not destroy the session. */
 typedef void (*sp_ctl_out_fn)(void *arg, const char *line, size_t len);
 
@@ -109,6 +117,8 @@ struct sp_ctl_ctx {
 	sp_ctl_dp_catalog_fn dp_catalog; /* NULL: no channel (nothing to push to) */
 	sp_ctl_dp_kctx_fn dp_kctx;       /* NULL: no channel (`kinesis` answers -32603) */
 	sp_ctl_dp_tls_reload_fn dp_tls_reload; /* NULL: no channel */
+	sp_ctl_dp_tls_keys_fn dp_tls_keys;     /* NULL: no channel */
+	struct sp_ctl_tickets *tickets;        /* TLS ticket keys (ctl_tickets.h); NULL: none */
 	void *dp_arg;                    /* argument of the dp_ hooks */
 	uint64_t n_requests;	/* requests dispatched, all sessions */
 	struct sp_ctl_od od;	/* on-demand capacity: bars and the previous sample */

@@ -37,6 +37,7 @@
 #include "ctl_log.h"
 #include "ctl_reshard.h"
 #include "ctl_streams.h"
+#include "ctl_tickets.h"
 
 /* Refuse any member of params not in names[0..n); answers req and returns false on one. */
 static bool
@@ -559,4 +560,35 @@ sp_ctl_m_tls_reload(struct sp_ctl_req *req)
 		    key != NULL ? key : "in force");
 	/* the dataplane answers nothing: status shows api.http.tls.generation and last_error */
 	sp_ctl_reply(req, json_pack("{s:b}", "sent", 1));
+}
+
+void
+sp_ctl_m_tls_ticket_rotate(struct sp_ctl_req *req)
+{
+	struct sp_ctl_ctx *ctx = req->ctx;
+	bool sent;
+	int rc;
+
+	SP_VERIFY(req->method != NULL && req->method->handler == sp_ctl_m_tls_ticket_rotate);
+	if (json_object_size(req->params) != 0) {
+		sp_ctl_error(req, SP_CTL_E_INVALID_PARAMS, "tls_ticket_rotate takes no params");
+		return;
+	}
+	if (ctx->tickets == NULL) {
+		sp_ctl_error(req, SP_CTL_E_STATE, "no ticket keys");
+		return;
+	}
+	rc = sp_ctl_tickets_rotate(ctx->tickets, sp_ctl_wall_s());
+	if (rc != 0) {
+		char msg[SP_CTL_MAX_ERRMSG_BYTES];
+
+		snprintf(msg, sizeof(msg), "ticket keys: %s", sp_strerror(rc));
+		sp_ctl_error(req, SP_CTL_E_INTERNAL, msg);
+		return;
+	}
+	sent = ctx->dp_tls_keys != NULL && ctx->dp_tls_keys(ctx->dp_arg);
+	SP_CTL_INFO("ticket keys rotated on request%s", sent ? "" : " (no dataplane connected)");
+	sp_ctl_reply(req, json_pack("{s:I,s:I,s:b}", "rotated_at",
+				    (json_int_t)ctx->tickets->rotated_s, "rotations",
+				    (json_int_t)ctx->tickets->rotations, "sent", sent));
 }

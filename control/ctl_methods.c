@@ -20,6 +20,7 @@
 
 #include "catalog.h"
 #include "ctl.h"
+#include "ctl_tickets.h"
 
 static const struct sp_ctl_method g_ctl_methods[] = {
 #define SP_CTL_METHOD(name, mask, params, help) {#name, (mask), (params), (help), sp_ctl_m_##name},
@@ -134,6 +135,15 @@ ctl_status_control(struct sp_ctl_ctx *ctx)
 	json_object_set_new(o, "chan_unknown_msgs",
 			    json_integer((json_int_t)ctx->chan_unknown_msgs));
 	json_object_set_new(o, "requests", json_integer((json_int_t)ctx->n_requests));
+	if (ctx->tickets != NULL) {
+		/* when the TLS ticket keys last rotated, never the keys */
+		json_object_set_new(o, "tls_tickets",
+				    json_pack("{s:I,s:I,s:I,s:b}", "rotate_s",
+					      (json_int_t)ctx->tickets->rotate_s, "rotated_at",
+					      (json_int_t)ctx->tickets->rotated_s, "rotations",
+					      (json_int_t)ctx->tickets->rotations, "previous_key",
+					      ctx->tickets->has_prev));
+	}
 	return o;
 }
 

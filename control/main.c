@@ -50,6 +50,7 @@
 #include "ctl_loop.h"
 #include "ctl_server.h"
 #include "ctl_streams.h"
+#include "ctl_tickets.h"
 
 #define SP_CTL_PID_FILE "control.pid"
 
@@ -72,6 +73,9 @@ struct ctl_main {
 	struct sp_cat *cat;
 	struct sp_chan_server *chan;
 	struct sp_ctl_server *srv;
+	unsigned ticket_rotate_s; /* --tls-ticket-rotate-s */
+	char tickets_path[SP_PATH_MAX_BYTES];
+	struct sp_ctl_tickets tickets;
 };
 
 static void
@@ -81,7 +85,8 @@ ctl_usage(FILE *out)
 		"usage: spate-control --data-dir DIR --run-dir DIR [--name NAME] [--account ID]\n"
 		"                     [--region REGION] [--shard-limit N] [--key-file PATH]\n"
 		"                     [--balance-interval-s N] [--consumer-activate-ms N]\n"
-		"                     [--consumer-delete-ms N] [--test-services] [--verbose]\n"
+		"                     [--consumer-delete-ms N] [--tls-ticket-rotate-s N]\n"
+		"                     [--test-services] [--verbose]\n"
 		"  --data-dir DIR     catalog directory (created if missing): DIR/" SP_CAT_FILE_NAME
 		"\n"
 		"  --run-dir DIR      sockets and pid file (created if missing): " SP_CTL_SOCK_NAME
@@ -100,13 +105,17 @@ ctl_usage(FILE *out)
 		"                     default %u\n"
 		"  --consumer-delete-ms N  a deregistered consumer is DELETING this long (0-%u),\n"
 		"                     default %u\n"
+		"  --tls-ticket-rotate-s N  TLS session-ticket keys (DIR/" SP_CTL_TICKETS_FILE_NAME
+		") get a\n"
+		"                     new current key every N s (%u-%u), default %u\n"
 		"  --test-services    allow test-only methods (clock_offset_set); never in "
 		"production\n"
 		"  --verbose          debug logging\n"
 		"  --version          print the version and exit\n",
 		SP_CTL_K_SHARD_LIMIT_DEFAULT, SP_CTL_BALANCE_INTERVAL_MAX_S,
 		SP_CTL_K_CONSUMER_DELAY_MS_MAX, SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT,
-		SP_CTL_K_CONSUMER_DELAY_MS_MAX, SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT);
+		SP_CTL_K_CONSUMER_DELAY_MS_MAX, SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT,
+		SP_CTL_TICKET_ROTATE_S_MIN, SP_CTL_TICKET_ROTATE_S_MAX, SP_CTL_TICKET_ROTATE_S_DEF);
 }
 
 /* s is 1..max characters, all of them from set. */
@@ -185,6 +194,25 @@ ctl_balance_check(struct ctl_main *m, const char *arg)
 		return -EINVAL;
 	}
 	m->ctx.balance_interval_s = (unsigned)v;
+	return 0;
+}
+
+/* --tls-ticket-rotate-s: whole seconds, SP_CTL_TICKET_ROTATE_S_MIN..MAX. */
+static int
+ctl_rotate_check(struct ctl_main *m, const char *arg)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' ||
+	    v < SP_CTL_TICKET_ROTATE_S_MIN || v > SP_CTL_TICKET_ROTATE_S_MAX) {
+		fprintf(stderr, "spate-control: --tls-ticket-rotate-s must be %u-%u\n",
+			SP_CTL_TICKET_ROTATE_S_MIN, SP_CTL_TICKET_ROTATE_S_MAX);
+		return -EINVAL;
+	}
+	m->ticket_rotate_s = (unsigned)v;
 	return 0;
 }
 
@@ -323,6 +351,7 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		{"balance-interval-s", required_argument, NULL, 'b'},
 		{"consumer-activate-ms", required_argument, NULL, 'A'},
 		{"consumer-delete-ms", required_argument, NULL, 'D'},
+		{"tls-ticket-rotate-s", required_argument, NULL, 'T'},
 		{"test-services", no_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -338,7 +367,8 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 	m->kconf.region = SP_CTL_K_REGION_DEFAULT;
 	m->kconf.consumer_activate_ms = SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT;
 	m->kconf.consumer_delete_ms = SP_CTL_K_CONSUMER_DELAY_MS_DEFAULT;
-	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:b:A:D:tvVh", opts, NULL)) != -1) {
+	m->ticket_rotate_s = SP_CTL_TICKET_ROTATE_S_DEF;
+	while ((c = getopt_long(argc, argv, "d:r:n:a:g:l:k:b:A:D:T:tvVh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m->data_dir = optarg;
@@ -373,6 +403,11 @@ ctl_parse_args(struct ctl_main *m, int argc, char **argv)
 		case 'D':
 			if (ctl_delay_check("consumer-delete-ms", optarg,
 					    &m->kconf.consumer_delete_ms) != 0) {
+				return -EINVAL;
+			}
+			break;
+		case 'T':
+			if (ctl_rotate_check(m, optarg) != 0) {
 				return -EINVAL;
 			}
 			break;
@@ -443,7 +478,8 @@ ctl_start(struct ctl_main *m)
 	if ((rc = ctl_join(m->cat_path, m->data_dir, SP_CAT_FILE_NAME)) != 0 ||
 	    (rc = ctl_join(m->ctl_path, m->run_dir, SP_CTL_SOCK_NAME)) != 0 ||
 	    (rc = ctl_join(m->chan_path, m->run_dir, SP_CHAN_SOCK_NAME)) != 0 ||
-	    (rc = ctl_join(m->pid_path, m->run_dir, SP_CTL_PID_FILE)) != 0) {
+	    (rc = ctl_join(m->pid_path, m->run_dir, SP_CTL_PID_FILE)) != 0 ||
+	    (rc = ctl_join(m->tickets_path, m->data_dir, SP_CTL_TICKETS_FILE_NAME)) != 0) {
 		SP_CTL_ERR("directory paths too long (max %d bytes)", SP_PATH_MAX_BYTES);
 		return rc;
 	}
@@ -463,6 +499,12 @@ ctl_start(struct ctl_main *m)
 		return rc;
 	}
 	m->ctx.cat = m->cat;
+	rc = sp_ctl_tickets_open(&m->tickets, m->tickets_path, m->ticket_rotate_s, sp_ctl_wall_s());
+	if (rc != 0) {
+		SP_CTL_ERR("TLS ticket keys %s: %s", m->tickets_path, sp_strerror(rc));
+		return rc;
+	}
+	m->ctx.tickets = &m->tickets;
 	if (m->test_services) {
 		sp_cat_clock_offset_allow(m->cat);
 		SP_CTL_WARN("test services on: clock_offset_set is allowed (never in production)");
@@ -487,6 +529,8 @@ ctl_shutdown(struct ctl_main *m)
 	m->ctx.od.last = NULL;
 	sp_ctl_load_fini(&m->ctx.load);
 	sp_cat_close(m->cat);
+	m->ctx.tickets = NULL;
+	sp_ctl_tickets_clear(&m->tickets);
 	m->ctx.keys = NULL;
 	sp_keyfile_clear(&m->keys);
 	if (m->sig_ev.fd >= 0) {
@@ -521,10 +565,10 @@ main(int argc, char **argv)
 	m.ctx.od.split_bytes_per_s = SP_CTL_OD_BYTES_PER_S_DEFAULT;
 	SP_CTL_INFO("spate-control %s starting: name %s, data dir %s, run dir %s, account %s, "
 		    "region %s, shard limit %u, balance interval %u s (0: off), consumers CREATING "
-		    "%u ms, DELETING %u ms",
+		    "%u ms, DELETING %u ms, TLS ticket keys rotated every %u s",
 		    SPATE_VERSION, m.name, m.data_dir, m.run_dir, m.kconf.account, m.kconf.region,
 		    m.kconf.shard_limit, m.ctx.balance_interval_s, m.kconf.consumer_activate_ms,
-		    m.kconf.consumer_delete_ms);
+		    m.kconf.consumer_delete_ms, m.ticket_rotate_s);
 	rc = ctl_start(&m);
 	if (rc == 0) {
 		SP_CTL_INFO("ready");

@@ -671,6 +671,14 @@ dp_on_tls_reload(void *arg, const json_t *msg)
 	sp_api_on_tls_reload(dp->api, msg);
 }
 
+static void
+dp_on_tls_keys(void *arg, const json_t *msg)
+{
+	struct sp_dp *dp = arg;
+
+	sp_api_on_tls_keys(dp->api, msg);
+}
+
 static int
 dp_setup_api_global(struct sp_dp *dp)
 {
@@ -721,6 +729,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .on_catalog = dp_on_catalog,
 	    .on_kresp = dp_on_kresp,
 	    .on_tls_reload = dp_on_tls_reload,
+	    .on_tls_keys = dp_on_tls_keys,
 	    .on_disconnect = dp_on_disconnect,
 	    .arg = dp,
 	};

@@ -74,6 +74,13 @@ void sp_api_on_disconnect(struct sp_api_global *g);
  */
 void sp_api_on_tls_reload(struct sp_api_global *g, const json_t *msg);
 
+/*
+ * Control's tls_keys message: session-ticket keys (current, previous) and their rotation
+ * period. The context in force is rebuilt with them (sp_tls_ctx_rekey: no file is read) and
+ * published as a reload is; later reloads use them too. Main lcore.
+ */
+void sp_api_on_tls_keys(struct sp_api_global *g, const json_t *msg);
+
 /* Status for spatectl (main lcore): catalog version in force, rings, forwarding counters. */
 json_t *sp_api_status_json(const struct sp_api_global *g);
 

@@ -126,7 +126,14 @@ struct sp_api_global {
 		uint64_t token; /* rte_rcu_qsbr_start() after it was replaced */
 	} tls_retired[SP_API_TLS_RETIRE_MAX];
 	uint32_t ntls_retired;
-	uint8_t tls_ticket_key[SP_TLS_TICKET_KEY_LEN]; /* drawn at start: tickets survive reloads */
+	/* ticket keys: drawn at start, then control's (tls_keys); reloads keep them */
+	uint8_t tls_ticket_key[SP_TLS_TICKET_KEY_LEN];
+	uint8_t tls_ticket_prev[SP_TLS_TICKET_KEY_LEN]; /* valid when tls_ticket_has_prev */
+	bool tls_ticket_has_prev;
+	bool tls_ticket_from_ctl;     /* a tls_keys message arrived */
+	uint32_t tls_ticket_lifetime_s; /* control's rotation period */
+	uint64_t tls_ticket_updates;  /* tls_keys messages that changed the keys */
+	uint64_t tls_ticket_bad;      /* tls_keys messages refused */
 	char tls_cert[SP_PATH_MAX_BYTES];
 	char tls_key[SP_PATH_MAX_BYTES];
 	uint64_t tls_generation; /* contexts published: 1 at start, +1 per reload */

@@ -14,8 +14,10 @@
  * a fatal error).
  *
  * Output: sp_api_conn_tx() appends plaintext mbufs to c->tls_pt; the pump gathers up to one
- * record (SP_API_TLS_RECORD) into the worker's stage buffer, encrypts it, moves the ciphertext
- * into mbufs (c->tls_ct) and hands TCP whole mbufs as its send buffer allows.
+ * record (SP_API_TLS_RECORD) into the worker's stage buffer and encrypts it; OpenSSL's
+ * ciphertext goes straight into mbufs (c->tls_ct) through the layer's sink (tls_sink; what
+ * it cannot take for want of mbufs waits in the layer and tls_take moves it later), and
+ * TCP gets whole mbufs as its send buffer allows.
  * sp_api_conn_tx_space() reports TCP's space less what is queued and the record overhead, so
  * the queues stay within about one send buffer. The pump runs on every tx, on sent() and
  * from the sweep (mbufs that were short come back).
@@ -27,19 +29,24 @@
  * The context: built on the main lcore at boot and on each tls_reload message, published with
  * an atomic store; the one it replaces is dropped after an RCU grace period (the workers'
  * quiescent state is between polls, and they load the pointer only at accept, where
- * sp_tls_conn_new takes its own reference). Ticket keys are drawn once at start, so tickets
- * stay valid across reloads (not across restarts: spate-control does not hand keys out yet).
+ * sp_tls_conn_new takes its own reference). Ticket keys come from spate-control (tls_keys,
+ * after every config and every rotation): the context in force is rekeyed and published the
+ * same way, so tickets survive reloads, dataplane restarts and one rotation. Until the first
+ * tls_keys arrives the context uses keys drawn at start (tickets it issues then are lost).
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
 #include <spate/assert.h>
+#include <spate/chan_proto.h>
 #include <spate/err.h>
+#include <spate/hex.h>
 
 #include "../tcp/tcp.h"
 #include "../tls/tls.h"
@@ -104,6 +111,47 @@ tls_overhead(uint32_t plain)
 	return (plain / SP_API_TLS_RECORD + 1u) * API_TLS_RECORD_OVERHEAD;
 }
 
+/*
+ * The TLS layer's sink: ciphertext as OpenSSL writes it, copied into the tail of c->tls_ct
+ * (new mbufs from the worker's pool as needed). Returns the bytes taken; fewer when mbufs ran
+ * out (the rest waits in the layer; the sweep or sent() resumes).
+ */
+static size_t
+tls_sink(void *arg, const void *buf, size_t len)
+{
+	struct sp_api_conn *c = arg;
+	const uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		struct rte_mbuf *m = c->tls_ct_tail;
+		uint16_t room = m != NULL ? rte_pktmbuf_tailroom(m) : 0;
+		size_t n;
+
+		if (room == 0) {
+			m = rte_pktmbuf_alloc(c->api->pool);
+			if (m == NULL) {
+				c->api->cnt.mbuf_fail++;
+				break;
+			}
+			if (c->tls_ct_tail == NULL) {
+				c->tls_ct = m;
+			} else {
+				c->tls_ct_tail->next = m;
+			}
+			c->tls_ct_tail = m;
+			room = rte_pktmbuf_tailroom(m);
+		}
+		n = SP_MIN((size_t)room, len - done);
+		memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len), p + done, n);
+		m->data_len = (uint16_t)(m->data_len + n);
+		m->pkt_len = m->data_len;
+		c->tls_ct_len += (uint32_t)n;
+		done += n;
+	}
+	return done;
+}
+
 /* ---- accept and release ---- */
 
 bool
@@ -129,7 +177,11 @@ sp_api_tls_accept(struct sp_api_conn *c)
 		return false;
 	}
 	c->tls = sp_tls_conn_new(ctx); /* takes its own reference: reloads cannot pull it away */
-	return c->tls != NULL;
+	if (c->tls == NULL) {
+		return false;
+	}
+	sp_tls_conn_set_sink(c->tls, tls_sink, c);
+	return true;
 }
 
 void
@@ -542,7 +594,7 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 	}
 	return json_pack(
 	    "{s:b, s:i, s:s, s:I, s:I, s:I, s:s, s:I, s:I, s:I, s:I, "
-	    "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+	    "s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:I, s:I, s:I, s:{s:s, s:b, s:I, s:I, s:I}}",
 	    "enabled", g->tls_ctx != NULL, "port", (int)g->conf.tls_port, "cert", g->tls_cert,
 	    "generation", (json_int_t)g->tls_generation, "reloads", (json_int_t)g->tls_reloads,
 	    "reload_failed", (json_int_t)g->tls_reload_failed, "last_error", g->tls_last_error,
@@ -553,7 +605,12 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 	    (json_int_t)t.tls_alpn_http11, "resumed", (json_int_t)t.tls_resumed, "alerts_sent",
 	    (json_int_t)t.tls_alerts_sent, "protocol_refused", (json_int_t)t.tls_proto_refused,
 	    "truncated", (json_int_t)t.tls_truncated, "close_notify",
-	    (json_int_t)t.tls_close_notify);
+	    (json_int_t)t.tls_close_notify, "tickets", "keys",
+	    g->tls_ticket_from_ctl ? "control" : "local", "previous_key",
+	    (int)g->tls_ticket_has_prev, "lifetime_s",
+	    (json_int_t)(g->tls_ticket_lifetime_s != 0 ? g->tls_ticket_lifetime_s
+						       : SP_TLS_TICKET_LIFETIME_S),
+	    "updates", (json_int_t)g->tls_ticket_updates, "refused", (json_int_t)g->tls_ticket_bad);
 }
 
 /* ---- the context (main lcore) ---- */
@@ -562,7 +619,11 @@ sp_api_tls_status_json(const struct sp_api_global *g)
 static int
 tls_build(struct sp_api_global *g, const char *cert, const char *key, struct sp_tls_ctx **out)
 {
-	struct sp_tls_ticket_keys tk = {.current = g->tls_ticket_key, .previous = NULL};
+	struct sp_tls_ticket_keys tk = {
+	    .current = g->tls_ticket_key,
+	    .previous = g->tls_ticket_has_prev ? g->tls_ticket_prev : NULL,
+	    .lifetime_s = g->tls_ticket_lifetime_s,
+	};
 	struct sp_tls_ctx_params p = {
 	    .chain_path = cert,
 	    .key_path = key,
@@ -651,7 +712,8 @@ sp_api_tls_global_fini(struct sp_api_global *g)
 	g->ntls_retired = 0;
 	sp_tls_ctx_put(g->tls_ctx);
 	g->tls_ctx = NULL;
-	memset(g->tls_ticket_key, 0, sizeof(g->tls_ticket_key));
+	OPENSSL_cleanse(g->tls_ticket_key, sizeof(g->tls_ticket_key));
+	OPENSSL_cleanse(g->tls_ticket_prev, sizeof(g->tls_ticket_prev));
 }
 
 void
@@ -688,4 +750,75 @@ sp_api_on_tls_reload(struct sp_api_global *g, const json_t *msg)
 	g->tls_last_error[0] = '\0';
 	RTE_LOG(INFO, SPATE, "api: TLS context %llu from %s\n",
 		(unsigned long long)g->tls_generation, g->tls_cert);
+}
+
+/* One key of a tls_keys message: exactly 2 * SP_TLS_TICKET_KEY_LEN hex digits. */
+static bool
+tls_key_hex(const json_t *v, uint8_t *out)
+{
+	return json_is_string(v) && json_string_length(v) == 2u * SP_TLS_TICKET_KEY_LEN &&
+	       sp_hex_decode(json_string_value(v), out, SP_TLS_TICKET_KEY_LEN) == 0;
+}
+
+void
+sp_api_on_tls_keys(struct sp_api_global *g, const json_t *msg)
+{
+	const json_t *prev = json_object_get(msg, "previous");
+	const json_t *period = json_object_get(msg, "rotate_s");
+	uint8_t cur_b[SP_TLS_TICKET_KEY_LEN], prev_b[SP_TLS_TICKET_KEY_LEN];
+	struct sp_tls_ctx *ctx;
+	char err[SP_TLS_ERR_MAX];
+	int rc;
+
+	SP_STATIC_ASSERT(SP_CHAN_TLS_TICKET_KEY_LEN == SP_TLS_TICKET_KEY_LEN, "ticket key length");
+	if (!tls_key_hex(json_object_get(msg, "current"), cur_b) ||
+	    (prev != NULL && !tls_key_hex(prev, prev_b)) || !json_is_integer(period) ||
+	    json_integer_value(period) < 1 ||
+	    json_integer_value(period) > (json_int_t)SP_TLS_TICKET_LIFETIME_MAX_S ||
+	    (prev != NULL && memcmp(cur_b, prev_b, 16) == 0)) {
+		g->tls_ticket_bad++;
+		RTE_LOG(ERR, SPATE, "api: tls_keys message refused (malformed)\n");
+		goto out;
+	}
+	if (g->tls_ticket_from_ctl && memcmp(cur_b, g->tls_ticket_key, sizeof(cur_b)) == 0 &&
+	    (prev != NULL) == g->tls_ticket_has_prev &&
+	    (prev == NULL || memcmp(prev_b, g->tls_ticket_prev, sizeof(prev_b)) == 0) &&
+	    g->tls_ticket_lifetime_s == (uint32_t)json_integer_value(period)) {
+		goto out; /* the same keys again (a new hello): nothing to do */
+	}
+	memcpy(g->tls_ticket_key, cur_b, sizeof(cur_b));
+	if (prev != NULL) {
+		memcpy(g->tls_ticket_prev, prev_b, sizeof(prev_b));
+	} else {
+		OPENSSL_cleanse(g->tls_ticket_prev, sizeof(g->tls_ticket_prev));
+	}
+	g->tls_ticket_has_prev = prev != NULL;
+	g->tls_ticket_lifetime_s = (uint32_t)json_integer_value(period);
+	g->tls_ticket_from_ctl = true;
+	g->tls_ticket_updates++;
+	if (g->conf.tls_port == 0 || g->tls_ctx == NULL) {
+		goto out; /* TLS off: kept for nothing, harmless */
+	}
+	{
+		struct sp_tls_ticket_keys tk = {
+		    .current = g->tls_ticket_key,
+		    .previous = g->tls_ticket_has_prev ? g->tls_ticket_prev : NULL,
+		    .lifetime_s = g->tls_ticket_lifetime_s,
+		};
+
+		/* the main lcore is the only publisher: g->tls_ctx cannot change under us */
+		rc = sp_tls_ctx_rekey(g->tls_ctx, &tk, &ctx, err, sizeof(err));
+	}
+	if (rc != 0) {
+		g->tls_ticket_bad++;
+		snprintf(g->tls_last_error, sizeof(g->tls_last_error), "%s", err);
+		RTE_LOG(ERR, SPATE, "api: TLS ticket keys refused: %s\n", err);
+		goto out;
+	}
+	tls_publish(g, ctx);
+	RTE_LOG(INFO, SPATE, "api: TLS context %llu with control's ticket keys (%s previous)\n",
+		(unsigned long long)g->tls_generation, g->tls_ticket_has_prev ? "a" : "no");
+out:
+	OPENSSL_cleanse(cur_b, sizeof(cur_b));
+	OPENSSL_cleanse(prev_b, sizeof(prev_b));
 }

@@ -57,6 +57,7 @@ struct sp_chan_hooks {
 	void (*on_kresp)(void *arg, const json_t *msg);	  /* answer to a forwarded operation */
 	void (*on_disconnect)(void *arg);		  /* pending kreqs will get no answer */
 	void (*on_tls_reload)(void *arg, const json_t *msg); /* build and publish a TLS context */
+	void (*on_tls_keys)(void *arg, const json_t *msg);   /* session-ticket keys: rekey */
 	void *arg;
 };
 

@@ -224,6 +224,10 @@ sp_chan_client_handle_line(struct sp_chan_client *c, const char *line, size_t le
 		if (c->hooks.on_tls_reload != NULL) {
 			c->hooks.on_tls_reload(c->hooks.arg, msg);
 		}
+	} else if (strcmp(type, SP_CHAN_MSG_TLS_KEYS) == 0) {
+		if (c->hooks.on_tls_keys != NULL) {
+			c->hooks.on_tls_keys(c->hooks.arg, msg);
+		}
 	} else {
 		c->msgs_unknown++;
 	}

@@ -9,7 +9,8 @@
  *     built and reference-counted: a reload builds a new one and publishes it; connections
  *     opened on the old one keep it until they end.
  *   - struct sp_tls_conn: one connection. The caller feeds received ciphertext, reads
- *     plaintext, writes plaintext and takes the ciphertext to send. Its buffers are fixed at
+ *     plaintext, writes plaintext and takes the ciphertext to send (or has a sink receive it
+ *     as it is made). Its buffers are fixed at
  *     creation (SP_TLS_RX_BUF, SP_TLS_TX_BUF plus OpenSSL's own record buffers), so a peer
  *     cannot make it grow.
  *
@@ -39,7 +40,8 @@
 #define SP_TLS_CHAIN_MAX         8u         /* certificates in the chain, leaf included */
 #define SP_TLS_ERR_MAX           256u  /* a buffer this size holds every set-up error in full */
 #define SP_TLS_TICKET_KEY_LEN    80u   /* name 16 + HMAC-SHA256 key 32 + AES-256 key 32 */
-#define SP_TLS_TICKET_LIFETIME_S 7200u /* a ticket is refused after this; rotate keys faster */
+#define SP_TLS_TICKET_LIFETIME_S 3600u /* default ticket lifetime: control's default rotation */
+#define SP_TLS_TICKET_LIFETIME_MAX_S 604800u /* RFC 8446 §4.6.1: 7 days at most */
 
 /* ---- Context ---- */
 
@@ -57,10 +59,14 @@
  * previous (optional) only decrypts, and a ticket opened with it is replaced by a fresh one.
  * Each key is SP_TLS_TICKET_KEY_LEN bytes: a 16-byte key name, a 32-byte HMAC-SHA256 key and
  * a 32-byte AES-256-CBC key (the ticket layout of RFC 5077 §4, which OpenSSL uses).
+ * A key seals tickets for one rotation period and opens them for two, so a ticket's lifetime
+ * must not exceed the period: lifetime_s is the period (0: SP_TLS_TICKET_LIFETIME_S; at most
+ * SP_TLS_TICKET_LIFETIME_MAX_S). OpenSSL refuses a ticket older than that (a full handshake).
  */
 struct sp_tls_ticket_keys {
 	const uint8_t *current;  /* SP_TLS_TICKET_KEY_LEN bytes */
 	const uint8_t *previous; /* SP_TLS_TICKET_KEY_LEN bytes, or NULL */
+	uint32_t lifetime_s;     /* tickets' lifetime, seconds; 0: SP_TLS_TICKET_LIFETIME_S */
 };
 
 /* What a context is built from. PEM text in memory (no NUL needed) or file paths. */
@@ -164,11 +170,22 @@ ssize_t sp_tls_conn_read(struct sp_tls_conn *c, void *buf, size_t cap) SP_MUST_C
  */
 ssize_t sp_tls_conn_write(struct sp_tls_conn *c, const void *buf, size_t len) SP_MUST_CHECK;
 
-/* Ciphertext waiting to be sent, in bytes. */
+/* Ciphertext waiting to be sent, in bytes (what the sink did not take). */
 size_t sp_tls_conn_pending(const struct sp_tls_conn *c);
 
 /* Copy up to cap bytes of ciphertext to send into buf and drop them. Returns the count. */
 size_t sp_tls_conn_take(struct sp_tls_conn *c, void *buf, size_t cap);
+
+/*
+ * Where ciphertext goes as OpenSSL produces it (inside write, read, handshake, shutdown):
+ * sink(arg, buf, len) copies up to len bytes into the caller's own buffers (mbufs) and
+ * returns how many it took (0..len). What it does not take waits for sp_tls_conn_take()
+ * (SP_TLS_TX_BUF at most, then writes return SP_AGAIN); the sink is called only when nothing
+ * waits, so the bytes stay in order. Saves the copy through the buffer. NULL (the default):
+ * everything waits for take. The sink must not call back into the connection.
+ */
+typedef size_t (*sp_tls_sink_fn)(void *arg, const void *buf, size_t len);
+void sp_tls_conn_set_sink(struct sp_tls_conn *c, sp_tls_sink_fn sink, void *arg);
 
 /*
  * Queue close_notify (once). Returns 0, SP_AGAIN when the output is full (take and retry),

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * TLS connections (tls.h): one SSL per connection on a BIO pair. The SSL owns one end; the
- * other end ("net") is where the caller feeds received ciphertext and takes ciphertext to send.
- * A BIO pair has two fixed ring buffers, allocated with it, so the bytes parked between TCP
- * and OpenSSL are bounded (SP_TLS_RX_BUF, SP_TLS_TX_BUF) and never reallocated.
+ * TLS connections (tls.h): one SSL per connection. Input: a BIO pair; the SSL reads one end,
+ * the caller feeds received ciphertext into the other ("net"), a fixed ring of SP_TLS_RX_BUF.
+ * Output: a BIO of our own (tls_out_*) that hands each piece of ciphertext OpenSSL writes to
+ * the caller's sink (sp_tls_conn_set_sink: straight into the caller's buffers, one copy)
+ * and keeps what the sink does not take, or everything when there is no sink, in a fixed
+ * buffer of SP_TLS_TX_BUF for sp_tls_conn_take(). Nothing is reallocated after creation.
  *
  * Every OpenSSL call's outcome is folded into: bytes, SP_AGAIN (wait for input or for the
  * output to drain), 0 (peer's close_notify), -EPROTO (fatal, the alert is in the output) or
@@ -11,10 +13,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -28,17 +32,105 @@
 #define TLS_ALERT_PROTOCOL_VERSION 70
 #define TLS_ALERT_DECODE_ERROR     50
 #define TLS_CONTENT_ALERT          21
+/* The pair's other ring (the SSL's end writing) is unused: output goes through tls_out. */
+#define TLS_PAIR_UNUSED_BUF 64
 
 struct sp_tls_conn {
 	SSL *ssl;
-	BIO *net;               /* our end of the pair: feed writes here, take reads here */
-	BIO *inner;             /* the SSL's end (owned by the SSL) */
+	BIO *net;               /* our end of the input pair: feed writes here */
+	BIO *inner;             /* the SSL's end of the pair (owned by the SSL) */
+	BIO *out;               /* the SSL's output BIO (tls_out_*, owned by the SSL) */
 	struct sp_tls_ctx *ctx; /* one reference */
 	enum sp_tls_state state;
 	int alert_sent; /* -1 or the last AlertDescription */
 	int alert_received;
 	bool eof; /* sp_tls_conn_eof() was called */
+	sp_tls_sink_fn sink;
+	void *sink_arg;
+	uint32_t out_off; /* ciphertext waiting for take: out_buf[out_off, out_len) */
+	uint32_t out_len;
+	uint8_t out_buf[SP_TLS_TX_BUF];
 };
+
+/* ---- the output BIO ---- */
+
+static CRYPTO_ONCE tls_out_once = CRYPTO_ONCE_STATIC_INIT;
+static BIO_METHOD *tls_out_method; /* made once, kept for the process's life */
+
+/*
+ * OpenSSL writes a record (or part of one after a retry): the sink first, when nothing waits
+ * (order), then the buffer. Taking part is fine (OpenSSL writes the rest next); taking
+ * nothing is a retry (SSL_ERROR_WANT_WRITE: the caller takes output and writes again).
+ */
+static int
+tls_out_write(BIO *b, const char *data, int dlen)
+{
+	struct sp_tls_conn *c = BIO_get_data(b);
+	size_t len = dlen > 0 ? (size_t)dlen : 0, took = 0, room;
+
+	BIO_clear_retry_flags(b);
+	if (c->out_off == c->out_len && c->sink != NULL && len > 0) {
+		took = c->sink(c->sink_arg, data, len);
+		SP_VERIFY(took <= len);
+		c->out_off = 0;
+		c->out_len = 0;
+	}
+	room = sizeof(c->out_buf) - c->out_len;
+	if (room < len - took && c->out_off > 0) {
+		memmove(c->out_buf, c->out_buf + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+		room = sizeof(c->out_buf) - c->out_len;
+	}
+	room = SP_MIN(room, len - took);
+	memcpy(c->out_buf + c->out_len, data + took, room);
+	c->out_len += (uint32_t)room;
+	took += room;
+	if (took == 0 && len > 0) {
+		BIO_set_retry_write(b);
+		return -1;
+	}
+	return (int)took;
+}
+
+static long
+tls_out_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	const struct sp_tls_conn *c = BIO_get_data(b);
+
+	(void)num;
+	(void)ptr;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1; /* nothing is held back: taken or waiting for take */
+	case BIO_CTRL_PENDING:
+	case BIO_CTRL_WPENDING:
+		return (long)(c->out_len - c->out_off);
+	default:
+		return 0;
+	}
+}
+
+static int
+tls_out_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static void
+tls_out_method_make(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "spate tls out");
+
+	if (m != NULL &&
+	    (BIO_meth_set_write(m, tls_out_write) != 1 || BIO_meth_set_ctrl(m, tls_out_ctrl) != 1 ||
+	     BIO_meth_set_create(m, tls_out_create) != 1)) {
+		BIO_meth_free(m);
+		m = NULL;
+	}
+	tls_out_method = m;
+}
 
 /* Alerts, both ways, as OpenSSL reports them (where: SSL_CB_READ_ALERT / SSL_CB_WRITE_ALERT). */
 static void
@@ -66,16 +158,25 @@ sp_tls_conn_new(struct sp_tls_ctx *ctx)
 	}
 	c->alert_sent = -1;
 	c->alert_received = -1;
-	c->ssl = SSL_new(ctx->ssl);
-	/* The SSL's end buffers its writes (our output); ours buffers our writes (its input). */
-	if (c->ssl == NULL ||
-	    BIO_new_bio_pair(&c->inner, SP_TLS_TX_BUF, &c->net, SP_TLS_RX_BUF) != 1) {
-		SSL_free(c->ssl);
+	if (CRYPTO_THREAD_run_once(&tls_out_once, tls_out_method_make) != 1 ||
+	    tls_out_method == NULL) {
 		free(c);
 		ERR_clear_error();
 		return NULL;
 	}
-	SSL_set_bio(c->ssl, c->inner, c->inner);
+	c->ssl = SSL_new(ctx->ssl);
+	c->out = BIO_new(tls_out_method);
+	/* Our end of the pair buffers our writes (its input); the SSL's end writes nothing. */
+	if (c->ssl == NULL || c->out == NULL ||
+	    BIO_new_bio_pair(&c->inner, TLS_PAIR_UNUSED_BUF, &c->net, SP_TLS_RX_BUF) != 1) {
+		SSL_free(c->ssl);
+		BIO_free(c->out);
+		free(c);
+		ERR_clear_error();
+		return NULL;
+	}
+	BIO_set_data(c->out, c);
+	SSL_set_bio(c->ssl, c->inner, c->out);
 	SSL_set_app_data(c->ssl, c);
 	SSL_set_info_callback(c->ssl, tls_info_cb);
 	SSL_set_accept_state(c->ssl);
@@ -90,7 +191,7 @@ sp_tls_conn_free(struct sp_tls_conn *c)
 	if (c == NULL) {
 		return;
 	}
-	SSL_free(c->ssl); /* frees inner too */
+	SSL_free(c->ssl); /* frees inner and out too */
 	BIO_free(c->net);
 	sp_tls_ctx_put(c->ctx);
 	free(c);
@@ -131,7 +232,7 @@ tls_alert_unprompted(struct sp_tls_conn *c, int reason)
 {
 	uint8_t rec[7] = {TLS_CONTENT_ALERT, 0x03, 0x03, 0x00, 0x02, TLS_ALERT_FATAL, 0};
 
-	if (c->alert_sent >= 0 || BIO_number_written(c->inner) != 0) {
+	if (c->alert_sent >= 0 || BIO_number_written(c->out) != 0) {
 		return;
 	}
 	if (reason == SSL_R_HTTP_REQUEST || reason == SSL_R_HTTPS_PROXY_REQUEST ||
@@ -140,7 +241,7 @@ tls_alert_unprompted(struct sp_tls_conn *c, int reason)
 	} else {
 		rec[6] = TLS_ALERT_DECODE_ERROR;
 	}
-	if (BIO_write(c->inner, rec, sizeof(rec)) == (int)sizeof(rec)) {
+	if (BIO_write(c->out, rec, sizeof(rec)) == (int)sizeof(rec)) {
 		c->alert_sent = rec[6];
 	}
 }
@@ -256,19 +357,28 @@ sp_tls_conn_write(struct sp_tls_conn *c, const void *buf, size_t len)
 size_t
 sp_tls_conn_pending(const struct sp_tls_conn *c)
 {
-	return BIO_ctrl_pending(c->net);
+	return c->out_len - c->out_off;
 }
 
 size_t
 sp_tls_conn_take(struct sp_tls_conn *c, void *buf, size_t cap)
 {
-	int n;
+	size_t n = SP_MIN(cap, (size_t)(c->out_len - c->out_off));
 
-	if (cap == 0) {
-		return 0;
+	memcpy(buf, c->out_buf + c->out_off, n);
+	c->out_off += (uint32_t)n;
+	if (c->out_off == c->out_len) {
+		c->out_off = 0;
+		c->out_len = 0;
 	}
-	n = BIO_read(c->net, buf, (int)SP_MIN(cap, (size_t)INT_MAX));
-	return n > 0 ? (size_t)n : 0;
+	return n;
+}
+
+void
+sp_tls_conn_set_sink(struct sp_tls_conn *c, sp_tls_sink_fn sink, void *arg)
+{
+	c->sink = sink;
+	c->sink_arg = arg;
 }
 
 int

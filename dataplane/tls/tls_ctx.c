@@ -229,6 +229,9 @@ tls_set_keys(struct sp_tls_ctx *ctx, const struct sp_tls_ticket_keys *t, char *e
 	uint8_t rnd[SP_TLS_TICKET_KEY_LEN];
 
 	SP_STATIC_ASSERT(sizeof(struct tls_ticket_key) == SP_TLS_TICKET_KEY_LEN, "ticket key");
+	ctx->lifetime_s = t != NULL && t->lifetime_s != 0
+			      ? SP_MIN(t->lifetime_s, SP_TLS_TICKET_LIFETIME_MAX_S)
+			      : SP_TLS_TICKET_LIFETIME_S;
 	if (t == NULL) {
 		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 			return tls_fail(err, cap, "no randomness for ticket keys");
@@ -364,7 +367,7 @@ tls_policy(struct sp_tls_ctx *ctx, char *err, size_t cap)
 	/* Stateless tickets only: no server-side cache to lock or to grow. */
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(s, TLS_NUM_TICKETS);
-	SSL_CTX_set_timeout(s, SP_TLS_TICKET_LIFETIME_S);
+	SSL_CTX_set_timeout(s, (long)ctx->lifetime_s);
 	SSL_CTX_set_alpn_select_cb(s, tls_alpn_select, ctx);
 	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(s, tls_ticket_cb) != 1) {
 		return tls_fail(err, cap, "ticket callback refused");

@@ -29,6 +29,7 @@ struct sp_tls_ctx {
 	struct tls_ticket_key cur;
 	struct tls_ticket_key prev;
 	bool has_prev;
+	uint32_t lifetime_s; /* session (ticket) timeout */
 	unsigned flags;
 	unsigned refs; /* atomic */
 };

@@ -35,6 +35,12 @@
  *                                                              the ones in force) and publish
  *                                                              it; no answer (the outcome is
  *                                                              in the stats: api.http.tls)
+ *     {"msg":"tls_keys","current":HEX,"previous":HEX,"rotate_s":N}
+ *                                                              session-ticket keys (160 hex
+ *                                                              digits each; previous optional,
+ *                                                              opens tickets only): after every
+ *                                                              config and every rotation; the
+ *                                                              dataplane rekeys its context
  *
  * kreq/kresp: exactly one kresp per kreq, with the kreq's id echoed. status is the HTTP
  * status; type the bare error type (sp_kerr_table) or "" on success; message "" when there is
@@ -87,5 +93,9 @@
 #define SP_CHAN_MSG_KRESP "kresp"
 #define SP_CHAN_MSG_APPLIED "applied"
 #define SP_CHAN_MSG_TLS_RELOAD "tls_reload"
+#define SP_CHAN_MSG_TLS_KEYS "tls_keys"
+
+/* A session-ticket key: name 16, HMAC-SHA256 key 32, AES-256 key 32 (dataplane/tls/tls.h). */
+#define SP_CHAN_TLS_TICKET_KEY_LEN 80
 
 #endif /* SPATE_CHAN_PROTO_H */

@@ -7,9 +7,16 @@ handler (NodeHttp2Handler: HTTP/2 chosen by ALPN), curl over HTTP/2 and HTTP/1.1
 Bad input: plaintext HTTP on the TLS port (an alert record, then the end), truncated records,
 ALPN "foo" (no_application_protocol), TLS 1.1 only (protocol_version), the wrong protocol for
 the ALPN chosen (closed); after each, a normal request still works. Reload: a new certificate
-through the control method tls_reload while a connection stays open on the old one.
-testssl.sh is not run here: on the shared development machine its protocol checks alone take
-about 150 s (each probe is an openssl process); tools/tls-scan runs it against an instance.
+through the control method tls_reload while a connection stays open on the old one. Session
+tickets: spate-control's keys (tls_tickets, mode 0600) resume a session across a dataplane
+restart and after one rotation (tls_ticket_rotate), not after two.
+testssl.sh is not run here: on the shared development machine its start-up alone takes ~30 s
+and its protocol checks as long again (each probe is an openssl process); tools/tls-scan runs
+it against an instance (--quick: protocols, cipher categories, server preference). Instead,
+hand-built ClientHellos (one socket each, no openssl process, ~1 s in all) probe what testssl's
+short form would: SSLv2, SSLv3, TLS 1.0 and 1.1 are refused, and no suite of a weak category
+(NULL, anonymous, EXPORT, DES, 3DES, RC4, IDEA/SEED/Camellia/ARIA, CBC, static RSA, DHE) is
+ever chosen, while the same probe with the policy's suites gets a ServerHello.
 """
 import hashlib
 import json
@@ -17,6 +24,7 @@ import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
@@ -435,3 +443,162 @@ def test_reload_certificate(tls):
                    what="the original certificate back")
         shutil.rmtree(out, ignore_errors=True)
     assert _served_fingerprint(inst) == orig
+
+
+def _resume(host, ctx, session):
+    """One TLS 1.3 connection offering session (or none), one request read to the end: whether
+    the server resumed it, and the session (ticket) the connection ends with."""
+    with socket.create_connection((host, TLS_PORT), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host, session=session) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            while s.recv(65536):
+                pass
+            return s.session_reused, s.session
+
+
+def _rotate(inst):
+    before = tls_status(inst)["tickets"]["updates"]
+    r = inst.rpc("tls_ticket_rotate")
+    assert r["sent"] is True and r["rotations"] >= 1
+    wait_until(lambda: tls_status(inst)["tickets"]["updates"] == before + 1, 10,
+               what="the dataplane to install the rotated ticket keys")
+
+
+def test_session_tickets_from_control(tls):
+    inst = tls.instance
+    path = Path(inst.data_dir) / "tls_tickets"
+    assert path.stat().st_mode & 0o777 == 0o600
+    st = tls_status(inst)["tickets"]
+    assert st["keys"] == "control" and st["updates"] >= 1
+    assert st["lifetime_s"] == 3600  # the rotation period (spate-control's default)
+    ctx = ssl.create_default_context(cafile=tls.ca_bundle)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    host = inst.ipv4
+    reused, s_a = in_ns(inst, _resume, host, ctx, None)
+    assert not reused and s_a.has_ticket
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+
+    # a dataplane restart: control hands the same keys to the new process
+    inst.restart_dataplane()
+    wait_until(lambda: tls_status(inst)["tickets"]["keys"] == "control", 20,
+               what="the restarted dataplane to get the ticket keys")
+    resumed = tls_status(inst)["resumed"]
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+    assert tls_status(inst)["resumed"] == resumed + 1
+
+    # one rotation: s_a's key is the previous one, still opens it (and a fresh ticket comes)
+    _rotate(inst)
+    assert tls_status(inst)["tickets"]["previous_key"] is True
+    reused, s_b = in_ns(inst, _resume, host, ctx, s_a)
+    assert reused
+    # two rotations: s_a's key is gone (a full handshake), s_b's is the previous one
+    _rotate(inst)
+    reused, _ = in_ns(inst, _resume, host, ctx, s_a)
+    assert not reused
+    reused, _ = in_ns(inst, _resume, host, ctx, s_b)
+    assert reused
+    assert path.stat().st_mode & 0o777 == 0o600
+    still_works(tls)
+
+
+# ---- protocol and cipher probes (the short form of testssl's -p -s) ----
+
+# Cipher suites (IANA TLS Cipher Suites registry) by category, none of which the policy allows.
+WEAK_SUITES = {
+    "NULL": [0x0001, 0x0002, 0x003B, 0xC006, 0xC010],
+    "anonymous": [0x0018, 0x001B, 0x0034, 0x006C, 0x00A6, 0xC015, 0xC018],
+    "EXPORT": [0x0003, 0x0006, 0x0008, 0x0014, 0x0062, 0x0064],
+    "DES": [0x0009, 0x0012, 0x0015],
+    "3DES": [0x000A, 0x0016, 0xC008, 0xC012],
+    "RC4": [0x0004, 0x0005, 0xC007, 0xC011],
+    "IDEA-SEED-Camellia-ARIA": [0x0007, 0x0096, 0x0041, 0x0084, 0xC072, 0xC05C, 0xC060],
+    "CBC": [0x002F, 0x0035, 0x003C, 0x003D, 0x0033, 0x0039, 0x0067, 0x006B, 0xC009, 0xC00A,
+            0xC013, 0xC014, 0xC023, 0xC024, 0xC027, 0xC028],
+    "static-RSA": [0x009C, 0x009D],
+    "DHE": [0x009E, 0x009F, 0xCCAA],
+}
+# The policy's TLS 1.2 suites (ECDHE with AES-GCM or ChaCha20-Poly1305): a probe offering them
+# must get a ServerHello, or the probes would pass against a server that answers nothing.
+GOOD_SUITES = [0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8]
+
+
+def _client_hello(version, suites):
+    """A ClientHello record for legacy version `version` (0x0300 SSLv3 .. 0x0303 TLS 1.2),
+    offering `suites`, the policy's groups and common signature algorithms; no
+    supported_versions, so TLS 1.3 is not on offer."""
+    groups = struct.pack(">3H", 0x001D, 0x0017, 0x0018)
+    sigalgs = struct.pack(">8H", 0x0403, 0x0503, 0x0804, 0x0805, 0x0401, 0x0501, 0x0201, 0x0203)
+    ext = struct.pack(">HHH", 10, len(groups) + 2, len(groups)) + groups
+    ext += struct.pack(">HHBB", 11, 2, 1, 0)
+    if version >= 0x0303:
+        ext += struct.pack(">HHH", 13, len(sigalgs) + 2, len(sigalgs)) + sigalgs
+    cs = b"".join(struct.pack(">H", c) for c in suites)
+    body = struct.pack(">H", version) + os.urandom(32) + b"\x20" + os.urandom(32)
+    body += struct.pack(">H", len(cs)) + cs + b"\x01\x00" + struct.pack(">H", len(ext)) + ext
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16" + struct.pack(">HH", min(version, 0x0301), len(hs)) + hs
+
+
+def _sslv2_hello():
+    """An SSLv2 CLIENT-HELLO (version 2) offering SSLv2's RC4 and 3DES specs."""
+    specs = bytes([0x01, 0x00, 0x80, 0x07, 0x00, 0xC0])
+    challenge = os.urandom(16)
+    msg = b"\x01\x00\x02" + struct.pack(">HHH", len(specs), 0, len(challenge)) + specs
+    msg += challenge
+    return struct.pack(">H", 0x8000 | len(msg)) + msg
+
+
+def _server_hello(reply):
+    """(version, suite) of the ServerHello that starts reply, or None when it is anything else
+    (an alert, nothing, not TLS). An SSLv2 SERVER-HELLO counts as (2, None)."""
+    if len(reply) >= 3 and reply[0] & 0x80 and reply[2] == 4:
+        return (2, None)
+    if len(reply) < 5 + 4 + 2 + 32 + 1 or reply[0] != 0x16 or reply[5] != 2:
+        return None
+    sid = reply[5 + 4 + 2 + 32]
+    at = 5 + 4 + 2 + 32 + 1 + sid
+    if len(reply) < at + 2:
+        return None
+    return (struct.unpack(">H", reply[9:11])[0], struct.unpack(">H", reply[at:at + 2])[0])
+
+
+def _probe(host, hello):
+    return _server_hello(_raw_exchange(host, hello))
+
+
+@pytest.mark.parametrize("proto", ["SSLv2", "SSLv3", "TLS1.0", "TLS1.1"])
+def test_weak_protocol_refused(tls, proto):
+    inst = tls.instance
+    if proto == "SSLv2":
+        hello = _sslv2_hello()
+    else:
+        version = {"SSLv3": 0x0300, "TLS1.0": 0x0301, "TLS1.1": 0x0302}[proto]
+        # suites valid in that version (CBC) and the policy's, whichever the server would take
+        hello = _client_hello(version, WEAK_SUITES["CBC"] + GOOD_SUITES)
+    reply = in_ns(inst, _raw_exchange, inst.ipv4, hello)
+    assert _server_hello(reply) is None, reply.hex()
+    # a fatal alert (protocol_version, or handshake_failure for SSLv3), then the end
+    assert len(reply) == 7 and reply[0] == 0x15 and reply[5] == 2, reply.hex()
+    assert reply[6] in (40, 70), reply.hex()
+    still_works(tls)
+
+
+def test_weak_cipher_categories_refused(tls):
+    inst = tls.instance
+    chosen = {}
+    for cat, suites in WEAK_SUITES.items():
+        sh = in_ns(inst, _probe, inst.ipv4, _client_hello(0x0303, suites))
+        if sh is not None:
+            chosen[cat] = "0x%04x" % sh[1]
+    assert chosen == {}, "weak suites chosen: %s" % chosen
+    # every weak suite at once, then the policy's suites last: the server picks one of those
+    sh = in_ns(inst, _probe, inst.ipv4,
+               _client_hello(0x0303, sum(WEAK_SUITES.values(), []) + GOOD_SUITES))
+    assert sh is not None and sh[0] == 0x0303 and sh[1] in GOOD_SUITES, sh
+    for suite in GOOD_SUITES[:2]:
+        sh = in_ns(inst, _probe, inst.ipv4, _client_hello(0x0303, [suite]))
+        # the instance's certificate is ECDSA: the RSA suite has no certificate to go with it
+        assert sh == ((0x0303, suite) if suite == 0xC02B else None), sh
+    still_works(tls)

@@ -7,7 +7,9 @@ of --records records of --size bytes, replayed over --conns connections for --se
 four times against one instance: cleartext HTTP/1.1 on port 80 (the baseline), then on the TLS
 port https HTTP/1.1, h2 with one stream per connection, and h2 with --streams streams. Printed
 per row: requests/s, records/s, MB/s of record data, the 2xx share, and the ratio to the
-baseline. Then handshakes: h2load -n N -c N over https (every client opens its own connection
+baseline, then the CPU each request cost the dataplane (utime + stime of its process over the
+row, /proc) and h2load (the client's, getrusage of children): on a shared machine the rates
+move with the other jobs' load, the CPU per request much less. Then handshakes: h2load -n N -c N over https (every client opens its own connection
 for one unsigned request, answered 403), i.e. full TLS 1.3 handshakes (ECDSA P-256, X25519)
 per second, next to the same over cleartext (connections per second). Figures, not a test.
 
@@ -19,7 +21,9 @@ Without --instance it brings its own instance (spb-tls) up and removes it at the
 import argparse
 import base64
 import json
+import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -45,6 +49,21 @@ def new_connections(inst, url, n, h1):
     if p.returncode != 0 or m is None or done is None:
         sys.exit("h2load failed:\n%s\n%s" % (p.stdout, p.stderr))
     return float(m.group(3)), int(done.group(1))
+
+
+def cpu_s(pid):
+    """(the dataplane's CPU seconds, our children's CPU seconds) so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+            ch.ru_utime + ch.ru_stime)
+
+
+def pkts(inst):
+    """(packets received, packets sent) by the dataplane so far."""
+    c = inst.rpc("status")["dataplane"]["counters"]
+    return c["rx_pkts"], c["tx_pkts"]
 
 
 def stream_ready(inst, name):
@@ -92,13 +111,19 @@ def main():
         for row, url, h1, m in (("http/1.1", plain, True, 1), ("tls h1", tls, True, 1),
                                 ("tls h2 x1", tls, False, 1),
                                 ("tls h2 x%d" % args.streams, tls, False, args.streams)):
+            p0, dp0, cl0 = pkts(inst), *cpu_s(inst.dataplane_pid)
             rps, ok, done = h2load(inst, args, body_path, hdrs, h1, m, url=url)
+            p1, dp1, cl1 = pkts(inst), *cpu_s(inst.dataplane_pid)
             base = base or rps
-            print("%-10s %9.0f req/s  %11.0f records/s  %8.1f MB/s  2xx %d/%d  %.2f" % (
-                row, rps, rps * args.records, rps * args.records * args.size / 1e6, ok, done,
-                rps / base))
-        print("(%d conns, %d records of %d B, %d s each; last column: ratio to cleartext "
-              "http/1.1)" % (args.conns, args.records, args.size, args.seconds))
+            n = max(done, 1)
+            print("%-10s %6.0f req/s %8.0f records/s %5.1f MB/s  2xx %d/%d  %.2f  "
+                  "per req: dataplane %4.0f us, h2load %3.0f us, pkts in %4.1f out %4.1f" % (
+                      row, rps, rps * args.records, rps * args.records * args.size / 1e6, ok,
+                      done, rps / base, (dp1 - dp0) * 1e6 / n, (cl1 - cl0) * 1e6 / n,
+                      (p1[0] - p0[0]) / n, (p1[1] - p0[1]) / n))
+        print("(%d conns, %d records of %d B, %d s each; ratio: to cleartext http/1.1; "
+              "per req: CPU of the dataplane process incl. idle polling and of h2load, packets)" % (
+                  args.conns, args.records, args.size, args.seconds))
         c_rate, c_done = new_connections(inst, plain, args.handshakes, True)
         t_rate, t_done = new_connections(inst, tls, args.handshakes, True)
         print("new connections, one request each: cleartext %.0f/s (%d), TLS 1.3 full "

@@ -139,6 +139,34 @@ read_dp(int fd)
 	}
 }
 
+/*
+ * The next message must be tls_keys (it follows every config): a 160-hex-digit current key,
+ * previous as expected (NULL: none), control's default period. Returns the current key's text
+ * (the caller frees it).
+ */
+static char *
+read_tls_keys(int fd, const char *previous)
+{
+	json_t *m = read_dp(fd);
+	const char *cur = json_string_value(json_object_get(m, "current"));
+	char *out;
+
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "msg")), "tls_keys");
+	assert_non_null(cur);
+	assert_int_equal(strlen(cur), 160);
+	assert_int_equal(json_integer_value(json_object_get(m, "rotate_s")), 3600);
+	if (previous == NULL) {
+		assert_null(json_object_get(m, "previous"));
+	} else {
+		assert_string_equal(json_string_value(json_object_get(m, "previous")), previous);
+	}
+	out = strdup(cur);
+	assert_non_null(out);
+	json_decref(m);
+	return out;
+}
+
 static json_t *
 rpc(const char *line)
 {
@@ -270,6 +298,13 @@ test_fake_dataplane(void **state)
 	assert_int_equal(json_integer_value(json_object_get(cfg, "catalog_version")), 1);
 	assert_true(json_is_array(json_object_get(json_object_get(cfg, "catalog"), "streams")));
 	json_decref(cfg);
+	char *key1 = read_tls_keys(dp, NULL);
+	struct stat kst;
+	char kpath[256];
+
+	path_in(kpath, sizeof(kpath), g_data, "tls_tickets");
+	assert_int_equal(stat(kpath, &kst), 0);
+	assert_int_equal(kst.st_mode & 0777, 0600);
 	send_str(dp, "{\"msg\":\"from_the_future\"}\n");
 
 	/* A second dataplane is turned away while the first is live. */
@@ -302,6 +337,12 @@ test_fake_dataplane(void **state)
 	json_t *ctl = json_object_get(res, "control");
 
 	assert_int_equal(json_integer_value(json_object_get(ctl, "chan_unknown_msgs")), 1);
+	json_t *tt = json_object_get(ctl, "tls_tickets");
+
+	assert_int_equal(json_integer_value(json_object_get(tt, "rotate_s")), 3600);
+	assert_int_equal(json_integer_value(json_object_get(tt, "rotations")), 0);
+	assert_true(json_integer_value(json_object_get(tt, "rotated_at")) > 1700000000);
+	assert_null(json_object_get(tt, "current")); /* never the keys */
 	json_decref(r);
 
 	/* A status pending when the dataplane leaves finishes with connected:false. */
@@ -322,6 +363,18 @@ test_fake_dataplane(void **state)
 	cfg = read_msg(dp);
 	assert_string_equal(json_string_value(json_object_get(cfg, "msg")), "config");
 	json_decref(cfg);
+	/* the same ticket keys; a rotation sends new ones with the old as previous */
+	char *key2 = read_tls_keys(dp, NULL);
+
+	assert_string_equal(key2, key1);
+	r = rpc("{\"id\":1,\"method\":\"tls_ticket_rotate\"}\n");
+	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "sent")));
+	json_decref(r);
+	free(key2);
+	key2 = read_tls_keys(dp, key1);
+	assert_string_not_equal(key2, key1);
+	free(key1);
+	free(key2);
 	close(dp);
 }
 
@@ -412,6 +465,7 @@ hello(int dp, int pid, json_int_t epoch)
 	json_int_t v = json_integer_value(json_object_get(cfg, "catalog_version"));
 
 	json_decref(cfg);
+	free(read_tls_keys(dp, NULL));
 	return v;
 }
 

@@ -405,6 +405,72 @@ test_data(void **state)
 	sp_tls_ctx_put(ctx);
 }
 
+/*
+ * A sink that writes straight into the client's input, taking at most a varying share each
+ * call (0, 1, 7, 1000, everything...) so that the buffer behind it is used as well.
+ */
+struct sink_fx {
+	struct fx_client *cl;
+	unsigned calls;
+	size_t sunk;
+};
+
+static size_t
+sink_to_client(void *arg, const void *buf, size_t len)
+{
+	static const size_t caps[] = {SIZE_MAX, 0, 1, 7, 1000, SIZE_MAX, 5000, SIZE_MAX};
+	struct sink_fx *f = arg;
+	size_t cap = caps[f->calls++ % SP_ARRAY_SIZE(caps)]; /* SP_MIN evaluates twice */
+	size_t n = SP_MIN(len, cap);
+
+	n = SP_MIN(n, BIO_ctrl_get_write_guarantee(f->cl->net));
+	if (n > 0) {
+		assert_int_equal(BIO_write(f->cl->net, buf, (int)n), (int)n);
+	}
+	f->sunk += n;
+	return n;
+}
+
+/* The same data both ways with a sink receiving the ciphertext: from the handshake on. */
+static void
+test_sink(void **state)
+{
+	struct sp_tls_ctx *ctx = ctx_make(&g_ec, NULL, 0);
+
+	(void)state;
+	for (int v = 0; v < 2; v++) {
+		SSL_CTX *cctx = fx_client_ctx(&g_ec, v ? TLS1_2_VERSION : TLS1_3_VERSION);
+		struct sink_fx f = {0};
+		size_t hs_sunk;
+		struct fx_client cl;
+		struct sp_tls_conn *c = sp_tls_conn_new(ctx);
+
+		assert_non_null(c);
+		fx_client_new(&cl, cctx, NULL, 0, NULL);
+		f.cl = &cl;
+		sp_tls_conn_set_sink(c, sink_to_client, &f);
+		assert_int_equal(fx_handshake(&cl, c, 1u << 20), 0);
+		assert_int_equal(SSL_get_verify_result(cl.ssl), X509_V_OK);
+		assert_true(f.sunk > 0); /* the server's flight went (partly) through the sink */
+		hs_sunk = f.sunk;
+		xfer_s2c(&cl, c, 1, 1, 1);
+		xfer_s2c(&cl, c, 3000, 1, 7);
+		xfer_s2c(&cl, c, BIG_LEN, 16384, 1u << 20);
+		xfer_s2c(&cl, c, BIG_LEN, BIG_LEN, 1500);
+		xfer_c2s(&cl, c, BIG_LEN, 65536, 1500, 4000);
+		print_message("# sink: %zu bytes of ciphertext after the handshake (of ~%u)\n",
+			      f.sunk - hs_sunk, 2 * BIG_LEN);
+		assert_true(f.sunk - hs_sunk > 16384); /* records went through the sink */
+		assert_int_equal(sp_tls_conn_shutdown(c), 0);
+		(void)fx_move(&cl, c, 1u << 20);
+		assert_int_equal(sp_tls_conn_pending(c), 0);
+		assert_int_equal(SSL_read(cl.ssl, (char[1]){0}, 1), 0); /* close_notify arrived */
+		close_pair(&cl, c);
+		SSL_CTX_free(cctx);
+	}
+	sp_tls_ctx_put(ctx);
+}
+
 /* Half a record: a wait state; then FIN: a truncation, not a clean end. */
 static void
 test_truncated(void **state)
@@ -987,6 +1053,7 @@ main(void)
 	    cmocka_unit_test(test_weak_suites_refused),
 	    cmocka_unit_test(test_alpn),
 	    cmocka_unit_test(test_data),
+	    cmocka_unit_test(test_sink),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_garbage),
 	    cmocka_unit_test(test_corrupt_record),
