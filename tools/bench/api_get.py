@@ -5,8 +5,10 @@ One shard holds --records records of --size bytes (default 10,000 x 1 KiB); one 
 GetRecords (TRIM_HORIZON iterator, Limit = --records) is replayed by h2load over --conns
 connections for --seconds, over HTTP/1.1 and over h2 (one stream per connection). Printed per
 setting and protocol: answers/s, MB/s answered (h2load's received bytes), and how many answer
-bytes went by reference and copied (api.http.tx_body_ref_bytes / tx_body_copied_bytes). The
-answer is first read once with boto3 and checked byte for byte.
+bytes went by reference and copied (api.http.tx_body_ref_bytes / tx_body_copied_bytes), and the
+dataplane's CPU time per GB answered (/proc, user and system apart: less sensitive than MB/s
+to other load on a shared machine; system time includes the kernel's side of the tap, where
+the client's TCP receives, so the copy this switch removes shows in user time). The answer is first read once with boto3 and checked byte for byte.
 
     tools/bench/api_get.py [--seconds S] [--conns N] [--records R] [--size B]
                            [--instance NAME]
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -53,9 +56,17 @@ def h2load(inst, args, body_path, hdrs, h1):
         int(done.group(1))
 
 
+def cpu_s(inst):
+    """CPU time the dataplane process has used, in seconds: (user, system)."""
+    f = Path("/proc/%d/stat" % int(inst.dataplane_pid)).read_text()
+    fields = f[f.rindex(")") + 2:].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / hz, int(fields[12]) / hz
+
+
 def tx(inst):
     h = inst.rpc("status")["dataplane"]["api"]["http"]
-    return h["tx_zero_copy"], h["tx_body_ref_bytes"], h["tx_body_copied_bytes"]
+    return h["tx_zero_copy"], h["tx_body_ref_bytes"], h["tx_body_copied_bytes"], cpu_s(inst)
 
 
 def load(inst, args):
@@ -64,7 +75,7 @@ def load(inst, args):
     env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
               instance=inst)
     c = env.client(retries=True)
-    name = "bench-get"
+    name = "bench-get-%d-%d" % (os.getpid(), int(time.time()))
     c.create_stream(StreamName=name, ShardCount=1)
     wait_active(c, name)
     inst.rpc("stream_quota_set", {"stream": name, "records_per_s": 0, "bytes_per_s": 0})
@@ -91,14 +102,16 @@ def measure(inst, args):
     out = {}
     try:
         for proto, h1 in (("http/1.1", True), ("h2", False)):
-            zc, ref0, cp0 = tx(inst)
+            zc, ref0, cp0, cpu0 = tx(inst)
             rps, bps, ok, done = h2load(inst, args, body_path, hdrs, h1)
-            _, ref1, cp1 = tx(inst)
+            _, ref1, cp1, cpu1 = tx(inst)
+            sent = max(ref1 - ref0 + cp1 - cp0, 1)
             out[proto] = bps
             print("zero_copy=%-5s %-8s %7.1f answers/s %8.1f MB/s answered  2xx %d/%d  "
-                  "by reference %d MB, copied %d MB" % (
+                  "by reference %d MB, copied %d MB; dataplane CPU s/GB: user %.2f, system %.2f" % (
                       zc, proto, rps, bps / 1e6, ok, done, (ref1 - ref0) // 10**6,
-                      (cp1 - cp0) // 10**6))
+                      (cp1 - cp0) // 10**6, (cpu1[0] - cpu0[0]) * 1e9 / sent,
+                      (cpu1[1] - cpu0[1]) * 1e9 / sent))
     finally:
         Path(body_path).unlink(missing_ok=True)
     return out
