@@ -87,8 +87,10 @@ void sp_api_cw_get_records_end(struct sp_cbor_w *w, const char *next, size_t nex
  * value; -E2BIG past SP_API_JW_DEPTH_MAX levels; -ENOSPC when out is too small
  * (SP_API_CBOR_TO_JSON_MAX(len) always suffices).
  * sp_api_json_to_cbor: one JSON object to CBOR, maps and arrays indefinite-length (as AWS
- * answers). Returns the CBOR length; -EINVAL not one JSON object or a number past
- * 63 characters; -ENOSPC when out is too small (SP_API_JSON_TO_CBOR_MAX(len) suffices).
+ * answers). Returns the CBOR length; -EINVAL (or the scanner's error) when the body is not one
+ * JSON object; -ERANGE for a number past 63 characters (not under a timestamp member); -E2BIG
+ * past SP_CBOR_W_INDEF_MAX levels; -ENOSPC when out is too small (SP_API_JSON_TO_CBOR_MAX(len)
+ * suffices).
  */
 #define SP_API_CBOR_TO_JSON_MAX(len) (9u * (size_t)(len) + 64u)
 #define SP_API_JSON_TO_CBOR_MAX(len) (4u * (size_t)(len) + 64u)

@@ -71,7 +71,9 @@ cj_num_i64(const struct sp_cbor_item *it)
 
 /*
  * A number that is no timestamp: integers clamped to int64 (as the decoders do, and jansson
- * holds no more), finite floats to 17 digits.
+ * holds no more), finite floats to 17 digits. Negative zero is written 0: "%.17g" would give
+ * "-0", which JSON reads as the integer 0 (jansson too), so the text would change on a round
+ * trip through CBOR (an integral float is written as an integer, as 3.0 gives 3).
  */
 static void
 cj_num_json(struct sp_api_jw *w, const struct sp_cbor_item *it)
@@ -79,8 +81,8 @@ cj_num_json(struct sp_api_jw *w, const struct sp_cbor_item *it)
 	char t[32];
 	int n;
 
-	if (it->type != SP_CBOR_FLOAT || !isfinite(it->f)) {
-		sp_api_jw_i64(w, cj_num_i64(it)); /* NaN 0, infinities clamped */
+	if (it->type != SP_CBOR_FLOAT || !isfinite(it->f) || it->f == 0) {
+		sp_api_jw_i64(w, cj_num_i64(it)); /* NaN and -0 are 0, infinities clamp */
 		return;
 	}
 	n = snprintf(t, sizeof(t), "%.17g", it->f);

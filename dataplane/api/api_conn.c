@@ -44,6 +44,22 @@ sp_api_now_ms(const struct sp_api *api)
 	return (uint64_t)((int64_t)(cyc / (hz / 1000u)) + api->wall_offset_ms);
 }
 
+uint64_t
+sp_api_cycles(const struct sp_api *api)
+{
+	const struct sp_clock *clk = &api->lc->clk;
+
+	return clk->ops->cycles(clk->ctx);
+}
+
+uint64_t
+sp_api_cycles_per_us(const struct sp_api *api)
+{
+	const struct sp_clock *clk = &api->lc->clk;
+
+	return SP_MAX(clk->ops->hz(clk->ctx) / 1000000u, 1u);
+}
+
 /* ---- buffers ---- */
 
 bool
@@ -603,21 +619,21 @@ conn_write_head(struct sp_api_conn *c, uint16_t status, const char *ctype, uint3
 
 	sp_api_request_id(api, rid);
 	sp_http_format_date((int64_t)now_s, date, sizeof(date));
-	n = snprintf(
-	    out, cap,
-	    "HTTP/1.1 %u %s\r\n"
-	    "x-amzn-RequestId: %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %u\r\n"
-	    "Date: %s\r\n"
-	    "%s%s%s"
-	    "%s%s%s"
-	    "\r\n",
-	    status, sp_http_reason(status), rid, ctype, body_len, date,
-	    kerr != SP_KERR_NONE ? "x-amzn-ErrorType: " : "",
-	    kerr != SP_KERR_NONE ? sp_kerr_table[kerr].type : "",
-	    kerr != SP_KERR_NONE ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "",
-	    c->cors ? CONN_CORS_HEADERS : "", c->cors_extra != NULL ? c->cors_extra : "");
+	n = snprintf(out, cap,
+		     "HTTP/1.1 %u %s\r\n"
+		     "x-amzn-RequestId: %s\r\n"
+		     "Content-Type: %s\r\n"
+		     "Content-Length: %u\r\n"
+		     "Date: %s\r\n"
+		     "%s%s%s"
+		     "%s%s%s"
+		     "\r\n",
+		     status, sp_http_reason(status), rid, ctype, body_len, date,
+		     kerr != SP_KERR_NONE ? "x-amzn-ErrorType: " : "",
+		     kerr != SP_KERR_NONE ? sp_kerr_table[kerr].type : "",
+		     kerr != SP_KERR_NONE ? "\r\n" : "",
+		     c->close_after ? "Connection: close\r\n" : "",
+		     c->cors ? CONN_CORS_HEADERS : "", c->cors_extra != NULL ? c->cors_extra : "");
 	SP_VERIFY(n > 0 && (size_t)n < cap);
 	return (size_t)n;
 }
@@ -1119,6 +1135,7 @@ json_t *
 sp_api_http_status_json(const struct sp_api_global *g)
 {
 	struct sp_api_counters t = {0};
+	struct sp_lathist lat = {0};
 	uint64_t bufs_waiting = 0;
 	bool zero_copy = false;
 	json_t *o;
@@ -1129,6 +1146,7 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		if (api == NULL) {
 			continue;
 		}
+		sp_lathist_merge(&lat, &api->sub_lat);
 		t.requests += api->cnt.requests;
 		t.responses_2xx += api->cnt.responses_2xx;
 		t.responses_4xx += api->cnt.responses_4xx;
@@ -1153,7 +1171,7 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	}
 	o = json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}, s:o}",
 	    "requests", (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
 	    "responses_4xx", (json_int_t)t.responses_4xx, "responses_5xx",
 	    (json_int_t)t.responses_5xx, "http_errors", (json_int_t)t.http_errors, "h2", "sessions",
@@ -1162,7 +1180,11 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	    (json_int_t)t.h2_stream_resets, "fatal", (json_int_t)t.h2_fatal, "subscriptions",
 	    "begun", (json_int_t)t.subscriptions, "open", (json_int_t)t.sub_open, "refused",
 	    (json_int_t)t.sub_refused, "events", (json_int_t)t.sub_events, "failed",
-	    (json_int_t)t.sub_failed, "tls", sp_api_tls_status_json(g));
+	    (json_int_t)t.sub_failed, "delivery_us", "samples", (json_int_t)lat.n, "p50",
+	    (json_int_t)sp_lathist_pct(&lat, 50), "p90", (json_int_t)sp_lathist_pct(&lat, 90),
+	    "p99", (json_int_t)sp_lathist_pct(&lat, 99), "p999",
+	    (json_int_t)sp_lathist_pct(&lat, 99.9), "max", (json_int_t)lat.max_us, "tls",
+	    sp_api_tls_status_json(g));
 	/* zero copy (api_buf.h): answer bytes by reference and copied, buffers held by mbufs */
 	if (o != NULL) {
 		json_object_set_new(o, "tx_zero_copy", json_boolean(zero_copy));

@@ -234,8 +234,8 @@ get_seal(struct sp_api_conn *c, const struct sp_api_cat *cat, const struct sp_ap
  * after t (or it has none) and records left the ring before it (trimmed, or an earlier
  * boot's). Then the iterator keeps the time and GetRecords resolves it where the records are.
  */
-static bool
-get_time_cold(const struct sp_api_shard *sh, uint64_t t)
+bool
+sp_api_get_time_cold(const struct sp_api_shard *sh, uint64_t t)
 {
 	struct sp_shard_pos th;
 	struct sp_shard_rec_view v;
@@ -382,7 +382,7 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	struct sp_shard_pos pos = {0};
 	char it[SP_K_SHARD_ITERATOR_MAX_CHARS + 1];
 	size_t scap = c->buf.cap - SP_API_RESP_HEAD_BYTES - len; /* scratch: after the body */
-	sp_u128 seq = 0;
+	sp_u128 seq = 0, first;
 	bool stored = c->api->store != NULL;
 	enum sp_shard_iter_kind kind = SP_SHARD_ITER_AT;
 	int rc = (c->req.cbor ? sp_api_cbor_get_shard_iterator : sp_api_req_get_shard_iterator)(
@@ -412,16 +412,19 @@ sp_api_op_get_iterator(struct sp_api_conn *c, const struct sp_api_cat *cat, cons
 	switch (r.type) {
 	case SP_API_ITER_AT_SEQUENCE_NUMBER:
 	case SP_API_ITER_AFTER_SEQUENCE_NUMBER:
-		if (stored && seq < sp_shard_ring_seq(sh->ring, 1)) {
-			/* older than the ring: a position the store resolves at GetRecords */
-			pos.seq = r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
+		pos.seq = r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
+		if (stored && sp_api_cold_is(sh->ring, pos.seq, &first)) {
+			/*
+			 * older than the ring (an earlier boot's, or trimmed from the ring in this
+			 * one): a position the store resolves at GetRecords
+			 */
 			break;
 		}
 		rc = sp_shard_ring_seek_seq(sh->ring, seq,
 					    r.type == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
 		break;
 	case SP_API_ITER_AT_TIMESTAMP:
-		if (stored && get_time_cold(sh, (uint64_t)SP_MAX(r.timestamp_ms, 0))) {
+		if (stored && sp_api_get_time_cold(sh, (uint64_t)SP_MAX(r.timestamp_ms, 0))) {
 			pos.seq = (uint64_t)SP_MAX(r.timestamp_ms, 0);
 			kind = SP_SHARD_ITER_TIME;
 			break;

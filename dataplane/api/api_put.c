@@ -285,6 +285,10 @@ put_serve_run(struct sp_api *api, const struct sp_api_stream *st, struct sp_api_
 		done += (uint32_t)rc;
 	}
 	api->cnt.records_in += done;
+	if (done > 0) {
+		/* the latency stamp (a gated ring stamps at durability instead) */
+		sp_shard_ring_stamp(sh->ring, sp_api_cycles(api));
+	}
 	if (log != NULL && done > 0) {
 		sp_api_store_feed(api, log, sh, put_frame_bytes(&x->recs[from], done, sealed));
 	}
@@ -913,38 +917,57 @@ put_finish_one(struct sp_api_conn *c)
 	sp_api_respond_enc(c, 200, out, (uint32_t)n);
 }
 
-/* The PutRecords answer in CBOR, entries in request order (pos): its length. */
-static ssize_t
-put_batch_cbor(struct sp_api_conn *c, const uint16_t *pos, uint32_t failed, bool kms)
+/*
+ * The PutRecords answer's writer: JSON or CBOR, as the request came (the same entries through
+ * the writers' twin calls, api_json.h and api_cbor.h).
+ */
+struct put_batch_w {
+	bool cbor;
+	struct sp_api_jw jw;
+	struct sp_cbor_w cw;
+};
+
+static void
+put_bw_begin(struct put_batch_w *b, char *out, size_t cap, uint32_t failed)
 {
-	struct sp_api_req *req = &c->req;
-	char seq[SP_U128_DEC_MAX + 1], msg[384];
-	struct sp_cbor_w w;
-	struct sp_api_shard_ids ids;
-
-	sp_api_shard_ids_init(&ids);
-	sp_cbor_w_init(&w, (uint8_t *)c->buf.p + SP_API_RESP_HEAD_BYTES,
-		       c->buf.cap - SP_API_RESP_HEAD_BYTES);
-	sp_api_cw_put_records_begin(&w, failed);
-	for (uint32_t k = 0; k < req->nrecs; k++) {
-		const struct sp_api_xrec *r = &req->recs[pos[k]];
-		enum sp_kerr kerr;
-
-		if (r->status == SP_API_XREC_OK) {
-			size_t id_len;
-			const char *id = sp_api_shard_ids_get(&ids, r->shard_index, &id_len);
-
-			sp_api_cw_put_records_ok(&w, id, id_len, seq, sp_u128_format(r->seq, seq));
-		} else {
-			const char *code = put_fail_code(r->status, &kerr);
-
-			sp_api_cw_put_records_fail(
-			    &w, code, strlen(code), msg,
-			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg)));
-		}
+	if (b->cbor) {
+		sp_cbor_w_init(&b->cw, (uint8_t *)out, cap);
+		sp_api_cw_put_records_begin(&b->cw, failed);
+	} else {
+		sp_api_jw_init(&b->jw, out, cap);
+		sp_api_jw_put_records_begin(&b->jw, failed);
 	}
-	sp_api_cw_put_records_end(&w, kms);
-	return sp_cbor_w_finish(&w);
+}
+
+static void
+put_bw_ok(struct put_batch_w *b, const char *id, size_t id_len, const char *seq, size_t seq_len)
+{
+	if (b->cbor) {
+		sp_api_cw_put_records_ok(&b->cw, id, id_len, seq, seq_len);
+	} else {
+		sp_api_jw_put_records_ok(&b->jw, id, id_len, seq, seq_len);
+	}
+}
+
+static void
+put_bw_fail(struct put_batch_w *b, const char *code, const char *msg, size_t msg_len)
+{
+	if (b->cbor) {
+		sp_api_cw_put_records_fail(&b->cw, code, strlen(code), msg, msg_len);
+	} else {
+		sp_api_jw_put_records_fail(&b->jw, code, strlen(code), msg, msg_len);
+	}
+}
+
+static ssize_t
+put_bw_end(struct put_batch_w *b, bool kms)
+{
+	if (b->cbor) {
+		sp_api_cw_put_records_end(&b->cw, kms);
+		return sp_cbor_w_finish(&b->cw);
+	}
+	sp_api_jw_put_records_end(&b->jw, kms);
+	return sp_api_jw_finish(&b->jw);
 }
 
 static void
@@ -953,7 +976,7 @@ put_finish_batch(struct sp_api_conn *c)
 	struct sp_api_req *req = &c->req;
 	uint16_t pos[SP_K_PUT_RECORDS_MAX_ENTRIES];
 	char seq[SP_U128_DEC_MAX + 1], msg[384];
-	struct sp_api_jw w;
+	struct put_batch_w w = {.cbor = req->cbor};
 	struct sp_api_shard_ids ids;
 	uint32_t failed = 0;
 	bool kms = false;
@@ -967,14 +990,8 @@ put_finish_batch(struct sp_api_conn *c)
 		 * straddles a StartStreamEncryption says KMS if any was) */
 		kms |= req->recs[p].status == SP_API_XREC_OK && req->recs[p].kms;
 	}
-	if (req->cbor) {
-		n = put_batch_cbor(c, pos, failed, kms);
-		SP_VERIFY(n > 0);
-		sp_api_respond_enc(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);
-		return;
-	}
-	sp_api_jw_init(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES);
-	sp_api_jw_put_records_begin(&w, failed);
+	put_bw_begin(&w, c->buf.p + SP_API_RESP_HEAD_BYTES, c->buf.cap - SP_API_RESP_HEAD_BYTES,
+		     failed);
 	for (uint32_t k = 0; k < req->nrecs; k++) {
 		const struct sp_api_xrec *r = &req->recs[pos[k]];
 		enum sp_kerr kerr;
@@ -983,19 +1000,19 @@ put_finish_batch(struct sp_api_conn *c)
 			size_t id_len;
 			const char *id = sp_api_shard_ids_get(&ids, r->shard_index, &id_len);
 
-			sp_api_jw_put_records_ok(&w, id, id_len, seq, sp_u128_format(r->seq, seq));
+			put_bw_ok(&w, id, id_len, seq, sp_u128_format(r->seq, seq));
 		} else {
 			const char *code = put_fail_code(r->status, &kerr);
 
-			sp_api_jw_put_records_fail(
-			    &w, code, strlen(code), msg,
-			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg)));
+			size_t mlen =
+			    put_fail_msg(req, r->shard_index, r->status, kerr, msg, sizeof(msg));
+
+			put_bw_fail(&w, code, msg, mlen);
 		}
 	}
-	sp_api_jw_put_records_end(&w, kms);
-	n = sp_api_jw_finish(&w);
+	n = put_bw_end(&w, kms);
 	SP_VERIFY(n > 0);
-	sp_api_respond(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);
+	sp_api_respond_enc(c, 200, c->buf.p + SP_API_RESP_HEAD_BYTES, (uint32_t)n);
 }
 
 static void

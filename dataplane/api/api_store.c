@@ -567,6 +567,7 @@ sp_api_store_poll(struct sp_api *api)
 
 		if (d > f->shown) {
 			sp_shard_ring_set_visible(f->ring, d);
+			sp_shard_ring_stamp(f->ring, sp_api_cycles(api));
 			f->shown = d;
 			work++;
 		}

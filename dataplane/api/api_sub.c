@@ -47,10 +47,10 @@
 #include "api_store.h"
 #include "api_worker.h"
 
-#define SUB_LIFETIME_MS	    (5u * 60u * 1000u)
-#define SUB_REPLACE_MS	    5000u
-#define SUB_HEARTBEAT_MS    1000u
-#define SUB_EVENT_HEAD	    256u /* prelude and headers, before the payload */
+#define SUB_LIFETIME_MS    (5u * 60u * 1000u)
+#define SUB_REPLACE_MS     5000u
+#define SUB_HEARTBEAT_MS   1000u
+#define SUB_EVENT_HEAD     256u /* prelude and headers, before the payload */
 #define SUB_CT_EVENTSTREAM "application/vnd.amazon.eventstream"
 
 /* ---- framing ---- */
@@ -362,16 +362,17 @@ sub_type(const struct sp_api_json_str *type)
  */
 static bool
 sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_api_stream *st,
-	      const struct sp_api_shard *sh, sp_u128 *out, sp_u128 *last)
+	      const struct sp_api_shard *sh, sp_u128 *out, sp_u128 *last, uint64_t *t_ms)
 {
 	struct sp_api *api = x->api;
 	struct sp_shard_pos pos = {0};
 	enum sp_api_iter_type t;
 	struct sp_seqno_fields f;
-	sp_u128 seq = 0;
+	sp_u128 seq = 0, first;
 	bool stored = api->store != NULL;
 	int rc = 0;
 
+	*t_ms = SP_API_SUB_NO_TIME;
 	t = sub_type(&r->type);
 	if (t == SP_API_ITER_COUNT) {
 		snprintf(api->msg, sizeof(api->msg),
@@ -394,32 +395,32 @@ sub_start_pos(struct sp_api_conn *x, const struct sub_req *r, const struct sp_ap
 			sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT, api->msg, false);
 			return false;
 		}
-		if (stored && (sh->ring == NULL || seq < sp_shard_ring_seq(sh->ring, 1))) {
-			pos.seq = t == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
-		} else {
-			rc = sp_shard_ring_seek_seq(
-			    sh->ring, seq, t == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
+		pos.seq = t == SP_API_ITER_AFTER_SEQUENCE_NUMBER ? seq + 1 : seq;
+		/* older than the ring (an earlier boot's, or trimmed from it): the store's */
+		if (!stored || (sh->ring != NULL && !sp_api_cold_is(sh->ring, pos.seq, &first))) {
+			rc = sp_shard_ring_seek_seq(sh->ring, seq,
+						    t == SP_API_ITER_AFTER_SEQUENCE_NUMBER, &pos);
 		}
 	} else if (t == SP_API_ITER_TRIM_HORIZON && stored) {
 		pos.seq = sh->starting_seq; /* the oldest record, wherever it is */
-	} else if (sh->ring == NULL) {
-		/* a closed shard in the store only: LATEST is its end; no time index here */
-		if (t == SP_API_ITER_AT_TIMESTAMP) {
+	} else if (t == SP_API_ITER_AT_TIMESTAMP) {
+		uint64_t tm = (uint64_t)SP_MAX(r->timestamp_ms, 0);
+
+		if (!r->has_time) {
 			sp_api_respond_error(x, SP_KERR_INVALID_ARGUMENT,
-					     "AT_TIMESTAMP is not served on a closed shard kept "
-					     "only in the store.",
+					     "Timestamp must be specified for AT_TIMESTAMP.",
 					     false);
 			return false;
 		}
-		pos.seq = ~(sp_u128)0;
-	} else if (t == SP_API_ITER_AT_TIMESTAMP) {
-		if (!r->has_time) {
-			sp_api_respond_error(
-			    x, SP_KERR_INVALID_ARGUMENT,
-			    "Timestamp must be specified for AT_TIMESTAMP.", false);
-			return false;
+		if (stored && (sh->ring == NULL || sp_api_get_time_cold(sh, tm))) {
+			*t_ms = tm; /* the first turn reads the store by time (then by number) */
+		} else if (sh->ring == NULL) {
+			pos.seq = ~(sp_u128)0; /* no store, no ring: nothing is left of it */
+		} else {
+			rc = sp_shard_ring_seek_time(sh->ring, tm, &pos);
 		}
-		rc = sp_shard_ring_seek_time(sh->ring, (uint64_t)SP_MAX(r->timestamp_ms, 0), &pos);
+	} else if (sh->ring == NULL) {
+		pos.seq = ~(sp_u128)0; /* a closed shard in the store only: LATEST is its end */
 	} else if (t == SP_API_ITER_TRIM_HORIZON) {
 		rc = sp_shard_ring_trim_horizon(sh->ring, &pos);
 	} else {
@@ -484,11 +485,11 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	struct sp_api_sub *s;
 	struct sub_req r;
 	sp_u128 pos, last;
-	uint64_t key;
+	uint64_t key, t_ms;
 	uint32_t gen;
 
 	if (!sub_decode(x, body, len, &r) || (sh = sub_locate(x, cat, &r, &k, &st)) == NULL ||
-	    !sub_start_pos(x, &r, st, sh, &pos, &last)) {
+	    !sub_start_pos(x, &r, st, sh, &pos, &last, &t_ms)) {
 		return;
 	}
 	if (api->nsubs == SP_API_SUBS_MAX) {
@@ -515,6 +516,7 @@ sp_api_op_subscribe(struct sp_api_conn *x, const struct sp_api_cat *cat, const c
 	s->stream_len = st->name_len;
 	memcpy(s->stream, st->name, st->name_len + 1u);
 	s->pos = pos;
+	s->t_ms = t_ms;
 	s->last = last;
 	s->deadline_ms = x->req.now_ms + SUB_LIFETIME_MS;
 	s->beat_ms = x->req.now_ms;
@@ -585,6 +587,26 @@ sub_fetched(struct sp_api_conn *x)
 	return s;
 }
 
+/*
+ * The latency figure: when the event's newest record is the newest readable one, the ring's
+ * publish stamp is that record's, and now less it is how long the record took from readable
+ * to queued on this subscription (docs/internals/http2.md, "Delivery latency").
+ */
+static void
+sub_sample(struct sp_api *api, const struct sp_api_sub *s, sp_u128 last)
+{
+	const struct sp_api_cat *cat = sp_api_cat_current(api->g);
+	const struct sp_api_stream *st = cat != NULL ? sp_api_cat_stream_by_tag(cat, s->tag) : NULL;
+	const struct sp_api_shard *sh = st != NULL ? sp_api_stream_shard(st, s->shard) : NULL;
+	uint64_t then, now;
+
+	if (sh == NULL || sh->ring == NULL || !sp_shard_ring_stamp_get(sh->ring, last, &then)) {
+		return;
+	}
+	now = sp_api_cycles(api);
+	sp_lathist_add(&api->sub_lat, now > then ? (now - then) / sp_api_cycles_per_us(api) : 0);
+}
+
 void
 sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_u128 last,
 		   sp_u128 next, bool end)
@@ -594,6 +616,7 @@ sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_
 
 	if (next != 0) {
 		s->pos = next;
+		s->t_ms = SP_API_SUB_NO_TIME; /* a number from now on */
 	}
 	if (payload == NULL || (last == 0 && !end && now < s->beat_ms + SUB_HEARTBEAT_MS)) {
 		return; /* nothing to say yet (an empty answer goes out once a second) */
@@ -605,6 +628,9 @@ sp_api_sub_deliver(struct sp_api_conn *x, const char *payload, uint32_t len, sp_
 	s->beat_ms = now;
 	x->api->cnt.sub_events++;
 	sub_queue(x, len, "SubscribeToShardEvent", "event", ":event-type");
+	if (last != 0) {
+		sub_sample(x->api, s, last);
+	}
 	if (end) {
 		sp_api_conn_stream_end(x);
 	}
@@ -645,7 +671,7 @@ sub_idle(const struct sp_api_sub *s, const struct sp_api_shard *sh, uint64_t now
 	sp_u128 first;
 
 	if (sh->ring == NULL || !sh->open || now >= s->beat_ms + SUB_HEARTBEAT_MS ||
-	    sp_api_cold_is(sh->ring, s->pos, &first)) {
+	    s->t_ms != SP_API_SUB_NO_TIME || sp_api_cold_is(sh->ring, s->pos, &first)) {
 		return false;
 	}
 	sp_shard_ring_info(sh->ring, &ri);
@@ -675,6 +701,14 @@ sub_turn(struct sp_api_sub *s, const struct sp_api_cat *cat, uint64_t now)
 	x->ps->fetching = true;
 	x->state = SP_API_CONN_ASYNC;
 	x->req.now_ms = now;
+	if (s->t_ms != SP_API_SUB_NO_TIME) {
+		/* AT_TIMESTAMP older than the ring: the store by time, else the ring by time */
+		if (!sp_api_cold_get_time(x, st, sh, s->t_ms, SP_K_GET_RECORDS_MAX_RECORDS)) {
+			sp_api_get_at_time_ring(x, cat, st, sh, s->t_ms,
+						SP_K_GET_RECORDS_MAX_RECORDS);
+		}
+		return true;
+	}
 	if (sp_api_cold_get(x, st, sh, s->pos, SP_K_GET_RECORDS_MAX_RECORDS, &checked)) {
 		return true; /* the store reads: answered now or later */
 	}

@@ -11,6 +11,7 @@
 #include <spate/kinesis.h>
 #include <spate/seqno.h>
 
+#include "../core/lathist.h"
 #include "../http/http.h"
 #include "../sigv4/sigv4.h"
 #include "api_buf.h"
@@ -199,6 +200,7 @@ struct sp_api_conn {
 
 /* One SubscribeToShard stream (api_sub.c). */
 #define SP_API_SUBS_MAX 256u /* per worker */
+#define SP_API_SUB_NO_TIME UINT64_MAX
 struct sp_api_sub {
 	struct sp_api_conn *x; /* its exchange (an HTTP/2 stream) */
 	uint32_t tag;	       /* stream incarnation and shard */
@@ -206,6 +208,7 @@ struct sp_api_sub {
 	uint16_t stream_len;
 	char stream[SP_K_STREAM_NAME_MAX_CHARS + 1];
 	sp_u128 pos;	      /* the next record to deliver is the first >= pos */
+	uint64_t t_ms;	      /* or AT_TIMESTAMP t_ms, in the store (SP_API_SUB_NO_TIME: none) */
 	sp_u128 last;	      /* ContinuationSequenceNumber so far (0: none yet) */
 	uint64_t deadline_ms; /* five minutes after it began */
 	uint64_t beat_ms;     /* the last event: a heartbeat goes a second after */
@@ -371,10 +374,15 @@ struct sp_api {
 	uint32_t held_cap;
 
 	struct sp_api_counters cnt;
+	/* SubscribeToShard: a record readable (committed, or durable) to its event queued, in us */
+	struct sp_lathist sub_lat;
 };
 
 /* Wall clock in ms through the clock seam (never a syscall). */
 uint64_t sp_api_now_ms(const struct sp_api *api);
+/* The worker clock's cycle counter, and its cycles per microsecond (at least 1). */
+uint64_t sp_api_cycles(const struct sp_api *api);
+uint64_t sp_api_cycles_per_us(const struct sp_api *api);
 
 /* Buffers. */
 bool sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out);
@@ -624,6 +632,8 @@ bool sp_api_cold_get(struct sp_api_conn *c, const struct sp_api_stream *st,
 bool sp_api_cold_get_time(struct sp_api_conn *c, const struct sp_api_stream *st,
 			  const struct sp_api_shard *sh, uint64_t t_ms, uint32_t limit);
 /* GetRecords from the first ring record that arrived at or after t. */
+/* AT_TIMESTAMP t may find records the ring no longer has: resolve it in the store. */
+bool sp_api_get_time_cold(const struct sp_api_shard *sh, uint64_t t);
 void sp_api_get_at_time_ring(struct sp_api_conn *c, const struct sp_api_cat *cat,
 			     const struct sp_api_stream *st, const struct sp_api_shard *sh,
 			     uint64_t t, uint32_t limit);

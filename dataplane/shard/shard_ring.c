@@ -91,6 +91,10 @@ struct sp_shard_ring {
 	_Atomic bool drained; /* sealed and nothing of it needed any more: memory may go */
 	_Atomic uint32_t writer; /* the writer token (sp_shard_ring_set_writer) */
 	struct shard_commit slots[SHARD_COMMIT_SLOTS];
+	/* the publish stamp (sp_shard_ring_stamp): odd sequence while being written */
+	_Atomic uint64_t stamp_seq SP_CACHE_ALIGNED;
+	_Atomic uint64_t stamp_counter;
+	_Atomic uint64_t stamp_cycles;
 };
 
 /* What a reader works from: consistent trim horizon, end and tip. */
@@ -964,6 +968,42 @@ sp_shard_ring_set_visible(struct sp_shard_ring *ring, sp_u128 upto)
 	if (c > atomic_load_explicit(&ring->visible, memory_order_relaxed)) {
 		atomic_store_explicit(&ring->visible, c, memory_order_release);
 	}
+}
+
+void
+sp_shard_ring_stamp(struct sp_shard_ring *ring, uint64_t cycles)
+{
+	uint64_t tip = ring->w.next_counter - 1;
+	uint64_t vis = atomic_load_explicit(&ring->visible, memory_order_relaxed);
+	uint64_t q = atomic_load_explicit(&ring->stamp_seq, memory_order_relaxed);
+
+	SP_VERIFY(ring->magic == SHARD_RING_MAGIC && (q & 1u) == 0);
+	if (q != 0 && atomic_load_explicit(&ring->stamp_counter, memory_order_relaxed) ==
+			  SP_MIN(tip, vis)) {
+		return; /* nothing newer became readable: the stamp stays the first moment */
+	}
+	atomic_store_explicit(&ring->stamp_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&ring->stamp_counter, SP_MIN(tip, vis), memory_order_relaxed);
+	atomic_store_explicit(&ring->stamp_cycles, cycles, memory_order_relaxed);
+	atomic_store_explicit(&ring->stamp_seq, q + 2, memory_order_release);
+}
+
+bool
+sp_shard_ring_stamp_get(const struct sp_shard_ring *ring, sp_u128 seq, uint64_t *cycles)
+{
+	uint64_t q = atomic_load_explicit(&ring->stamp_seq, memory_order_acquire);
+	uint64_t c = atomic_load_explicit(&ring->stamp_counter, memory_order_relaxed);
+	uint64_t t = atomic_load_explicit(&ring->stamp_cycles, memory_order_relaxed);
+
+	atomic_thread_fence(memory_order_acquire);
+	if ((q & 1u) != 0 || q == 0 ||
+	    atomic_load_explicit(&ring->stamp_seq, memory_order_relaxed) != q ||
+	    c < ring->base || sp_shard_ring_seq(ring, c) != seq) {
+		return false;
+	}
+	*cycles = t;
+	return true;
 }
 
 void

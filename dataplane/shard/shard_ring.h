@@ -276,6 +276,18 @@ bool sp_shard_ring_ended(const struct sp_shard_ring *ring, sp_u128 pos);
 void sp_shard_ring_stats(const struct sp_shard_ring *ring, struct sp_shard_ring_stats *out);
 void sp_shard_ring_info(const struct sp_shard_ring *ring, struct sp_shard_ring_info *out);
 
+/*
+ * The publish stamp, for latency figures (a SubscribeToShard event's commit-to-send time): the
+ * writer notes a cycle count just after it made records readable (a commit of an ungated
+ * ring, or sp_shard_ring_set_visible of a gated one; a call that made nothing newer readable
+ * keeps the earlier stamp). sp_shard_ring_stamp_get gives it back
+ * only when the newest readable record is seq, i.e. the stamp is that record's: false when
+ * a newer publish replaced it, or a concurrent one is being written. A seqlock; the writer
+ * never waits.
+ */
+void sp_shard_ring_stamp(struct sp_shard_ring *ring, uint64_t cycles);
+bool sp_shard_ring_stamp_get(const struct sp_shard_ring *ring, sp_u128 seq, uint64_t *cycles);
+
 /* Writer lcore: the number the next record appended will get. */
 sp_u128 sp_shard_ring_next_seq(const struct sp_shard_ring *ring);
 

@@ -198,6 +198,17 @@ def test_subscribe_framing_and_five_second_rule(kenv, streams):
         "Another active subscription exists for this consumer: %s:shardId-000000000000." % carn
 
 
+def _complete(data):
+    """The whole messages at the front of data (the last may still be arriving)."""
+    end = 0
+    while len(data) - end >= 12:
+        total = struct.unpack(">I", data[end:end + 4])[0]
+        if len(data) - end < total:
+            break
+        end += total
+    return data[:end]
+
+
 def _messages_safe(data):
     try:
         return _messages(data)
@@ -292,6 +303,12 @@ def test_subscribe_boto3_over_http1(kenv, streams):
     assert headers["content-type"] == "application/vnd.amazon.eventstream"
     assert [g[0] for g in got] == before + during
     assert [g[1] for g in got] == [b"b%d" % i for i in range(20)] + [b"d%d" % i for i in range(20)]
+    # the delivery-latency figure saw the live records (at least the last one put: nothing
+    # newer replaced its publish stamp); its percentiles are ordered (values are not checked:
+    # a figure, not a timed test)
+    lat = _subs(kenv)["delivery_us"]
+    assert lat["samples"] > s0["delivery_us"]["samples"], lat
+    assert lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p999"] <= lat["max"], lat
     deadline = time.time() + 20
     while _subs(kenv)["open"] != s0["open"]:  # the client's close reaches the dataplane
         assert time.time() < deadline, _subs(kenv)
@@ -472,3 +489,90 @@ def test_subscribe_many_records_by_reference_http1(kenv, streams):
     after = _tx_counters(kenv)
     assert len(out["r"]) == total and out["r"] == want
     _assert_by_reference(kenv, before, after, total * 1024 * 4 // 3)
+
+
+def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):
+    """With a small ring, records of this boot leave it for the store as newer ones come. A
+    number or a time that names one of them must be read from the store: GetShardIterator
+    AT/AFTER_SEQUENCE_NUMBER and AT_TIMESTAMP, and SubscribeToShard's starting positions,
+    return exactly the records from there on (not the ring's oldest, skipping the store)."""
+    # the smallest ring that takes 10 MiB records (the dataplane says so when it is less)
+    inst = instance_up(fresh_name("tr"), 2, "--set", "shard_ring_mb=41", "--set",
+                       "mem_mb=1024")
+    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
+    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
+              instance=inst)
+    try:
+        c = env.client(retries=True)
+        name = "trimmed"
+        sid = "shardId-000000000000"
+        c.create_stream(StreamName=name, ShardCount=1)
+        wait_active(c, name)
+        carn = _register(env, name, "trimmed")
+        want = []
+        for b in range(50):  # 500 records of 100 KB: more than the ring holds
+            recs = [b"%03d-" % (b * 10 + i) + bytes([65 + i]) * 100000 for i in range(10)]
+            r = c.put_records(StreamName=name, Records=[
+                {"PartitionKey": "k%d" % i, "Data": d} for i, d in enumerate(recs)])
+            assert r["FailedRecordCount"] == 0, r["Records"][0]
+            want += [(a["SequenceNumber"], d) for a, d in zip(r["Records"], recs)]
+        st = inst.dataplane()["api"]["storage"]["api"]
+        assert st["ring_trims"] > 0, st  # the first records live only in the store now
+
+        def read(it, n):
+            got = []
+            while len(got) < n and it:
+                r = c.get_records(ShardIterator=it)
+                got += [(x["SequenceNumber"], x["Data"], x["ApproximateArrivalTimestamp"])
+                        for x in r["Records"]]
+                it = r.get("NextShardIterator")
+                if not r["Records"] and r["MillisBehindLatest"] == 0:
+                    break
+            return got[:n]
+
+        def iterator(kind, **kw):
+            return c.get_shard_iterator(StreamName=name, ShardId=sid, ShardIteratorType=kind,
+                                        **kw)["ShardIterator"]
+
+        for k in (0, 1, 37):
+            got = read(iterator("AT_SEQUENCE_NUMBER", StartingSequenceNumber=want[k][0]), 5)
+            assert [g[:2] for g in got] == want[k:k + 5], k
+        got = read(iterator("AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=want[0][0]), 5)
+        assert [g[:2] for g in got] == want[1:6]
+        first = read(iterator("TRIM_HORIZON"), 1)[0]
+        assert first[:2] == want[0]
+        got = read(iterator("AT_TIMESTAMP", Timestamp=first[2]), 3)
+        assert [g[:2] for g in got] == want[:3]
+
+        def subscribe(pos, n):
+            body = _subscribe_body(carn, sid, pos)
+
+            def talk():
+                h = H2(env.host)
+                try:
+                    h.start()
+                    s = h.request(signed_headers(env, "SubscribeToShard", body), body.encode())
+                    recs = []
+
+                    def enough():
+                        recs.clear()
+                        for hdrs, p in _messages(_complete(h.responses[s].body)):
+                            if hdrs.get(":event-type") == "SubscribeToShardEvent":
+                                recs.extend(json.loads(p)["Records"])
+                        return len(recs) >= n or h.responses[s].ended
+                    h.pump(enough, 30)
+                    return [(r["SequenceNumber"], base64.b64decode(r["Data"]))
+                            for r in recs[:n]]
+                finally:
+                    h.close()
+            return env.ex.run(talk)
+
+        assert subscribe({"Type": "AT_SEQUENCE_NUMBER", "SequenceNumber": want[1][0]},
+                         10) == want[1:11]
+        time.sleep(5.2)  # the 5-second rule
+        ts = first[2].timestamp()
+        assert subscribe({"Type": "AT_TIMESTAMP", "Timestamp": ts}, 10) == want[:10]
+        assert inst.dataplane()["api"]["http"]["subscriptions"]["failed"] == 0
+    finally:
+        env.close()
+        instance_down(inst.name, purge=True)

@@ -1,55 +1,79 @@
 """The AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis) against the endpoint, through
-js/kinesis_js.mjs (node runs inside the instance's namespace on Spate), each test twice: over
-NodeHttpHandler (HTTP/1.1) and over the client's default handler, NodeHttp2Handler (HTTP/2 with
-prior knowledge on http://, dataplane/api/api_h2.c). On Spate, the HTTP/2 runs also check that
-their requests arrived as HTTP/2 streams.
+js/kinesis_js.mjs (node runs inside the instance's namespace on Spate), each test three times:
+over NodeHttpHandler (HTTP/1.1), over the client's default handler, NodeHttp2Handler (HTTP/2 with
+prior knowledge on http://, dataplane/api/api_h2.c), and (Spate only) over the default handler
+on https:// with the instance's dev CA (TLS, h2 chosen by ALPN). On Spate, the HTTP/2 runs also
+check that their requests arrived as HTTP/2 streams, the TLS run that they came over TLS.
 
 Needs tools/setup/install-js.sh (tests/integration/js/node_modules).
 """
 import base64
 import os
 import random
+from pathlib import Path
 
 import pytest
 
-from kinesis_env import b64, md5_hash_key, shard_for
+from kinesis_env import Env, b64, md5_hash_key, read_credentials, shard_for
 
 MIB = 1 << 20
-HANDLER_CLASS = {"http1": "NodeHttpHandler", "default": "NodeHttp2Handler"}
+HANDLER_CLASS = {"http1": "NodeHttpHandler", "default": "NodeHttp2Handler",
+                 "tls": "NodeHttp2Handler"}
 
 
 class Node:
-    """kenv.node with one handler; on Spate over HTTP/2, counts the streams the calls made."""
+    """env.node with one handler; on Spate over HTTP/2, counts the streams the calls made."""
 
-    def __init__(self, kenv, handler):
-        self.kenv = kenv
+    def __init__(self, env, handler):
+        self.env = env
         self.handler = handler
         self.calls = 0
 
     def __call__(self, steps, **kw):
-        out = self.kenv.node(steps, handler=self.handler, **kw)
+        out = self.env.node(steps, handler="http1" if self.handler == "http1" else "default",
+                            **kw)
         assert out["handler"] == HANDLER_CLASS[self.handler], out["handler"]
         self.calls += len(steps)
         return out
 
 
-def _h2_streams(kenv):
-    return kenv.instance.rpc("status")["dataplane"]["api"]["http"]["h2"]["streams"]
+def _http(kenv):
+    return kenv.instance.rpc("status")["dataplane"]["api"]["http"]
 
 
-@pytest.fixture(params=["http1", "default"])
+def _tls_env(kenv):
+    """The same instance through its TLS port, trusting the dev CA spate-dev made."""
+    inst = kenv.instance
+    ca = Path(inst.data_dir) / "tls" / "ca.crt"
+    if not ca.is_file():
+        pytest.skip("the instance has no TLS certificate (spate-dev up makes one)")
+    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
+    return Env("spate", "https://%s:443" % inst.ipv4, key, secret, netns=inst.netns,
+               instance=inst, ca_bundle=str(ca))
+
+
+@pytest.fixture(params=["http1", "default", "tls"])
 def node(request, kenv):
-    n = Node(kenv, request.param)
     spate = kenv.is_spate and kenv.instance is not None
-    before = _h2_streams(kenv) if spate else 0
+    if request.param == "tls" and not spate:
+        pytest.skip("TLS runs against Spate's own port and CA")
+    env = _tls_env(kenv) if request.param == "tls" else kenv
+    n = Node(env, request.param)
+    before = _http(kenv) if spate else None
     yield n
+    if env is not kenv:
+        env.close()
     if spate:
-        h2 = _h2_streams(kenv) - before
-        if n.handler == "default":
+        after = _http(kenv)
+        h2 = after["h2"]["streams"] - before["h2"]["streams"]
+        tls_h2 = after["tls"]["alpn"]["h2"] - before["tls"]["alpn"]["h2"]
+        if n.handler == "http1":
+            assert h2 == 0, h2
+        else:
             # every call went over HTTP/2 (other tests' clients do not speak it here)
             assert h2 >= n.calls > 0, (h2, n.calls)
-        else:
-            assert h2 == 0, h2
+        # and over TLS exactly when asked (a handshake per node process at least)
+        assert (tls_h2 > 0) == (n.handler == "tls"), (tls_h2, n.handler)
 
 
 def _ok(res):

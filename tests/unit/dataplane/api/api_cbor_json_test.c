@@ -261,14 +261,53 @@ test_answer(void **state)
 			 -ERANGE);
 }
 
+/*
+ * A negative zero float is written 0, not "-0" (JSON reads that as the integer 0, so the text
+ * changed on the way back through CBOR); the JSON is then a fixed point. Found by
+ * fuzz_cbor_json.
+ */
+static void
+test_negative_zero(void **state)
+{
+	static const char want[] = "{\"a\":0,\"b\":[0,0],\"c\":-0.5}";
+	static uint8_t cbor[256];
+	struct sp_cbor_w w;
+	char js[256];
+	ssize_t n, m;
+
+	(void)state;
+	sp_cbor_w_init(&w, g_in, sizeof(g_in));
+	sp_cbor_w_indef(&w, SP_CBOR_MAJOR_MAP);
+	w_text(&w, "a");
+	sp_cbor_w_float_bits(&w, 16, 0x8000); /* -0.0 as a half */
+	w_text(&w, "b");
+	sp_cbor_w_array(&w, 2);
+	sp_cbor_w_float_bits(&w, 64, UINT64_C(0x8000000000000000)); /* and as a double */
+	sp_cbor_w_float(&w, 0.0);
+	w_text(&w, "c");
+	sp_cbor_w_float(&w, -0.5);
+	sp_cbor_w_break(&w);
+	n = sp_cbor_w_finish(&w);
+	assert_true(n > 0);
+	n = to_json(g_in, (size_t)n);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(g_out, want, sizeof(want) - 1);
+	/* back to CBOR and to JSON again: the same text */
+	m = sp_api_json_to_cbor(want, sizeof(want) - 1, js, sizeof(js), (char *)cbor, sizeof(cbor));
+	assert_true(m > 0);
+	memcpy(g_in, cbor, (size_t)m);
+	n = to_json(g_in, (size_t)m);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(g_out, want, sizeof(want) - 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_request),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_bounds),
-	    cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_request),       cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_bounds),        cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_negative_zero),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

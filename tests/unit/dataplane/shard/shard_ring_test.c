@@ -330,6 +330,63 @@ test_visible_gate(void **state)
 	free(mem);
 }
 
+/*
+ * The publish stamp: it belongs to the newest readable record only; a commit behind a gate
+ * does not move it, set_visible does; a later publish replaces it; a call that made nothing
+ * newer readable keeps the first moment.
+ */
+static void
+test_publish_stamp(void **state)
+{
+	struct sp_shard_ring_conf conf = {
+	    .id = {.epoch = T_EPOCH, .node = T_NODE, .stream_tag = T_TAG, .shard_index = T_SHARD},
+	    .max_record_bytes = 4096,
+	};
+	size_t bytes = sp_shard_ring_mem_bytes(1 << 16);
+	void *mem = aligned_alloc(SP_SHARD_RING_ALIGN, bytes);
+	struct sp_shard_ring *ring;
+	struct t_rec recs[3];
+	struct sp_shard_rec_in in[3];
+	uint64_t cyc = 0;
+
+	(void)state;
+	assert_non_null(mem);
+	for (unsigned i = 0; i < 3; i++) {
+		t_rec_make(i + 1, 20, &recs[i]);
+		in[i] = recs[i].in;
+	}
+	/* ungated: the stamp follows commits */
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(1), &cyc)); /* never stamped */
+	sp_shard_ring_stamp(ring, 100); /* nothing readable yet */
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(1), &cyc));
+	assert_int_equal(sp_shard_ring_append(ring, in, 2, 10, NULL), 2);
+	sp_shard_ring_stamp(ring, 200);
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(2), &cyc) && cyc == 200);
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(1), &cyc)); /* not the newest */
+	sp_shard_ring_stamp(ring, 250); /* nothing new: the first moment stays */
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(2), &cyc) && cyc == 200);
+	assert_int_equal(sp_shard_ring_append(ring, in + 2, 1, 10, NULL), 1);
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(2), &cyc)); /* until stamped again */
+	sp_shard_ring_stamp(ring, 300);
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(2), &cyc));
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(3), &cyc) && cyc == 300);
+	/* gated: commits are not readable, set_visible makes them so */
+	conf.gated = true;
+	assert_int_equal(sp_shard_ring_init(mem, bytes, &conf, &ring), 0);
+	assert_int_equal(sp_shard_ring_append(ring, in, 3, 10, NULL), 3);
+	sp_shard_ring_stamp(ring, 400);
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(3), &cyc));
+	sp_shard_ring_set_visible(ring, t_seq(2));
+	sp_shard_ring_stamp(ring, 500);
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(2), &cyc) && cyc == 500);
+	assert_false(sp_shard_ring_stamp_get(ring, t_seq(3), &cyc));
+	sp_shard_ring_set_visible(ring, t_seq(3));
+	sp_shard_ring_stamp(ring, 600);
+	assert_true(sp_shard_ring_stamp_get(ring, t_seq(3), &cyc) && cyc == 600);
+	free(mem);
+}
+
 /* A reshard closes a shard: sealed, it takes nothing more and ends only once all is visible. */
 static void
 test_seal_and_end(void **state)
@@ -980,6 +1037,7 @@ main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_append_read_basic),
 	    cmocka_unit_test(test_visible_gate),
+	    cmocka_unit_test(test_publish_stamp),
 	    cmocka_unit_test(test_seal_and_end),
 	    cmocka_unit_test(test_writer_handover),
 	    cmocka_unit_test(test_wrap_many_sizes),
