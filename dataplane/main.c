@@ -21,7 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_bus.h>
+#include <rte_dev.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -679,6 +682,33 @@ dp_on_tls_keys(void *arg, const json_t *msg)
 	sp_api_on_tls_keys(dp->api, msg);
 }
 
+/*
+ * Whether API answers may leave as external-buffer mbufs over the API's heap buffers: only
+ * when no port DMAs from them (virtual devices read buf_addr; a NIC would need the buffers
+ * registered and DMA-mapped, which is not built: docs/internals/zerocopy.md).
+ */
+static bool
+dp_api_zero_copy(const struct sp_dp *dp)
+{
+	if (!dp->cfg.api_tx_zero_copy) {
+		return false;
+	}
+	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
+		struct rte_eth_dev_info info;
+		const struct rte_bus *bus;
+
+		if (rte_eth_dev_info_get(dp->ifaces[i].port_id, &info) != 0 ||
+		    info.device == NULL || (bus = rte_dev_bus(info.device)) == NULL ||
+		    strcmp(rte_bus_name(bus), "vdev") != 0) {
+			RTE_LOG(NOTICE, SPATE,
+				"api_tx_zero_copy: off, port %s is not a virtual device\n",
+				dp->ifaces[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int
 dp_setup_api_global(struct sp_dp *dp)
 {
@@ -687,6 +717,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .max_conns = (uint32_t)dp->cfg.api_max_conns,
 	    .small_bufs = (uint32_t)dp->cfg.api_small_bufs,
 	    .big_bufs = (uint32_t)dp->cfg.api_big_bufs,
+	    .tx_zero_copy = dp_api_zero_copy(dp),
 	    .head_timeout_ms = (uint32_t)dp->cfg.api_head_timeout_ms,
 	    .body_timeout_ms = (uint32_t)dp->cfg.api_body_timeout_ms,
 	    .idle_timeout_ms = (uint32_t)dp->cfg.api_idle_timeout_ms,

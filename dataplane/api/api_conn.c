@@ -65,35 +65,36 @@ sp_api_cycles_per_us(const struct sp_api *api)
 bool
 sp_api_buf_get(struct sp_api *api, bool big, struct sp_api_buf *out)
 {
-	if (big) {
-		if (api->nbig_free == 0) {
-			return false;
-		}
-		*out = api->big_free[--api->nbig_free];
-	} else {
-		if (api->nsmall_free == 0) {
-			return false;
-		}
-		*out = api->small_free[--api->nsmall_free];
+	if (!sp_api_bufpool_get(api->bufs, big, out)) {
+		return false;
 	}
 	SP_VERIFY(out->big == big && out->p != NULL);
 	return true;
 }
 
+/* The owner lets go; mbufs still pointing into it keep it off the free stack (api_buf.h). */
 void
 sp_api_buf_put(struct sp_api *api, struct sp_api_buf *b)
 {
-	if (b->p == NULL) {
-		return;
+	sp_api_bufpool_put(api->bufs, b);
+	SP_VERIFY(b->p == NULL);
+}
+
+bool
+sp_api_conn_buf_writable(struct sp_api_conn *c)
+{
+	struct sp_api_buf fresh;
+
+	if (!sp_api_bufpool_lent(c->api->bufs, &c->buf)) {
+		return true;
 	}
-	if (b->big) {
-		api->big_free[api->nbig_free++] = *b;
-	} else {
-		api->small_free[api->nsmall_free++] = *b;
+	if (!sp_api_buf_get(c->api, false, &fresh)) {
+		return false; /* the acks free one, or this one */
 	}
-	SP_VERIFY(api->nbig_free + api->nsmall_free <= api->nall_bufs);
-	b->p = NULL;
-	b->cap = 0;
+	sp_api_buf_put(c->api, &c->buf);
+	c->buf = fresh;
+	SP_VERIFY(!sp_api_bufpool_lent(c->api->bufs, &c->buf));
+	return true;
 }
 
 bool
@@ -413,6 +414,41 @@ sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len, const void *src
 	return head;
 }
 
+struct rte_mbuf *
+sp_api_pack_answer(struct sp_api *api, const struct sp_api_buf *b, const void *hd,
+		   uint32_t hd_len, const char *src, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *body;
+
+	if (!api->tx_zero_copy || len < SP_API_REF_MIN_BYTES || !sp_api_buf_holds(b, src, len)) {
+		body = sp_api_pack(api, hd, hd_len, src, len);
+		if (body != NULL) {
+			api->cnt.tx_body_copied_bytes += len;
+		}
+		return body;
+	}
+	if (hd_len > 0) {
+		/* a frame header: copied into an mbuf of its own, the body after it by reference */
+		head = sp_api_pack(api, NULL, 0, hd, hd_len);
+		if (head == NULL) {
+			return NULL;
+		}
+	}
+	body = sp_api_bufpool_lend(api->bufs, b, api->pool, src, len);
+	if (body == NULL) {
+		rte_pktmbuf_free(head);
+		return NULL;
+	}
+	SP_VERIFY(body->pkt_len == len);
+	if (head != NULL && rte_pktmbuf_chain(head, body) != 0) {
+		rte_pktmbuf_free(head);
+		rte_pktmbuf_free(body);
+		return NULL;
+	}
+	api->cnt.tx_body_ref_bytes += len;
+	return head != NULL ? head : body;
+}
+
 static void conn_finish_response(struct sp_api_conn *c);
 
 static void conn_push(struct sp_api_conn *c);
@@ -459,7 +495,7 @@ conn_push(struct sp_api_conn *c)
 		if (space == 0) {
 			return; /* resumes from sent() */
 		}
-		m = sp_api_pack(api, NULL, 0, c->out, SP_MIN(space, c->out_len));
+		m = sp_api_pack_answer(api, &c->buf, NULL, 0, c->out, SP_MIN(space, c->out_len));
 		if (m == NULL) {
 			api->cnt.mbuf_fail++;
 			return; /* resumes from sent() or the poll */
@@ -637,6 +673,7 @@ conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_
 	size_t hlen;
 
 	SP_VERIFY(c->tcb != NULL);
+	SP_VERIFY(!sp_api_bufpool_lent(api->bufs, &c->buf)); /* no byte of it in flight */
 	if (len > cap - SP_API_RESP_HEAD_BYTES) {
 		/* a bug in a size estimate: answer rather than overflow */
 		status = 500;
@@ -1099,6 +1136,9 @@ sp_api_http_status_json(const struct sp_api_global *g)
 {
 	struct sp_api_counters t = {0};
 	struct sp_lathist lat = {0};
+	uint64_t bufs_waiting = 0;
+	bool zero_copy = false;
+	json_t *o;
 
 	for (unsigned w = 0; w < g->nb_workers; w++) {
 		const struct sp_api *api = g->workers[w];
@@ -1123,8 +1163,13 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.sub_events += api->cnt.sub_events;
 		t.sub_failed += api->cnt.sub_failed;
 		t.sub_open += api->nsubs; /* (a gauge, summed in a counters struct) */
+		t.tx_body_ref_bytes += api->cnt.tx_body_ref_bytes;
+		t.tx_body_copied_bytes += api->cnt.tx_body_copied_bytes;
+		t.buf_lent_waits += api->cnt.buf_lent_waits;
+		bufs_waiting += api->bufs != NULL ? api->bufs->waiting : 0;
+		zero_copy = zero_copy || api->tx_zero_copy;
 	}
-	return json_pack(
+	o = json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}}, s:o}",
 	    "requests", (json_int_t)t.requests, "responses_2xx", (json_int_t)t.responses_2xx,
@@ -1140,6 +1185,18 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	    "p99", (json_int_t)sp_lathist_pct(&lat, 99), "p999",
 	    (json_int_t)sp_lathist_pct(&lat, 99.9), "max", (json_int_t)lat.max_us, "tls",
 	    sp_api_tls_status_json(g));
+	/* zero copy (api_buf.h): answer bytes by reference and copied, buffers held by mbufs */
+	if (o != NULL) {
+		json_object_set_new(o, "tx_zero_copy", json_boolean(zero_copy));
+		json_object_set_new(o, "tx_body_ref_bytes",
+				    json_integer((json_int_t)t.tx_body_ref_bytes));
+		json_object_set_new(o, "tx_body_copied_bytes",
+				    json_integer((json_int_t)t.tx_body_copied_bytes));
+		json_object_set_new(o, "bufs_waiting_refs", json_integer((json_int_t)bufs_waiting));
+		json_object_set_new(o, "buf_lent_waits",
+				    json_integer((json_int_t)t.buf_lent_waits));
+	}
+	return o;
 }
 
 /* sp_api_worker_poll as the worker loop's app_poll. */
@@ -1160,6 +1217,8 @@ api_worker_stop(void *arg)
 			sp_api_h2_goaway(&api->conns[i]);
 		}
 	}
+	/* after the drain polls the main lcore tears the stack down: it frees the last mbufs */
+	sp_api_bufpool_stop(api->bufs);
 }
 
 /* ---- boot and shutdown (main lcore) ---- */
@@ -1167,32 +1226,9 @@ api_worker_stop(void *arg)
 static int
 conn_bufs_create(struct sp_api *api, const struct sp_api_conf *conf)
 {
-	uint32_t total = conf->small_bufs + conf->big_bufs;
-
-	api->all_bufs = calloc(total, sizeof(*api->all_bufs));
-	api->small_free = calloc(conf->small_bufs, sizeof(*api->small_free));
-	api->big_free = calloc(conf->big_bufs, sizeof(*api->big_free));
-	if (api->all_bufs == NULL || api->small_free == NULL || api->big_free == NULL) {
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < total; i++) {
-		bool big = i >= conf->small_bufs;
-		struct sp_api_buf *b = &api->all_bufs[i];
-
-		b->big = big;
-		b->cap = big ? SP_API_BIG_BUF_BYTES : SP_API_SMALL_BUF_BYTES;
-		b->p = malloc(b->cap);
-		if (b->p == NULL) {
-			return -ENOMEM;
-		}
-		api->nall_bufs++;
-		if (big) {
-			api->big_free[api->nbig_free++] = *b;
-		} else {
-			api->small_free[api->nsmall_free++] = *b;
-		}
-	}
-	return 0;
+	api->tx_zero_copy = conf->tx_zero_copy;
+	return sp_api_bufpool_create(&api->bufs, conf->small_bufs, SP_API_SMALL_BUF_BYTES,
+				     conf->big_bufs, SP_API_BIG_BUF_BYTES, api->lc->lcore_id);
 }
 
 static int
@@ -1314,15 +1350,12 @@ sp_api_worker_destroy(struct sp_api_global *g, unsigned worker)
 		sp_api_tls_release(&api->conns[i]);
 	}
 	sp_api_h2_fini(api); /* sessions still open (the stack is gone: nothing is sent) */
-	for (uint32_t i = 0; i < api->nall_bufs; i++) {
-		free(api->all_bufs[i].p);
-	}
-	sp_api_store_close(api);
+	sp_api_store_close(api); /* reads into the buffers are over */
+	/* mbufs still in a tx queue keep their buffers until the port is closed (api_buf.h) */
+	sp_api_bufpool_destroy(api->bufs);
+	api->bufs = NULL;
 	sp_sigv4_destroy(api->sigv4);
 	sp_shard_iter_mac_destroy(api->iter);
-	free(api->all_bufs);
-	free(api->small_free);
-	free(api->big_free);
 	free(api->conns);
 	free(api->free_conns);
 	free(api->ctlwait);

@@ -11,8 +11,9 @@
  *     it consumes them (always all of them: the session never pauses);
  *   - frames leave through our send callbacks, which copy into mbufs only as much as the
  *     connection's transport takes (sp_api_conn_tx_space: TCP's send buffer, less TLS record
- *     overhead on tls_port; NGHTTP2_ERR_WOULDBLOCK otherwise); a response's DATA is copied once,
- *     from the exchange's buffer straight into mbufs (NGHTTP2_DATA_FLAG_NO_COPY).
+ *     overhead on tls_port; NGHTTP2_ERR_WOULDBLOCK otherwise); a response's DATA payload is
+ *     not copied: external-buffer mbufs point into the exchange's buffer (api_buf.h), after
+ *     the frame header in an mbuf of its own (NGHTTP2_DATA_FLAG_NO_COPY).
  *
  * Each stream is an exchange: a connection slot of its own (api_worker.h) with the same
  * request parser, buffer and request context an HTTP/1.1 connection has, so the router,
@@ -275,7 +276,8 @@ h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd
 	if (h2_space(h2) < H2_FRAME_HD + length) {
 		return NGHTTP2_ERR_WOULDBLOCK;
 	}
-	m = sp_api_pack(api, framehd, H2_FRAME_HD, x->out, (uint32_t)length);
+	/* the frame header copied, the payload by reference to x's buffer (api_buf.h) */
+	m = sp_api_pack_answer(api, &x->buf, framehd, H2_FRAME_HD, x->out, (uint32_t)length);
 	if (m == NULL) {
 		api->cnt.mbuf_fail++;
 		return NGHTTP2_ERR_WOULDBLOCK;

@@ -25,6 +25,12 @@
  *
  * Over HTTP/2 each event is DATA on the stream; over HTTP/1.1 (boto3) the answer is chunked,
  * one event per chunk (api_conn.c's streaming).
+ *
+ * An event leaves by reference to the exchange's buffer (api_buf.h): until TCP has freed the
+ * mbufs pointing into it, the next event may not be written there. Each turn therefore starts
+ * with a buffer no mbuf references: the same one when its bytes are acknowledged, else a
+ * fresh one (the old one returns to the pool with its last mbuf); with none free the turn
+ * waits for a later poll (buf_lent_waits).
  */
 #include <string.h>
 
@@ -100,7 +106,11 @@ sub_queue(struct sp_api_conn *x, size_t plen, const char *event_type, const char
 	    {":message-type", msg_type},
 	};
 	uint32_t len;
-	uint8_t *msg = sub_frame((uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES, plen, hdr, &len);
+	uint8_t *msg;
+
+	/* the previous event's bytes are acknowledged, or this is a fresh buffer (sub_poll) */
+	SP_VERIFY(!sp_api_bufpool_lent(x->api->bufs, &x->buf));
+	msg = sub_frame((uint8_t *)x->buf.p + SP_API_RESP_HEAD_BYTES, plen, hdr, &len);
 
 	/* HTTP/1.1 puts the chunk size (and the head, the first time) in front */
 	SP_VERIFY(msg - (uint8_t *)x->buf.p >= (ptrdiff_t)SP_API_STREAM_ROOM);
@@ -730,6 +740,11 @@ sp_api_sub_poll(struct sp_api *api)
 			continue; /* an event still leaving, the stream ending, or a read out */
 		}
 		sub_shrink(x);
+		if (!sp_api_conn_buf_writable(x)) {
+			/* the last event is still referenced by TCP and no buffer is free */
+			api->cnt.buf_lent_waits++;
+			continue;
+		}
 		if (sub_replaced(api->g, s)) {
 			sub_fail(x, SP_KERR_RESOURCE_IN_USE,
 				 "Another subscription for this consumer and shard took over.");

@@ -14,6 +14,7 @@
 #include "../core/lathist.h"
 #include "../http/http.h"
 #include "../sigv4/sigv4.h"
+#include "api_buf.h"
 #include "api_cbor.h"
 #include "api_internal.h"
 #include "api_req.h"
@@ -85,12 +86,6 @@ struct sp_api_feed {
 	uint16_t keyed; /* the key-file slot shard_key was made from; 0: none yet */
 	uint8_t shard_key[SP_SEAL_KEY_BYTES];
 	struct sp_seg_sealer sealer;
-};
-
-struct sp_api_buf {
-	char *p;
-	uint32_t cap;
-	bool big;
 };
 
 enum sp_api_conn_state {
@@ -234,6 +229,9 @@ struct sp_api_counters {
 	uint64_t timeouts_idle;
 	uint64_t buf_waits; /* a request waited for a body buffer */
 	uint64_t mbuf_fail; /* a response waited for mbufs */
+	uint64_t tx_body_ref_bytes;    /* answer bytes handed to TCP by reference (api_buf.h) */
+	uint64_t tx_body_copied_bytes; /* answer bytes copied into mbufs */
+	uint64_t buf_lent_waits;       /* subscription turns that waited for an unlent buffer */
 	uint64_t records_in;
 	uint64_t records_out;
 	uint64_t xput_sent;
@@ -322,12 +320,8 @@ struct sp_api {
 	uint32_t ctlwait_head;
 	uint32_t nctlwait;
 
-	struct sp_api_buf *small_free; /* stacks */
-	uint32_t nsmall_free;
-	struct sp_api_buf *big_free;
-	uint32_t nbig_free;
-	struct sp_api_buf *all_bufs; /* for destroy */
-	uint32_t nall_bufs;
+	struct sp_api_bufpool *bufs;   /* body/response buffers, lent to TCP by reference */
+	bool tx_zero_copy;             /* answers leave as external-buffer mbufs (api_buf.h) */
 	struct sp_api_conn *wait_head; /* connections waiting for a buffer, FIFO */
 	struct sp_api_conn *wait_tail;
 
@@ -435,6 +429,21 @@ void sp_api_conn_free(struct sp_api_conn *c);
 /* Copy len bytes at src (after hd_len bytes at hd) into a new mbuf chain; NULL: none free. */
 struct rte_mbuf *sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len,
 			     const void *src, uint32_t len);
+/*
+ * len answer bytes at src for TCP: by reference (external-buffer mbufs holding b) when zero
+ * copy is on, src lies in b and len is at least SP_API_REF_MIN_BYTES; else copied after hd
+ * (hd_len bytes, a frame header, always copied). Counted in tx_body_ref/copied_bytes. NULL
+ * when mbufs ran out.
+ */
+#define SP_API_REF_MIN_BYTES 256u
+struct rte_mbuf *sp_api_pack_answer(struct sp_api *api, const struct sp_api_buf *b,
+				    const void *hd, uint32_t hd_len, const char *src, uint32_t len);
+/*
+ * Make c's buffer one it may write into: when mbufs still reference it (an event of a
+ * subscription in flight), swap it for a free buffer of the small class (its contents are not
+ * kept). false when none is free: try again on a later poll.
+ */
+bool sp_api_conn_buf_writable(struct sp_api_conn *c);
 /*
  * Drop n parsed bytes from the front of c's input chain and reopen the TCP window as much
  * (cleartext; a TLS connection reopens it as the ciphertext is fed).

@@ -208,6 +208,18 @@ sp_api_pack(struct sp_api *api, const void *hd, uint32_t hd_len, const void *src
 	return head;
 }
 
+/*
+ * The answer path as with api_tx_zero_copy=false: this harness's body buffers are not a pool
+ * (api_buf.c's lending has its own unit test), so the DATA payload is copied after its header.
+ */
+struct rte_mbuf *
+sp_api_pack_answer(struct sp_api *api, const struct sp_api_buf *b, const void *hd,
+		   uint32_t hd_len, const char *src, uint32_t len)
+{
+	(void)b;
+	return sp_api_pack(api, hd, hd_len, src, len);
+}
+
 /* The server's bytes: whole frames, one after another (a frame may span several sends). */
 static void
 fz_out_bytes(const uint8_t *p, uint32_t n)

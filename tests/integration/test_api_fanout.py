@@ -10,6 +10,7 @@
 """
 import base64
 import json
+import os
 import struct
 import threading
 import time
@@ -378,6 +379,116 @@ def test_subscribe_reads_the_store_after_a_restart(fresh_name):
     finally:
         env.close()
         instance_down(inst.name, purge=True)
+
+
+def _tx_counters(kenv):
+    h = kenv.instance.dataplane()["api"]["http"]
+    return h["tx_zero_copy"], h["tx_body_ref_bytes"], h["tx_body_copied_bytes"]
+
+
+def _put_kib(c, name, n, tag):
+    """n records of 1 KiB (random bytes) in PutRecords of up to 500: [(seq, data)]."""
+    out = []
+    for b in range(0, n, 500):
+        recs = [{"Data": os.urandom(1024), "PartitionKey": "%s%d" % (tag, i)}
+                for i in range(b, min(b + 500, n))]
+        r = c.put_records(StreamName=name, Records=recs)
+        assert r["FailedRecordCount"] == 0
+        out += [(x["SequenceNumber"], rec["Data"]) for x, rec in zip(r["Records"], recs)]
+    return out
+
+
+def _assert_by_reference(kenv, before, after, data_bytes):
+    zc, ref0, cp0 = before
+    _, ref1, cp1 = after
+    if zc:
+        assert ref1 - ref0 >= data_bytes, (ref1 - ref0, data_bytes)
+        assert cp1 - cp0 <= (ref1 - ref0) // 20, (cp1 - cp0, ref1 - ref0)
+    else:
+        assert ref1 == ref0 and cp1 - cp0 >= data_bytes, (ref1 - ref0, cp1 - cp0)
+
+
+def test_subscribe_many_records_by_reference_h2(kenv, streams):
+    """Several MiB of events over HTTP/2, records put before and while the subscription runs
+    (so each event is written while the previous one may still be unacknowledged: a fresh
+    buffer each turn, api_sub.c): every record arrives once, byte-exact, in order, and the
+    events' bytes went to TCP by reference (tx_body_ref_bytes), not copied."""
+    name = streams.create(shards=1)
+    carn = _register(kenv, name, "zc2")
+    c = kenv.client()
+    want = _put_kib(c, name, 3000, "b")
+    body = _subscribe_body(carn, "shardId-000000000000", {"Type": "TRIM_HORIZON"})
+    before = _tx_counters(kenv)
+    total = len(want) + 20 * 100
+
+    def count(raw):
+        return sum(len(json.loads(p).get("Records", [])) for hd, p in _messages_safe(raw)
+                   if hd.get(":event-type") == "SubscribeToShardEvent")
+
+    def talk():
+        h = H2(kenv.host)
+        try:
+            h.start()
+            sid = h.request(signed_headers(kenv, "SubscribeToShard", body), body.encode())
+            assert h.pump(lambda: count(h.responses[sid].body) >= len(want), 60)
+            for k in range(20):  # while the subscription runs, in small steps
+                want.extend(_put_kib(c, name, 100, "d%d-" % k))
+                h.pump(lambda: False, 0.05)
+            assert h.pump(lambda: count(h.responses[sid].body) >= total, 60), \
+                count(h.responses[sid].body)
+            return h.responses[sid].body
+        finally:
+            h.close()
+
+    raw = kenv.ex.run(talk)
+    after = _tx_counters(kenv)
+    got = []
+    for hd, payload in _messages(raw):
+        if hd.get(":event-type") == "SubscribeToShardEvent":
+            got += [(r["SequenceNumber"], base64.b64decode(r["Data"]))
+                    for r in json.loads(payload)["Records"]]
+    assert len(got) == total and got == want
+    _assert_by_reference(kenv, before, after, total * 1024 * 4 // 3)
+
+
+def test_subscribe_many_records_by_reference_http1(kenv, streams):
+    """The same over HTTP/1.1 (boto3: one chunk per event)."""
+    name = streams.create(shards=1)
+    carn = _register(kenv, name, "zc1")
+    c = kenv.client()
+    want = _put_kib(c, name, 2000, "b")
+    before = _tx_counters(kenv)
+    total = len(want) + 10 * 100
+    out = {}
+
+    def consume():
+        cl = kenv.client()
+        r = cl.subscribe_to_shard(ConsumerARN=carn, ShardId="shardId-000000000000",
+                                  StartingPosition={"Type": "TRIM_HORIZON"})
+        got = []
+        stream = r["EventStream"]
+        try:
+            for ev in stream:
+                e = ev.get("SubscribeToShardEvent")
+                if e is not None:
+                    got += [(x["SequenceNumber"], x["Data"]) for x in e["Records"]]
+                if len(got) >= total:
+                    break
+        finally:
+            stream.close()
+        return got
+
+    t = threading.Thread(target=lambda: out.setdefault("r", kenv.ex.run(consume)))
+    t.start()
+    time.sleep(1)
+    for k in range(10):
+        want.extend(_put_kib(c, name, 100, "d%d-" % k))
+        time.sleep(0.05)
+    t.join(90)
+    assert not t.is_alive()
+    after = _tx_counters(kenv)
+    assert len(out["r"]) == total and out["r"] == want
+    _assert_by_reference(kenv, before, after, total * 1024 * 4 // 3)
 
 
 def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):

@@ -491,3 +491,36 @@ def test_put_record_size_limit_exact_accepted(kenv, streams):
     got, _, _ = _read(c, _iterator(c, name, "shardId-000000000000", "TRIM_HORIZON"), 6)
     assert all(g["Data"] == data and g["PartitionKey"] == key for g in got)
     assert len(got) == 6
+
+
+def _tx_counters(kenv):
+    h = kenv.instance.dataplane()["api"]["http"]
+    return h["tx_zero_copy"], h["tx_body_ref_bytes"], h["tx_body_copied_bytes"]
+
+
+def test_get_records_answer_leaves_by_reference(kenv, streams):
+    """A GetRecords answer of ~1.5 MiB (1,100 records of 1 KiB, base64) comes back byte-exact,
+    and its bytes went to TCP as external-buffer mbufs over the API's buffer, not copied
+    (docs/internals/zerocopy.md): tx_body_ref_bytes grew by at least the answer, and
+    tx_body_copied_bytes by a small fraction of that. With api_tx_zero_copy=false it is the
+    other way round."""
+    c = kenv.client()
+    name = streams.create(shards=1)
+    want = []
+    for b in range(0, 1100, 500):
+        recs = [{"Data": os.urandom(1024), "PartitionKey": "k%d" % i}
+                for i in range(b, min(b + 500, 1100))]
+        r = c.put_records(StreamName=name, Records=recs)
+        assert r["FailedRecordCount"] == 0
+        want += [(x["SequenceNumber"], rec["Data"]) for x, rec in zip(r["Records"], recs)]
+    it = _iterator(c, name, "shardId-000000000000", "TRIM_HORIZON")
+    zc, ref0, cp0 = _tx_counters(kenv)
+    got, _, _ = _read(c, it, len(want))
+    _, ref1, cp1 = _tx_counters(kenv)
+    assert [(g["SequenceNumber"], g["Data"]) for g in got] == want
+    answer = len(want) * (1024 * 4 // 3)  # the records' base64 alone
+    if zc:
+        assert ref1 - ref0 >= answer, (ref1 - ref0, answer)
+        assert cp1 - cp0 <= (ref1 - ref0) // 20, (cp1 - cp0, ref1 - ref0)
+    else:
+        assert ref1 == ref0 and cp1 - cp0 >= answer, (ref1 - ref0, cp1 - cp0)
