@@ -309,12 +309,17 @@ h2_reset(struct sp_api_conn *x, uint32_t code)
 	(void)nghttp2_submit_rst_stream(x->h2->s, NGHTTP2_FLAG_NONE, x->stream_id, code);
 }
 
-/* The parser refused the request: reset the stream while its head is incomplete, else answer. */
+/*
+ * The parser refused the request: reset the stream while its head is incomplete, else answer.
+ * A content-length over the body limit is answered (413, as HTTP/1.1 does) even though the
+ * parser stopped in the head: the request line is known, and the stream is open.
+ */
 static void
 h2_refuse(struct sp_api_conn *x, int rc)
 {
 	x->api->cnt.http_errors++;
-	if (sp_http_state(&x->http) != SP_HTTP_STATE_BODY) {
+	if (sp_http_state(&x->http) != SP_HTTP_STATE_BODY &&
+	    !(rc == SP_HTTP_E_BODY_TOO_LARGE && x->ps->line_done)) {
 		h2_reset(x, NGHTTP2_PROTOCOL_ERROR);
 		return;
 	}

@@ -268,6 +268,30 @@ def test_h2_stream_errors_leave_the_connection(kenv, streams):
     _ok_put_still_works(kenv, name)
 
 
+def test_h2_content_length_over_the_limit_is_413(kenv, streams):
+    """A stream announcing a body over the limit is answered 413 (as HTTP/1.1 answers it), not
+    reset; the connection goes on."""
+    name = streams.create(shards=1)
+    body = json.dumps({"StreamName": name, "PartitionKey": "k", "Data": "AA=="})
+
+    def talk():
+        c = H2(kenv.host)
+        try:
+            c.start()
+            hdrs = [(k, v) for k, v in signed_headers(kenv, "PutRecord", body)
+                    if k.lower() != "content-length"] + [("content-length", "200000000")]
+            sid = c.request(hdrs, b"", end=False)
+            c.pump(lambda: c.responses[sid].status is not None or
+                   c.responses[sid].reset is not None, 10)
+            return c.responses[sid].status, c.responses[sid].reset
+        finally:
+            c.close()
+
+    status, reset = kenv.ex.run(talk)
+    assert status == 413, (status, reset)
+    _ok_put_still_works(kenv, name)
+
+
 def _hpack_literal(name, value):
     """A literal header field with incremental indexing, new name, no Huffman (RFC 7541 §6.2.1)."""
     def string(b):
