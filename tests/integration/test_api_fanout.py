@@ -9,6 +9,7 @@
   starts, with their exact types and messages.
 """
 import base64
+import contextlib
 import json
 import os
 import struct
@@ -315,17 +316,52 @@ def test_subscribe_boto3_over_http1(kenv, streams):
         time.sleep(0.1)
 
 
-def test_subscribe_reads_the_store_after_a_restart(fresh_name):
-    """Records that live only in the store (the dataplane was killed and started again, so
-    its rings are new) reach a subscriber from TRIM_HORIZON through GetRecords' cold path,
-    followed by the ones put after, in order, once each; AFTER_SEQUENCE_NUMBER into the store
-    resumes exactly after that record."""
-    inst = instance_up(fresh_name("fo"), 2, "--set", "shard_ring_mb=16", "--set",
+@contextlib.contextmanager
+def _own_instance(fresh_name, tag, ring_mb):
+    """An instance of the test's own (small rings), and an Env on it; always purged."""
+    inst = instance_up(fresh_name(tag), 2, "--set", "shard_ring_mb=%d" % ring_mb, "--set",
                        "mem_mb=1024")
     key, secret = read_credentials(Path(inst.data_dir) / "credentials")
     env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
               instance=inst)
     try:
+        yield inst, env
+    finally:
+        env.close()
+        instance_down(inst.name, purge=True)
+
+
+def _subscribe_records(env, carn, shard, pos, n):
+    """Subscribe (raw HTTP/2) at pos; the first n records' (SequenceNumber, Data), or fewer
+    if the stream ends or 30 s pass."""
+    body = _subscribe_body(carn, shard, pos)
+
+    def talk():
+        h = H2(env.host)
+        try:
+            h.start()
+            s = h.request(signed_headers(env, "SubscribeToShard", body), body.encode())
+            recs = []
+
+            def enough():
+                recs.clear()
+                for hdrs, p in _messages(_complete(h.responses[s].body)):
+                    if hdrs.get(":event-type") == "SubscribeToShardEvent":
+                        recs.extend(json.loads(p)["Records"])
+                return len(recs) >= n or h.responses[s].ended
+            h.pump(enough, 30)
+            return [(r["SequenceNumber"], base64.b64decode(r["Data"])) for r in recs[:n]]
+        finally:
+            h.close()
+    return env.ex.run(talk)
+
+
+def test_subscribe_reads_the_store_after_a_restart(fresh_name):
+    """Records that live only in the store (the dataplane was killed and started again, so
+    its rings are new) reach a subscriber from TRIM_HORIZON through GetRecords' cold path,
+    followed by the ones put after, in order, once each; AFTER_SEQUENCE_NUMBER into the store
+    resumes exactly after that record."""
+    with _own_instance(fresh_name, "fo", 16) as (inst, env):
         c = env.client(retries=True)
         name = "fo-store"
         c.create_stream(StreamName=name, ShardCount=1)
@@ -338,35 +374,15 @@ def test_subscribe_reads_the_store_after_a_restart(fresh_name):
             before += [(a["SequenceNumber"], b"old-%d-%d" % (b, i))
                        for i, a in enumerate(r["Records"])]
         inst.restart_dataplane(kill=True)
-        env2 = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
-                   instance=inst)
+        env2 = Env("spate", "http://%s:80" % inst.ipv4, env.access_key, env.secret_key,
+                   netns=inst.netns, instance=inst)
         c2 = env2.client(retries=True)
         after = [(c2.put_record(StreamName=name, PartitionKey="n", Data=b"new-%d" % i)[
             "SequenceNumber"], b"new-%d" % i) for i in range(50)]
         want = before + after
 
         def subscribe(pos, n):
-            body = _subscribe_body(carn, "shardId-000000000000", pos)
-
-            def talk():
-                h = H2(env2.host)
-                try:
-                    h.start()
-                    sid = h.request(signed_headers(env2, "SubscribeToShard", body),
-                                    body.encode())
-                    recs = []
-
-                    def enough():
-                        recs.clear()
-                        for hdrs, p in _messages_safe(h.responses[sid].body):
-                            if hdrs.get(":event-type") == "SubscribeToShardEvent":
-                                recs.extend(json.loads(p)["Records"])
-                        return len(recs) >= n or h.responses[sid].ended
-                    h.pump(enough, 30)
-                    return [(r["SequenceNumber"], base64.b64decode(r["Data"])) for r in recs]
-                finally:
-                    h.close()
-            return env2.ex.run(talk)
+            return _subscribe_records(env2, carn, "shardId-000000000000", pos, n)
 
         got = subscribe({"Type": "TRIM_HORIZON"}, len(want))
         assert got == want, (len(got), len(want))
@@ -376,9 +392,7 @@ def test_subscribe_reads_the_store_after_a_restart(fresh_name):
                         len(want) - 778)
         assert got == want[778:], (len(got), len(want) - 778)
         assert inst.dataplane()["api"]["http"]["subscriptions"]["failed"] == 0
-    finally:
-        env.close()
-        instance_down(inst.name, purge=True)
+        env2.close()
 
 
 def _tx_counters(kenv):
@@ -497,12 +511,7 @@ def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):
     AT/AFTER_SEQUENCE_NUMBER and AT_TIMESTAMP, and SubscribeToShard's starting positions,
     return exactly the records from there on (not the ring's oldest, skipping the store)."""
     # the smallest ring that takes 10 MiB records (the dataplane says so when it is less)
-    inst = instance_up(fresh_name("tr"), 2, "--set", "shard_ring_mb=41", "--set",
-                       "mem_mb=1024")
-    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
-    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
-              instance=inst)
-    try:
+    with _own_instance(fresh_name, "tr", 41) as (inst, env):
         c = env.client(retries=True)
         name = "trimmed"
         sid = "shardId-000000000000"
@@ -545,27 +554,7 @@ def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):
         assert [g[:2] for g in got] == want[:3]
 
         def subscribe(pos, n):
-            body = _subscribe_body(carn, sid, pos)
-
-            def talk():
-                h = H2(env.host)
-                try:
-                    h.start()
-                    s = h.request(signed_headers(env, "SubscribeToShard", body), body.encode())
-                    recs = []
-
-                    def enough():
-                        recs.clear()
-                        for hdrs, p in _messages(_complete(h.responses[s].body)):
-                            if hdrs.get(":event-type") == "SubscribeToShardEvent":
-                                recs.extend(json.loads(p)["Records"])
-                        return len(recs) >= n or h.responses[s].ended
-                    h.pump(enough, 30)
-                    return [(r["SequenceNumber"], base64.b64decode(r["Data"]))
-                            for r in recs[:n]]
-                finally:
-                    h.close()
-            return env.ex.run(talk)
+            return _subscribe_records(env, carn, sid, pos, n)
 
         assert subscribe({"Type": "AT_SEQUENCE_NUMBER", "SequenceNumber": want[1][0]},
                          10) == want[1:11]
@@ -573,6 +562,3 @@ def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):
         ts = first[2].timestamp()
         assert subscribe({"Type": "AT_TIMESTAMP", "Timestamp": ts}, 10) == want[:10]
         assert inst.dataplane()["api"]["http"]["subscriptions"]["failed"] == 0
-    finally:
-        env.close()
-        instance_down(inst.name, purge=True)
