@@ -76,6 +76,7 @@ struct sp_dp_config {
 	uint64_t api_small_bufs;
 	uint64_t api_big_bufs;
 	bool api_tx_zero_copy;
+	bool api_bufs_hugepages;
 	uint64_t api_head_timeout_ms;
 	uint64_t api_body_timeout_ms;
 	uint64_t api_idle_timeout_ms;

@@ -683,17 +683,19 @@ dp_on_tls_keys(void *arg, const json_t *msg)
 }
 
 /*
- * Whether API answers may leave as external-buffer mbufs over the API's heap buffers: only
- * when no port DMAs from them (virtual devices read buf_addr; a NIC would need the buffers
- * registered and DMA-mapped, which is not built: docs/internals/zerocopy.md).
+ * Whether API answers may leave as external-buffer mbufs over the API's buffers, and where
+ * those live: the heap suits virtual devices (they read buf_addr); a port that is not one may
+ * DMA, so the buffers go to hugepages, whose IO addresses it can use
+ * (docs/internals/zerocopy.md). api_bufs_hugepages asks for hugepages regardless.
  */
 static bool
-dp_api_zero_copy(const struct sp_dp *dp)
+dp_api_zero_copy(const struct sp_dp *dp, bool *huge)
 {
+	*huge = dp->cfg.api_bufs_hugepages;
 	if (!dp->cfg.api_tx_zero_copy) {
 		return false;
 	}
-	for (unsigned i = 0; i < dp->nb_ifaces; i++) {
+	for (unsigned i = 0; i < dp->nb_ifaces && !*huge; i++) {
 		struct rte_eth_dev_info info;
 		const struct rte_bus *bus;
 
@@ -701,9 +703,9 @@ dp_api_zero_copy(const struct sp_dp *dp)
 		    info.device == NULL || (bus = rte_dev_bus(info.device)) == NULL ||
 		    strcmp(rte_bus_name(bus), "vdev") != 0) {
 			RTE_LOG(NOTICE, SPATE,
-				"api_tx_zero_copy: off, port %s is not a virtual device\n",
+				"api: buffers in hugepages: port %s is not a virtual device\n",
 				dp->ifaces[i].name);
-			return false;
+			*huge = true;
 		}
 	}
 	return true;
@@ -712,12 +714,15 @@ dp_api_zero_copy(const struct sp_dp *dp)
 static int
 dp_setup_api_global(struct sp_dp *dp)
 {
+	bool ac_huge;
+	bool ac_zero_copy = dp_api_zero_copy(dp, &ac_huge);
 	struct sp_api_conf ac = {
 	    .port = (uint16_t)dp->cfg.api_port,
 	    .max_conns = (uint32_t)dp->cfg.api_max_conns,
 	    .small_bufs = (uint32_t)dp->cfg.api_small_bufs,
 	    .big_bufs = (uint32_t)dp->cfg.api_big_bufs,
-	    .tx_zero_copy = dp_api_zero_copy(dp),
+	    .tx_zero_copy = ac_zero_copy,
+	    .bufs_huge = ac_huge,
 	    .head_timeout_ms = (uint32_t)dp->cfg.api_head_timeout_ms,
 	    .body_timeout_ms = (uint32_t)dp->cfg.api_body_timeout_ms,
 	    .idle_timeout_ms = (uint32_t)dp->cfg.api_idle_timeout_ms,

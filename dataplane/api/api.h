@@ -29,6 +29,7 @@ struct sp_api_conf {
 	uint32_t small_bufs; /* request/response buffers of SP_API_SMALL_BUF_BYTES per worker */
 	uint32_t big_bufs;   /* buffers of SP_API_BIG_BUF_BYTES per worker */
 	bool tx_zero_copy;   /* answers go to TCP by reference to these buffers (api_buf.h) */
+	bool bufs_huge;      /* the buffers in hugepages of each worker's socket, not the heap */
 	uint32_t head_timeout_ms;  /* first byte of a request to its last header line */
 	uint32_t body_timeout_ms;  /* head to the last body byte */
 	uint32_t idle_timeout_ms;  /* keep-alive connection with no request */

@@ -14,6 +14,7 @@
 
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include <spate/assert.h>
@@ -39,7 +40,12 @@ static void
 buf_free_memory(struct sp_api_bufpool *bp)
 {
 	for (uint32_t i = 0; i < bp->nrecs; i++) {
-		free(bp->recs[i].p);
+		if (bp->huge) {
+			rte_free(bp->recs[i].p);
+			free(bp->recs[i].pages);
+		} else {
+			free(bp->recs[i].p);
+		}
 	}
 	free(bp->recs);
 	free(bp->small_free);
@@ -70,9 +76,39 @@ buf_release_cb(void *addr, void *opaque)
 	buf_push_free(bp, r);
 }
 
+/*
+ * A hugepage buffer's IO addresses, page by page: an rte_malloc'd range is contiguous in
+ * virtual memory only, so a piece lent to a NIC must not cross a page (sp_api_bufpool_lend).
+ */
+static int
+buf_map_pages(struct sp_api_bufrec *r)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(r->p);
+	uint64_t n;
+
+	if (msl == NULL || msl->page_sz == 0) {
+		return -EINVAL;
+	}
+	r->page_bytes = msl->page_sz;
+	r->page_base = RTE_ALIGN_FLOOR((uintptr_t)r->p, r->page_bytes);
+	n = ((uintptr_t)r->p + r->cap - r->page_base + r->page_bytes - 1) / r->page_bytes;
+	r->pages = calloc(n, sizeof(*r->pages));
+	if (r->pages == NULL) {
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		r->pages[i] = rte_mem_virt2iova((void *)(r->page_base + i * r->page_bytes));
+		if (r->pages[i] == RTE_BAD_IOVA) {
+			return -EINVAL;
+		}
+	}
+	r->iova = r->pages[0] + ((uintptr_t)r->p - r->page_base);
+	return 0;
+}
+
 int
 sp_api_bufpool_create(struct sp_api_bufpool **out, uint32_t nsmall, uint32_t small_bytes,
-		      uint32_t nbig, uint32_t big_bytes, unsigned lcore)
+		      uint32_t nbig, uint32_t big_bytes, unsigned lcore, int socket)
 {
 	struct sp_api_bufpool *bp = calloc(1, sizeof(*bp));
 	bool va = rte_eal_iova_mode() == RTE_IOVA_VA;
@@ -83,6 +119,7 @@ sp_api_bufpool_create(struct sp_api_bufpool **out, uint32_t nsmall, uint32_t sma
 		return -ENOMEM;
 	}
 	bp->lcore = lcore;
+	bp->huge = socket >= 0;
 	bp->nsmall = nsmall;
 	bp->recs = calloc(total, sizeof(*bp->recs));
 	bp->small_free = calloc(nsmall > 0 ? nsmall : 1, sizeof(uint32_t));
@@ -95,12 +132,22 @@ sp_api_bufpool_create(struct sp_api_bufpool **out, uint32_t nsmall, uint32_t sma
 
 		r->big = i >= nsmall;
 		r->cap = r->big ? big_bytes : small_bytes;
-		r->p = malloc(r->cap);
-		if (r->p == NULL) {
-			return -ENOMEM;
+		if (bp->huge) {
+			r->p = rte_malloc_socket("api_buf", r->cap, RTE_CACHE_LINE_SIZE, socket);
+			if (r->p == NULL) {
+				return -ENOMEM;
+			}
+			if (buf_map_pages(r) != 0) {
+				return -ENOMEM;
+			}
+		} else {
+			r->p = malloc(r->cap);
+			if (r->p == NULL) {
+				return -ENOMEM;
+			}
+			/* heap: an IO address only where IOVA is the virtual one (zerocopy.md) */
+			r->iova = va ? (rte_iova_t)(uintptr_t)r->p : RTE_BAD_IOVA;
 		}
-		/* heap memory: an IO address only where IOVA is the virtual one (zerocopy.md) */
-		r->iova = va ? (rte_iova_t)(uintptr_t)r->p : RTE_BAD_IOVA;
 		r->pool = bp;
 		r->shinfo.free_cb = buf_release_cb;
 		r->shinfo.fcb_opaque = r;
@@ -216,22 +263,33 @@ sp_api_bufpool_lend(struct sp_api_bufpool *bp, const struct sp_api_buf *b, struc
 	uint32_t done = 0;
 
 	SP_VERIFY(b->id < bp->nrecs && r->held && r->p == b->p && sp_api_buf_holds(b, src, len));
-	SP_VERIFY(rte_mbuf_ext_refcnt_read(&r->shinfo) + len / SP_API_BUF_PIECE_BYTES + 1 <
+	/* pieces: len / PIECE + 1, and one more at each hugepage boundary crossed */
+	SP_VERIFY(rte_mbuf_ext_refcnt_read(&r->shinfo) + len / SP_API_BUF_PIECE_BYTES + 2 +
+		      (r->pages != NULL ? len / r->page_bytes + 1 : 0) <
 		  SP_API_BUF_REFS_MAX);
 	while (done < len) {
 		uint32_t n = RTE_MIN(SP_API_BUF_PIECE_BYTES, len - done);
 		uint64_t off = (uint64_t)(src + done - r->p);
-		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		rte_iova_t io = r->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : r->iova + off;
+		struct rte_mbuf *m;
 
+		if (r->pages != NULL) {
+			/* hugepages: a piece within one page, at that page's IO address */
+			uintptr_t a = (uintptr_t)r->p + off;
+			uint64_t pg = (a - r->page_base) / r->page_bytes;
+			uint64_t in_page = a - r->page_base - pg * r->page_bytes;
+
+			n = (uint32_t)RTE_MIN((uint64_t)n, r->page_bytes - in_page);
+			io = r->pages[pg] + in_page;
+		}
+		m = rte_pktmbuf_alloc(mp);
 		if (m == NULL) {
 			bp->lend_fail++;
 			rte_pktmbuf_free(head); /* drops the references taken so far */
 			return NULL;
 		}
 		rte_mbuf_ext_refcnt_update(&r->shinfo, 1);
-		rte_pktmbuf_attach_extbuf(m, r->p + off,
-					  r->iova == RTE_BAD_IOVA ? RTE_BAD_IOVA : r->iova + off,
-					  (uint16_t)n, &r->shinfo);
+		rte_pktmbuf_attach_extbuf(m, r->p + off, io, (uint16_t)n, &r->shinfo);
 		m->data_len = (uint16_t)n;
 		m->pkt_len = n;
 		if (head == NULL) {

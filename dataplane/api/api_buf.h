@@ -44,7 +44,10 @@ struct sp_api_bufrec {
 	struct rte_mbuf_ext_shared_info shinfo; /* refcnt: the owner + one per attached mbuf */
 	struct sp_api_bufpool *pool;
 	char *p;
-	rte_iova_t iova; /* RTE_BAD_IOVA unless the EAL runs IOVA as VA */
+	rte_iova_t iova; /* heap: RTE_BAD_IOVA unless the EAL runs IOVA as VA */
+	rte_iova_t *pages; /* hugepages: each page's IO address (not contiguous in PA mode) */
+	uintptr_t page_base; /* the page p lies in */
+	uint64_t page_bytes;
 	uint32_t cap;
 	bool big;
 	bool held;    /* an owner has it (between get and put) */
@@ -60,6 +63,7 @@ struct sp_api_bufpool {
 	uint32_t nbig_free;
 	uint32_t nsmall;
 	unsigned lcore;   /* the worker's lcore: the only one that may drop a reference */
+	bool huge;        /* buffers from rte_malloc (hugepages), else the heap */
 	bool stopped;     /* the worker's loop has ended: teardown frees from the main lcore */
 	bool dead;        /* destroyed with mbufs out: the last free callback frees the memory */
 	uint32_t waiting; /* buffers put back while mbufs still reference them (a gauge) */
@@ -69,13 +73,15 @@ struct sp_api_bufpool {
 };
 
 /*
- * Main lcore, boot: nsmall buffers of small_bytes and nbig of big_bytes (heap memory, touched
- * only when used), for the worker running on lcore. Returns 0 or -ENOMEM (the caller still
- * calls destroy).
+ * Main lcore, boot: nsmall buffers of small_bytes and nbig of big_bytes for the worker running
+ * on lcore. socket < 0: heap memory (touched only when used; an IO address only when the EAL
+ * runs IOVA as VA: enough for virtual devices, which read buf_addr). socket >= 0: hugepage
+ * memory of that NUMA socket (rte_malloc), whose IO address a NIC can DMA from whatever the
+ * IOVA mode. Returns 0 or -ENOMEM (the caller still calls destroy).
  */
 SP_MUST_CHECK int sp_api_bufpool_create(struct sp_api_bufpool **out, uint32_t nsmall,
 					uint32_t small_bytes, uint32_t nbig, uint32_t big_bytes,
-					unsigned lcore);
+					unsigned lcore, int socket);
 /* The worker's loop has ended (called on it, last thing): teardown may free from elsewhere. */
 void sp_api_bufpool_stop(struct sp_api_bufpool *bp);
 /* Main lcore, shutdown: owners' references drop; memory goes now or with the last mbuf. */

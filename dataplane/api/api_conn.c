@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
@@ -33,6 +35,8 @@
 #include "api_json.h"
 #include "api_store.h"
 #include "api_worker.h"
+
+#define RTE_LOGTYPE_SPATE RTE_LOGTYPE_USER1
 
 uint64_t
 sp_api_now_ms(const struct sp_api *api)
@@ -1137,7 +1141,7 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	struct sp_api_counters t = {0};
 	struct sp_lathist lat = {0};
 	uint64_t bufs_waiting = 0;
-	bool zero_copy = false;
+	bool zero_copy = false, bufs_huge = false;
 	json_t *o;
 
 	for (unsigned w = 0; w < g->nb_workers; w++) {
@@ -1168,6 +1172,7 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.buf_lent_waits += api->cnt.buf_lent_waits;
 		bufs_waiting += api->bufs != NULL ? api->bufs->waiting : 0;
 		zero_copy = zero_copy || api->tx_zero_copy;
+		bufs_huge = bufs_huge || (api->bufs != NULL && api->bufs->huge);
 	}
 	o = json_pack(
 	    "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
@@ -1188,6 +1193,7 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	/* zero copy (api_buf.h): answer bytes by reference and copied, buffers held by mbufs */
 	if (o != NULL) {
 		json_object_set_new(o, "tx_zero_copy", json_boolean(zero_copy));
+		json_object_set_new(o, "bufs_hugepages", json_boolean(bufs_huge));
 		json_object_set_new(o, "tx_body_ref_bytes",
 				    json_integer((json_int_t)t.tx_body_ref_bytes));
 		json_object_set_new(o, "tx_body_copied_bytes",
@@ -1226,9 +1232,21 @@ api_worker_stop(void *arg)
 static int
 conn_bufs_create(struct sp_api *api, const struct sp_api_conf *conf)
 {
+	int socket = conf->bufs_huge ? (int)rte_lcore_to_socket_id(api->lc->lcore_id) : -1;
+	int rc;
+
 	api->tx_zero_copy = conf->tx_zero_copy;
-	return sp_api_bufpool_create(&api->bufs, conf->small_bufs, SP_API_SMALL_BUF_BYTES,
-				     conf->big_bufs, SP_API_BIG_BUF_BYTES, api->lc->lcore_id);
+	rc = sp_api_bufpool_create(&api->bufs, conf->small_bufs, SP_API_SMALL_BUF_BYTES,
+				   conf->big_bufs, SP_API_BIG_BUF_BYTES, api->lc->lcore_id, socket);
+	if (rc != 0 && conf->bufs_huge) {
+		RTE_LOG(ERR, SPATE,
+			"api: worker %u: no hugepages for its buffers (%u MiB: raise mem_mb)\n",
+			api->worker,
+			(unsigned)(((uint64_t)conf->small_bufs * SP_API_SMALL_BUF_BYTES +
+				    (uint64_t)conf->big_bufs * SP_API_BIG_BUF_BYTES) >>
+				   20));
+	}
+	return rc;
 }
 
 static int

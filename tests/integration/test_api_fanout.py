@@ -317,10 +317,10 @@ def test_subscribe_boto3_over_http1(kenv, streams):
 
 
 @contextlib.contextmanager
-def _own_instance(fresh_name, tag, ring_mb):
+def _own_instance(fresh_name, tag, ring_mb, *extra):
     """An instance of the test's own (small rings), and an Env on it; always purged."""
     inst = instance_up(fresh_name(tag), 2, "--set", "shard_ring_mb=%d" % ring_mb, "--set",
-                       "mem_mb=1024")
+                       "mem_mb=1024", *extra)
     key, secret = read_credentials(Path(inst.data_dir) / "credentials")
     env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
               instance=inst)
@@ -562,3 +562,31 @@ def test_positions_trimmed_from_the_ring_read_the_store(fresh_name):
         ts = first[2].timestamp()
         assert subscribe({"Type": "AT_TIMESTAMP", "Timestamp": ts}, 10) == want[:10]
         assert inst.dataplane()["api"]["http"]["subscriptions"]["failed"] == 0
+
+
+def test_answers_by_reference_from_hugepage_buffers(fresh_name):
+    """The API's buffers in hugepages (what a port that DMAs gets: api_bufs_hugepages forces
+    it here, where every port is virtual): a GetRecords answer and a subscription's events
+    leave by reference from them, byte-exact and in order."""
+    with _own_instance(fresh_name, "hp", 16, "--set", "api_bufs_hugepages=true") as (inst,
+                                                                                      env):
+        c = env.client(retries=True)
+        name = "hugebufs"
+        sid = "shardId-000000000000"
+        c.create_stream(StreamName=name, ShardCount=1)
+        wait_active(c, name)
+        carn = _register(env, name, "hp")
+        want = _put_kib(c, name, 2000, "h")
+        before = _tx_counters(env)
+        assert before[0], "zero copy is on"
+        assert inst.dataplane()["api"]["http"]["bufs_hugepages"] is True
+        it = c.get_shard_iterator(StreamName=name, ShardId=sid,
+                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        got = []
+        while len(got) < len(want):
+            r = c.get_records(ShardIterator=it)
+            got += [(x["SequenceNumber"], x["Data"]) for x in r["Records"]]
+            it = r["NextShardIterator"]
+        assert got == want
+        assert _subscribe_records(env, carn, sid, {"Type": "TRIM_HORIZON"}, len(want)) == want
+        _assert_by_reference(env, before, _tx_counters(env), 2 * len(want) * 1024 * 4 // 3)
