@@ -80,6 +80,7 @@ struct sp_dp_config {
 	uint64_t api_head_timeout_ms;
 	uint64_t api_body_timeout_ms;
 	uint64_t api_idle_timeout_ms;
+	uint64_t api_send_timeout_ms;
 	uint64_t api_ctl_timeout_ms;
 	uint64_t shard_ring_mb;
 	char data_dir[SP_PATH_MAX_BYTES];

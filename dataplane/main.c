@@ -726,6 +726,7 @@ dp_setup_api_global(struct sp_dp *dp)
 	    .head_timeout_ms = (uint32_t)dp->cfg.api_head_timeout_ms,
 	    .body_timeout_ms = (uint32_t)dp->cfg.api_body_timeout_ms,
 	    .idle_timeout_ms = (uint32_t)dp->cfg.api_idle_timeout_ms,
+	    .send_timeout_ms = (uint32_t)dp->cfg.api_send_timeout_ms,
 	    .ctl_timeout_ms = (uint32_t)dp->cfg.api_ctl_timeout_ms,
 	    .shard_ring_bytes = (uint32_t)(dp->cfg.shard_ring_mb << 20),
 	    .data_dir = dp->cfg.data_dir,

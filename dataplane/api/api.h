@@ -33,6 +33,7 @@ struct sp_api_conf {
 	uint32_t head_timeout_ms;  /* first byte of a request to its last header line */
 	uint32_t body_timeout_ms;  /* head to the last body byte */
 	uint32_t idle_timeout_ms;  /* keep-alive connection with no request */
+	uint32_t send_timeout_ms;  /* HTTP/1.1 answer making no progress (the client reads none) */
 	uint32_t ctl_timeout_ms;   /* control operation without an answer from spate-control */
 	uint32_t shard_ring_bytes; /* one shard's ring */
 	const char *data_dir;      /* store files; NULL or empty: no storage */

@@ -485,6 +485,14 @@ conn_stream_drained(struct sp_api_conn *c)
 	return false;
 }
 
+/* An answer (or a streamed piece) starts leaving: the client must take some of it in time. */
+static void
+conn_send_begin(struct sp_api_conn *c)
+{
+	c->state = SP_API_CONN_SEND;
+	c->deadline_ms = sp_api_now_ms(c->api) + c->api->g->conf.send_timeout_ms;
+}
+
 /* Hand as much of the response to TCP as its send buffer takes. */
 static void
 conn_push(struct sp_api_conn *c)
@@ -511,6 +519,8 @@ conn_push(struct sp_api_conn *c)
 		}
 		c->out += n;
 		c->out_len -= n;
+		/* progress: the client took room for these; the clock starts again */
+		c->deadline_ms = sp_api_now_ms(api) + api->g->conf.send_timeout_ms;
 	}
 	if (c->out_len == 0 && c->tcb != NULL) {
 		if (c->ps != NULL && c->ps->streaming && conn_stream_drained(c)) {
@@ -704,7 +714,7 @@ conn_respond(struct sp_api_conn *c, uint16_t status, const char *ctype, enum sp_
 	memcpy(base + SP_API_RESP_HEAD_BYTES - hlen, head, hlen);
 	c->out = base + SP_API_RESP_HEAD_BYTES - hlen;
 	c->out_len = (uint32_t)(hlen + len);
-	c->state = SP_API_CONN_SEND;
+	conn_send_begin(c);
 	conn_push(c);
 }
 
@@ -779,7 +789,7 @@ sp_api_conn_stream_push(struct sp_api_conn *c, char *msg, uint32_t len)
 	}
 	c->out = msg;
 	c->out_len = len;
-	c->state = SP_API_CONN_SEND;
+	conn_send_begin(c);
 	conn_push(c);
 }
 
@@ -792,7 +802,7 @@ sp_api_conn_stream_end(struct sp_api_conn *c)
 	}
 	c->ps->stream_end = true;
 	if (c->state == SP_API_CONN_STREAM && c->out_len == 0 && c->tcb != NULL) {
-		c->state = SP_API_CONN_SEND;
+		conn_send_begin(c);
 		conn_push(c); /* nothing queued: the last chunk now */
 	}
 }
@@ -1082,6 +1092,13 @@ conn_sweep(struct sp_api *api, uint64_t now_ms)
 			}
 			conn_timeout(c);
 			work++;
+		} else if (c->state == SP_API_CONN_SEND && now_ms >= c->deadline_ms) {
+			/* the client took nothing for send_timeout (a zero window held, or a peer
+			 * gone quiet): the answer cannot be delivered; free the slot and buffer */
+			api->cnt.timeouts_send++;
+			c->state = SP_API_CONN_CLOSING;
+			sp_tcp_abort(api->tcp, c->tcb);
+			work++;
 		} else if (c->state == SP_API_CONN_SEND) {
 			conn_push(c); /* mbufs may be back */
 		}
@@ -1167,6 +1184,10 @@ sp_api_http_status_json(const struct sp_api_global *g)
 		t.sub_events += api->cnt.sub_events;
 		t.sub_failed += api->cnt.sub_failed;
 		t.sub_open += api->nsubs; /* (a gauge, summed in a counters struct) */
+		t.timeouts_head += api->cnt.timeouts_head;
+		t.timeouts_body += api->cnt.timeouts_body;
+		t.timeouts_idle += api->cnt.timeouts_idle;
+		t.timeouts_send += api->cnt.timeouts_send;
 		t.tx_body_ref_bytes += api->cnt.tx_body_ref_bytes;
 		t.tx_body_copied_bytes += api->cnt.tx_body_copied_bytes;
 		t.buf_lent_waits += api->cnt.buf_lent_waits;
@@ -1192,6 +1213,12 @@ sp_api_http_status_json(const struct sp_api_global *g)
 	    sp_api_tls_status_json(g));
 	/* zero copy (api_buf.h): answer bytes by reference and copied, buffers held by mbufs */
 	if (o != NULL) {
+		json_object_set_new(o, "timeouts",
+				    json_pack("{s:I, s:I, s:I, s:I}", "head",
+					      (json_int_t)t.timeouts_head, "body",
+					      (json_int_t)t.timeouts_body, "idle",
+					      (json_int_t)t.timeouts_idle, "send",
+					      (json_int_t)t.timeouts_send));
 		json_object_set_new(o, "tx_zero_copy", json_boolean(zero_copy));
 		json_object_set_new(o, "bufs_hugepages", json_boolean(bufs_huge));
 		json_object_set_new(o, "tx_body_ref_bytes",

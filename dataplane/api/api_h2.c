@@ -285,6 +285,7 @@ h2_send_data_cb(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd
 	h2_gather(h2, m);
 	x->out += length;
 	x->out_len -= (uint32_t)length;
+	x->deadline_ms = sp_api_now_ms(api) + api->g->conf.send_timeout_ms; /* progress */
 	return 0;
 }
 
@@ -700,6 +701,7 @@ sp_api_h2_respond(struct sp_api_conn *x, uint16_t status, const char *ctype, enu
 	x->out = body;
 	x->out_len = len;
 	x->state = SP_API_CONN_SEND;
+	x->deadline_ms = sp_api_now_ms(api) + api->g->conf.send_timeout_ms;
 	rv = nghttp2_submit_response(h2->s, x->stream_id, nv, n, len > 0 ? &prd : NULL);
 	if (rv != 0) {
 		/* the stream cannot take an answer any more (it is being reset): let it go */
@@ -743,6 +745,8 @@ void
 sp_api_h2_stream_push(struct sp_api_conn *x)
 {
 	SP_VERIFY(x->ps->streaming && x->tcb != NULL);
+	/* a piece queued: the client has send_timeout to let some of it through */
+	x->deadline_ms = sp_api_now_ms(x->api) + x->api->g->conf.send_timeout_ms;
 	if (x->ps->deferred) {
 		x->ps->deferred = false;
 		(void)nghttp2_session_resume_data(x->h2->s, x->stream_id);
@@ -875,6 +879,12 @@ sp_api_h2_sweep(struct sp_api_conn *c, uint64_t now_ms)
 			} else {
 				api->cnt.timeouts_head++;
 			}
+			h2_reset(c, NGHTTP2_CANCEL);
+			h2_flush(c->h2);
+		} else if (c->state == SP_API_CONN_SEND && c->out_len > 0 && !c->ps->failed &&
+			   now_ms >= c->deadline_ms) {
+			/* an answer the client lets none of through (no WINDOW_UPDATE) */
+			api->cnt.timeouts_send++;
 			h2_reset(c, NGHTTP2_CANCEL);
 			h2_flush(c->h2);
 		}

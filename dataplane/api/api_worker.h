@@ -227,6 +227,7 @@ struct sp_api_counters {
 	uint64_t timeouts_head;
 	uint64_t timeouts_body;
 	uint64_t timeouts_idle;
+	uint64_t timeouts_send; /* HTTP/1.1 answers the client took nothing of for send_timeout */
 	uint64_t buf_waits; /* a request waited for a body buffer */
 	uint64_t mbuf_fail; /* a response waited for mbufs */
 	uint64_t tx_body_ref_bytes;    /* answer bytes handed to TCP by reference (api_buf.h) */

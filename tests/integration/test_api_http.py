@@ -4,15 +4,22 @@ other clients (413, 431, 408). Spate-only: they exercise Spate's bounds (config 
 api_head_timeout_ms and friends; the session instance sets short timeouts)."""
 import socket
 import time
+from pathlib import Path
 
+import hpack
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from h2client import DATA, H2, HEADERS, PREFACE, SETTINGS, frame, signed_headers
+from harness import instance_down, instance_up
+from kinesis_env import Env, read_credentials, wait_active
+
 pytestmark = pytest.mark.spate_only
 
 HEAD_TIMEOUT_S = 3  # conftest starts the session instance with api_head_timeout_ms=3000
+CANCEL = 0x8  # HTTP/2 error code (RFC 9113 §7)
 
 
 def _signed(kenv, target, body, extra=None):
@@ -140,3 +147,73 @@ def test_slow_head_is_408_and_others_are_served(kenv):
     assert HEAD_TIMEOUT_S - 1 <= waited <= HEAD_TIMEOUT_S + 5, waited
     r = kenv.call("ListStreams", {})
     assert r.status == 200
+
+
+def test_answer_the_client_never_reads_is_reset(fresh_name):
+    """A client that asks for a large answer and never reads it (its receive window stays
+    shut) loses the connection after api_send_timeout_ms without progress: its slot and
+    buffer come back, and other clients are served. (Progress, however slow, restarts the
+    clock: a slow reader is not a stuck one.)"""
+    inst = instance_up(fresh_name("st"), 1, "--set", "api_send_timeout_ms=1500", "--set",
+                       "mem_mb=1024", "--set", "shard_ring_mb=16")
+    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
+    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
+              instance=inst)
+    try:
+        c = env.client(retries=True)
+        c.create_stream(StreamName="stuck", ShardCount=1)
+        wait_active(c, "stuck")
+        for b in range(4):  # 4 MB: an answer of about 5.3 MB
+            r = c.put_records(StreamName="stuck", Records=[
+                {"PartitionKey": "k", "Data": bytes([b]) * 200000} for _ in range(5)])
+            assert r["FailedRecordCount"] == 0
+        it = c.get_shard_iterator(StreamName="stuck", ShardId="shardId-000000000000",
+                                  ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        req = _request(env, "GetRecords", ('{"ShardIterator": "%s"}' % it).encode())
+
+        def stuck():
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no autotuning
+            s.connect((env.host, 80))
+            try:
+                s.sendall(req)
+                time.sleep(4)  # reads nothing: the window closes, no progress
+                got, reset = 0, False
+                s.settimeout(10)
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            break
+                        got += len(chunk)
+                except ConnectionResetError:
+                    reset = True
+                return got, reset
+            finally:
+                s.close()
+
+        got, reset = env.ex.run(stuck)
+        assert reset and got < 1000000, (got, reset)
+        assert inst.dataplane()["api"]["http"]["timeouts"]["send"] == 1
+
+        # HTTP/2: the same answer on a stream whose window the client never reopens (no
+        # WINDOW_UPDATE after the first 64 KiB): that stream is reset (CANCEL)
+        body = ('{"ShardIterator": "%s"}' % it).encode()
+
+        def h2_stuck():
+            h = H2(env.host)
+            try:
+                block = hpack.Encoder().encode(signed_headers(env, "GetRecords", body))
+                h.send_raw(PREFACE + frame(SETTINGS, 0, 0, b"") +
+                           frame(HEADERS, 0x4, 1, block) + frame(DATA, 0x1, 1, body))
+                return h.raw_frames(5)
+            finally:
+                h.close()
+
+        got = env.ex.run(h2_stuck)
+        assert got["headers"] == [1] and got["rst"].get(1) == CANCEL, got
+        assert inst.dataplane()["api"]["http"]["timeouts"]["send"] == 2
+        assert c.list_streams()["StreamNames"] == ["stuck"]  # others are served
+    finally:
+        env.close()
+        instance_down(inst.name, purge=True)
