@@ -973,7 +973,7 @@ class Mover:
             for i in range(self.cfg.moves):
                 if abort.is_set():
                     return
-                time.sleep(self.rng.uniform(*MOVE_GAP_S))
+                self._gap(self.rng.uniform(*MOVE_GAP_S))
                 self._one(i)
                 if not self.cfg.kill_control:
                     self.max_load = max(self.max_load, self._plan_load())
@@ -981,6 +981,19 @@ class Mover:
                 self._balance_plan()
         except Exception as e:  # noqa: BLE001 -- reported by the run
             self.broke = e
+
+    def _gap(self, seconds):
+        """Production between two moves, sampling the plan's load meanwhile (control measures
+        every 5 s, and a reshard or a move leaves the shards it touched without a sample for
+        a while: sampling only right after moves saw 0 on a loaded CI machine)."""
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.5, left))
+            if not self.cfg.kill_control:
+                self.max_load = max(self.max_load, self._plan_load())
 
     def _plan_load(self):
         """The total load a dry-run shard_balance reports now."""
