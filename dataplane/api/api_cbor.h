@@ -99,4 +99,10 @@ SP_MUST_CHECK ssize_t sp_api_cbor_to_json(const char *cbor, size_t len, char *sc
 SP_MUST_CHECK ssize_t sp_api_json_to_cbor(const char *json, size_t len, char *scratch,
 					  size_t scratch_cap, char *out, size_t cap);
 
+/*
+ * A number item (UINT, NINT or FLOAT) as int64, as the decoders and the translation read
+ * numbers: clamped, floats truncated toward zero, NaN 0 (api_cbor_req.c).
+ */
+int64_t sp_api_cbor_num_i64(const struct sp_cbor_item *it);
+
 #endif /* SP_API_CBOR_H */

@@ -47,28 +47,6 @@ cj_ts_key(const char *k, size_t len)
 	return false;
 }
 
-/* A number item as int64: clamped, floats truncated toward zero, NaN 0 (api_cbor_req.c). */
-static int64_t
-cj_num_i64(const struct sp_cbor_item *it)
-{
-	if (it->type == SP_CBOR_UINT) {
-		return it->u > INT64_MAX ? INT64_MAX : (int64_t)it->u;
-	}
-	if (it->type == SP_CBOR_NINT) {
-		return it->u > INT64_MAX ? INT64_MIN : -1 - (int64_t)it->u;
-	}
-	if (it->f != it->f) {
-		return 0;
-	}
-	if (it->f >= 0x1p63) {
-		return INT64_MAX;
-	}
-	if (it->f <= -0x1p63) {
-		return INT64_MIN;
-	}
-	return (int64_t)it->f;
-}
-
 /*
  * A number that is no timestamp: integers clamped to int64 (as the decoders do, and jansson
  * holds no more), finite floats to 17 digits. Negative zero is written 0: "%.17g" would give
@@ -82,7 +60,7 @@ cj_num_json(struct sp_api_jw *w, const struct sp_cbor_item *it)
 	int n;
 
 	if (it->type != SP_CBOR_FLOAT || !isfinite(it->f) || it->f == 0) {
-		sp_api_jw_i64(w, cj_num_i64(it)); /* NaN and -0 are 0, infinities clamp */
+		sp_api_jw_i64(w, sp_api_cbor_num_i64(it)); /* NaN and -0 are 0, infinities clamp */
 		return;
 	}
 	n = snprintf(t, sizeof(t), "%.17g", it->f);
@@ -107,7 +85,7 @@ cj_value(struct sp_api_jw *w, const struct sp_cbor_item *it, bool ts, struct cj_
 	case SP_CBOR_NINT:
 	case SP_CBOR_FLOAT:
 		if (ts) {
-			sp_api_jw_epoch_ms(w, cj_num_i64(it));
+			sp_api_jw_epoch_ms(w, sp_api_cbor_num_i64(it));
 		} else {
 			cj_num_json(w, it);
 		}

@@ -22,6 +22,7 @@
 
 #include <spate/assert.h>
 
+#include "api_cbor.h"
 #include "api_req.h"
 #include "api_req_src.h"
 #include "cbor.h"
@@ -106,9 +107,8 @@ sp_api_cbor_src_elem(struct sp_api_cbor_src *cb)
 	return rc;
 }
 
-/* A number item's value as int64: clamped, floats truncated toward zero, NaN 0. */
-static int64_t
-cbor_num(const struct sp_cbor_item *it)
+int64_t
+sp_api_cbor_num_i64(const struct sp_cbor_item *it)
 {
 	if (it->type == SP_CBOR_UINT) {
 		return it->u > INT64_MAX ? INT64_MAX : (int64_t)it->u;
@@ -149,7 +149,7 @@ sp_api_cbor_src_read(struct sp_api_cbor_src *cb, struct sp_api_req_val *v, unsig
 	case SP_CBOR_UINT:
 	case SP_CBOR_NINT:
 	case SP_CBOR_FLOAT:
-		v->num = cbor_num(&it);
+		v->num = sp_api_cbor_num_i64(&it);
 		v->form = SP_API_REQ_FORM_NUM;
 		return SP_API_JSON_NUMBER;
 	case SP_CBOR_BYTES:
