@@ -416,14 +416,25 @@ def read_credentials(path):
     return sec["aws_access_key_id"].strip(), sec["aws_secret_access_key"].strip()
 
 
+def instance_env(inst, tls_port=None):
+    """An Env on a spate-dev instance with its test credentials: cleartext port 80, or
+    https:// on tls_port trusting the dev CA spate-dev made (skips when there is none)."""
+    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
+    if tls_port is None:
+        return Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
+                   instance=inst)
+    ca = Path(inst.data_dir) / "tls" / "ca.crt"
+    if not ca.is_file():
+        pytest.skip("the instance has no TLS certificate (spate-dev up makes one)")
+    return Env("spate", "https://%s:%d" % (inst.ipv4, tls_port), key, secret,
+               netns=inst.netns, instance=inst, ca_bundle=str(ca))
+
+
 def make_env(config, request):
     url = config.getoption("--endpoint")
     if url:
         return Env("endpoint", url, *EMULATOR_KEY)
-    inst = request.getfixturevalue("instance")
-    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
-    return Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
-               instance=inst)
+    return instance_env(request.getfixturevalue("instance"))
 
 
 # ---- markers --------------------------------------------------------------------------------

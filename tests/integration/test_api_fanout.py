@@ -16,13 +16,12 @@ import struct
 import threading
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 
 from h2client import H2, signed_headers
 from harness import instance_down, instance_up
-from kinesis_env import Env, read_credentials, wait_active
+from kinesis_env import instance_env, wait_active
 
 pytestmark = pytest.mark.spate_only
 
@@ -321,9 +320,7 @@ def _own_instance(fresh_name, tag, ring_mb, *extra):
     """An instance of the test's own (small rings), and an Env on it; always purged."""
     inst = instance_up(fresh_name(tag), 2, "--set", "shard_ring_mb=%d" % ring_mb, "--set",
                        "mem_mb=1024", *extra)
-    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
-    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
-              instance=inst)
+    env = instance_env(inst)
     try:
         yield inst, env
     finally:
@@ -374,8 +371,7 @@ def test_subscribe_reads_the_store_after_a_restart(fresh_name):
             before += [(a["SequenceNumber"], b"old-%d-%d" % (b, i))
                        for i, a in enumerate(r["Records"])]
         inst.restart_dataplane(kill=True)
-        env2 = Env("spate", "http://%s:80" % inst.ipv4, env.access_key, env.secret_key,
-                   netns=inst.netns, instance=inst)
+        env2 = instance_env(inst)
         c2 = env2.client(retries=True)
         after = [(c2.put_record(StreamName=name, PartitionKey="n", Data=b"new-%d" % i)[
             "SequenceNumber"], b"new-%d" % i) for i in range(50)]

@@ -4,7 +4,6 @@ other clients (413, 431, 408). Spate-only: they exercise Spate's bounds (config 
 api_head_timeout_ms and friends; the session instance sets short timeouts)."""
 import socket
 import time
-from pathlib import Path
 
 import hpack
 import pytest
@@ -14,7 +13,7 @@ from botocore.credentials import Credentials
 
 from h2client import DATA, H2, HEADERS, PREFACE, SETTINGS, frame, signed_headers
 from harness import instance_down, instance_up
-from kinesis_env import Env, read_credentials, wait_active
+from kinesis_env import instance_env, wait_active
 
 pytestmark = pytest.mark.spate_only
 
@@ -156,9 +155,7 @@ def test_answer_the_client_never_reads_is_reset(fresh_name):
     clock: a slow reader is not a stuck one.)"""
     inst = instance_up(fresh_name("st"), 1, "--set", "api_send_timeout_ms=1500", "--set",
                        "mem_mb=1024", "--set", "shard_ring_mb=16")
-    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
-    env = Env("spate", "http://%s:80" % inst.ipv4, key, secret, netns=inst.netns,
-              instance=inst)
+    env = instance_env(inst)
     try:
         c = env.client(retries=True)
         c.create_stream(StreamName="stuck", ShardCount=1)

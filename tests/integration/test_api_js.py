@@ -10,11 +10,10 @@ Needs tools/setup/install-js.sh (tests/integration/js/node_modules).
 import base64
 import os
 import random
-from pathlib import Path
 
 import pytest
 
-from kinesis_env import Env, b64, md5_hash_key, read_credentials, shard_for
+from kinesis_env import b64, instance_env, md5_hash_key, shard_for
 
 MIB = 1 << 20
 HANDLER_CLASS = {"http1": "NodeHttpHandler", "default": "NodeHttp2Handler",
@@ -41,23 +40,12 @@ def _http(kenv):
     return kenv.instance.rpc("status")["dataplane"]["api"]["http"]
 
 
-def _tls_env(kenv):
-    """The same instance through its TLS port, trusting the dev CA spate-dev made."""
-    inst = kenv.instance
-    ca = Path(inst.data_dir) / "tls" / "ca.crt"
-    if not ca.is_file():
-        pytest.skip("the instance has no TLS certificate (spate-dev up makes one)")
-    key, secret = read_credentials(Path(inst.data_dir) / "credentials")
-    return Env("spate", "https://%s:443" % inst.ipv4, key, secret, netns=inst.netns,
-               instance=inst, ca_bundle=str(ca))
-
-
 @pytest.fixture(params=["http1", "default", "tls"])
 def node(request, kenv):
     spate = kenv.is_spate and kenv.instance is not None
     if request.param == "tls" and not spate:
         pytest.skip("TLS runs against Spate's own port and CA")
-    env = _tls_env(kenv) if request.param == "tls" else kenv
+    env = instance_env(kenv.instance, 443) if request.param == "tls" else kenv
     n = Node(env, request.param)
     before = _http(kenv) if spate else None
     yield n

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from harness import wait_until
-from kinesis_env import Env, b64, read_credentials, unique_name, wait_active
+from kinesis_env import b64, instance_env, unique_name, wait_active
 
 TLS_PORT = 443
 # A fatal alert record in plaintext: protocol_version (70), what the layer answers to HTTP.
@@ -42,12 +42,7 @@ H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 @pytest.fixture(scope="module")
 def tls(instance):
-    ca = Path(instance.data_dir) / "tls" / "ca.crt"
-    if not ca.is_file():
-        pytest.skip("the instance has no TLS certificate (spate-dev up makes one)")
-    key, secret = read_credentials(Path(instance.data_dir) / "credentials")
-    env = Env("spate", "https://%s:%d" % (instance.ipv4, TLS_PORT), key, secret,
-              netns=instance.netns, instance=instance, ca_bundle=str(ca))
+    env = instance_env(instance, TLS_PORT)
     yield env
     env.close()
 
