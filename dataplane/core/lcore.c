@@ -92,6 +92,9 @@ sp_lcore_poll(struct sp_lcore *lc)
 	struct rte_mbuf *pkts[SP_RX_BURST];
 	unsigned total = 0;
 
+	if (lc->tcp != NULL) {
+		sp_tcp_rx_begin(lc->tcp);
+	}
 	if (lc->steer != NULL) {
 		/*
 		 * Handed-off frames first: they left their port before anything now waiting in our
@@ -122,6 +125,9 @@ sp_lcore_poll(struct sp_lcore *lc)
 			}
 		}
 		total += n;
+	}
+	if (lc->tcp != NULL) {
+		sp_tcp_rx_end(lc->tcp); /* one ACK per connection for what this poll received */
 	}
 	if (lc->arp != NULL) {
 		sp_arp_timers(lc);

@@ -301,6 +301,14 @@ sp_tcp_conn_free(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	int rc;
 
 	SP_VERIFY(tcb->in_table);
+	if (tcb->ack_deferred) {
+		for (uint16_t i = 0; i < tcp->nb_deferred; i++) {
+			if (tcp->deferred[i] == tcb) {
+				tcp->deferred[i] = NULL;
+			}
+		}
+		tcb->ack_deferred = false;
+	}
 	sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
 	sp_tw_cancel(&tcp->wheel, &tcb->t_delack);
 	sp_tw_cancel(&tcp->wheel, &tcb->t_conn);

@@ -523,13 +523,82 @@ tcp_deliver(struct sp_tcp *tcp, struct sp_tcb *tcb, struct rte_mbuf *m, uint32_t
 	(void)tcp;
 }
 
+/*
+ * Leave the ACK this connection owes to sp_tcp_rx_end(). False outside an rx bracket or when
+ * the list is full: then the ACK goes now.
+ */
+static bool
+tcp_ack_defer(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	if (!tcp->in_rx) {
+		return false;
+	}
+	if (!tcb->ack_deferred) {
+		if (tcp->nb_deferred == SP_TCP_ACK_DEFER_MAX) {
+			return false;
+		}
+		tcp->deferred[tcp->nb_deferred++] = tcb;
+		tcb->ack_deferred = true;
+	}
+	tcp->lc->cnt.tcp_acks_deferred++;
+	return true;
+}
+
+void
+sp_tcp_rx_begin(struct sp_tcp *tcp)
+{
+	SP_VERIFY(!tcp->in_rx && tcp->nb_deferred == 0);
+	tcp->in_rx = true;
+}
+
+void
+sp_tcp_rx_end(struct sp_tcp *tcp)
+{
+	SP_VERIFY(tcp->in_rx);
+	tcp->in_rx = false;
+	for (uint16_t i = 0; i < tcp->nb_deferred; i++) {
+		struct sp_tcb *tcb = tcp->deferred[i];
+
+		if (tcb == NULL) {
+			continue; /* freed in the burst */
+		}
+		SP_VERIFY(tcb->ack_deferred && tcb->in_table);
+		tcb->ack_deferred = false;
+		/* Anything sent since (an answer from recv(), a FIN's ACK) carried the ACK. */
+		if (tcb->unacked_segs != 0) {
+			tcb->ack_now = true;
+			tcp->lc->cnt.tcp_acks_burst_end++;
+			sp_tcp_output(tcp, tcb);
+		}
+	}
+	tcp->nb_deferred = 0;
+}
+
+/*
+ * Delayed ACK (RFC 5681 4.2, RFC 9293 3.8.6.3) for an in-order segment: every second segment
+ * (at the rx burst's end inside one), or at once when it filled a hole; else the timer.
+ * Decided before delivery: if the app answers at once, its data carries the ACK.
+ */
+static void
+tcp_ack_policy(struct sp_tcp *tcp, struct sp_tcb *tcb, bool hole_filled)
+{
+	if (hole_filled) {
+		tcb->ack_now = true;
+	} else if (++tcb->unacked_segs >= 2) {
+		if (!tcp_ack_defer(tcp, tcb)) {
+			tcb->ack_now = true;
+		}
+	} else {
+		sp_tcp_arm_delack(tcp, tcb);
+	}
+}
+
 /* RFC 9293 3.10.7.4 "seventh": segment text. Consumes in->m. */
 static void
 tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 {
 	struct rte_mbuf *m = in->m;
 	uint32_t seq = in->seq, len = in->plen;
-	bool hole_filled;
 
 	in->m = NULL;
 	if (rte_pktmbuf_adj(m, (uint16_t)in->hlen) == NULL) {
@@ -568,15 +637,7 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		tcb->ack_now = true; /* RFC 5681 4.2: immediate (duplicate) ACK */
 		return;
 	}
-	hole_filled = !sp_reass_empty(&tcb->ooo);
-	/* Delayed ACK (RFC 5681 4.2, RFC 9293 3.8.6.3): every second full segment, or at once
-	 * when the segment filled a hole. Decided before delivery: if the app answers at once,
-	 * its data carries the ACK and clears this. */
-	if (hole_filled || ++tcb->unacked_segs >= 2) {
-		tcb->ack_now = true;
-	} else {
-		sp_tcp_arm_delack(tcp, tcb);
-	}
+	tcp_ack_policy(tcp, tcb, !sp_reass_empty(&tcb->ooo));
 	/*
 	 * Advance past this segment and everything it made contiguous in the out-of-order
 	 * queue before the app runs: what the app sends from recv() carries this ACK, and its

@@ -47,6 +47,7 @@ struct rte_hash;
 #define SP_TCP_TIMERS_PER_TICK 256 /* timer callbacks per sp_tcp_timers() call */
 #define SP_TCP_SEND_SEGS_PER_CALL 64 /* segments one output call may emit */
 #define SP_TCP_CHALLENGE_ACKS_PER_S 1000 /* RFC 5961 10: rate limit */
+#define SP_TCP_ACK_DEFER_MAX 128 /* connections whose ACK waits for the rx burst's end */
 
 
 struct sp_tcp_listener {
@@ -79,6 +80,14 @@ struct sp_tcp {
 	uint64_t challenge_window;  /* second of the current challenge-ACK budget */
 	uint32_t challenge_acks;    /* challenge ACKs sent in that second */
 	uint32_t challenge_budget;  /* this second's limit (randomised) */
+	/*
+	 * ACK coalescing (sp_tcp_rx_begin/end): between the two, an in-order segment that would
+	 * send the every-second-segment ACK puts its connection here instead, and one ACK per
+	 * connection leaves at the burst's end. Freed TCBs leave a NULL slot.
+	 */
+	bool in_rx;
+	uint16_t nb_deferred;
+	struct sp_tcb *deferred[SP_TCP_ACK_DEFER_MAX];
 };
 
 /* tcp_conn.c */

@@ -42,6 +42,15 @@ void sp_tcp_destroy(struct sp_tcp *tcp);
 /* A validated IPv4 datagram carrying TCP (frame in m, IPv4 header of ihl bytes). Owns m. */
 void sp_tcp_input(struct sp_tcp *tcp, unsigned ifidx, struct rte_mbuf *m, unsigned ihl);
 
+/*
+ * Bracket one poll's received frames: between the two calls, the ACKs that in-order data
+ * owes are coalesced to one per connection, sent by sp_tcp_rx_end() (what GRO gives Linux:
+ * a burst of segments that arrived together is acknowledged once, not every second segment).
+ * Outside the bracket every segment is acknowledged as it is processed.
+ */
+void sp_tcp_rx_begin(struct sp_tcp *tcp);
+void sp_tcp_rx_end(struct sp_tcp *tcp);
+
 /* Advance the stack's clock and fire due timers (bounded); call once per poll. */
 void sp_tcp_timers(struct sp_tcp *tcp);
 

@@ -132,6 +132,7 @@ struct sp_tcb {
 	/* Delayed ACK: full segments received since our last ACK. */
 	uint8_t unacked_segs;
 	bool ack_now;
+	bool ack_deferred; /* listed in tcp->deferred: its ACK leaves at the rx burst's end */
 	bool closed_by_app;
 	bool in_table; /* linked in the connection hash table */
 	uint8_t zero_wnd_probes;

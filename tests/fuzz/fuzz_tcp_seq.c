@@ -1123,8 +1123,9 @@ fz_build(uint8_t *fr, const struct fz_seg *s, uint32_t l4, uint32_t pad)
 	th[17] = (uint8_t)ck;
 }
 
-static void
-fz_inject(const struct fz_seg *s)
+/* The frame of s, with what the peer sent recorded; NULL when the rx pool is dry. */
+static struct rte_mbuf *
+fz_frame(const struct fz_seg *s)
 {
 	uint32_t l4 = 20 + s->optlen + s->plen;
 	uint32_t pad = s->corrupt == FZ_PADDED ? 1u + s->plen % 16 : 0u;
@@ -1133,7 +1134,7 @@ fz_inject(const struct fz_seg *s)
 
 	SP_VERIFY(s->optlen % 4 == 0 && s->optlen <= SP_TCP_OPT_MAX_BYTES);
 	if (m == NULL) {
-		return; /* the app holds every rx mbuf: the peer's segment is lost */
+		return NULL; /* the app holds every rx mbuf: the peer's segment is lost */
 	}
 	fr = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(RTE_ETHER_HDR_LEN + 20 + l4 + pad));
 	SP_VERIFY(fr != NULL);
@@ -1147,6 +1148,17 @@ fz_inject(const struct fz_seg *s)
 	       s->plen, s->corrupt);
 	if (s->corrupt == FZ_OK || s->corrupt == FZ_PADDED) {
 		fz_peer_sent(s);
+	}
+	return m;
+}
+
+static void
+fz_inject(const struct fz_seg *s)
+{
+	struct rte_mbuf *m = fz_frame(s);
+
+	if (m == NULL) {
+		return;
 	}
 	if (s->via_poll) {
 		g_rxq[g_rxq_n++] = m;
@@ -1353,6 +1365,32 @@ fz_op_handshake(void)
 	fz_inject(&s);
 }
 
+/*
+ * n segments of s's size back to back from s->seq (a FIN only on the last), received in one
+ * poll: one rx burst, where the ACKs in-order data owes are coalesced (sp_tcp_rx_begin/end).
+ */
+static void
+fz_train(const struct fz_seg *s, unsigned n)
+{
+	for (unsigned i = 0; i < n && g_rxq_n < SP_RX_BURST; i++) {
+		struct fz_seg t = *s;
+		struct rte_mbuf *m;
+
+		t.seq = s->seq + i * s->plen;
+		if (i + 1 < n) {
+			t.flags &= (uint8_t)~F_FIN;
+		}
+		m = fz_frame(&t);
+		if (m == NULL) {
+			break;
+		}
+		g_rxq[g_rxq_n++] = m;
+	}
+	(void)sp_lcore_poll(&g_h.lc);
+	SP_VERIFY(g_rxq_n == 0);
+	fz_after();
+}
+
 /* In-order data acking everything, window chosen. */
 static void
 fz_op_data(void)
@@ -1378,6 +1416,10 @@ fz_op_data(void)
 	fz_seg_polite(&s, peer, (uint8_t)(F_ACK | F_PSH | ((b & 1) ? F_FIN : 0)));
 	s.plen = fz_take(2) % (FZ_PLEN_MAX + 1);
 	s.via_poll = (b & 0x80) != 0;
+	if (s.via_poll && (b & 0x40)) {
+		fz_train(&s, 2u + ((b >> 3) & 7u));
+		return;
+	}
 	fz_inject(&s);
 }
 

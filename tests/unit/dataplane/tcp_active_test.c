@@ -208,9 +208,9 @@ fx_tcp_out(struct fx *f, struct seg *last, unsigned *arps)
 }
 
 /* A segment from the peer to our port lport, with options opt[optlen] and len payload bytes. */
-static void
-fx_seg(struct fx *f, uint16_t lport, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
-       const uint8_t *opt, unsigned optlen, unsigned len)
+static struct rte_mbuf *
+fx_seg_mbuf(struct fx *f, uint16_t lport, uint8_t flags, uint32_t seq, uint32_t ack,
+	    uint16_t wnd, const uint8_t *opt, unsigned optlen, unsigned len)
 {
 	uint8_t buf[256];
 	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)buf;
@@ -242,7 +242,24 @@ fx_seg(struct fx *f, uint16_t lport, uint8_t flags, uint32_t seq, uint32_t ack, 
 	}
 	memset((uint8_t *)(th + 1) + optlen, 'x', len);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
-	fx_in(f, buf, (uint16_t)(sizeof(*eth) + 20u + l4));
+	return nh_mbuf(&f->h, buf, (uint16_t)(sizeof(*eth) + 20u + l4));
+}
+
+/* That segment, processed at once (outside a poll's rx burst). */
+static void
+fx_seg(struct fx *f, uint16_t lport, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t wnd,
+       const uint8_t *opt, unsigned optlen, unsigned len)
+{
+	sp_net_input(&f->h.lc, 0, fx_seg_mbuf(f, lport, flags, seq, ack, wnd, opt, optlen, len));
+	sp_lcore_tx_flush(&f->h.lc);
+}
+
+/* That segment, queued for the next poll's rx burst (sp_lcore_poll). */
+static void
+fx_seg_queue(struct fx *f, uint16_t lport, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+	SP_VERIFY(f->h.io.rx_n < NH_MAX_FRAMES);
+	f->h.io.rx[f->h.io.rx_n++] = fx_seg_mbuf(f, lport, flags, seq, ack, 8000, NULL, 0, len);
 }
 
 /* SYN-ACK options: MSS 1400, SACK-permitted, timestamps (val, ecr), window scale 7. */
@@ -541,6 +558,76 @@ test_fin_wait_2_lives_while_the_peer_sends(void **state)
 	fx_down(&f);
 }
 
+/*
+ * ACK coalescing: in-order data that arrives in one rx burst is acknowledged once, at the
+ * burst's end; outside a burst every second segment is. Out-of-order data is still answered
+ * at once (the sender counts duplicate ACKs), and a connection reset in the middle of a burst
+ * sends nothing at its end.
+ */
+static void
+test_acks_coalesced_per_rx_burst(void **state)
+{
+	struct fx f;
+	struct app app;
+	struct seg syn, s;
+	struct sp_tcb *tcb;
+	uint32_t peer = 5001;
+
+	(void)state;
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_connect(&f, &app, &syn);
+	fx_seg(&f, syn.sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 8000, NULL, 0, 0);
+	assert_int_equal(app.connected, 1);
+	nh_clear_tx(&f.h);
+	/* 13 segments in one burst: one ACK covering all of them */
+	for (unsigned i = 0; i < 13; i++, peer += 100) {
+		fx_seg_queue(&f, syn.sport, F_ACK, peer, tcb->iss + 1, 100);
+	}
+	assert_true(sp_lcore_poll(&f.h.lc) >= 13);
+	assert_int_equal(app.recv_bytes, 1300);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.flags, F_ACK);
+	assert_int_equal(s.ack, peer);
+	assert_int_equal(f.h.lc.cnt.tcp_acks_deferred, 12); /* the 1st would only arm the timer */
+	assert_int_equal(f.h.lc.cnt.tcp_acks_burst_end, 1);
+	assert_false(tcb->ack_deferred);
+	assert_int_equal(f.tcp->nb_deferred, 0);
+	nh_clear_tx(&f.h);
+	/* outside a burst: every second segment */
+	for (unsigned i = 0; i < 4; i++, peer += 100) {
+		fx_seg(&f, syn.sport, F_ACK, peer, tcb->iss + 1, 8000, NULL, 0, 100);
+	}
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 2);
+	assert_int_equal(s.ack, peer);
+	nh_clear_tx(&f.h);
+	/* two in order, then one beyond a hole: its duplicate ACK leaves at once and carries
+	 * the two; nothing more at the burst's end */
+	fx_seg_queue(&f, syn.sport, F_ACK, peer, tcb->iss + 1, 100);
+	fx_seg_queue(&f, syn.sport, F_ACK, peer + 100, tcb->iss + 1, 100);
+	fx_seg_queue(&f, syn.sport, F_ACK, peer + 300, tcb->iss + 1, 100);
+	(void)sp_lcore_poll(&f.h.lc);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.ack, peer + 200);
+	assert_int_equal(f.h.lc.cnt.tcp_acks_burst_end, 1);
+	nh_clear_tx(&f.h);
+	/* the hole filled (ACK at once), two more in order, then a RST at RCV.NXT: the
+	 * connection goes in the burst and its slot is skipped at the end */
+	fx_seg_queue(&f, syn.sport, F_ACK, peer + 200, tcb->iss + 1, 100);
+	fx_seg_queue(&f, syn.sport, F_ACK, peer + 400, tcb->iss + 1, 100);
+	fx_seg_queue(&f, syn.sport, F_ACK, peer + 500, tcb->iss + 1, 100);
+	fx_seg_queue(&f, syn.sport, F_RST, peer + 600, 0, 0);
+	(void)sp_lcore_poll(&f.h.lc);
+	assert_int_equal(app.closed, 1);
+	assert_int_equal(app.reason, SP_TCP_CLOSE_RESET);
+	assert_int_equal(app.recv_bytes, 1300 + 400 + 200 + 400);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1); /* only the hole's */
+	assert_int_equal(s.ack, peer + 400);
+	assert_int_equal(f.h.lc.cnt.tcp_acks_burst_end, 1);
+	assert_int_equal(f.tcp->nb_deferred, 0);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+}
+
 static void
 test_source_port_owned_by_this_worker(void **state)
 {
@@ -628,6 +715,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_simultaneous_open),
 	    cmocka_unit_test(test_simultaneous_open_answered_by_synack),
 	    cmocka_unit_test(test_fin_wait_2_lives_while_the_peer_sends),
+	    cmocka_unit_test(test_acks_coalesced_per_rx_burst),
 	    cmocka_unit_test(test_source_port_owned_by_this_worker),
 	    cmocka_unit_test(test_connect_errors),
 	};
