@@ -274,6 +274,7 @@ tcp_enter_recovery(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	uint32_t flight = tcb->snd_max - tcb->snd_una;
 
 	SP_VERIFY(!tcb->in_recovery);
+	tcb->tlp_ep = false; /* this recovery's window reduction covers the probe's episode */
 	if (tcb->ts_ok) {
 		tcb->undo_armed = true;
 		tcb->undo_cwnd = tcb->cwnd;
@@ -301,21 +302,43 @@ tcp_enter_recovery(struct sp_tcp *tcp, struct sp_tcb *tcb)
  * scoreboard already says snd_una is lost (RFC 6675 5 step 2), once snd_una passed the
  * previous recovery point (RFC 6582 3.2 step 1).
  */
+/*
+ * Early Retransmit (RFC 5827 3.1): with fewer than four segments outstanding and no new
+ * segment the peer's window takes, three duplicate ACKs may never come: the threshold is the
+ * outstanding segments less one. Otherwise the connection's threshold.
+ */
+static uint8_t
+tcp_er_thresh(const struct sp_tcb *tcb)
+{
+	uint32_t smss = sp_tcp_smss(tcb);
+	uint32_t flight = tcb->snd_max - tcb->snd_una;
+	uint32_t old = (flight + smss - 1) / smss;
+	uint32_t unsent = tcb->sndq_bytes > flight ? tcb->sndq_bytes - flight : 0;
+	bool more = unsent > 0 && sp_seq_gt(tcb->snd_una + tcb->snd_wnd, tcb->snd_max);
+
+	if (old < 2 || old >= 4 || more) {
+		return tcb->dupthresh;
+	}
+	return (uint8_t)SP_MIN((uint32_t)tcb->dupthresh, old - 1);
+}
+
 static void
 tcp_dupack(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	/* RFC 6582 asks the ACK to pass recover; RFC 6675 5.1 only to reach it. */
 	bool past = tcb->sack_ok ? sp_seq_geq(tcb->snd_una, tcb->recover)
 				 : sp_seq_gt(tcb->snd_una, tcb->recover);
+	uint8_t thresh = tcp_er_thresh(tcb);
 
 	tcp->lc->cnt.tcp_dupacks_in++;
 	if (tcb->dupacks < UINT8_MAX) {
 		tcb->dupacks++;
 	}
 	if (!tcb->in_recovery && past &&
-	    (tcb->dupacks == tcb->dupthresh ||
+	    (tcb->dupacks == thresh ||
 	     (tcb->sack_ok && !sp_sack_sb_empty(&tcb->sb) &&
-	      sp_sack_is_lost(&tcb->sb, tcb->snd_una, sp_tcp_smss(tcb), tcb->dupthresh)))) {
+	      sp_sack_is_lost(&tcb->sb, tcb->snd_una, sp_tcp_smss(tcb), thresh)))) {
+		tcp->lc->cnt.tcp_early_rexmits += thresh < tcb->dupthresh;
 		tcp_enter_recovery(tcp, tcb);
 	} else if (tcb->in_recovery && !tcb->sack_rec) {
 		tcb->cwnd += tcb->mss; /* NewReno: each dupack, a segment left the network */
@@ -382,6 +405,38 @@ tcp_cc_ack(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t acked)
 SP_STATIC_ASSERT(SP_TCP_SACK_BLOCKS_MAX <= SP_SACK_BLOCKS_IN_MAX, "scoreboard input bound");
 
 /*
+ * The round after an RTO, before the scoreboard takes in's blocks: una is the new cumulative
+ * ACK. A block that newly SACKs data below snd_nxt covers resends of this round; if any of
+ * it lies at or above rnd_after, it left after the head did, and the head is lost again.
+ * (Assumes no reordering, as RFC 6675's rules and RACK's sequence fallback do.)
+ */
+static void
+tcp_rnd_evidence(struct sp_tcb *tcb, const struct tcp_in *in, uint32_t una)
+{
+	if (!sp_seq_lt(una, tcb->recover)) {
+		tcb->rnd = false;
+		return;
+	}
+	sp_tcp_rnd_head(tcb, una);
+	for (unsigned i = 0; i < in->o.nb_sack; i++) {
+		uint32_t s = sp_seq_max(in->o.sack[i][0], una);
+		uint32_t e = sp_seq_min(in->o.sack[i][1], tcb->snd_nxt);
+
+		if (!sp_seq_lt(s, e) || sp_sack_bytes_in(&tcb->sb, s, e) == e - s) {
+			continue; /* empty, D-SACK, bogus, or nothing new */
+		}
+		if (!tcb->rnd_ev || sp_seq_gt(e, tcb->rnd_ev_hi)) {
+			tcb->rnd_ev_hi = e;
+		}
+		tcb->rnd_ev = true;
+		s = sp_seq_max(s, tcb->rnd_after);
+		if (sp_seq_lt(s, e) && sp_sack_bytes_in(&tcb->sb, s, e) < e - s) {
+			tcb->rnd_head_lost = true;
+		}
+	}
+}
+
+/*
  * RFC 6675 Update(): record the SACK blocks of an acceptable ACK on the scoreboard, after
  * validating them against [ack, snd_max] (tcp_sack.c). Returns the bytes newly SACKed.
  */
@@ -403,6 +458,9 @@ tcp_sack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct tcp_in *in)
 	if (watch) {
 		before = sp_sack_bytes_in(&tcb->sb, tcb->rxt_head_end, tcb->hi_rxt);
 	}
+	if (tcb->rnd) {
+		tcp_rnd_evidence(tcb, in, una);
+	}
 	sp_sack_sb_update(&tcb->sb, (const uint32_t(*)[2])in->o.sack, in->o.nb_sack, una,
 			  tcb->snd_max, &su);
 	if (watch && sp_sack_bytes_in(&tcb->sb, tcb->rxt_head_end, tcb->hi_rxt) > before) {
@@ -410,8 +468,28 @@ tcp_sack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, const struct tcp_in *in)
 		tcb->rxt_head_lost = true;
 	}
 	tcp->lc->cnt.tcp_dsack_rcvd += su.dsack;
+	if (su.dsack > 0 && tcb->tlp_ep && sp_seq_lt(in->o.sack[0][0], tcb->tlp_high) &&
+	    sp_seq_geq(in->o.sack[0][1], tcb->tlp_high)) {
+		tcb->tlp_ep = false; /* the probe was a duplicate: it repaired nothing */
+	}
 	tcp->lc->cnt.tcp_sack_bad_blocks += su.bad;
 	return su.newly_sacked;
+}
+
+/*
+ * RFC 8985 7.4: data sent after a probe was acknowledged and no D-SACK said the probe was a
+ * duplicate. A probe that resent the last segment then repaired a loss: reduce the window as
+ * a fast recovery would (ssthresh = cwnd / 2). A probe of new data leaves detection to SACK.
+ */
+static void
+tcp_tlp_end(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	tcb->tlp_ep = false;
+	if (tcb->tlp_retrans && !tcb->in_recovery) {
+		tcp->lc->cnt.tcp_tlp_recoveries++;
+		tcb->ssthresh = SP_MAX(tcb->cwnd / 2, 2u * tcb->mss);
+		tcb->cwnd = tcb->ssthresh;
+	}
 }
 
 /* RFC 9293 3.10.7.4 "fifth": ACK processing in a synchronized state. Returns false if the
@@ -460,9 +538,15 @@ tcp_ack_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 		tcp_eifel(tcp, tcb, &in->o);
 		tcb->rto_backoff = 0;
 		tcb->zero_wnd_probes = 0;
+		if (tcb->tlp_ep && sp_seq_gt(tcb->snd_una, tcb->tlp_high)) {
+			tcp_tlp_end(tcp, tcb);
+		}
+		if (tcb->rnd && !sp_seq_lt(tcb->snd_una, tcb->recover)) {
+			tcb->rnd = false; /* the round after the RTO is over */
+		}
 		if (tcb->snd_una == tcb->snd_max) {
 			sp_tw_cancel(&tcp->wheel, &tcb->t_rexmt);
-		} else {
+		} else if (!sp_tcp_arm_pto(tcp, tcb)) {
 			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 		}
 		sent = data;
@@ -609,6 +693,7 @@ tcp_data_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	if (sp_seq_lt(seq, tcb->rcv_nxt)) {
 		uint32_t cut = tcb->rcv_nxt - seq;
 
+		sp_tcp_dsack_dup(tcp, tcb, seq, seq + len);
 		if (cut >= len) {
 			rte_pktmbuf_free(m);
 			tcb->ack_now = true;
@@ -665,6 +750,9 @@ tcp_fin_input(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	tcb->rcv_nxt++;
 	tcb->ack_now = true;
+	/* Out-of-order data beyond the FIN can never be delivered: drop it, as Linux does,
+	 * rather than go on SACKing bytes past the end of the peer's stream. */
+	sp_reass_flush(&tcp->reass, &tcb->ooo);
 	switch (tcb->state) {
 	case SP_TCP_ESTABLISHED:
 		sp_tcp_set_state(tcp, tcb, SP_TCP_CLOSE_WAIT);
@@ -874,6 +962,7 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	    sp_seq_lt(in->o.ts_val, tcb->ts_recent) &&
 	    tcp->now_ms - tcb->ts_recent_tick < PAWS_IDLE_MS) {
 		tcp->lc->cnt.tcp_drop_paws++;
+		sp_tcp_dsack_dup(tcp, tcb, in->seq, in->seq + in->plen); /* as Linux does */
 		sp_tcp_send_ack(tcp, tcb);
 		return;
 	}
@@ -892,6 +981,8 @@ tcp_conn_input(struct sp_tcp *tcp, struct sp_tcb *tcb, struct tcp_in *in)
 	if (!tcp_acceptable(tcb, in)) {
 		tcp->lc->cnt.tcp_drop_out_of_window++;
 		if (!(f & F_RST)) {
+			/* A segment wholly below rcv_nxt is a duplicate: say so (RFC 2883). */
+			sp_tcp_dsack_dup(tcp, tcb, in->seq, in->seq + in->plen);
 			sp_tcp_send_ack(tcp, tcb);
 		}
 		return;

@@ -43,6 +43,8 @@ struct rte_hash;
 #define SP_TCP_DUPACK_THRESH_MAX 32 /* adaptive threshold's ceiling under reordering */
 #define SP_TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
 #define SP_TCP_PERSIST_MIN_MS 200
+#define SP_TCP_PTO_MIN_MS 10	   /* floor of the tail loss probe timeout (RFC 8985 7.2) */
+#define SP_TCP_WC_DELACK_MS 200   /* RFC 8985 WCDelAckT: a lone segment's ACK may wait this */
 #define SP_TCP_PERSIST_MAX_MS 60000
 #define SP_TCP_TIMERS_PER_TICK 256 /* timer callbacks per sp_tcp_timers() call */
 #define SP_TCP_SEND_SEGS_PER_CALL 64 /* segments one output call may emit */
@@ -139,11 +141,18 @@ uint32_t sp_tcp_rcv_window(const struct sp_tcp *tcp, const struct sp_tcb *tcb);
 void sp_tcp_reply_rst(struct sp_tcp *tcp, unsigned ifidx, const struct rte_ether_hdr *eth,
 		      const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
 		      uint32_t seg_len);
+/* RFC 2883: report [seq, end) below rcv_nxt (clipped) as duplicate data in the next ACK. */
+void sp_tcp_dsack_dup(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t end);
+/* The round after an RTO (tcp_output.c): make the marks name the head at una. */
+void sp_tcp_rnd_head(struct sp_tcb *tcb, uint32_t una);
 /* Drop acknowledged bytes from the front of the send queue. */
 void sp_tcp_sndq_drop(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t n);
 
 /* tcp_timer glue (tcp_conn.c) */
 void sp_tcp_arm_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t ms);
+/* Arm t_rexmt as the tail loss probe timer if a probe may be sent (RFC 8985 7.2); false if
+ * not (the caller arms the RTO). tcp_output.c. */
+bool sp_tcp_arm_pto(struct sp_tcp *tcp, struct sp_tcb *tcb);
 void sp_tcp_arm_conn(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t ms);
 void sp_tcp_arm_delack(struct sp_tcp *tcp, struct sp_tcb *tcb);
 

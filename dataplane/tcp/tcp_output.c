@@ -176,7 +176,32 @@ tcp_opt_ts(const struct sp_tcp *tcp, const struct sp_tcb *tcb, uint8_t *o, unsig
 	return n + 8;
 }
 
-/* Options of a non-SYN segment: timestamps, then SACK blocks. Returns their length. */
+void
+sp_tcp_dsack_dup(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t seq, uint32_t end)
+{
+	/* Only what could be a resend of data of the last window; older junk is no news. */
+	if (!tcb->sack_ok || !sp_seq_lt(seq, tcb->rcv_nxt) || !sp_seq_lt(seq, end) ||
+	    tcb->rcv_nxt - seq > tcp->conf.rcv_buf) {
+		return;
+	}
+	end = sp_seq_min(end, tcb->rcv_nxt);
+	if (tcb->dsack && sp_seq_leq(tcb->dsack_l, end) && sp_seq_leq(seq, tcb->dsack_r)) {
+		/* Overlapping or adjacent to the one not yet reported: one block for both. */
+		seq = sp_seq_min(seq, tcb->dsack_l);
+		end = sp_seq_max(end, tcb->dsack_r);
+	}
+	tcb->dsack = true;
+	tcb->dsack_l = seq;
+	tcb->dsack_r = end;
+	tcb->ack_now = true; /* the sender learns at once that it resent needlessly */
+	tcp->lc->cnt.tcp_dsack_sent++;
+}
+
+/*
+ * Options of a non-SYN segment: timestamps, then SACK blocks — a D-SACK first when duplicate
+ * data arrived (RFC 2883 4: reported once, in the next ACK), then the queued data's blocks.
+ * Returns their length.
+ */
 static unsigned
 tcp_opts_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint8_t *o)
 {
@@ -185,10 +210,18 @@ tcp_opts_data(struct sp_tcp *tcp, struct sp_tcb *tcb, uint8_t *o)
 	if (tcb->ts_ok) {
 		n = tcp_opt_ts(tcp, tcb, o, n, 1, 1);
 	}
-	if (tcb->sack_ok && !sp_reass_empty(&tcb->ooo)) {
+	if (tcb->sack_ok && (tcb->dsack || !sp_reass_empty(&tcb->ooo))) {
 		struct sp_sack_block b[SP_TCP_SACK_BLOCKS_MAX];
-		unsigned nb = sp_reass_sack_blocks(&tcb->ooo, b, tcb->ts_ok ? 3 : 4);
+		unsigned max = tcb->ts_ok ? 3 : 4, nb = 0;
 
+		if (tcb->dsack && sp_seq_leq(tcb->dsack_r, tcb->rcv_nxt)) {
+			b[nb].left = tcb->dsack_l;
+			b[nb++].right = tcb->dsack_r;
+		}
+		tcb->dsack = false;
+		if (!sp_reass_empty(&tcb->ooo)) {
+			nb += sp_reass_sack_blocks(&tcb->ooo, b + nb, max - nb);
+		}
 		if (nb > 0) {
 			o[n++] = 1;
 			o[n++] = 1;
@@ -672,6 +705,60 @@ tcp_sack_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	return sent;
 }
 
+/* Where the go-back-N resend of the segment at una ends: one MSS at most, never into SACKed
+ * data (an estimate: options may have made it shorter, which only delays the evidence). */
+static uint32_t
+tcp_rnd_head_end(const struct sp_tcb *tcb, uint32_t una)
+{
+	return sp_sack_next_sacked(&tcb->sb, una, sp_seq_min(tcb->snd_max, una + tcb->mss));
+}
+
+void
+sp_tcp_rnd_head(struct sp_tcb *tcb, uint32_t una)
+{
+	if (tcb->rnd_una == una) {
+		return;
+	}
+	/*
+	 * A new head was resent in this round's sequence-order sweep (or is next): what was
+	 * newly SACKed above its end this round left after it, so it is lost again.
+	 */
+	tcb->rnd_una = una;
+	tcb->rnd_after = tcp_rnd_head_end(tcb, una);
+	tcb->rnd_head_lost = tcb->rnd_ev && sp_seq_lt(una, tcb->snd_nxt) &&
+			     sp_seq_gt(tcb->rnd_ev_hi, tcb->rnd_after);
+}
+
+/*
+ * The round after an RTO: resend the segment at snd_una when SACKs of later resends showed
+ * it lost again (tcp_rnd_evidence), instead of waiting for the next, backed-off, RTO (RFC
+ * 6675 5.1 forbids a new recovery before snd_una reaches recover). Only the head: later
+ * resends may still be in flight. Returns the segments sent.
+ */
+static unsigned
+tcp_rnd_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t una = tcb->snd_una, data_end = una + tcb->sndq_bytes, e;
+	bool fin = false;
+	int n;
+
+	if (tcb->in_recovery || !sp_seq_lt(una, tcb->recover)) {
+		tcb->rnd = false;
+		return 0;
+	}
+	sp_tcp_rnd_head(tcb, una);
+	if (!tcb->rnd_head_lost || !sp_seq_lt(una, tcb->snd_nxt)) {
+		return 0;
+	}
+	e = tcp_rnd_head_end(tcb, una);
+	tcb->rnd_head_lost = false;
+	tcb->rnd_after = tcb->snd_nxt;
+	tcp->lc->cnt.tcp_rto_lost_rexmits++;
+	n = tcp_send_data(tcp, tcb, una, sp_seq_min(e, data_end) - una,
+			  tcb->fin_sent && sp_seq_gt(e, data_end), &fin);
+	return n > 0 || fin ? 1u : 0u;
+}
+
 void
 sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
@@ -680,8 +767,11 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	if (tcb->state == SP_TCP_CLOSED) {
 		return;
 	}
+	if (tcb->rnd && tcp_can_send_data(tcb->state)) {
+		sent = tcp_rnd_output(tcp, tcb);
+	}
 	if (tcb->in_recovery && tcb->sack_rec && tcp_can_send_data(tcb->state)) {
-		sent = tcp_sack_output(tcp, tcb);
+		sent += tcp_sack_output(tcp, tcb);
 	}
 	while (!(tcb->in_recovery && tcb->sack_rec) && tcp_can_send_data(tcb->state) &&
 	       sent < SP_TCP_SEND_SEGS_PER_CALL) {
@@ -738,11 +828,16 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 			tcb->fin_sent = true;
 		}
 		tcb->snd_max = sp_seq_max(tcb->snd_max, tcb->snd_nxt);
-		if (!sp_tw_armed(&tcb->t_rexmt) || tcb->in_persist) {
-			/* Data in flight: the persist timer (if any) becomes the RTO. */
+		if (!sp_tw_armed(&tcb->t_rexmt) || tcb->in_persist || tcb->in_tlp) {
+			/* Data in flight: the persist timer (if any) becomes the RTO, or the loss
+			 * probe timer, which new data restarts (RFC 8985 7.2). */
 			tcb->in_persist = false;
 			tcb->persist_backoff = 0;
-			sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+			if (!sp_tcp_arm_pto(tcp, tcb)) {
+				sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+			}
+		} else {
+			(void)sp_tcp_arm_pto(tcp, tcb); /* the RTO runs; a probe may come sooner */
 		}
 		sent++;
 	}
@@ -756,12 +851,81 @@ sp_tcp_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	}
 }
 
+bool
+sp_tcp_arm_pto(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t flight = tcb->snd_max - tcb->snd_una;
+	uint32_t pto = SP_MAX(2u * (tcb->srtt_us / 1000u), (uint32_t)SP_TCP_PTO_MIN_MS);
+
+	/* RFC 8985 7.2: open state, SACK, an RTT sample, no probe outstanding, no backoff. */
+	if (!tcb->sack_ok || !tcp_can_send_data(tcb->state) || tcb->in_recovery || tcb->rnd ||
+	    tcb->tlp_ep || tcb->in_persist || flight == 0 || tcb->srtt_us == 0 ||
+	    tcb->rto_backoff != 0) {
+		return false;
+	}
+	if (flight <= sp_tcp_smss(tcb)) {
+		pto += SP_TCP_WC_DELACK_MS; /* a lone segment's ACK may be delayed */
+	}
+	if (pto >= tcb->rto_ms) {
+		return false;
+	}
+	sp_tcp_arm_rexmt(tcp, tcb, pto);
+	tcb->in_tlp = true;
+	return true;
+}
+
+/*
+ * RFC 8985 7.3: the loss probe timer fired. Send one segment of new data if the peer's
+ * window takes it (cwnd aside), else the last segment again, so that its ACK (with SACK)
+ * brings loss detection instead of an RTO; then the RTO.
+ */
+static void
+tcp_tlp_fire(struct sp_tcp *tcp, struct sp_tcb *tcb)
+{
+	uint32_t cwnd = tcb->cwnd, max = tcb->snd_max;
+	uint32_t data_end = tcb->snd_una + tcb->sndq_bytes;
+	bool fin = false;
+
+	if (tcb->snd_una == tcb->snd_max) {
+		return;
+	}
+	if (tcb->in_recovery || tcb->rnd) {
+		/* a recovery came first: the RTO guards it */
+		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+		return;
+	}
+	tcp->lc->cnt.tcp_tlp_probes++;
+	tcb->tlp_ep = true; /* before output: no second probe timer for this episode */
+	tcb->cwnd = tcb->snd_max - tcb->snd_una + tcb->mss;
+	sp_tcp_output(tcp, tcb);
+	tcb->cwnd = cwnd;
+	tcb->tlp_retrans = tcb->snd_max == max;
+	if (tcb->tlp_retrans) {
+		/* The last segment as it was cut: full payloads from snd_una, the rest last. */
+		uint32_t sent_end = sp_seq_min(tcb->snd_max, data_end);
+		uint32_t dflight = sent_end - tcb->snd_una;
+		uint32_t unit = tcb->mss - (tcb->ts_ok ? 12u : 0u);
+		uint32_t tail = dflight % unit != 0 ? dflight % unit : SP_MIN(dflight, unit);
+
+		(void)tcp_send_data(tcp, tcb, sent_end - tail, tail,
+				    tcb->fin_sent && sp_seq_gt(tcb->snd_max, data_end), &fin);
+	}
+	tcb->tlp_high = tcb->snd_max;
+	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
+}
+
 /* RFC 6298 5.4-5.7 and RFC 5681 3.1 (loss window); also the persist timer's probe. */
 void
 sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	uint32_t flight = tcb->snd_max - tcb->snd_una;
+	bool tlp = tcb->in_tlp;
 
+	tcb->in_tlp = false;
+	if (tlp && !(tcb->snd_wnd == 0 && tcb->sndq_bytes > 0)) {
+		tcp_tlp_fire(tcp, tcb);
+		return;
+	}
 	if (tcb->snd_wnd == 0 && tcb->sndq_bytes > 0) {
 		/*
 		 * Persist (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17): probe the zero window with a
@@ -786,6 +950,7 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	}
 	tcp->lc->cnt.tcp_rto_timeouts++;
 	tcb->undo_armed = false;
+	tcb->tlp_ep = false;
 	tcb->recover = tcb->snd_max; /* RFC 6582 3.2 step 4 */
 	tcb->ssthresh = SP_MAX(flight / 2, 2u * tcb->mss);
 	tcb->cwnd = tcb->mss;
@@ -803,6 +968,11 @@ sp_tcp_rexmit_timeout(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	if (tcb->rto_backoff >= 2) {
 		sp_sack_sb_reset(&tcb->sb);
 	}
+	/* A new round: no evidence yet; the marks name the head at the first output. */
+	tcb->rnd = tcb->sack_ok;
+	tcb->rnd_ev = false;
+	tcb->rnd_head_lost = false;
+	tcb->rnd_una = tcb->snd_una - 1;
 	tcb->rto_ms = SP_MIN(tcb->rto_ms * 2, (uint32_t)SP_TCP_RTO_MAX_MS);
 	/* Go back to the first unacknowledged byte; a FIN sent follows the data again. */
 	tcb->snd_nxt = tcb->snd_una;

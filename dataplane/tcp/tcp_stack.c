@@ -30,6 +30,7 @@ enum {
 void
 sp_tcp_arm_rexmt(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t ms)
 {
+	tcb->in_tlp = false;
 	sp_tw_arm(&tcp->wheel, &tcb->t_rexmt, tcp->now_ms + ms);
 }
 

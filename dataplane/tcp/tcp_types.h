@@ -128,7 +128,21 @@ struct sp_tcb {
 	uint32_t rxt_head_end; /* end of that resend */
 	bool rxt_head_lost;    /* a hole resent after it was SACKed: it was lost again */
 	struct sp_sack_sb sb; /* what the peer SACKed above snd_una */
+	/*
+	 * The round after an RTO (SACK peers): from the RTO until snd_una reaches recover, the
+	 * go-back-N resends leave in sequence order, so data SACKed that was resent after the
+	 * segment at snd_una last left shows that segment lost again (tcp_rnd_*, tcp.md 5).
+	 */
+	bool rnd;
+	bool rnd_head_lost; /* the segment at rnd_una is lost again: resend it now */
+	bool rnd_ev;	    /* rnd_ev_hi is set */
+	uint32_t rnd_una;   /* the head the marks below are for */
+	uint32_t rnd_after; /* [rnd_after, snd_nxt) left after the head's last transmission */
+	uint32_t rnd_ev_hi; /* end of the highest block newly SACKed below snd_nxt this round */
 
+	/* RFC 2883: duplicate data received, reported as the first SACK block of our next ACK. */
+	bool dsack;
+	uint32_t dsack_l, dsack_r;
 	/* Delayed ACK: full segments received since our last ACK. */
 	uint8_t unacked_segs;
 	bool ack_now;
@@ -137,6 +151,10 @@ struct sp_tcb {
 	bool in_table; /* linked in the connection hash table */
 	uint8_t zero_wnd_probes;
 	bool in_persist;	/* t_rexmt is the persist timer */
+	bool in_tlp;		/* t_rexmt is the tail loss probe timer (PTO) */
+	bool tlp_ep;		/* a probe is out: until past tlp_high, or a D-SACK of it */
+	bool tlp_retrans;	/* that probe resent the last segment (no new data could go) */
+	uint32_t tlp_high;	/* snd_max after the probe */
 	uint8_t persist_backoff; /* probes since the window closed (interval doubling) */
 	uint8_t keepalive_probes; /* sent since the peer was last heard */
 	uint64_t last_rx_ms;	  /* when the peer was last heard (keepalive) */

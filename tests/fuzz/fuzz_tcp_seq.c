@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_BUF 16384	      /* rcv_buf and snd_buf */
 #define FZ_RING 32768	      /* send-stream bytes remembered per peer (> snd_buf) */
 #define FZ_PLEN_MAX 3000      /* payload bytes of an injected segment */
+#define FZ_DSACK_SPAN_MAX (2u * FZ_BUF) /* below the ACK a D-SACK may start (rcv_buf, merged) */
 #define FZ_RX_ROOM 4096	      /* data room of the injected frames' mbufs */
 #define FZ_RX_MBUFS 2047
 #define FZ_TX_MAX 2048	      /* frames captured between two checks */
@@ -768,6 +769,11 @@ fz_check_conn_frame(unsigned idx, unsigned peer, const uint8_t *th, const struct
 	SP_VERIFY(p->hi_ok && sp_seq_leq(ack, p->hi)); /* never ACK what the peer did not send */
 	for (unsigned k = 0; k < t->nb_sack; k++) {
 		SP_VERIFY(sp_seq_lt(t->sack[k][0], t->sack[k][1]));
+		if (k == 0 && sp_seq_leq(t->sack[k][1], ack)) {
+			/* a D-SACK (RFC 2883): duplicates below the ACK, within a window */
+			SP_VERIFY(ack - t->sack[k][0] <= FZ_DSACK_SPAN_MAX);
+			continue;
+		}
 		SP_VERIFY(sp_seq_gt(t->sack[k][0], ack) && sp_seq_leq(t->sack[k][1], p->hi));
 	}
 	if (f & F_SYN) {

@@ -628,6 +628,304 @@ test_acks_coalesced_per_rx_burst(void **state)
 	fx_down(&f);
 }
 
+/* A SACK option (two NOPs, then one block [s, e)); returns its length. */
+static unsigned
+sack_opt(uint8_t *o, uint32_t s, uint32_t e)
+{
+	uint32_t bs = htonl(s), be = htonl(e);
+
+	memcpy(o, (const uint8_t[]){1, 1, 5, 10}, 4);
+	memcpy(o + 4, &bs, 4);
+	memcpy(o + 8, &be, 4);
+	return 12;
+}
+
+/* How many captured TCP segments start at seq. */
+static unsigned
+fx_sent_at(struct fx *f, uint32_t seq)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < f->h.io.tx_n; i++) {
+		const struct rte_ether_hdr *eth =
+		    rte_pktmbuf_mtod(f->h.io.tx[i], const struct rte_ether_hdr *);
+		const struct rte_tcp_hdr *th =
+		    (const struct rte_tcp_hdr *)((const struct rte_ipv4_hdr *)(eth + 1) + 1);
+
+		n += eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+		     rte_be_to_cpu_32(th->sent_seq) == seq;
+	}
+	return n;
+}
+
+/*
+ * The round after an RTO: resends leave in sequence order, so a SACK of a later resend
+ * while the one at SND.UNA is still missing shows that one lost again; it is resent at
+ * once, not after the next (doubled) RTO. SACKs from before the RTO are no such evidence.
+ */
+static void
+test_lost_resend_after_rto_resent_at_once(void **state)
+{
+	struct fx f;
+	struct app app;
+	struct seg syn, s;
+	struct sp_tcb *tcb;
+	uint8_t o[20];
+	uint32_t seg[9];
+	const uint32_t mss = 1400;
+
+	(void)state;
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_connect(&f, &app, &syn);
+	memcpy(o, (const uint8_t[]){2, 4, 0x05, 0x78, 1, 1, 4, 2}, 8); /* MSS 1400, SACK ok */
+	fx_seg(&f, syn.sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
+	assert_true(tcb->sack_ok && tcb->mss == mss);
+	nh_clear_tx(&f.h);
+	for (unsigned i = 0; i < 9; i++) {
+		seg[i] = tcb->iss + 1 + i * mss;
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(f.h.pool);
+
+		memset(rte_pktmbuf_append(m, (uint16_t)mss), 'a' + (int)i, mss);
+		assert_int_equal(sp_tcp_send(f.tcp, tcb, m), 0);
+	}
+	sp_lcore_tx_flush(&f.h.lc);
+	assert_int_equal(fx_tcp_out(&f, NULL, NULL), 8);
+	nh_clear_tx(&f.h);
+	/* before the RTO the peer SACKs segments 5 and 6 (one dupack: no recovery) */
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[0], 60000, o, sack_opt(o, seg[5], seg[7]), 0);
+	assert_false(tcb->in_recovery);
+	nh_clear_tx(&f.h);
+	/* first the tail loss probe (the last segment again), then the RTO: the head again */
+	fx_at(&f, 1000 + 30 + 1100);
+	assert_int_equal(f.h.lc.cnt.tcp_tlp_probes, 1);
+	assert_int_equal(fx_sent_at(&f, seg[7]), 1);
+	nh_clear_tx(&f.h);
+	fx_at(&f, 1000 + 30 + 2200);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 1);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.seq, seg[0]);
+	nh_clear_tx(&f.h);
+	/* it arrives: the sweep goes on with segments 1 and 2 (the old SACK is no evidence) */
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[1], 60000, o, sack_opt(o, seg[5], seg[7]), 0);
+	assert_int_equal(fx_tcp_out(&f, NULL, NULL), 2);
+	assert_int_equal(fx_sent_at(&f, seg[1]), 1);
+	assert_int_equal(fx_sent_at(&f, seg[2]), 1);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_lost_rexmits, 0);
+	nh_clear_tx(&f.h);
+	/* segment 1's resend is lost, segment 2's arrives: segment 1 goes again at once */
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[1], 60000, o, sack_opt(o, seg[2], seg[3]), 0);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_lost_rexmits, 1);
+	assert_int_equal(fx_sent_at(&f, seg[1]), 1);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 1);
+	nh_clear_tx(&f.h);
+	/* the same news again is no new evidence */
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[1], 60000, o, sack_opt(o, seg[2], seg[3]), 0);
+	assert_int_equal(fx_sent_at(&f, seg[1]), 0);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_lost_rexmits, 1);
+	nh_clear_tx(&f.h);
+	/* everything up to segment 5 arrives: the round goes on from there, 5 and 6 skipped */
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[5], 60000, o, sack_opt(o, seg[5], seg[7]), 0);
+	assert_int_equal(fx_sent_at(&f, seg[5]) + fx_sent_at(&f, seg[6]), 0);
+	nh_clear_tx(&f.h);
+	fx_seg(&f, syn.sport, F_ACK, 5001, seg[8], 60000, NULL, 0, 0);
+	assert_int_equal(tcb->snd_una, seg[8]);
+	assert_false(tcb->rnd);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 1);
+	nh_clear_tx(&f.h);
+	sp_tcp_abort(f.tcp, tcb);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+}
+
+/*
+ * D-SACK (RFC 2883): duplicate data, whole or in part, is reported as the first SACK block of
+ * the next ACK, below the cumulative ACK, once; a PAWS-dropped old segment's duplicate part
+ * too. Peers without SACK get none.
+ */
+static void
+test_dsack_reports_duplicates(void **state)
+{
+	struct fx f;
+	struct app app;
+	struct seg syn, s;
+	struct sp_tcb *tcb;
+	uint8_t o[20];
+
+	(void)state;
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_connect(&f, &app, &syn);
+	memcpy(o, (const uint8_t[]){2, 4, 0x05, 0x78, 1, 1, 4, 2}, 8); /* MSS 1400, SACK ok */
+	fx_seg(&f, syn.sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
+	nh_clear_tx(&f.h);
+	fx_seg(&f, syn.sport, F_ACK, 5001, tcb->iss + 1, 60000, NULL, 0, 100);
+	fx_seg(&f, syn.sport, F_ACK, 5101, tcb->iss + 1, 60000, NULL, 0, 100);
+	nh_clear_tx(&f.h);
+	/* the whole of the first again */
+	fx_seg(&f, syn.sport, F_ACK, 5001, tcb->iss + 1, 60000, NULL, 0, 100);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.ack, 5201);
+	assert_int_equal(s.o.nb_sack, 1);
+	assert_int_equal(s.o.sack[0][0], 5001);
+	assert_int_equal(s.o.sack[0][1], 5101);
+	nh_clear_tx(&f.h);
+	/* half old, half new: the old half, with the ACK sent at once */
+	fx_seg(&f, syn.sport, F_ACK, 5151, tcb->iss + 1, 60000, NULL, 0, 100);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.ack, 5251);
+	assert_int_equal(s.o.nb_sack, 1);
+	assert_int_equal(s.o.sack[0][0], 5151);
+	assert_int_equal(s.o.sack[0][1], 5201);
+	nh_clear_tx(&f.h);
+	/* reported once: a segment beyond a hole gets its SACK block only */
+	fx_seg(&f, syn.sport, F_ACK, 5351, tcb->iss + 1, 60000, NULL, 0, 100);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.ack, 5251);
+	assert_int_equal(s.o.nb_sack, 1);
+	assert_int_equal(s.o.sack[0][0], 5351);
+	nh_clear_tx(&f.h);
+	/* a duplicate while data is queued: the D-SACK first, then the queued block */
+	fx_seg(&f, syn.sport, F_ACK, 5201, tcb->iss + 1, 60000, NULL, 0, 50);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.o.nb_sack, 2);
+	assert_int_equal(s.o.sack[0][0], 5201);
+	assert_int_equal(s.o.sack[0][1], 5251);
+	assert_int_equal(s.o.sack[1][0], 5351);
+	assert_int_equal(f.h.lc.cnt.tcp_dsack_sent, 3);
+	nh_clear_tx(&f.h);
+	sp_tcp_abort(f.tcp, tcb);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+	/* no SACK negotiated: no blocks at all */
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_connect(&f, &app, &syn);
+	fx_seg(&f, syn.sport, F_SYN | F_ACK, 9000, tcb->iss + 1, 60000, NULL, 0, 0);
+	fx_seg(&f, syn.sport, F_ACK, 9001, tcb->iss + 1, 60000, NULL, 0, 100);
+	nh_clear_tx(&f.h);
+	fx_seg(&f, syn.sport, F_ACK, 9001, tcb->iss + 1, 60000, NULL, 0, 100);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.o.nb_sack, 0);
+	assert_int_equal(f.h.lc.cnt.tcp_dsack_sent, 0);
+	nh_clear_tx(&f.h);
+	sp_tcp_abort(f.tcp, tcb);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+}
+
+/* Connected with MSS 1400 and SACK, SRTT 30 ms; 2000 bytes sent as 1400 + 600 at t=1030. */
+static struct sp_tcb *
+fx_two_segments(struct fx *f, struct app *app, struct seg *syn)
+{
+	uint8_t o[8] = {2, 4, 0x05, 0x78, 1, 1, 4, 2};
+	struct sp_tcb *tcb = fx_connect(f, app, syn);
+
+	fx_at(f, 1030);
+	fx_seg(f, syn->sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
+	assert_true(tcb->sack_ok && tcb->srtt_us / 1000 == 30);
+	for (unsigned i = 0; i < 2; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(f->h.pool);
+
+		memset(rte_pktmbuf_append(m, 1000), 'a', 1000);
+		assert_int_equal(sp_tcp_send(f->tcp, tcb, m), 0);
+	}
+	sp_lcore_tx_flush(&f->h.lc);
+	assert_int_equal(fx_tcp_out(f, NULL, NULL), 3); /* the handshake's ACK, 1400, 600 */
+	nh_clear_tx(&f->h);
+	return tcb;
+}
+
+/*
+ * Tail loss probe (RFC 8985 7) and Early Retransmit (RFC 5827). The first segment of two is
+ * lost and the second's ACK too: at 2 x SRTT the last segment goes again; the peer's answer
+ * (a D-SACK for the probe, a SACK of the second) is one duplicate ACK, which with two
+ * segments out is enough to resend the first — no RTO.
+ */
+static void
+test_tail_loss_probe_and_early_retransmit(void **state)
+{
+	struct fx f;
+	struct app app;
+	struct seg syn, s;
+	struct sp_tcb *tcb;
+	uint8_t o[20];
+	uint32_t a;
+
+	(void)state;
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_two_segments(&f, &app, &syn);
+	a = tcb->iss + 1;
+	fx_at(&f, 1089);
+	assert_int_equal(fx_tcp_out(&f, NULL, NULL), 0);
+	fx_at(&f, 1090);
+	assert_int_equal(f.h.lc.cnt.tcp_tlp_probes, 1);
+	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
+	assert_int_equal(s.seq, a + 1400);
+	assert_int_equal(s.plen, 600);
+	nh_clear_tx(&f.h);
+	/* D-SACK for the probe, SACK for the second segment */
+	memcpy(o, (const uint8_t[]){1, 1, 5, 18}, 4);
+	for (unsigned k = 0; k < 2; k++) {
+		uint32_t l = htonl(a + 1400), r = htonl(a + 2000);
+
+		memcpy(o + 4 + 8 * k, &l, 4);
+		memcpy(o + 8 + 8 * k, &r, 4);
+	}
+	fx_seg(&f, syn.sport, F_ACK, 5001, a, 60000, o, 20, 0);
+	assert_int_equal(f.h.lc.cnt.tcp_early_rexmits, 1);
+	assert_int_equal(f.h.lc.cnt.tcp_fast_rexmits, 1);
+	assert_int_equal(fx_sent_at(&f, a), 1);
+	assert_false(tcb->tlp_ep);
+	assert_int_equal(f.h.lc.cnt.tcp_tlp_recoveries, 0);
+	nh_clear_tx(&f.h);
+	fx_seg(&f, syn.sport, F_ACK, 5001, a + 2000, 60000, NULL, 0, 0);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 0);
+	nh_clear_tx(&f.h);
+	sp_tcp_abort(f.tcp, tcb);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+}
+
+/*
+ * The second segment is lost and the first one's ACK too: the probe repairs the loss. Once
+ * data sent after the probe is acknowledged with no D-SACK for it, the window is halved.
+ */
+static void
+test_tail_loss_probe_repairs_a_loss(void **state)
+{
+	struct fx f;
+	struct app app;
+	struct seg syn;
+	struct sp_tcb *tcb;
+	struct rte_mbuf *m;
+	uint32_t a, cwnd;
+
+	(void)state;
+	fx_up(&f, 6, 0, 1);
+	tcb = fx_two_segments(&f, &app, &syn);
+	a = tcb->iss + 1;
+	fx_at(&f, 1090);
+	assert_int_equal(fx_sent_at(&f, a + 1400), 1);
+	nh_clear_tx(&f.h);
+	cwnd = tcb->cwnd;
+	fx_seg(&f, syn.sport, F_ACK, 5001, a + 2000, 60000, NULL, 0, 0);
+	assert_true(tcb->tlp_ep); /* everything acknowledged, nothing past the probe yet */
+	m = rte_pktmbuf_alloc(f.h.pool);
+	memset(rte_pktmbuf_append(m, 500), 'b', 500);
+	assert_int_equal(sp_tcp_send(f.tcp, tcb, m), 0);
+	sp_lcore_tx_flush(&f.h.lc);
+	nh_clear_tx(&f.h);
+	fx_seg(&f, syn.sport, F_ACK, 5001, a + 2500, 60000, NULL, 0, 0);
+	assert_false(tcb->tlp_ep);
+	assert_int_equal(f.h.lc.cnt.tcp_tlp_recoveries, 1);
+	assert_true(tcb->cwnd < cwnd);
+	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 0);
+	nh_clear_tx(&f.h);
+	sp_tcp_abort(f.tcp, tcb);
+	nh_clear_tx(&f.h);
+	fx_down(&f);
+}
+
 static void
 test_source_port_owned_by_this_worker(void **state)
 {
@@ -716,6 +1014,10 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_simultaneous_open_answered_by_synack),
 	    cmocka_unit_test(test_fin_wait_2_lives_while_the_peer_sends),
 	    cmocka_unit_test(test_acks_coalesced_per_rx_burst),
+	    cmocka_unit_test(test_lost_resend_after_rto_resent_at_once),
+	    cmocka_unit_test(test_dsack_reports_duplicates),
+	    cmocka_unit_test(test_tail_loss_probe_and_early_retransmit),
+	    cmocka_unit_test(test_tail_loss_probe_repairs_a_loss),
 	    cmocka_unit_test(test_source_port_owned_by_this_worker),
 	    cmocka_unit_test(test_connect_errors),
 	};
