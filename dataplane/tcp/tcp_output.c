@@ -525,7 +525,7 @@ tcp_can_send_data(enum sp_tcp_state s)
  * Returns the sequence space covered (payload, plus one for a FIN), or a negative errno.
  */
 static int
-tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
+tcp_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
 {
 	uint32_t data_end = tcb->snd_una + tcb->sndq_bytes;
 	uint32_t len = sp_seq_lt(s, data_end) ? sp_seq_min(e, data_end) - s : 0;
@@ -534,6 +534,15 @@ tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
 
 	SP_VERIFY(sp_seq_leq(tcb->snd_una, s) && sp_seq_lt(s, e) && sp_seq_leq(e, tcb->snd_max));
 	n = tcp_send_data(tcp, tcb, s, len, fin, &fin);
+	return n < 0 ? n : n + (fin ? 1 : 0);
+}
+
+/* tcp_resend for SACK recovery: counted, and a resend at snd_una noted (rxt_*). */
+static int
+tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
+{
+	int n = tcp_resend(tcp, tcb, s, e);
+
 	if (n < 0) {
 		return n;
 	}
@@ -541,13 +550,13 @@ tcp_sack_resend(struct sp_tcp *tcp, struct sp_tcb *tcb, uint32_t s, uint32_t e)
 	if (s == tcb->snd_una) {
 		tcb->rxt_una = s;
 		tcb->rxt_max = tcb->snd_max;
-		tcb->rxt_head_end = s + (uint32_t)n + (fin ? 1u : 0u);
+		tcb->rxt_head_end = s + (uint32_t)n;
 		tcb->rxt_head_lost = false;
 	}
 	if (!sp_tw_armed(&tcb->t_rexmt)) {
 		sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);
 	}
-	return n + (fin ? 1 : 0);
+	return n;
 }
 
 void
@@ -738,9 +747,7 @@ sp_tcp_rnd_head(struct sp_tcb *tcb, uint32_t una)
 static unsigned
 tcp_rnd_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
-	uint32_t una = tcb->snd_una, data_end = una + tcb->sndq_bytes, e;
-	bool fin = false;
-	int n;
+	uint32_t una = tcb->snd_una, e;
 
 	if (tcb->in_recovery || !sp_seq_lt(una, tcb->recover)) {
 		tcb->rnd = false;
@@ -754,9 +761,7 @@ tcp_rnd_output(struct sp_tcp *tcp, struct sp_tcb *tcb)
 	tcb->rnd_head_lost = false;
 	tcb->rnd_after = tcb->snd_nxt;
 	tcp->lc->cnt.tcp_rto_lost_rexmits++;
-	n = tcp_send_data(tcp, tcb, una, sp_seq_min(e, data_end) - una,
-			  tcb->fin_sent && sp_seq_gt(e, data_end), &fin);
-	return n > 0 || fin ? 1u : 0u;
+	return tcp_resend(tcp, tcb, una, e) > 0 ? 1u : 0u;
 }
 
 void
@@ -884,7 +889,6 @@ tcp_tlp_fire(struct sp_tcp *tcp, struct sp_tcb *tcb)
 {
 	uint32_t cwnd = tcb->cwnd, max = tcb->snd_max;
 	uint32_t data_end = tcb->snd_una + tcb->sndq_bytes;
-	bool fin = false;
 
 	if (tcb->snd_una == tcb->snd_max) {
 		return;
@@ -907,8 +911,7 @@ tcp_tlp_fire(struct sp_tcp *tcp, struct sp_tcb *tcb)
 		uint32_t unit = tcb->mss - (tcb->ts_ok ? 12u : 0u);
 		uint32_t tail = dflight % unit != 0 ? dflight % unit : SP_MIN(dflight, unit);
 
-		(void)tcp_send_data(tcp, tcb, sent_end - tail, tail,
-				    tcb->fin_sent && sp_seq_gt(tcb->snd_max, data_end), &fin);
+		(void)tcp_resend(tcp, tcb, sent_end - tail, tcb->snd_max);
 	}
 	tcb->tlp_high = tcb->snd_max;
 	sp_tcp_arm_rexmt(tcp, tcb, tcb->rto_ms);

@@ -628,6 +628,36 @@ test_acks_coalesced_per_rx_burst(void **state)
 	fx_down(&f);
 }
 
+/*
+ * connect, and at t ms (0: at once) the SYN-ACK offering MSS 1400 and SACK, window 60000;
+ * the handshake's ACK is checked and cleared.
+ */
+static struct sp_tcb *
+fx_connect_sack(struct fx *f, struct app *app, struct seg *syn, uint64_t t)
+{
+	static const uint8_t o[8] = {2, 4, 0x05, 0x78, 1, 1, 4, 2};
+	struct sp_tcb *tcb = fx_connect(f, app, syn);
+
+	if (t != 0) {
+		fx_at(f, t);
+	}
+	fx_seg(f, syn->sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
+	assert_true(tcb->sack_ok && tcb->mss == 1400);
+	assert_int_equal(fx_tcp_out(f, NULL, NULL), 1);
+	nh_clear_tx(&f->h);
+	return tcb;
+}
+
+/* Abort the connection and take the fixture down, dropping every frame sent. */
+static void
+fx_abort_down(struct fx *f, struct sp_tcb *tcb)
+{
+	nh_clear_tx(&f->h);
+	sp_tcp_abort(f->tcp, tcb);
+	nh_clear_tx(&f->h);
+	fx_down(f);
+}
+
 /* A SACK option (two NOPs, then one block [s, e)); returns its length. */
 static unsigned
 sack_opt(uint8_t *o, uint32_t s, uint32_t e)
@@ -676,11 +706,7 @@ test_lost_resend_after_rto_resent_at_once(void **state)
 
 	(void)state;
 	fx_up(&f, 6, 0, 1);
-	tcb = fx_connect(&f, &app, &syn);
-	memcpy(o, (const uint8_t[]){2, 4, 0x05, 0x78, 1, 1, 4, 2}, 8); /* MSS 1400, SACK ok */
-	fx_seg(&f, syn.sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
-	assert_true(tcb->sack_ok && tcb->mss == mss);
-	nh_clear_tx(&f.h);
+	tcb = fx_connect_sack(&f, &app, &syn, 0);
 	for (unsigned i = 0; i < 9; i++) {
 		seg[i] = tcb->iss + 1 + i * mss;
 	}
@@ -733,10 +759,7 @@ test_lost_resend_after_rto_resent_at_once(void **state)
 	assert_int_equal(tcb->snd_una, seg[8]);
 	assert_false(tcb->rnd);
 	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 1);
-	nh_clear_tx(&f.h);
-	sp_tcp_abort(f.tcp, tcb);
-	nh_clear_tx(&f.h);
-	fx_down(&f);
+	fx_abort_down(&f, tcb);
 }
 
 /*
@@ -751,14 +774,10 @@ test_dsack_reports_duplicates(void **state)
 	struct app app;
 	struct seg syn, s;
 	struct sp_tcb *tcb;
-	uint8_t o[20];
 
 	(void)state;
 	fx_up(&f, 6, 0, 1);
-	tcb = fx_connect(&f, &app, &syn);
-	memcpy(o, (const uint8_t[]){2, 4, 0x05, 0x78, 1, 1, 4, 2}, 8); /* MSS 1400, SACK ok */
-	fx_seg(&f, syn.sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
-	nh_clear_tx(&f.h);
+	tcb = fx_connect_sack(&f, &app, &syn, 0);
 	fx_seg(&f, syn.sport, F_ACK, 5001, tcb->iss + 1, 60000, NULL, 0, 100);
 	fx_seg(&f, syn.sport, F_ACK, 5101, tcb->iss + 1, 60000, NULL, 0, 100);
 	nh_clear_tx(&f.h);
@@ -793,10 +812,7 @@ test_dsack_reports_duplicates(void **state)
 	assert_int_equal(s.o.sack[0][1], 5251);
 	assert_int_equal(s.o.sack[1][0], 5351);
 	assert_int_equal(f.h.lc.cnt.tcp_dsack_sent, 3);
-	nh_clear_tx(&f.h);
-	sp_tcp_abort(f.tcp, tcb);
-	nh_clear_tx(&f.h);
-	fx_down(&f);
+	fx_abort_down(&f, tcb);
 	/* no SACK negotiated: no blocks at all */
 	fx_up(&f, 6, 0, 1);
 	tcb = fx_connect(&f, &app, &syn);
@@ -807,22 +823,16 @@ test_dsack_reports_duplicates(void **state)
 	assert_int_equal(fx_tcp_out(&f, &s, NULL), 1);
 	assert_int_equal(s.o.nb_sack, 0);
 	assert_int_equal(f.h.lc.cnt.tcp_dsack_sent, 0);
-	nh_clear_tx(&f.h);
-	sp_tcp_abort(f.tcp, tcb);
-	nh_clear_tx(&f.h);
-	fx_down(&f);
+	fx_abort_down(&f, tcb);
 }
 
 /* Connected with MSS 1400 and SACK, SRTT 30 ms; 2000 bytes sent as 1400 + 600 at t=1030. */
 static struct sp_tcb *
 fx_two_segments(struct fx *f, struct app *app, struct seg *syn)
 {
-	uint8_t o[8] = {2, 4, 0x05, 0x78, 1, 1, 4, 2};
-	struct sp_tcb *tcb = fx_connect(f, app, syn);
+	struct sp_tcb *tcb = fx_connect_sack(f, app, syn, 1030);
 
-	fx_at(f, 1030);
-	fx_seg(f, syn->sport, F_SYN | F_ACK, 5000, tcb->iss + 1, 60000, o, 8, 0);
-	assert_true(tcb->sack_ok && tcb->srtt_us / 1000 == 30);
+	assert_true(tcb->srtt_us / 1000 == 30);
 	for (unsigned i = 0; i < 2; i++) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(f->h.pool);
 
@@ -830,7 +840,7 @@ fx_two_segments(struct fx *f, struct app *app, struct seg *syn)
 		assert_int_equal(sp_tcp_send(f->tcp, tcb, m), 0);
 	}
 	sp_lcore_tx_flush(&f->h.lc);
-	assert_int_equal(fx_tcp_out(f, NULL, NULL), 3); /* the handshake's ACK, 1400, 600 */
+	assert_int_equal(fx_tcp_out(f, NULL, NULL), 2); /* 1400, 600 */
 	nh_clear_tx(&f->h);
 	return tcb;
 }
@@ -880,10 +890,7 @@ test_tail_loss_probe_and_early_retransmit(void **state)
 	nh_clear_tx(&f.h);
 	fx_seg(&f, syn.sport, F_ACK, 5001, a + 2000, 60000, NULL, 0, 0);
 	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 0);
-	nh_clear_tx(&f.h);
-	sp_tcp_abort(f.tcp, tcb);
-	nh_clear_tx(&f.h);
-	fx_down(&f);
+	fx_abort_down(&f, tcb);
 }
 
 /*
@@ -920,10 +927,7 @@ test_tail_loss_probe_repairs_a_loss(void **state)
 	assert_int_equal(f.h.lc.cnt.tcp_tlp_recoveries, 1);
 	assert_true(tcb->cwnd < cwnd);
 	assert_int_equal(f.h.lc.cnt.tcp_rto_timeouts, 0);
-	nh_clear_tx(&f.h);
-	sp_tcp_abort(f.tcp, tcb);
-	nh_clear_tx(&f.h);
-	fx_down(&f);
+	fx_abort_down(&f, tcb);
 }
 
 static void
